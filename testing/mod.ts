@@ -1,0 +1,212 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+/**
+ * Test helpers shared by rtclite's tests (not published).
+ *
+ * Interoperability tests run real peers (SIPp, coturn, dnsmasq, ffmpeg, ...)
+ * on loopback. On a machine without a peer such a test is skipped with a
+ * visible message; with `RTCLITE_REQUIRE_PEERS=1` (set by `.ci/run`) a
+ * missing peer fails the test instead, so nothing skips in CI.
+ *
+ * @module
+ */
+
+/** A program an interop test needs, and the Debian package that has it. */
+export interface Peer {
+  /** Executable name looked up on `PATH`, or an absolute path. */
+  bin: string;
+  /** Debian package to install, shown in the skip message. */
+  apt: string;
+}
+
+/** Whether missing peers fail (CI) instead of skipping. */
+export const requirePeers: boolean = Deno.env.get("RTCLITE_REQUIRE_PEERS") === "1";
+
+/** Returns the absolute path of an executable on PATH, or undefined. */
+export function which(bin: string): string | undefined {
+  if (bin.includes("/")) return exists(bin) ? bin : undefined;
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir && exists(`${dir}/${bin}`)) return `${dir}/${bin}`;
+  }
+  return undefined;
+}
+
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Options for {@linkcode interopTest}. */
+export interface InteropOptions {
+  /** Whole-test time limit in milliseconds (default 60 000). */
+  timeout?: number;
+}
+
+/**
+ * Registers a test that runs against real peers. Missing peers skip it with a
+ * message (or fail it under `RTCLITE_REQUIRE_PEERS=1`); the test fails when it
+ * runs longer than its time limit.
+ */
+export function interopTest(
+  name: string,
+  peers: Peer[],
+  fn: (t: Deno.TestContext) => Promise<void>,
+  options: InteropOptions = {},
+): void {
+  const missing = peers.filter((p) => !which(p.bin));
+  const what = missing.map((p) => `${p.bin} (apt-get install ${p.apt})`).join(", ");
+  if (missing.length && !requirePeers) {
+    console.warn(`SKIP interop test "${name}": missing ${what}`);
+    Deno.test({ name, ignore: true, fn() {} });
+    return;
+  }
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      if (missing.length) {
+        throw new Error(`Missing peer required by RTCLITE_REQUIRE_PEERS=1: ${what}`);
+      }
+      await withTimeout(fn(t), options.timeout ?? 60_000, name);
+    },
+  });
+}
+
+/** Rejects when `promise` does not settle within `ms` milliseconds. */
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  what = "operation",
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A started peer process with its collected output. */
+export interface PeerProcess extends AsyncDisposable {
+  readonly pid: number;
+  readonly child: Deno.ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Resolves when the output matches `pattern`, rejects after `ms`. */
+  waitFor(pattern: RegExp | string, ms?: number): Promise<void>;
+  /** Sends SIGTERM, then SIGKILL after `graceMs`, and waits for the exit. */
+  stop(graceMs?: number): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Starts a peer in the background, collecting its output. Use it with
+ * `await using` so the process is stopped by PID however the test ends.
+ */
+export function startPeer(
+  bin: string,
+  args: string[],
+  options: Deno.CommandOptions = {},
+): PeerProcess {
+  const child = new Deno.Command(which(bin) ?? bin, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...options,
+  }).spawn();
+  let out = "";
+  const listeners = new Set<() => void>();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    for await (const chunk of stream) {
+      out += dec.decode(chunk, { stream: true });
+      for (const l of listeners) l();
+    }
+  };
+  const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  let stopped: Promise<Deno.CommandStatus> | undefined;
+  const proc: PeerProcess = {
+    pid: child.pid,
+    child,
+    output: () => out,
+    waitFor(pattern, ms = 10_000) {
+      const hit = () => typeof pattern === "string" ? out.includes(pattern) : pattern.test(out);
+      if (hit()) return Promise.resolve();
+      let done!: () => void;
+      const seen = new Promise<void>((resolve) => {
+        done = () => hit() && resolve();
+        listeners.add(done);
+      });
+      return withTimeout(
+        Promise.race([
+          seen,
+          child.status.then(() => {
+            if (!hit()) throw new Error(`${bin} exited before printing ${pattern}:\n${out}`);
+          }),
+        ]),
+        ms,
+        `${bin} to print ${pattern}; output so far:\n${out}`,
+      ).finally(() => listeners.delete(done));
+    },
+    stop(graceMs = 3000) {
+      stopped ??= (async () => {
+        const status = await Promise.race([child.status, Promise.resolve(undefined)]);
+        if (status) return status;
+        try {
+          Deno.kill(child.pid, "SIGTERM");
+        } catch { /* already gone */ }
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const killed = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            try {
+              Deno.kill(child.pid, "SIGKILL");
+            } catch { /* already gone */ }
+            resolve();
+          }, graceMs);
+        });
+        const result = await Promise.race([child.status, killed.then(() => child.status)]);
+        clearTimeout(timer);
+        await pumped.catch(() => {});
+        return result;
+      })();
+      return stopped;
+    },
+    async [Symbol.asyncDispose]() {
+      await proc.stop();
+    },
+  };
+  return proc;
+}
+
+/** Runs a command to completion, killed after `timeout` ms; returns its status and output. */
+export async function run(
+  bin: string,
+  args: string[],
+  options: Deno.CommandOptions & { timeout?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { timeout = 60_000, ...rest } = options;
+  const out = await new Deno.Command(which(bin) ?? bin, {
+    args,
+    stdin: "null",
+    signal: AbortSignal.timeout(timeout),
+    ...rest,
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Returns a TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = l.addr as Deno.NetAddr;
+  l.close();
+  return port;
+}

@@ -1,0 +1,170 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+/**
+ * The module table: every module of the original rtclite, with the
+ * description from this port's `@module` JSDoc, its source lines of code and
+ * its status. `deno task modules` rewrites the table in README.md between its
+ * markers; `--check` fails when the README is stale.
+ *
+ * @module
+ */
+
+/** A row of the module table. */
+export interface ModuleRow {
+  /** Import path below `@rtclite/`, e.g. `std/ietf/rfc3261`. */
+  path: string;
+  description: string;
+  /** Non-blank, non-comment lines of the module (0 when not written yet). */
+  sloc: number;
+  status: "ready" | "planned";
+}
+
+/** The original collection's modules and what each is for, in its order. */
+export const PLANNED: [string, string][] = [
+  ["std/ietf/rfc1035", "DNS messages, stub resolver and a small authoritative server"],
+  ["std/ietf/rfc2198", "RTP payload for redundant audio data"],
+  ["std/ietf/rfc2396", "URIs and SIP/SIPS/tel addresses"],
+  ["std/ietf/rfc2617", "HTTP Basic and Digest authentication (with RFC 7616 and RFC 8760)"],
+  ["std/ietf/rfc2833", "DTMF telephone events in RTP (with RFC 4733)"],
+  ["std/ietf/rfc3261", "Session Initiation Protocol (SIP)"],
+  ["std/ietf/rfc3263", "Locating SIP servers with DNS NAPTR, SRV and A/AAAA records"],
+  ["std/ietf/rfc3264", "SDP offer/answer model"],
+  ["std/ietf/rfc3489", "Classic STUN and NAT type discovery"],
+  ["std/ietf/rfc3550", "RTP and RTCP"],
+  ["std/ietf/rfc3551", "RTP audio/video profile: static payload types, G.711"],
+  ["std/ietf/rfc3920", "XMPP core, client side"],
+  ["std/ietf/rfc3921", "XMPP instant messaging and presence, client side"],
+  ["std/ietf/rfc4566", "Session Description Protocol (SDP)"],
+  ["std/ietf/rfc5389", "Session Traversal Utilities for NAT (STUN)"],
+  ["std/ietf/rfc5766", "Traversal Using Relays around NAT (TURN)"],
+  ["std/ietf/rfc6455", "The WebSocket protocol, client and server"],
+  ["std/ietf/rfc7064", "stun: and stuns: URIs"],
+  ["std/ietf/rfc7065", "turn: and turns: URIs"],
+  ["std/itu_t/t140", "Real-time text (T.140) in RTP"],
+  ["std/w3c/simplexml", "A small XML DOM and incremental parser"],
+  ["app/sip/client", "SIP user agent library: registration, calls, IM, conferences"],
+  ["app/sip/server", "SIP registrar and proxy server, including WebSocket"],
+  ["app/sip/caller", "Command-line SIP caller and call listener"],
+  ["app/sip/api", "SIP API for programmable servers and clients"],
+  ["app/sip/p2p", "P2P-SIP on a distributed hash table"],
+  ["app/net/p2p/dht", "Distributed hash table"],
+  ["app/net/p2p/pipe", "P2P pipe abstraction"],
+  ["app/sec/crypto", "Cryptography helpers: PKI, ASN.1"],
+  ["app/web/rest", "Building blocks for REST APIs"],
+  ["app/web/rtc/notify", "WebRTC signaling server over WebSocket"],
+  ["vnd/adobe/amf", "Action Message Format (AMF0 and AMF3)"],
+  ["vnd/adobe/rtmp", "RTMP parsing, formatting, server and FLV"],
+  ["vnd/adobe/rtmpclient", "Command-line RTMP client"],
+  ["vnd/adobe/rtmpt", "RTMP tunnelling over HTTP"],
+  ["vnd/adobe/siprtmp", "SIP-RTMP gateway for voice and video"],
+  ["vnd/adobe/rtmfp", "Real-Time Media Flow Protocol"],
+  ["vnd/google/chat", "Chat messages over XMPP"],
+];
+
+/** Counts source lines that are neither blank nor comments. */
+export function sloc(source: string): number {
+  let n = 0;
+  let inBlock = false;
+  for (const raw of source.split("\n")) {
+    const line = raw.trim();
+    if (inBlock) {
+      if (line.includes("*/")) inBlock = false;
+      continue;
+    }
+    if (!line || line.startsWith("//")) continue;
+    if (line.startsWith("/*")) {
+      inBlock = !line.includes("*/");
+      continue;
+    }
+    n++;
+  }
+  return n;
+}
+
+/** First sentence of a module's `@module` JSDoc block. */
+export function moduleSummary(source: string): string | undefined {
+  for (const m of source.matchAll(/\/\*\*([\s\S]*?)\*\//g)) {
+    if (!/@module\b/.test(m[1]!)) continue;
+    const text = m[1]!.split("\n").map((l) => l.replace(/^\s*\* ?/, "")).join(" ");
+    const first = text.split(/(?<=\.)\s|@\w+/)[0]!.replace(
+      /\{@link\w* ([^}|]+?)(?:\s*\|\s*([^}]+))?\}/g,
+      (_, a, b) => b ?? a,
+    );
+    return first.replace(/\s+/g, " ").trim().replace(/\.$/, "");
+  }
+  return undefined;
+}
+
+/** Builds the rows: planned modules plus any module in the tree that is not in the plan. */
+export async function moduleRows(root = "."): Promise<ModuleRow[]> {
+  const { computeExports } = await import("./exports.ts");
+  const exported = new Set<string>();
+  for (const [pkg, exports] of await computeExports(root)) {
+    for (const key of Object.keys(exports)) exported.add(`${pkg}/${key.slice(2)}`);
+  }
+  const rows: ModuleRow[] = [];
+  const seen = new Set<string>();
+  const add = async (path: string, planned: string) => {
+    seen.add(path);
+    if (!exported.has(path)) {
+      return rows.push({ path, description: planned, sloc: 0, status: "planned" });
+    }
+    const source = await Deno.readTextFile(`${root}/${path}.ts`);
+    rows.push({
+      path,
+      description: moduleSummary(source) ?? planned,
+      sloc: sloc(source),
+      status: "ready",
+    });
+  };
+  for (const [path, desc] of PLANNED) await add(path, desc);
+  for (const path of [...exported].sort()) if (!seen.has(path)) await add(path, "");
+  return rows;
+}
+
+/** Renders the rows as a Markdown table. */
+export function renderTable(rows: ModuleRow[]): string {
+  const lines = ["| module | description | SLoC | status |", "| --- | --- | ---: | --- |"];
+  for (const r of rows) {
+    const name = r.status === "ready" ? `[\`${r.path}\`](${r.path}.ts)` : `\`${r.path}\``;
+    lines.push(
+      `| ${name} | ${r.description.replace(/\|/g, "\\|")} | ${r.sloc || ""} | ${r.status} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Formats Markdown the way `deno fmt` does, so the check agrees with the formatter. */
+async function formatMarkdown(text: string): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext=md", "-"],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  return new TextDecoder().decode((await child.output()).stdout);
+}
+
+const BEGIN = "<!-- modules:begin (deno task modules) -->";
+const END = "<!-- modules:end -->";
+
+if (import.meta.main) {
+  const readme = await Deno.readTextFile("README.md");
+  const a = readme.indexOf(BEGIN);
+  const b = readme.indexOf(END);
+  if (a < 0 || b < a) throw new Error("README.md: module table markers not found");
+  const next = await formatMarkdown(
+    readme.slice(0, a + BEGIN.length) + "\n\n" + renderTable(await moduleRows()) + "\n\n" +
+      readme.slice(b),
+  );
+  if (Deno.args.includes("--check")) {
+    if (next !== readme) {
+      console.error("README.md: module table is out of date; run `deno task modules`");
+      Deno.exit(1);
+    }
+  } else if (next !== readme) {
+    await Deno.writeTextFile("README.md", next);
+    console.log("README.md: module table updated");
+  }
+}
