@@ -103,7 +103,7 @@ export async function moduleRows(root = "."): Promise<ModuleRow[]> {
   }
   const rows: ModuleRow[] = [];
   const seen = new Set<string>();
-  const add = async (path: string, planned: string) => {
+  const add = async (path: string, planned: string): Promise<void> => {
     seen.add(path);
     if (!exported.has(path)) {
       return rows.push({ path, description: planned, sloc: 0, status: "planned" });
