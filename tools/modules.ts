@@ -106,7 +106,8 @@ export async function moduleRows(root = "."): Promise<ModuleRow[]> {
   const add = async (path: string, planned: string): Promise<void> => {
     seen.add(path);
     if (!exported.has(path)) {
-      return rows.push({ path, description: planned, sloc: 0, status: "planned" });
+      rows.push({ path, description: planned, sloc: 0, status: "planned" });
+      return;
     }
     const source = await Deno.readTextFile(`${root}/${path}.ts`);
     rows.push({
