@@ -84,11 +84,9 @@ export function sloc(source: string): number {
 export function moduleSummary(source: string): string | undefined {
   for (const m of source.matchAll(/\/\*\*([\s\S]*?)\*\//g)) {
     if (!/@module\b/.test(m[1]!)) continue;
-    const text = m[1]!.split("\n").map((l) => l.replace(/^\s*\* ?/, "")).join(" ");
-    const first = text.split(/(?<=\.)\s|@\w+/)[0]!.replace(
-      /\{@link\w* ([^}|]+?)(?:\s*\|\s*([^}]+))?\}/g,
-      (_, a, b) => b ?? a,
-    );
+    const text = m[1]!.split("\n").map((l) => l.replace(/^\s*\* ?/, "")).join(" ")
+      .replace(/\{@link\w* ([^}|\s]+)\s*(?:\|\s*([^}]+))?\}/g, (_, url, label) => label ?? url);
+    const first = text.split(/(?<=\.)\s|\s@\w+/)[0]!;
     return first.replace(/\s+/g, " ").trim().replace(/\.$/, "");
   }
   return undefined;

@@ -132,6 +132,11 @@ export function labelOf(ref: SpecRef): string {
 
 // === Reading texts ===
 
+/** A specification text that cannot be read here (not in `RTCLITE_SPECS`, not downloadable). */
+export class SpecUnavailableError extends Error {
+  override name = "SpecUnavailableError";
+}
+
 function specsDir(): string | undefined {
   return Deno.env.get("RTCLITE_SPECS") || undefined;
 }
@@ -147,7 +152,7 @@ async function readText(name: string): Promise<string> {
   const dir = specsDir();
   if (dir) return await Deno.readTextFile(`${dir}/${file}`);
   if (adobe) {
-    throw new Error(
+    throw new SpecUnavailableError(
       `Cannot read ${name}: Adobe's texts are not downloadable; set RTCLITE_SPECS to a directory with ${file}`,
     );
   }
@@ -155,8 +160,10 @@ async function readText(name: string): Promise<string> {
   try {
     return await Deno.readTextFile(cached);
   } catch {
-    const res = await fetch(`https://www.rfc-editor.org/rfc/${file}`);
-    if (!res.ok) throw new Error(`Cannot download ${file}: HTTP ${res.status}`);
+    const res = await fetch(`https://www.rfc-editor.org/rfc/${file}`).catch((e) => {
+      throw new SpecUnavailableError(`Cannot download ${file}: ${e.message}`);
+    });
+    if (!res.ok) throw new SpecUnavailableError(`Cannot download ${file}: HTTP ${res.status}`);
     const text = await res.text();
     await Deno.mkdir(cacheDir(), { recursive: true });
     await Deno.writeTextFile(cached, text);
