@@ -10,6 +10,7 @@
  * // @implements RFC3261 §17.1.1.2 ¶2-4
  * // @implements RFC3550 (RTP)
  * // @implements RTMP §5.3.1, AMF0 §2.2
+ * // @implements RFC3261 §7.1, §7.2        (same as RFC3261 §7.1, RFC3261 §7.2)
  * // @implements FLV "FLV tags"
  * ```
  *
@@ -91,10 +92,25 @@ const REF_RE = new RegExp(
  * @throws {SyntaxError} when a part is not a reference.
  */
 export function parseRefs(text: string): SpecRef[] {
-  return text.split(/\s*[,;]\s*(?=RFC|RTMP|AMF|FLV)/).map((part) => {
+  let spec = "";
+  // Split at commas and semicolons outside quotes and parentheses.
+  const parts: string[] = [""];
+  let depth = 0;
+  let quoted = false;
+  for (const c of text) {
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === "(") depth++;
+    else if (!quoted && c === ")") depth--;
+    if (!quoted && depth === 0 && (c === "," || c === ";")) parts.push("");
+    else parts[parts.length - 1] += c;
+  }
+  return parts.map((s) => s.trim()).map((part) => {
+    // `RFC3261 §7.1, §7.2`: a bare section continues the previous specification.
+    if (part.startsWith("§") && spec) part = `${spec} ${part}`;
     const m = REF_RE.exec(part.trim());
     if (!m) throw new SyntaxError(`Cannot parse @implements reference: "${part.trim()}"`);
     const ref: SpecRef = { spec: m[1]! };
+    spec = ref.spec;
     const section = m[2] ?? m[3] ?? m[6];
     if (section) ref.section = section;
     if (m[4]) ref.paragraphs = [Number(m[4]), Number(m[5] ?? m[4])];

@@ -1,0 +1,328 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+/**
+ * Tests of the site builder: how a source is cut into sections, and the
+ * built site in a real browser (headless Chromium driven over the DevTools
+ * protocol): the two columns sit side by side, no internal link is broken,
+ * no page logs an error, and a screenshot of a module page is kept.
+ *
+ * @module
+ */
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { interopTest, startPeer } from "@rtclite/testing";
+import { blockEnds, buildSite, jsdocToMarkdown, OUT, sectionsOf } from "./build.ts";
+import { scanAnnotations } from "../tools/specs.ts";
+
+const SAMPLE = `// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+/**
+ * A sample.
+ *
+ * @module
+ */
+import { x } from "./x.ts";
+
+// @implements RFC3261 §7.1
+/** Parses. */
+export function parse(s: string): string {
+  const a = 1;
+
+  // @implements RFC3261 §7.3.1 ¶2
+  return s + a;
+}
+
+const after = 2;
+// @implements RFC3261 (SIP)
+export { after };
+`;
+
+Deno.test("sectionsOf() cuts at annotations and at the end of the top-level block", () => {
+  const lines = SAMPLE.replace(/\n$/, "").split("\n");
+  const sections = sectionsOf(lines, scanAnnotations(SAMPLE));
+  deepEqual(
+    sections.map((s) => [s.start + 1, s.end, s.annotation?.text ?? null]),
+    [
+      [7, 7, null], // the import, after the module JSDoc
+      [9, 12, "RFC3261 §7.1"], // up to the next annotation, without blank lines
+      [14, 16, "RFC3261 §7.3.1 ¶2"], // to the end of the function
+      [18, 20, null], // whole-document references do not start a section
+    ],
+  );
+});
+
+Deno.test("blockEnds() ends a block before the next column-0 line after a blank", () => {
+  deepEqual(blockEnds(["a {", "", "  b", "}", "", "c", "d"]), [4, 4, 4, 4, 5, 7, 7]);
+});
+
+Deno.test("jsdocToMarkdown() renders links and examples", () => {
+  const md = jsdocToMarkdown(
+    "See {@link https://www.rfc-editor.org/rfc/rfc2396 | RFC 2396} and {@linkcode parseUri}.\n" +
+      "@example Parse\n```ts\nparseUri(\"a\");\n```\n@module",
+  );
+  ok(md.includes("[RFC 2396](https://www.rfc-editor.org/rfc/rfc2396)"), md);
+  ok(md.includes("`parseUri`"), md);
+  ok(md.includes("**Example: Parse**\n\n```ts"), md);
+  equal(md.includes("@module"), false);
+});
+
+// === The browser test ===
+
+/** A minimal DevTools protocol client over Deno's WebSocket. */
+class Cdp {
+  #ws: WebSocket;
+  #id = 0;
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #listeners = new Set<(method: string, params: Record<string, unknown>) => void>();
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    ws.onmessage = (e) => {
+      const msg = JSON.parse(e.data);
+      if (msg.id !== undefined) {
+        const p = this.#pending.get(msg.id);
+        this.#pending.delete(msg.id);
+        if (msg.error) p?.reject(new Error(`${msg.error.message} (${msg.error.code})`));
+        else p?.resolve(msg.result);
+      } else for (const l of this.#listeners) l(msg.method, msg.params ?? {});
+    };
+  }
+
+  static connect(url: string): Promise<Cdp> {
+    const ws = new WebSocket(url);
+    return new Promise((resolve, reject) => {
+      ws.onopen = () => resolve(new Cdp(ws));
+      ws.onerror = () => reject(new Error(`Cannot connect to ${url}`));
+    });
+  }
+
+  send<T = Record<string, unknown>>(
+    method: string,
+    params: Record<string, unknown> = {},
+    sessionId?: string,
+  ): Promise<T> {
+    const id = ++this.#id;
+    this.#ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  on(fn: (method: string, params: Record<string, unknown>) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  close(): Promise<void> {
+    if (this.#ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#ws.onclose = () => resolve();
+      this.#ws.close();
+    });
+  }
+}
+
+/** Serves `dir` on 127.0.0.1 at a free port; records the paths it could not find. */
+function serveStatic(dir: string) {
+  const missing = new Set<string>();
+  const types: Record<string, string> = {
+    html: "text/html; charset=utf-8",
+    css: "text/css",
+    js: "text/javascript",
+    png: "image/png",
+    svg: "image/svg+xml",
+    ipynb: "application/json",
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    let path = decodeURIComponent(new URL(req.url).pathname);
+    if (path.endsWith("/")) path += "index.html";
+    if (path.includes("..")) return new Response("bad path", { status: 400 });
+    try {
+      const body = await Deno.readFile(`${dir}${path}`);
+      const ext = path.slice(path.lastIndexOf(".") + 1);
+      return new Response(body, {
+        headers: { "content-type": types[ext] ?? "application/octet-stream" },
+      });
+    } catch {
+      missing.add(path);
+      return new Response("not found", { status: 404 });
+    }
+  });
+  return { server, missing, origin: `http://127.0.0.1:${server.addr.port}` };
+}
+
+interface PageInfo {
+  links: string[];
+  ids: string[];
+}
+
+interopTest(
+  "site: module pages show excerpt beside code, no broken links or console errors (Chromium)",
+  [{ bin: "chromium", apt: "chromium" }],
+  async () => {
+    const built = await buildSite();
+    deepEqual(built.problems, []);
+    const { server, missing, origin } = serveStatic(OUT);
+    const profile = await Deno.makeTempDir({ prefix: "rtclite-chromium-" });
+    try {
+      await using chromium = startPeer("chromium", [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        `--user-data-dir=${profile}`,
+        "--remote-debugging-address=127.0.0.1",
+        "--remote-debugging-port=0",
+        "--window-size=1280,900",
+        "about:blank",
+      ]);
+      await chromium.waitFor(/DevTools listening on ws:\/\/\S+/, 30_000);
+      const wsUrl = /DevTools listening on (ws:\/\/\S+)/.exec(chromium.output())![1]!;
+      const cdp = await Cdp.connect(wsUrl);
+      try {
+        const { targetId } = await cdp.send<{ targetId: string }>("Target.createTarget", {
+          url: "about:blank",
+        });
+        const { sessionId } = await cdp.send<{ sessionId: string }>("Target.attachToTarget", {
+          targetId,
+          flatten: true,
+        });
+        const s = (method: string, params: Record<string, unknown> = {}) =>
+          cdp.send<Record<string, unknown>>(method, params, sessionId);
+        await s("Page.enable");
+        await s("Runtime.enable");
+        await s("Log.enable");
+
+        // Everything the page reports as an error, tagged with the page that was loading.
+        let current = "";
+        const errors: string[] = [];
+        cdp.on((method, p) => {
+          if (method === "Runtime.consoleAPICalled" && p.type === "error") {
+            errors.push(`${current}: console.error ${JSON.stringify(p.args)}`);
+          } else if (method === "Runtime.exceptionThrown") {
+            errors.push(`${current}: exception ${JSON.stringify(p.exceptionDetails)}`);
+          } else if (method === "Log.entryAdded") {
+            const entry = p.entry as { level: string; text: string; url?: string };
+            if (entry.level === "error") {
+              errors.push(`${current}: ${entry.text} ${entry.url ?? ""}`);
+            }
+          }
+        });
+
+        const goto = async (url: string): Promise<void> => {
+          current = url;
+          let off = () => {};
+          const loaded = new Promise<void>((resolve) => {
+            off = cdp.on((method) => method === "Page.loadEventFired" && resolve());
+          });
+          await s("Page.navigate", { url });
+          await loaded;
+          off();
+        };
+        const evaluate = async <T>(expression: string): Promise<T> => {
+          const r = await s("Runtime.evaluate", { expression, returnByValue: true }) as {
+            result: { value: T };
+            exceptionDetails?: unknown;
+          };
+          if (r.exceptionDetails) throw new Error(`evaluate: ${JSON.stringify(r.exceptionDetails)}`);
+          return r.result.value;
+        };
+
+        // 1. A module page: the excerpt and the code it annotates sit side by side.
+        const module = built.pages.find((p) => p.excerpts > 0 && p.file.startsWith("std/")) ??
+          built.pages.find((p) => p.excerpts > 0)!;
+        ok(module, "a module page with excerpts");
+        await goto(`${origin}/${module.page}`);
+        const boxes = await evaluate<{
+          spec: DOMRect;
+          code: DOMRect;
+          id: string;
+          count: number;
+        }>(`(() => {
+          const seg = document.querySelector("section.seg.annotated");
+          const box = (el) => el.getBoundingClientRect().toJSON();
+          return {
+            spec: box(seg.querySelector(".spec pre.excerpt")),
+            code: box(seg.querySelector(".code pre")),
+            id: seg.querySelector(".ref").id,
+            count: document.querySelectorAll("section.seg.annotated pre.excerpt").length,
+          };
+        })()`);
+        ok(boxes.count >= 1, "excerpts on the page");
+        ok(/^[a-z0-9]+-/.test(boxes.id), `anchor named after the reference: ${boxes.id}`);
+        ok(boxes.spec.width > 100 && boxes.code.width > 100, JSON.stringify(boxes));
+        ok(boxes.spec.right <= boxes.code.left, `excerpt left of code: ${JSON.stringify(boxes)}`);
+        ok(
+          boxes.spec.top < boxes.code.bottom && boxes.code.top < boxes.spec.bottom,
+          `excerpt and code overlap vertically: ${JSON.stringify(boxes)}`,
+        );
+
+        // 2. The screenshot: the module page scrolled to its first excerpt.
+        await evaluate(`document.getElementById(${JSON.stringify(boxes.id)}).scrollIntoView()`);
+        const shot = await s("Page.captureScreenshot", { format: "png" }) as { data: string };
+        const png = `${OUT}/screenshot.png`;
+        await Deno.writeFile(png, Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)));
+        console.log(`screenshot of ${module.page}#${boxes.id}: ${png}`);
+
+        // 3. Crawl every page: render ours in the browser; check every internal link.
+        const seen = new Map<string, PageInfo>();
+        const queue = [`${origin}/index.html`];
+        const broken: string[] = [];
+        while (queue.length) {
+          const url = queue.shift()!;
+          if (seen.has(url)) continue;
+          const t0 = performance.now();
+          await goto(url);
+          const info = await evaluate<PageInfo>(`({
+            links: [...document.querySelectorAll("a[href], link[href], script[src], img[src]")]
+              .map((e) => e.href || e.src),
+            ids: [...document.querySelectorAll("[id], a[name]")].map((e) => e.id || e.name),
+          })`);
+          seen.set(url, info);
+          if (Deno.env.get("RTCLITE_DEBUG")) {
+            console.log(`${(performance.now() - t0).toFixed(0)} ms ${url}`);
+          }
+          for (const link of info.links) {
+            if (!link.startsWith(origin)) continue;
+            const page = link.replace(/#.*$/, "").replace(/\?.*$/, "");
+            // deno doc's symbol pages are not ours: render the API's index pages only.
+            const api = new URL(page).pathname.startsWith("/api/") &&
+              !/^\/api\/([^~]*\/)?index\.html$/.test(new URL(page).pathname);
+            if (/\.html$/.test(page) && !api && !seen.has(page) && !queue.includes(page)) {
+              queue.push(page);
+            }
+          }
+        }
+        // Every internal target exists; every fragment names an element of our own pages.
+        for (const [from, info] of seen) {
+          for (const link of info.links) {
+            if (!link.startsWith(origin)) continue;
+            const [page, hash] = link.split("#") as [string, string | undefined];
+            const path = new URL(page).pathname;
+            if (missing.has(path)) broken.push(`${from} -> ${link} (404)`);
+            else if (!seen.has(page) && !(await fetch(page, { method: "HEAD" })).ok) {
+              broken.push(`${from} -> ${link} (404)`);
+            }
+            const target = seen.get(page);
+            if (hash && target && !path.startsWith("/api/") && !target.ids.includes(hash)) {
+              broken.push(`${from} -> ${link} (no element #${hash})`);
+            }
+          }
+        }
+        console.log(`crawled ${seen.size} pages in Chromium`);
+        deepEqual(broken, [], `broken internal links:\n${broken.join("\n")}`);
+        deepEqual([...missing], [], `requests for missing files:\n${[...missing].join("\n")}`);
+        deepEqual(errors, [], `console errors:\n${errors.join("\n")}`);
+        ok(seen.size >= built.pages.length + 1, `crawled ${seen.size} pages`);
+        await cdp.send("Target.closeTarget", { targetId }).catch(() => {});
+      } finally {
+        await cdp.close();
+      }
+    } finally {
+      await server.shutdown();
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  },
+  { timeout: 180_000 },
+);

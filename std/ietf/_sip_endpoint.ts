@@ -1,0 +1,523 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+// @implements RFC3261 (SIP endpoint: transaction and transport layers, §17-18), RFC3581 (rport)
+/**
+ * The SIP endpoint: binds transports to the transaction layer, matches
+ * messages to transactions, stamps Via received/rport (RFC 3581), routes
+ * responses (§18.2.2) and resolves request targets (§8.1.2).
+ *
+ * Private part of `rfc3261.ts`; import from there.
+ *
+ * @module
+ */
+import { parseUri, type Uri, uriPort } from "./rfc2396.ts";
+import { getLogger } from "../log.ts";
+import {
+  createResponse,
+  formatVia,
+  parseVia,
+  type SipMessage,
+  SipParseError,
+  splitList,
+  validateMessage,
+  type Via,
+} from "./_sip_message.ts";
+import {
+  clientTransactionKey,
+  type Clock,
+  DEFAULT_TIMERS,
+  InviteClientTransaction,
+  InviteServerTransaction,
+  MAGIC_COOKIE,
+  NonInviteClientTransaction,
+  NonInviteServerTransaction,
+  realClock,
+  serverTransactionKey,
+  type TimerValues,
+} from "./_sip_transaction.ts";
+import type { SipConnection, SipSource, SipTransport, TransportName } from "./_sip_transport.ts";
+
+const log = getLogger("sip", "endpoint");
+
+/** A client transaction of either kind. */
+export type ClientTransaction = InviteClientTransaction | NonInviteClientTransaction;
+/** A server transaction of either kind. */
+export type ServerTransaction = InviteServerTransaction | NonInviteServerTransaction;
+
+/** Where to send a request. */
+export interface SipTarget {
+  /** Transport name. */
+  transport: TransportName;
+  /** Address (IP or name). */
+  host: string;
+  /** Port. */
+  port: number;
+}
+
+/** A request delivered to the transaction user (UA core or proxy core). */
+export interface IncomingRequest {
+  /** The request. */
+  request: SipMessage;
+  /** Where it came from. */
+  source: SipSource;
+  /** Its server transaction; `undefined` for ACK (and for a CANCEL's INVITE, see `cancelled`). */
+  transaction: ServerTransaction | undefined;
+  /** For a CANCEL: the INVITE server transaction it cancels, when one matches. */
+  cancelled?: InviteServerTransaction;
+}
+
+/** Callbacks of a request sent through {@linkcode SipEndpoint.request}. */
+export interface RequestCallbacks {
+  /** Each response received (provisional and final). */
+  onResponse?: (r: SipMessage) => void;
+  /** Timeout or transport failure; a 408/503 is also delivered to `onResponse`. */
+  onFailure?: (why: "timeout" | "transport") => void;
+  /** Send to this target instead of resolving Route/Request-URI. */
+  target?: SipTarget;
+}
+
+/** Options of {@linkcode SipEndpoint}. */
+export interface SipEndpointOptions {
+  /** Transports to receive on and send through (at least one). */
+  transports: SipTransport[];
+  /** Receives requests that are not retransmissions. */
+  onRequest?: (r: IncomingRequest) => void;
+  /** Receives responses that match no client transaction (e.g. 2xx retransmissions). */
+  onStrayResponse?: (r: SipMessage, source: SipSource) => void;
+  /** Clock; default real time. */
+  clock?: Clock;
+  /** Timer values; default RFC 3261 Table 4. */
+  timers?: TimerValues;
+  /** Host to put in Via and Contact when a transport is bound to a wildcard address. */
+  advertisedHost?: string;
+  /** Create no server transactions (a stateless proxy, §16.11); default false. */
+  stateless?: boolean;
+  /** Resolves a host name to addresses; default: IP literals as they are, `localhost`, then `Deno.resolveDns`. */
+  resolve?: (host: string) => Promise<string[]>;
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * Makes a fresh RFC 3261 branch (`z9hG4bK` and 16 random hex digits).
+ *
+ * @returns The branch.
+ */
+export function newBranch(): string {
+  return MAGIC_COOKIE + randomToken(8);
+}
+
+/**
+ * Random hex text, for tags, Call-IDs and branches (RFC 3261 §19.3).
+ *
+ * @param bytes Number of random bytes.
+ * @returns Lower-case hex.
+ */
+export function randomToken(bytes = 8): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  let s = "";
+  for (const x of b) s += (x < 16 ? "0" : "") + x.toString(16);
+  return s;
+}
+
+// @implements RFC3261 §18.2.2
+/**
+ * Where a response goes (RFC 3261 §18.2.2 with RFC 3581 §4): the top Via's
+ * maddr, else `received` and `rport` (or the sent-by port), else sent-by.
+ *
+ * @param via The top Via of the response.
+ * @returns Address and port.
+ *
+ * @example
+ * ```ts
+ * import { parseVia, responseAddress } from "@rtclite/std/ietf/rfc3261";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(
+ *   responseAddress(parseVia("SIP/2.0/UDP 10.0.0.1:5070;branch=z9hG4bK1;received=192.0.2.4;rport=9999")),
+ *   { host: "192.0.2.4", port: 9999 },
+ * );
+ * ```
+ */
+export function responseAddress(via: Via): { host: string; port: number } {
+  const dflt = via.transport === "TLS" || via.transport === "WSS" ? 5061 : 5060;
+  if (via.params.maddr) return { host: via.params.maddr, port: via.port ?? dflt };
+  const rport = via.params.rport ? +via.params.rport : undefined;
+  const host = via.params.received ?? via.host;
+  return { host, port: rport ?? via.port ?? dflt };
+}
+
+/**
+ * The SIP endpoint: transports below, transactions in the middle, a
+ * transaction user (UA or proxy core) above.
+ *
+ * @example Send OPTIONS from one endpoint to another on 127.0.0.1
+ * ```ts
+ * import { createResponse, SipEndpoint, SipMessage, UdpTransport } from "@rtclite/std/ietf/rfc3261";
+ * import { equal } from "node:assert/strict";
+ *
+ * const server = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+ * server.onRequest = ({ request, transaction }) => transaction?.respond(createResponse(request, 200));
+ * const client = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+ * const req = new SipMessage({ method: "OPTIONS", uri: `sip:127.0.0.1:${server.transports[0]!.port}` });
+ * req.add("From", "<sip:a@127.0.0.1>;tag=1").add("To", "<sip:b@127.0.0.1>")
+ *   .add("Call-ID", "c1").add("CSeq", "1 OPTIONS").add("Max-Forwards", "70");
+ * const done = Promise.withResolvers<number>();
+ * await client.request(req, { onResponse: (r) => done.resolve(r.status) });
+ * equal(await done.promise, 200);
+ * await client.close();
+ * await server.close();
+ * ```
+ */
+export class SipEndpoint {
+  /** The transports. */
+  readonly transports: SipTransport[];
+  /** Transaction user for new requests. */
+  onRequest: (r: IncomingRequest) => void;
+  /** Transaction user for stray responses. */
+  onStrayResponse: (r: SipMessage, source: SipSource) => void;
+  /** The clock. */
+  readonly clock: Clock;
+  /** Timer values. */
+  readonly timers: TimerValues;
+  #clients = new Map<string, ClientTransaction>();
+  #servers = new Map<string, ServerTransaction>();
+  #advertised: string | undefined;
+  #resolve: (host: string) => Promise<string[]>;
+  #stateless: boolean;
+
+  /**
+   * Creates the endpoint and attaches it to its transports.
+   *
+   * @param options Transports, callbacks, clock and timers.
+   */
+  constructor(options: SipEndpointOptions) {
+    this.transports = options.transports;
+    this.onRequest = options.onRequest ?? (() => {});
+    this.onStrayResponse = options.onStrayResponse ?? (() => {});
+    this.clock = options.clock ?? realClock;
+    this.timers = options.timers ?? DEFAULT_TIMERS;
+    this.#advertised = options.advertisedHost;
+    this.#resolve = options.resolve ?? defaultResolve;
+    this.#stateless = options.stateless ?? false;
+    for (const t of this.transports) t.onMessage = (m, src) => this.receive(m, src);
+  }
+
+  /** Number of live client and server transactions. */
+  get transactionCount(): { client: number; server: number } {
+    return { client: this.#clients.size, server: this.#servers.size };
+  }
+
+  /**
+   * The host to advertise for a transport (Via, Contact, Record-Route).
+   *
+   * @param t The transport.
+   * @returns Address text, IPv6 in brackets.
+   */
+  hostFor(t: SipTransport): string {
+    let h = t.host;
+    if (this.#advertised && (h === "0.0.0.0" || h === "::")) h = this.#advertised;
+    return h.includes(":") ? `[${h}]` : h;
+  }
+
+  /**
+   * A transport by name (first match), or the first transport.
+   *
+   * @param name Transport name.
+   * @returns The transport, or `undefined`.
+   */
+  transport(name?: TransportName): SipTransport | undefined {
+    if (!name) return this.transports[0];
+    return this.transports.find((t) => t.name === name);
+  }
+
+  // === Receiving (RFC 3261 §18.2.1, §18.1.2, §17.1.3, §17.2.3) ===
+
+  /**
+   * Processes a message from a transport (called by the transports).
+   *
+   * @param m The message.
+   * @param source Where it came from.
+   */
+  receive(m: SipMessage, source: SipSource): void {
+    if (m.isRequest) this.#receiveRequest(m, source);
+    else this.#receiveResponse(m, source);
+  }
+
+  #receiveResponse(r: SipMessage, source: SipSource): void {
+    let key: string;
+    try {
+      key = clientTransactionKey(r);
+    } catch (e) {
+      log.debug("Dropped unparsable response: {error}", { error: String(e) });
+      return;
+    }
+    const tx = this.#clients.get(key);
+    if (tx) tx.receive(r);
+    else this.onStrayResponse(r, source);
+  }
+
+  #receiveRequest(m: SipMessage, source: SipSource): void {
+    try {
+      validateMessage(m);
+    } catch (e) {
+      if (!(e instanceof SipParseError)) throw e;
+      log.debug("Rejecting malformed {method} from {host}: {error}", {
+        method: m.method,
+        host: source.host,
+        error: e.message,
+      });
+      if (m.method !== "ACK") this.#rejectStateless(m, source, e.status, e.message);
+      return;
+    }
+    // @implements RFC3261 §18.2.1 ¶3, RFC3581 §4
+    this.#stampVia(m, source);
+    let key: string;
+    try {
+      key = serverTransactionKey(m);
+    } catch (e) {
+      log.debug("Dropped request without transaction key: {error}", { error: String(e) });
+      return;
+    }
+    const found = this.#servers.get(key);
+    if (found) {
+      found.receive(m);
+      return;
+    }
+    if (m.method === "ACK" || this.#stateless) {
+      this.onRequest({ request: m, source, transaction: undefined });
+      return;
+    }
+    const tx = this.#newServer(m, source, key);
+    const incoming: IncomingRequest = { request: m, source, transaction: tx };
+    if (m.method === "CANCEL") {
+      // @implements RFC3261 §9.2 ¶3
+      const inv = this.#servers.get(serverTransactionKey(m, "INVITE"));
+      if (inv instanceof InviteServerTransaction) incoming.cancelled = inv;
+    }
+    this.onRequest(incoming);
+  }
+
+  #rejectStateless(m: SipMessage, source: SipSource, status: number, why: string): void {
+    try {
+      const vias = m.values("Via");
+      if (vias.length === 0) return;
+      const r = createResponse(m, status, { toTag: randomToken(4) });
+      if (status === 400) {
+        r.reason = "Bad Request (" + why.replace(/[\r\n]/g, " ").slice(0, 80) + ")";
+      }
+      this.sendResponse(r, source);
+    } catch (e) {
+      log.debug("Could not answer malformed request: {error}", { error: String(e) });
+    }
+  }
+
+  #stampVia(m: SipMessage, source: SipSource): void {
+    const i = m.headers.findIndex((h) => h.name === "Via");
+    if (i < 0) return;
+    const h = m.headers[i]!;
+    const parts = splitList(h.value);
+    const via = parseVia(parts[0]!);
+    const hasRport = "rport" in via.params;
+    if (via.host === source.host && !hasRport) return;
+    via.params.received = source.host;
+    if (hasRport) via.params.rport = String(source.port);
+    parts[0] = formatVia(via);
+    h.value = parts.join(", ");
+  }
+
+  #newServer(m: SipMessage, source: SipSource, key: string): ServerTransaction {
+    const reliable = source.transport.reliable;
+    const send = (r: SipMessage) => this.sendResponse(r, source);
+    const onTerminated = () => this.#servers.delete(key);
+    const common = { send, reliable, clock: this.clock, timers: this.timers, onTerminated };
+    const tx = m.method === "INVITE"
+      ? new InviteServerTransaction(m, common)
+      : new NonInviteServerTransaction(m, common);
+    this.#servers.set(key, tx);
+    return tx;
+  }
+
+  // === Sending responses (RFC 3261 §18.2.2) ===
+
+  /**
+   * Sends a response statelessly to where its top Via says (§18.2.2),
+   * preferring the connection the request came on.
+   *
+   * @param r The response.
+   * @param source Where the request came from (its transport and connection).
+   */
+  sendResponse(r: SipMessage, source?: SipSource): void {
+    let via: Via;
+    try {
+      via = parseVia(r.values("Via")[0] ?? "");
+    } catch {
+      log.debug("Cannot send response without a valid Via");
+      return;
+    }
+    const t = source?.transport ?? this.transport(via.transport as TransportName) ??
+      this.transports[0]!;
+    const { host, port } = responseAddress(via);
+    this.#write(t, r.toBytes(), host, port, source?.connection);
+  }
+
+  #write(
+    t: SipTransport,
+    bytes: Uint8Array,
+    host: string,
+    port: number,
+    connection?: SipConnection,
+  ): void {
+    t.send(bytes, host, port, connection).catch((e) =>
+      log.debug("Send to {host}:{port} failed: {error}", { host, port, error: String(e) })
+    );
+  }
+
+  // === Sending requests (RFC 3261 §8.1.2, §18.1.1) ===
+
+  // @implements RFC3261 §8.1.2
+  /**
+   * Where a request goes: the first Route when it is a loose router,
+   * else the Request-URI (§8.1.2, §12.2.1.1), with `transport` and `maddr`
+   * parameters honoured and host names resolved.
+   *
+   * @param m The request.
+   * @returns The target.
+   */
+  async target(m: SipMessage): Promise<SipTarget> {
+    const route = m.addresses("Route")[0];
+    const uri = parseUri(route ? route.uri : m.uri!);
+    return await this.uriTarget(uri);
+  }
+
+  /**
+   * The target for a URI (transport parameter, sips, maddr, port).
+   *
+   * @param uri A SIP or SIPS URI.
+   * @returns The target.
+   */
+  async uriTarget(uri: Uri): Promise<SipTarget> {
+    const tp = uri.params.get("transport")?.toUpperCase();
+    let transport: TransportName = uri.scheme === "sips"
+      ? "TLS"
+      : tp === "TCP" || tp === "TLS" || tp === "WS" || tp === "WSS"
+      ? tp
+      : "UDP";
+    if (!this.transport(transport)) transport = this.transports[0]!.name;
+    let host = uri.params.get("maddr") ?? uri.host;
+    if (host.startsWith("[")) host = host.slice(1, -1);
+    const addrs = await this.#resolve(host);
+    if (addrs.length === 0) throw new Error(`Cannot resolve ${host}`);
+    return { transport, host: addrs[0]!, port: uriPort(uri) };
+  }
+
+  /**
+   * Sends a request in a new client transaction. A top Via with a fresh
+   * branch and `rport` is added (§8.1.1.7, RFC 3581 §3); ACK is sent
+   * without a transaction.
+   *
+   * @param m The request (without the endpoint's own Via).
+   * @param callbacks Response and failure callbacks, optional fixed target.
+   * @returns The client transaction (`undefined` for ACK).
+   */
+  async request(
+    m: SipMessage,
+    callbacks: RequestCallbacks = {},
+  ): Promise<ClientTransaction | undefined> {
+    const target = callbacks.target ?? await this.target(m);
+    const t = this.transport(target.transport) ?? this.transports[0]!;
+    const branch = m.method === "ACK" && m.has("Via") ? undefined : newBranch();
+    if (branch !== undefined || !m.has("Via")) {
+      m.add(
+        "Via",
+        `SIP/2.0/${t.name} ${this.hostFor(t)}:${t.port};branch=${branch ?? newBranch()};rport`,
+        true,
+      );
+    }
+    if (!m.has("Max-Forwards")) m.add("Max-Forwards", "70");
+    const send = (x: SipMessage) => this.#write(t, x.toBytes(), target.host, target.port);
+    if (m.method === "ACK") {
+      send(m);
+      return undefined;
+    }
+    return this.#newClient(m, send, t.reliable, callbacks);
+  }
+
+  /**
+   * Sends a request whose top Via is already set (a proxy forwarding, §16.6)
+   * in a new client transaction to a fixed target.
+   *
+   * @param m The request with the caller's Via on top.
+   * @param target Where to send it.
+   * @param callbacks Response and failure callbacks.
+   * @returns The client transaction, or `undefined` for ACK.
+   */
+  forward(
+    m: SipMessage,
+    target: SipTarget,
+    callbacks: RequestCallbacks = {},
+  ): ClientTransaction | undefined {
+    const t = this.transport(target.transport) ?? this.transports[0]!;
+    const send = (x: SipMessage) => this.#write(t, x.toBytes(), target.host, target.port);
+    if (m.method === "ACK") {
+      send(m);
+      return undefined;
+    }
+    return this.#newClient(m, send, t.reliable, callbacks);
+  }
+
+  /**
+   * Sends any message to a target without a transaction (stateless proxy, ACK for 2xx).
+   *
+   * @param m The message.
+   * @param target Where to send it.
+   */
+  sendStateless(m: SipMessage, target: SipTarget): void {
+    const t = this.transport(target.transport) ?? this.transports[0]!;
+    this.#write(t, m.toBytes(), target.host, target.port);
+  }
+
+  #newClient(
+    m: SipMessage,
+    send: (x: SipMessage) => void,
+    reliable: boolean,
+    callbacks: RequestCallbacks,
+  ): ClientTransaction {
+    const key = clientTransactionKey(m);
+    const opts = {
+      send,
+      reliable,
+      clock: this.clock,
+      timers: this.timers,
+      onTerminated: () => {
+        if (this.#clients.get(key) === tx) this.#clients.delete(key);
+      },
+      onResponse: (r: SipMessage) => callbacks.onResponse?.(r),
+      onFailure: (why: "timeout" | "transport") => {
+        callbacks.onFailure?.(why);
+        // @implements RFC3261 §8.1.3.1
+        callbacks.onResponse?.(createResponse(m, why === "timeout" ? 408 : 503));
+      },
+    };
+    const tx: ClientTransaction = m.method === "INVITE"
+      ? new InviteClientTransaction(m, opts)
+      : new NonInviteClientTransaction(m, opts);
+    if (tx.state === "terminated") this.#clients.delete(key);
+    else this.#clients.set(key, tx);
+    return tx;
+  }
+
+  /** Closes every transport; pending transactions stop with them. */
+  async close(): Promise<void> {
+    await Promise.all(this.transports.map((t) => t.close()));
+  }
+}
+
+async function defaultResolve(host: string): Promise<string[]> {
+  if (IPV4.test(host) || host.includes(":")) return [host];
+  if (host === "localhost") return ["127.0.0.1"];
+  try {
+    return await Deno.resolveDns(host, "A");
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,2358 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+/**
+ * DNS message codec, stub resolver and authoritative test server (RFC 1035),
+ * with SRV, NAPTR, CAA, EDNS0 and unknown record types.
+ *
+ * Record types: A, AAAA (RFC 3596), CNAME, NS, PTR, MX, TXT, SOA, SRV
+ * (RFC 2782), NAPTR (RFC 3403), CAA (RFC 8659), the OPT pseudo-record of
+ * EDNS0 (RFC 6891, as {@linkcode DnsMessage.edns}), and any other type kept as
+ * raw RDATA and named `TYPEnnn` (RFC 3597).
+ *
+ * The codec ({@linkcode encodeMessage}, {@linkcode decodeMessage}) is pure and
+ * compresses names on encoding; decoding rejects pointer loops, lengths past
+ * the end and impossible counts with a {@linkcode DnsParseError}.
+ * {@linkcode DnsResolver} queries over UDP (`node:dgram`, a fresh random
+ * source port and ID per query), validates the source, ID and question of
+ * every response, retries, falls back to TCP when a response is truncated and
+ * caches answers for their TTL. {@linkcode DnsZone} answers queries from a
+ * table of records and {@linkcode serveDns} puts it on UDP and TCP.
+ *
+ * See {@link https://www.rfc-editor.org/rfc/rfc1035 | RFC 1035}.
+ *
+ * @example Build a query, read it back
+ * ```ts
+ * import { decodeMessage, encodeMessage } from "@rtclite/std/ietf/rfc1035";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const bytes = encodeMessage({ id: 7, rd: true, questions: [{ name: "sip.test", type: "NAPTR" }] });
+ * equal(bytes.length, 26);
+ * const msg = decodeMessage(bytes);
+ * equal(msg.id, 7);
+ * deepEqual(msg.questions, [{ name: "sip.test", type: "NAPTR", class: 1 }]);
+ * ```
+ *
+ * @example Ask our own server
+ * ```ts
+ * import { DnsResolver, DnsZone, serveDns } from "@rtclite/std/ietf/rfc1035";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const zone = new DnsZone([{ name: "pbx.sip.test", type: "A", ttl: 60, data: "127.0.0.1" }]);
+ * await using server = await serveDns({ zone, hostname: "127.0.0.1", port: 0 });
+ * const resolver = new DnsResolver({ servers: [{ address: "127.0.0.1", port: server.port }] });
+ * const answers = await resolver.resolve("pbx.sip.test", "A");
+ * deepEqual(answers.map((rr) => rr.data), ["127.0.0.1"]);
+ * ```
+ *
+ * @module
+ */
+// @implements RFC1035 (Domain names - implementation and specification)
+import dgram from "node:dgram";
+import { ParseError } from "../errors.ts";
+import { getLogger } from "../log.ts";
+
+const log = getLogger("dns");
+
+// === Types, classes and codes (RFC 1035 §3.2.2, §3.2.4, §4.1.1) ===
+
+/** Numeric codes of the record types this module knows by name. */
+export const RR_TYPES: Readonly<Record<KnownType, number>> = Object.freeze({
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  NAPTR: 35,
+  CAA: 257,
+});
+
+/** Names of the record types with a structured form in {@linkcode DnsRecord}. */
+export type KnownType =
+  | "A"
+  | "NS"
+  | "CNAME"
+  | "SOA"
+  | "PTR"
+  | "MX"
+  | "TXT"
+  | "AAAA"
+  | "SRV"
+  | "NAPTR"
+  | "CAA";
+
+/** A record type: a known name or `TYPEnnn` (RFC 3597) for any other. */
+export type RecordType = KnownType | `TYPE${number}`;
+
+/** A question type: a record type, `ANY` (255) or another QTYPE as `TYPEnnn`. */
+export type QuestionType = RecordType | "ANY";
+
+const TYPE_NAMES = new Map<number, KnownType | "ANY">(
+  [...Object.entries(RR_TYPES).map(([k, v]) => [v, k as KnownType] as const), [255, "ANY"]],
+);
+const OPT_TYPE = 41;
+
+/** The Internet class. */
+export const CLASS_IN = 1;
+
+/** Response codes (RFC 1035 §4.1.1, RFC 6891 §9 for BADVERS). */
+export const RCODE: Readonly<{
+  NOERROR: 0;
+  FORMERR: 1;
+  SERVFAIL: 2;
+  NXDOMAIN: 3;
+  NOTIMP: 4;
+  REFUSED: 5;
+}> = Object.freeze({ NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 });
+
+const RCODE_NAMES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
+
+/**
+ * Returns the code of a record or question type.
+ *
+ * @param type A type name (`"SRV"`, `"TYPE65"`, `"ANY"`).
+ * @returns The 16-bit code.
+ * @throws {RangeError} For an unknown name.
+ *
+ * @example
+ * ```ts
+ * import { typeCode } from "@rtclite/std/ietf/rfc1035";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(typeCode("NAPTR"), 35);
+ * equal(typeCode("TYPE65"), 65);
+ * ```
+ */
+export function typeCode(type: QuestionType): number {
+  const known = (RR_TYPES as Record<string, number>)[type];
+  if (known !== undefined) return known;
+  if (type === "ANY") return 255;
+  const m = /^TYPE(\d{1,5})$/.exec(type);
+  if (m && Number(m[1]) <= 0xffff) return Number(m[1]);
+  throw new RangeError(`Cannot encode record type: unknown type ${JSON.stringify(type)}`);
+}
+
+/**
+ * Returns the name of a type code: the mnemonic for known types, else `TYPEnnn`.
+ *
+ * @param code A 16-bit type code.
+ * @returns The type name.
+ *
+ * @example
+ * ```ts
+ * import { typeName } from "@rtclite/std/ietf/rfc1035";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(typeName(33), "SRV");
+ * equal(typeName(65), "TYPE65");
+ * ```
+ */
+export function typeName(code: number): QuestionType {
+  return TYPE_NAMES.get(code) ?? `TYPE${code}`;
+}
+
+// === Wire types ===
+
+/** A question (RFC 1035 §4.1.2). */
+export interface DnsQuestion {
+  /** Domain name in presentation form without the final dot (`""` is the root). */
+  name: string;
+  /** Query type. */
+  type: QuestionType;
+  /** Query class; absent means IN (1). */
+  class?: number;
+}
+
+/** Fields every resource record has (RFC 1035 §4.1.3). */
+export interface RecordBase {
+  /** Owner name in presentation form without the final dot. */
+  name: string;
+  /** Class; absent means IN (1). Decoded records always have it. */
+  class?: number;
+  /** Time to live in seconds. */
+  ttl: number;
+}
+
+/** MX data (RFC 1035 §3.3.9). */
+export interface MxData {
+  /** Lower is preferred. */
+  preference: number;
+  /** Host willing to act as mail exchange. */
+  exchange: string;
+}
+
+/** SOA data (RFC 1035 §3.3.13). */
+export interface SoaData {
+  /** Primary name server. */
+  mname: string;
+  /** Mailbox of the person responsible, as a domain name. */
+  rname: string;
+  /** Version number of the zone. */
+  serial: number;
+  /** Seconds before the zone should be refreshed. */
+  refresh: number;
+  /** Seconds between failed refresh retries. */
+  retry: number;
+  /** Seconds after which the zone is no longer authoritative. */
+  expire: number;
+  /** TTL for negative answers (RFC 2308). */
+  minimum: number;
+}
+
+/** SRV data (RFC 2782). */
+export interface SrvData {
+  /** Lower is tried first. */
+  priority: number;
+  /** Relative weight among records of one priority. */
+  weight: number;
+  /** Port of the service. */
+  port: number;
+  /** Host name of the server (`""` = the service is not available). */
+  target: string;
+}
+
+/** NAPTR data (RFC 3403 §4.1). */
+export interface NaptrData {
+  /** Processing order, lowest first. */
+  order: number;
+  /** Preference among records of equal order, lowest first. */
+  preference: number;
+  /** Flags such as `"S"`, `"A"`, `"U"`, `"P"` (bytes as characters 0-255). */
+  flags: string;
+  /** Service parameters, e.g. `"SIP+D2U"`. */
+  services: string;
+  /** Substitution expression (usually empty for SIP). */
+  regexp: string;
+  /** Next domain name to query (`""` when `regexp` is used). */
+  replacement: string;
+}
+
+/** CAA data (RFC 8659 §4.1). */
+export interface CaaData {
+  /** Flags byte; 128 = issuer critical. */
+  flags: number;
+  /** Property tag, e.g. `"issue"`. */
+  tag: string;
+  /** Property value (bytes as characters 0-255). */
+  value: string;
+}
+
+/** An A record: an IPv4 address (RFC 1035 §3.4.1). */
+export interface ARecord extends RecordBase {
+  /** Type. */
+  type: "A";
+  /** Dotted-quad address. */
+  data: string;
+}
+/** An AAAA record: an IPv6 address (RFC 3596). */
+export interface AaaaRecord extends RecordBase {
+  /** Type. */
+  type: "AAAA";
+  /** Address in RFC 5952 text form. */
+  data: string;
+}
+/** A record whose data is one domain name: CNAME, NS or PTR (RFC 1035 §3.3). */
+export interface NameRecord<T extends "CNAME" | "NS" | "PTR" = "CNAME" | "NS" | "PTR">
+  extends RecordBase {
+  /** Type. */
+  type: T;
+  /** The domain name. */
+  data: string;
+}
+/** An MX record. */
+export interface MxRecord extends RecordBase {
+  /** Type. */
+  type: "MX";
+  /** Preference and exchange. */
+  data: MxData;
+}
+/** A TXT record: one or more character-strings (RFC 1035 §3.3.14). */
+export interface TxtRecord extends RecordBase {
+  /** Type. */
+  type: "TXT";
+  /** The strings as bytes (each at most 255). */
+  data: Uint8Array[];
+}
+/** An SOA record. */
+export interface SoaRecord extends RecordBase {
+  /** Type. */
+  type: "SOA";
+  /** Zone parameters. */
+  data: SoaData;
+}
+/** An SRV record. */
+export interface SrvRecord extends RecordBase {
+  /** Type. */
+  type: "SRV";
+  /** Priority, weight, port and target. */
+  data: SrvData;
+}
+/** A NAPTR record. */
+export interface NaptrRecord extends RecordBase {
+  /** Type. */
+  type: "NAPTR";
+  /** The rule. */
+  data: NaptrData;
+}
+/** A CAA record. */
+export interface CaaRecord extends RecordBase {
+  /** Type. */
+  type: "CAA";
+  /** Flags, tag and value. */
+  data: CaaData;
+}
+/** A record of any other type, kept as raw RDATA (RFC 3597). */
+export interface UnknownRecord extends RecordBase {
+  /** `TYPEnnn`. */
+  type: `TYPE${number}`;
+  /** The RDATA bytes. */
+  data: Uint8Array;
+}
+
+/** A resource record; `type` tells the shape of `data`. */
+export type DnsRecord =
+  | ARecord
+  | AaaaRecord
+  | NameRecord<"CNAME">
+  | NameRecord<"NS">
+  | NameRecord<"PTR">
+  | MxRecord
+  | TxtRecord
+  | SoaRecord
+  | SrvRecord
+  | NaptrRecord
+  | CaaRecord
+  | UnknownRecord;
+
+/** An EDNS option (RFC 6891 §6.1.2). */
+export interface EdnsOption {
+  /** Option code. */
+  code: number;
+  /** Option data. */
+  data: Uint8Array;
+}
+
+/** The content of the OPT pseudo-record (RFC 6891 §6.1). */
+export interface Edns {
+  /** Largest UDP payload the sender can reassemble. */
+  udpPayloadSize: number;
+  /** Upper 8 bits of the 12-bit response code. */
+  extendedRcode?: number;
+  /** EDNS version (0). */
+  version?: number;
+  /** The DO bit (DNSSEC OK). */
+  dnssecOk?: boolean;
+  /** Options. */
+  options?: EdnsOption[];
+}
+
+/** A message to encode; absent fields are zero, false or empty. */
+export interface DnsMessageInit {
+  /** Query identifier. */
+  id?: number;
+  /** Response (true) or query. */
+  qr?: boolean;
+  /** Kind of query (0 = QUERY). */
+  opcode?: number;
+  /** Authoritative answer. */
+  aa?: boolean;
+  /** Truncated. */
+  tc?: boolean;
+  /** Recursion desired. */
+  rd?: boolean;
+  /** Recursion available. */
+  ra?: boolean;
+  /** The reserved Z bit. */
+  z?: boolean;
+  /** Authentic data (RFC 4035). */
+  ad?: boolean;
+  /** Checking disabled (RFC 4035). */
+  cd?: boolean;
+  /** Response code (low 4 bits; see {@linkcode Edns.extendedRcode}). */
+  rcode?: number;
+  /** Question section. */
+  questions?: DnsQuestion[];
+  /** Answer section. */
+  answers?: DnsRecord[];
+  /** Authority section. */
+  authorities?: DnsRecord[];
+  /** Additional section, without the OPT record. */
+  additionals?: DnsRecord[];
+  /** EDNS: encoded as an OPT record at the end of the additional section. */
+  edns?: Edns;
+}
+
+/** A decoded message: every header field present. */
+export interface DnsMessage extends DnsMessageInit {
+  /** Query identifier. */
+  id: number;
+  /** Response (true) or query. */
+  qr: boolean;
+  /** Kind of query (0 = QUERY). */
+  opcode: number;
+  /** Authoritative answer. */
+  aa: boolean;
+  /** Truncated. */
+  tc: boolean;
+  /** Recursion desired. */
+  rd: boolean;
+  /** Recursion available. */
+  ra: boolean;
+  /** The reserved Z bit. */
+  z: boolean;
+  /** Authentic data. */
+  ad: boolean;
+  /** Checking disabled. */
+  cd: boolean;
+  /** Response code (low 4 bits). */
+  rcode: number;
+  /** Question section. */
+  questions: DnsQuestion[];
+  /** Answer section. */
+  answers: DnsRecord[];
+  /** Authority section. */
+  authorities: DnsRecord[];
+  /** Additional section, without the OPT record (see `edns`). */
+  additionals: DnsRecord[];
+}
+
+/** A DNS message that cannot be decoded; `offset` is the byte where decoding stopped. */
+export class DnsParseError extends ParseError {}
+
+/** A query that failed: timeout, network error or an error response code. */
+export class DnsError extends Error {
+  /** `"timeout"`, `"network"`, `"truncated"` or the response code name (`"SERVFAIL"`). */
+  readonly code: string;
+  /**
+   * Creates a resolver error.
+   *
+   * @param message What failed.
+   * @param code Machine-readable reason.
+   * @param options Standard error options.
+   */
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DnsError";
+    this.code = code;
+  }
+}
+
+// === Names (RFC 1035 §3.1, §2.3.4) ===
+
+const MAX_NAME = 255;
+const MAX_LABEL = 63;
+
+/** Splits a presentation-form name into label byte arrays (handles `\.` and `\DDD`). */
+function nameToLabels(name: string): Uint8Array[] {
+  if (name === "" || name === ".") return [];
+  if (name.endsWith(".") && !name.endsWith("\\.")) name = name.slice(0, -1);
+  const labels: Uint8Array[] = [];
+  let cur: number[] = [];
+  let total = 1;
+  const finish = () => {
+    if (cur.length === 0) throw new RangeError(`Cannot encode name "${name}": empty label`);
+    if (cur.length > MAX_LABEL) {
+      throw new RangeError(`Cannot encode name "${name}": label of ${cur.length} bytes, max 63`);
+    }
+    total += cur.length + 1;
+    labels.push(Uint8Array.from(cur));
+    cur = [];
+  };
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c === 0x2e) {
+      finish();
+      continue;
+    }
+    if (c > 0x7f) {
+      throw new RangeError(`Cannot encode name "${name}": non-ASCII character (use punycode)`);
+    }
+    if (c === 0x5c) {
+      const d = /^\d{3}/.exec(name.slice(i + 1, i + 4));
+      if (d) {
+        c = Number(d[0]);
+        if (c > 255) throw new RangeError(`Cannot encode name "${name}": escape \\${d[0]}`);
+        i += 3;
+      } else if (i + 1 < name.length) {
+        c = name.charCodeAt(++i);
+      } else {
+        throw new RangeError(`Cannot encode name "${name}": trailing backslash`);
+      }
+    }
+    cur.push(c);
+  }
+  finish();
+  if (total > MAX_NAME) {
+    throw new RangeError(`Cannot encode name "${name}": ${total} bytes, max 255`);
+  }
+  return labels;
+}
+
+const SPECIAL = new Set([0x2e, 0x5c, 0x22, 0x28, 0x29, 0x3b, 0x40, 0x24]);
+
+function labelToString(buf: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c > 0x20 && c < 0x7f) {
+      s += SPECIAL.has(c) ? "\\" + String.fromCharCode(c) : String.fromCharCode(c);
+    } else {
+      s += "\\" + String(c).padStart(3, "0");
+    }
+  }
+  return s;
+}
+
+/**
+ * Compares two domain names as DNS does: ASCII case-insensitively, ignoring a final dot.
+ *
+ * @param a A name.
+ * @param b Another name.
+ * @returns Whether they name the same node.
+ *
+ * @example
+ * ```ts
+ * import { sameName } from "@rtclite/std/ietf/rfc1035";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(sameName("SIP.Test.", "sip.test"), true);
+ * ```
+ */
+// @implements RFC1035 §2.3.3
+export function sameName(a: string, b: string): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(name: string): string {
+  const n = name.endsWith(".") && !name.endsWith("\\.") ? name.slice(0, -1) : name;
+  return n.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+// === IP addresses ===
+
+function parseIpv4(s: string): Uint8Array | undefined {
+  const parts = s.split(".");
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
+    out[i] = Number(p);
+  }
+  return out;
+}
+
+function parseIpv6(s: string): Uint8Array | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const words = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const out: number[] = [];
+    const groups = part.split(":");
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      if (i === groups.length - 1 && g.includes(".")) {
+        const v4 = parseIpv4(g);
+        if (!v4) return undefined;
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(g)) out.push(parseInt(g, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const head = words(halves[0]!);
+  const tail = halves.length === 2 ? words(halves[1]!) : [];
+  if (!head || !tail) return undefined;
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
+  const all = [...head, ...new Array<number>(fill).fill(0), ...tail];
+  const out = new Uint8Array(16);
+  all.forEach((w, i) => {
+    out[2 * i] = w >> 8;
+    out[2 * i + 1] = w & 0xff;
+  });
+  return out;
+}
+
+/**
+ * Parses an IPv4 or IPv6 address in text form.
+ *
+ * @param s `"192.0.2.1"` or `"2001:db8::1"` (no brackets, no zone).
+ * @returns 4 or 16 bytes, or `undefined` when `s` is not an address.
+ *
+ * @example
+ * ```ts
+ * import { parseIp } from "@rtclite/std/ietf/rfc1035";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(parseIp("::1")?.length, 16);
+ * equal(parseIp("sip.test"), undefined);
+ * ```
+ */
+export function parseIp(s: string): Uint8Array | undefined {
+  return s.includes(":") ? parseIpv6(s) : parseIpv4(s);
+}
+
+function formatIpv6(b: Uint8Array, o: number): string {
+  const w: number[] = [];
+  for (let i = 0; i < 8; i++) w.push((b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!);
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  if (bestLen < 2) best = -1;
+  // Embedded IPv4 as inet_ntop prints it: ::a.b.c.d and ::ffff:a.b.c.d.
+  if (best === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+    const v4 = `${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
+    return bestLen === 6 ? `::${v4}` : `::ffff:${v4}`;
+  }
+  let s = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      s += "::";
+      i += bestLen - 1;
+      continue;
+    }
+    if (s !== "" && !s.endsWith(":")) s += ":";
+    s += w[i]!.toString(16);
+  }
+  return s;
+}
+
+// === Encoding (RFC 1035 §4.1, §4.1.4) ===
+
+class Writer {
+  buf = new Uint8Array(512);
+  view = new DataView(this.buf.buffer);
+  pos = 0;
+  names = new Map<string, number>();
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+  u16(v: number, what: string): void {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
+      throw new RangeError(`Cannot encode ${what}: ${v} is not a 16-bit unsigned integer`);
+    }
+    this.ensure(2);
+    this.view.setUint16(this.pos, v);
+    this.pos += 2;
+  }
+  u32(v: number, what: string): void {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+      throw new RangeError(`Cannot encode ${what}: ${v} is not a 32-bit unsigned integer`);
+    }
+    this.ensure(4);
+    this.view.setUint32(this.pos, v);
+    this.pos += 4;
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  /** A <character-string>: length byte and up to 255 bytes (RFC 1035 §3.3). */
+  charString(b: Uint8Array, what: string): void {
+    if (b.length > 255) {
+      throw new RangeError(`Cannot encode ${what}: string of ${b.length} bytes, max 255`);
+    }
+    this.u8(b.length);
+    this.bytes(b);
+  }
+  latin1String(s: string, what: string): void {
+    const b = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0xff) throw new RangeError(`Cannot encode ${what}: character above U+00FF`);
+      b[i] = c;
+    }
+    this.charString(b, what);
+  }
+  // @implements RFC1035 §4.1.4
+  name(name: string, compress: boolean): void {
+    if (name === "" || name === ".") return this.u8(0);
+    let labels: Uint8Array[] | undefined;
+    let parts: string[];
+    if (name.includes("\\")) {
+      labels = nameToLabels(name);
+      parts = labels.map((l) => labelToString(l, 0, l.length));
+    } else {
+      parts = (name.endsWith(".") ? name.slice(0, -1) : name).split(".");
+      let total = 1;
+      for (const p of parts) {
+        if (p.length === 0 || p.length > MAX_LABEL) {
+          throw new RangeError(
+            `Cannot encode name "${name}": label of ${p.length} bytes, expected 1 to 63`,
+          );
+        }
+        total += p.length + 1;
+      }
+      if (total > MAX_NAME) {
+        throw new RangeError(`Cannot encode name "${name}": ${total} bytes, max 255`);
+      }
+    }
+    const key = canonical(parts.join("."));
+    let at = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const suffix = at === 0 ? key : key.slice(at);
+      const ptr = this.names.get(suffix);
+      if (ptr !== undefined && compress) {
+        this.u16(0xc000 | ptr, "name pointer");
+        return;
+      }
+      if (ptr === undefined && this.pos < 0x4000) this.names.set(suffix, this.pos);
+      const p = parts[i]!;
+      at += p.length + 1;
+      if (labels) {
+        this.u8(labels[i]!.length);
+        this.bytes(labels[i]!);
+      } else {
+        this.ensure(p.length + 1);
+        this.buf[this.pos++] = p.length;
+        for (let j = 0; j < p.length; j++) {
+          const c = p.charCodeAt(j);
+          if (c > 0x7f) {
+            throw new RangeError(
+              `Cannot encode name "${name}": non-ASCII character (use punycode)`,
+            );
+          }
+          this.buf[this.pos++] = c;
+        }
+      }
+    }
+    this.u8(0);
+  }
+}
+
+function writeRdata(w: Writer, rr: DnsRecord): void {
+  switch (rr.type) {
+    // @implements RFC1035 §3.4.1
+    case "A": {
+      const b = parseIpv4(rr.data);
+      if (!b) throw new RangeError(`Cannot encode A record: "${rr.data}" is not an IPv4 address`);
+      return w.bytes(b);
+    }
+    case "AAAA": {
+      const b = parseIpv6(rr.data);
+      if (!b) {
+        throw new RangeError(`Cannot encode AAAA record: "${rr.data}" is not an IPv6 address`);
+      }
+      return w.bytes(b);
+    }
+    // @implements RFC1035 §3.3.1, RFC1035 §3.3.11, RFC1035 §3.3.12
+    case "CNAME":
+    case "NS":
+    case "PTR":
+      return w.name(rr.data, true);
+    // @implements RFC1035 §3.3.9
+    case "MX":
+      w.u16(rr.data.preference, "MX preference");
+      return w.name(rr.data.exchange, true);
+    // @implements RFC1035 §3.3.14
+    case "TXT":
+      if (rr.data.length === 0) throw new RangeError("Cannot encode TXT record: no strings");
+      for (const s of rr.data) w.charString(s, "TXT record");
+      return;
+    // @implements RFC1035 §3.3.13
+    case "SOA": {
+      const d = rr.data;
+      w.name(d.mname, true);
+      w.name(d.rname, true);
+      w.u32(d.serial, "SOA serial");
+      w.u32(d.refresh, "SOA refresh");
+      w.u32(d.retry, "SOA retry");
+      w.u32(d.expire, "SOA expire");
+      return w.u32(d.minimum, "SOA minimum");
+    }
+    // @implements RFC2782
+    case "SRV":
+      w.u16(rr.data.priority, "SRV priority");
+      w.u16(rr.data.weight, "SRV weight");
+      w.u16(rr.data.port, "SRV port");
+      return w.name(rr.data.target, false);
+    // @implements RFC3403 §4.1
+    case "NAPTR":
+      w.u16(rr.data.order, "NAPTR order");
+      w.u16(rr.data.preference, "NAPTR preference");
+      w.latin1String(rr.data.flags, "NAPTR flags");
+      w.latin1String(rr.data.services, "NAPTR services");
+      w.latin1String(rr.data.regexp, "NAPTR regexp");
+      return w.name(rr.data.replacement, false);
+    case "CAA": {
+      w.u8(rr.data.flags & 0xff);
+      if (!/^[A-Za-z0-9]{1,255}$/.test(rr.data.tag)) {
+        throw new RangeError(`Cannot encode CAA record: tag "${rr.data.tag}" is not alphanumeric`);
+      }
+      w.latin1String(rr.data.tag, "CAA tag");
+      const v = rr.data.value;
+      w.ensure(v.length);
+      for (let i = 0; i < v.length; i++) {
+        const c = v.charCodeAt(i);
+        if (c > 0xff) throw new RangeError("Cannot encode CAA value: character above U+00FF");
+        w.buf[w.pos++] = c;
+      }
+      return;
+    }
+    default:
+      if (!(rr.data instanceof Uint8Array)) {
+        throw new TypeError(`Cannot encode ${rr.type} record: data must be a Uint8Array`);
+      }
+      return w.bytes(rr.data);
+  }
+}
+
+// @implements RFC1035 §4.1.3
+function writeRecord(w: Writer, rr: DnsRecord): void {
+  w.name(rr.name, true);
+  w.u16(typeCode(rr.type), "record type");
+  w.u16(rr.class ?? CLASS_IN, "record class");
+  w.u32(rr.ttl, "TTL");
+  const lenAt = w.pos;
+  w.u16(0, "RDLENGTH");
+  writeRdata(w, rr);
+  const len = w.pos - lenAt - 2;
+  if (len > 0xffff) throw new RangeError(`Cannot encode ${rr.type} record: RDATA over 65535 bytes`);
+  w.view.setUint16(lenAt, len);
+}
+
+// @implements RFC6891 §6.1.2, RFC6891 §6.1.3
+function writeOpt(w: Writer, e: Edns): void {
+  w.u8(0);
+  w.u16(OPT_TYPE, "OPT type");
+  w.u16(Math.max(512, e.udpPayloadSize), "EDNS UDP payload size");
+  w.u8((e.extendedRcode ?? 0) & 0xff);
+  w.u8((e.version ?? 0) & 0xff);
+  w.u16(e.dnssecOk ? 0x8000 : 0, "EDNS flags");
+  const lenAt = w.pos;
+  w.u16(0, "RDLENGTH");
+  for (const o of e.options ?? []) {
+    w.u16(o.code, "EDNS option code");
+    w.u16(o.data.length, "EDNS option length");
+    w.bytes(o.data);
+  }
+  w.view.setUint16(lenAt, w.pos - lenAt - 2);
+}
+
+/**
+ * Encodes a DNS message, compressing names where RFC 1035 allows it (owner
+ * names and the names inside CNAME, NS, PTR, MX and SOA data; never SRV
+ * targets or NAPTR replacements).
+ *
+ * @param msg The message; absent header fields are zero or false.
+ * @returns The wire bytes (without the TCP length prefix).
+ * @throws {RangeError} For values that do not fit their fields.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, encodeMessage } from "@rtclite/std/ietf/rfc1035";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const rr = { name: "_sip._udp.sip.test", type: "SRV", class: 1, ttl: 60,
+ *   data: { priority: 10, weight: 100, port: 5060, target: "pbx.sip.test" } } as const;
+ * const msg = decodeMessage(encodeMessage({ qr: true, answers: [rr] }));
+ * deepEqual(msg.answers, [rr]);
+ * ```
+ */
+// @implements RFC1035 §4.1, RFC1035 §4.1.1
+export function encodeMessage(msg: DnsMessageInit): Uint8Array {
+  const w = new Writer();
+  const qs = msg.questions ?? [], an = msg.answers ?? [];
+  const ns = msg.authorities ?? [], ar = msg.additionals ?? [];
+  w.u16(msg.id ?? 0, "message ID");
+  w.u8(
+    (msg.qr ? 0x80 : 0) | (((msg.opcode ?? 0) & 0xf) << 3) | (msg.aa ? 4 : 0) | (msg.tc ? 2 : 0) |
+      (msg.rd ? 1 : 0),
+  );
+  w.u8(
+    (msg.ra ? 0x80 : 0) | (msg.z ? 0x40 : 0) | (msg.ad ? 0x20 : 0) | (msg.cd ? 0x10 : 0) |
+      ((msg.rcode ?? 0) & 0xf),
+  );
+  w.u16(qs.length, "QDCOUNT");
+  w.u16(an.length, "ANCOUNT");
+  w.u16(ns.length, "NSCOUNT");
+  w.u16(ar.length + (msg.edns ? 1 : 0), "ARCOUNT");
+  // @implements RFC1035 §4.1.2
+  for (const q of qs) {
+    w.name(q.name, true);
+    w.u16(typeCode(q.type), "question type");
+    w.u16(q.class ?? CLASS_IN, "question class");
+  }
+  for (const rr of an) writeRecord(w, rr);
+  for (const rr of ns) writeRecord(w, rr);
+  for (const rr of ar) writeRecord(w, rr);
+  if (msg.edns) writeOpt(w, msg.edns);
+  return w.buf.slice(0, w.pos);
+}
+
+// === Decoding (RFC 1035 §4.1, §4.1.4) ===
+
+class Reader {
+  readonly view: DataView;
+  pos = 0;
+  readonly names = new Map<number, [string, number]>();
+  constructor(readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  need(n: number, what: string): void {
+    if (this.pos + n > this.buf.length) {
+      throw new DnsParseError(
+        `Cannot decode ${what}: needs ${n} bytes at offset ${this.pos}, message has ${this.buf.length}`,
+        this.pos,
+      );
+    }
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.pos++]!;
+  }
+  u16(what: string): number {
+    this.need(2, what);
+    const v = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(what: string): number {
+    this.need(4, what);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  bytes(n: number, what: string): Uint8Array {
+    this.need(n, what);
+    return this.buf.slice(this.pos, this.pos += n);
+  }
+  charString(what: string): Uint8Array {
+    return this.bytes(this.u8(what), what);
+  }
+  latin1(what: string): string {
+    const n = this.u8(what);
+    this.need(n, what);
+    let s = "";
+    for (let i = 0; i < n; i++) s += String.fromCharCode(this.buf[this.pos + i]!);
+    this.pos += n;
+    return s;
+  }
+  /**
+   * Reads a possibly compressed name. A pointer must point before the
+   * start of the label sequence that holds it, so every jump goes backward
+   * and loops cannot form. Every suffix read is remembered by its offset.
+   */
+  // @implements RFC1035 §4.1.4
+  name(): string {
+    const buf = this.buf;
+    let pos = this.pos;
+    let segStart = pos;
+    let end = -1; // where reading continues after the first pointer
+    const labels: string[] = [];
+    const starts: number[] = [];
+    const sizes: number[] = [];
+    let octets = 1;
+    let tail = "";
+    let tailOctets = 1;
+    for (;;) {
+      if (pos >= buf.length) {
+        throw new DnsParseError(`Cannot decode name: runs past the end at offset ${pos}`, pos);
+      }
+      const len = buf[pos]!;
+      if (len === 0) {
+        pos++;
+        break;
+      }
+      if ((len & 0xc0) === 0xc0) {
+        if (pos + 1 >= buf.length) {
+          throw new DnsParseError(`Cannot decode name: pointer cut short at offset ${pos}`, pos);
+        }
+        const target = ((len & 0x3f) << 8) | buf[pos + 1]!;
+        if (target >= segStart) {
+          throw new DnsParseError(
+            `Cannot decode name: pointer at offset ${pos} to ${target} does not point backward`,
+            pos,
+          );
+        }
+        if (end < 0) end = pos + 2;
+        const known = this.names.get(target);
+        if (known !== undefined) {
+          [tail, tailOctets] = known;
+          break;
+        }
+        pos = segStart = target;
+        continue;
+      }
+      if (len & 0xc0) {
+        throw new DnsParseError(
+          `Cannot decode name: label type 0x${(len & 0xc0).toString(16)} at offset ${pos}`,
+          pos,
+        );
+      }
+      if (pos + 1 + len > buf.length) {
+        throw new DnsParseError(
+          `Cannot decode name: label runs past the end at offset ${pos}`,
+          pos,
+        );
+      }
+      octets += len + 1;
+      if (octets > MAX_NAME) {
+        throw new DnsParseError(`Cannot decode name: longer than 255 bytes at offset ${pos}`, pos);
+      }
+      labels.push(labelToString(buf, pos + 1, pos + 1 + len));
+      starts.push(pos);
+      sizes.push(len + 1);
+      pos += 1 + len;
+    }
+    if (octets + tailOctets - 1 > MAX_NAME) {
+      throw new DnsParseError(`Cannot decode name: longer than 255 bytes at offset ${pos}`, pos);
+    }
+    // Remember each suffix, longest last, so later pointers to it are free.
+    let name = tail;
+    let size = tailOctets;
+    for (let i = labels.length - 1; i >= 0; i--) {
+      name = name === "" ? labels[i]! : labels[i]! + "." + name;
+      size += sizes[i]!;
+      if (!this.names.has(starts[i]!)) this.names.set(starts[i]!, [name, size]);
+    }
+    this.pos = end >= 0 ? end : pos;
+    return name;
+  }
+}
+
+function readRdata(
+  r: Reader,
+  type: number,
+  end: number,
+  name: string,
+  cls: number,
+  ttl: number,
+): DnsRecord {
+  const what = typeName(type);
+  const base = { name, class: cls, ttl };
+  let rr: DnsRecord;
+  switch (type) {
+    case 1: {
+      if (end - r.pos !== 4) {
+        throw new DnsParseError(
+          `Cannot decode A record: RDLENGTH ${end - r.pos}, expected 4`,
+          r.pos,
+        );
+      }
+      const b = r.buf;
+      const p = r.pos;
+      rr = { ...base, type: "A", data: `${b[p]}.${b[p + 1]}.${b[p + 2]}.${b[p + 3]}` };
+      r.pos += 4;
+      break;
+    }
+    case 28:
+      if (end - r.pos !== 16) {
+        throw new DnsParseError(
+          `Cannot decode AAAA record: RDLENGTH ${end - r.pos}, expected 16`,
+          r.pos,
+        );
+      }
+      rr = { ...base, type: "AAAA", data: formatIpv6(r.buf, r.pos) };
+      r.pos += 16;
+      break;
+    case 2:
+    case 5:
+    case 12:
+      rr = { ...base, type: what, data: r.name() } as NameRecord<"CNAME">;
+      break;
+    case 15:
+      rr = { ...base, type: "MX", data: { preference: r.u16("MX record"), exchange: r.name() } };
+      break;
+    case 16: {
+      const data: Uint8Array[] = [];
+      if (r.pos === end) throw new DnsParseError("Cannot decode TXT record: no strings", r.pos);
+      while (r.pos < end) data.push(r.charString("TXT record"));
+      rr = { ...base, type: "TXT", data };
+      break;
+    }
+    case 6:
+      rr = {
+        ...base,
+        type: "SOA",
+        data: {
+          mname: r.name(),
+          rname: r.name(),
+          serial: r.u32("SOA record"),
+          refresh: r.u32("SOA record"),
+          retry: r.u32("SOA record"),
+          expire: r.u32("SOA record"),
+          minimum: r.u32("SOA record"),
+        },
+      };
+      break;
+    case 33:
+      rr = {
+        ...base,
+        type: "SRV",
+        data: {
+          priority: r.u16("SRV record"),
+          weight: r.u16("SRV record"),
+          port: r.u16("SRV record"),
+          target: r.name(),
+        },
+      };
+      break;
+    case 35:
+      rr = {
+        ...base,
+        type: "NAPTR",
+        data: {
+          order: r.u16("NAPTR record"),
+          preference: r.u16("NAPTR record"),
+          flags: r.latin1("NAPTR flags"),
+          services: r.latin1("NAPTR services"),
+          regexp: r.latin1("NAPTR regexp"),
+          replacement: r.name(),
+        },
+      };
+      break;
+    case 257: {
+      const flags = r.u8("CAA record");
+      const tag = r.latin1("CAA tag");
+      if (r.pos > end || !/^[A-Za-z0-9]+$/.test(tag)) {
+        throw new DnsParseError(
+          "Cannot decode CAA record: tag missing, not alphanumeric or past RDATA",
+          r.pos,
+        );
+      }
+      let value = "";
+      for (let i = r.pos; i < end; i++) value += String.fromCharCode(r.buf[i]!);
+      r.pos = end;
+      rr = { ...base, type: "CAA", data: { flags, tag, value } };
+      break;
+    }
+    default:
+      rr = { ...base, type: `TYPE${type}`, data: r.bytes(end - r.pos, what) };
+  }
+  if (r.pos !== end) {
+    throw new DnsParseError(
+      `Cannot decode ${what} record: RDATA ends at offset ${r.pos}, RDLENGTH says ${end}`,
+      r.pos,
+    );
+  }
+  return rr!;
+}
+
+/**
+ * Decodes a DNS message. Compressed names are followed only backward, so
+ * pointer loops are rejected; counts larger than the message can hold and
+ * lengths past its end are errors, as is a second OPT record.
+ *
+ * @param bytes The message (without a TCP length prefix).
+ * @returns The message; the OPT record, if any, is in `edns`.
+ * @throws {DnsParseError} When the bytes are not a well-formed message.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, DnsParseError } from "@rtclite/std/ietf/rfc1035";
+ * import { throws } from "node:assert/strict";
+ *
+ * // A name that points at itself.
+ * const loop = Uint8Array.of(0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1);
+ * throws(() => decodeMessage(loop), DnsParseError);
+ * ```
+ */
+export function decodeMessage(bytes: Uint8Array): DnsMessage {
+  const r = new Reader(bytes);
+  if (bytes.length < 12) {
+    throw new DnsParseError(
+      `Cannot decode DNS message: buffer has ${bytes.length} bytes, expected at least 12`,
+      0,
+    );
+  }
+  const id = r.u16("header");
+  const b2 = r.u8("header"), b3 = r.u8("header");
+  const counts = [r.u16("header"), r.u16("header"), r.u16("header"), r.u16("header")] as const;
+  // A question takes at least 5 bytes and a record at least 11.
+  const least = counts[0] * 5 + (counts[1] + counts[2] + counts[3]) * 11;
+  if (12 + least > bytes.length) {
+    throw new DnsParseError(
+      `Cannot decode DNS message: counts ${counts.join("/")} need at least ${
+        12 + least
+      } bytes, message has ${bytes.length}`,
+      4,
+    );
+  }
+  const msg: DnsMessage = {
+    id,
+    qr: (b2 & 0x80) !== 0,
+    opcode: (b2 >> 3) & 0xf,
+    aa: (b2 & 4) !== 0,
+    tc: (b2 & 2) !== 0,
+    rd: (b2 & 1) !== 0,
+    ra: (b3 & 0x80) !== 0,
+    z: (b3 & 0x40) !== 0,
+    ad: (b3 & 0x20) !== 0,
+    cd: (b3 & 0x10) !== 0,
+    rcode: b3 & 0xf,
+    questions: [],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+  for (let i = 0; i < counts[0]; i++) {
+    const name = r.name();
+    msg.questions.push({ name, type: typeName(r.u16("question")), class: r.u16("question") });
+  }
+  const sections = [msg.answers, msg.authorities, msg.additionals];
+  for (let s = 0; s < 3; s++) {
+    const list = sections[s]!;
+    for (let i = 0; i < counts[s + 1]!; i++) {
+      const name = r.name();
+      const type = r.u16("record header");
+      const cls = r.u16("record header");
+      const ttl = r.u32("record header");
+      const len = r.u16("record header");
+      r.need(len, `${typeName(type)} record data`);
+      const end = r.pos + len;
+      if (type === OPT_TYPE) {
+        if (s !== 2 || msg.edns || name !== "") {
+          throw new DnsParseError(`Cannot decode DNS message: misplaced OPT record`, r.pos);
+        }
+        msg.edns = readOpt(r, end, cls, ttl);
+        continue;
+      }
+      list.push(readRdata(r, type, end, name, cls, ttl));
+    }
+  }
+  return msg;
+}
+
+// @implements RFC6891 §6.1.2, RFC6891 §6.1.3
+function readOpt(r: Reader, end: number, cls: number, ttl: number): Edns {
+  const options: EdnsOption[] = [];
+  while (r.pos < end) {
+    const code = r.u16("EDNS option");
+    const len = r.u16("EDNS option");
+    if (r.pos + len > end) {
+      throw new DnsParseError(`Cannot decode EDNS option ${code}: runs past the OPT record`, r.pos);
+    }
+    options.push({ code, data: r.bytes(len, "EDNS option") });
+  }
+  return {
+    udpPayloadSize: cls,
+    extendedRcode: ttl >>> 24,
+    version: (ttl >>> 16) & 0xff,
+    dnssecOk: (ttl & 0x8000) !== 0,
+    options,
+  };
+}
+
+// === Presentation form (RFC 1035 §5.1, as dig prints it) ===
+
+function quoteBytes(b: Uint8Array): string {
+  let s = '"';
+  for (const c of b) {
+    if (c === 0x22 || c === 0x5c) s += "\\" + String.fromCharCode(c);
+    else if (c >= 0x20 && c < 0x7f) s += String.fromCharCode(c);
+    else s += "\\" + String(c).padStart(3, "0");
+  }
+  return s + '"';
+}
+
+function quoteLatin1(s: string): string {
+  return quoteBytes(Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff));
+}
+
+function fqdn(name: string): string {
+  return name === "" ? "." : name + ".";
+}
+
+/**
+ * Formats record data in master-file form, as `dig` prints it.
+ *
+ * @param rr A record.
+ * @returns The RDATA text, e.g. `10 100 5060 pbx.sip.test.`.
+ *
+ * @example
+ * ```ts
+ * import { formatRdata } from "@rtclite/std/ietf/rfc1035";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(formatRdata({ name: "sip.test", type: "MX", ttl: 60,
+ *   data: { preference: 10, exchange: "mail.sip.test" } }), "10 mail.sip.test.");
+ * ```
+ */
+export function formatRdata(rr: DnsRecord): string {
+  switch (rr.type) {
+    case "A":
+    case "AAAA":
+      return rr.data;
+    case "CNAME":
+    case "NS":
+    case "PTR":
+      return fqdn(rr.data);
+    case "MX":
+      return `${rr.data.preference} ${fqdn(rr.data.exchange)}`;
+    case "TXT":
+      return rr.data.map(quoteBytes).join(" ");
+    case "SOA": {
+      const d = rr.data;
+      return `${fqdn(d.mname)} ${
+        fqdn(d.rname)
+      } ${d.serial} ${d.refresh} ${d.retry} ${d.expire} ${d.minimum}`;
+    }
+    case "SRV":
+      return `${rr.data.priority} ${rr.data.weight} ${rr.data.port} ${fqdn(rr.data.target)}`;
+    case "NAPTR": {
+      const d = rr.data;
+      return `${d.order} ${d.preference} ${quoteLatin1(d.flags)} ${quoteLatin1(d.services)} ${
+        quoteLatin1(d.regexp)
+      } ${fqdn(d.replacement)}`;
+    }
+    case "CAA":
+      return `${rr.data.flags} ${rr.data.tag} ${quoteLatin1(rr.data.value)}`;
+    default: {
+      const hex = Array.from(rr.data, (b) => b.toString(16).padStart(2, "0")).join("")
+        .toUpperCase();
+      return `\\# ${rr.data.length}${hex ? " " + hex : ""}`;
+    }
+  }
+}
+
+/**
+ * Formats a record as one line of dig's answer section:
+ * owner, TTL, class, type and data separated by tabs.
+ *
+ * @param rr A record.
+ * @returns The line, e.g. `sip.test.\t60\tIN\tA\t127.0.0.1`.
+ *
+ * @example
+ * ```ts
+ * import { formatRecord } from "@rtclite/std/ietf/rfc1035";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(formatRecord({ name: "sip.test", type: "A", ttl: 60, data: "127.0.0.1" }),
+ *   "sip.test.\t60\tIN\tA\t127.0.0.1");
+ * ```
+ */
+export function formatRecord(rr: DnsRecord): string {
+  const cls = (rr.class ?? 1) === 1 ? "IN" : `CLASS${rr.class}`;
+  return `${fqdn(rr.name)}\t${rr.ttl}\t${cls}\t${rr.type}\t${formatRdata(rr)}`;
+}
+
+/**
+ * Names a response code.
+ *
+ * @param rcode The code.
+ * @returns `NOERROR`, `NXDOMAIN`, ... or `RCODEn`.
+ *
+ * @example
+ * ```ts
+ * import { rcodeName } from "@rtclite/std/ietf/rfc1035";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(rcodeName(3), "NXDOMAIN");
+ * ```
+ */
+export function rcodeName(rcode: number): string {
+  return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
+}
+
+// === resolv.conf (resolv.conf(5)) ===
+
+/** Settings read from `/etc/resolv.conf`. */
+export interface ResolvConf {
+  /** Name server addresses, in order (at most 3 are used by libc; all are kept). */
+  nameservers: string[];
+  /** Search list of domains. */
+  search: string[];
+  /** Names with at least this many dots are tried as-is first (default 1). */
+  ndots: number;
+  /** Seconds to wait for a server (default 5). */
+  timeout: number;
+  /** Rounds over the server list (default 2). */
+  attempts: number;
+  /** Whether to rotate among servers. */
+  rotate: boolean;
+}
+
+/**
+ * Parses the text of a `resolv.conf` file (`nameserver`, `search`, `domain`,
+ * `options ndots:N timeout:N attempts:N rotate`); later `search`/`domain` lines win.
+ *
+ * @param text The file's content.
+ * @returns The settings, with libc's defaults for absent ones.
+ *
+ * @example
+ * ```ts
+ * import { parseResolvConf } from "@rtclite/std/ietf/rfc1035";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const conf = parseResolvConf("nameserver 192.0.2.53\nsearch a.test b.test\noptions ndots:2\n");
+ * deepEqual(conf.nameservers, ["192.0.2.53"]);
+ * deepEqual(conf.search, ["a.test", "b.test"]);
+ * equal(conf.ndots, 2);
+ * ```
+ */
+export function parseResolvConf(text: string): ResolvConf {
+  const conf: ResolvConf = {
+    nameservers: [],
+    search: [],
+    ndots: 1,
+    timeout: 5,
+    attempts: 2,
+    rotate: false,
+  };
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/[#;].*$/, "").trim();
+    if (!line) continue;
+    const [key, ...args] = line.split(/\s+/);
+    if (key === "nameserver" && args[0]) {
+      const addr = args[0].replace(/%.*$/, "");
+      if (parseIp(addr)) conf.nameservers.push(addr);
+    } else if (key === "search") {
+      conf.search = args.map((d) => d.replace(/\.$/, "")).filter((d) => d);
+    } else if (key === "domain" && args[0]) {
+      conf.search = [args[0].replace(/\.$/, "")];
+    } else if (key === "options") {
+      for (const opt of args) {
+        const [k, v] = opt.split(":");
+        const n = Number(v);
+        if (k === "ndots" && Number.isInteger(n) && n >= 0) conf.ndots = Math.min(n, 15);
+        else if (k === "timeout" && Number.isInteger(n) && n >= 1) conf.timeout = Math.min(n, 30);
+        else if (k === "attempts" && Number.isInteger(n) && n >= 1) conf.attempts = Math.min(n, 5);
+        else if (k === "rotate") conf.rotate = true;
+      }
+    }
+  }
+  return conf;
+}
+
+// === Cache (RFC 1035 §7.4) ===
+
+/** Options for {@linkcode DnsCache}. */
+export interface DnsCacheOptions {
+  /** Clock in milliseconds (default `Date.now`). */
+  now?: () => number;
+  /** Most entries kept; the oldest are dropped first (default 10 000). */
+  maxEntries?: number;
+  /** Upper bound on any TTL, seconds (default one day). */
+  maxTtl?: number;
+}
+
+interface CacheEntry {
+  stored: number;
+  expires: number;
+  msg: DnsMessage;
+}
+
+/**
+ * Caches responses per (name, type, class) for the smallest TTL of their
+ * answers; negative answers for the SOA minimum (RFC 2308). Entries come back
+ * with TTLs reduced by the time they spent in the cache.
+ *
+ * @example
+ * ```ts
+ * import { DnsCache } from "@rtclite/std/ietf/rfc1035";
+ * import { equal } from "node:assert/strict";
+ *
+ * let now = 0;
+ * const cache = new DnsCache({ now: () => now });
+ * cache.put({ id: 1, qr: true, opcode: 0, aa: true, tc: false, rd: false, ra: false, z: false,
+ *   ad: false, cd: false, rcode: 0, questions: [{ name: "a.test", type: "A", class: 1 }],
+ *   answers: [{ name: "a.test", type: "A", class: 1, ttl: 60, data: "192.0.2.1" }],
+ *   authorities: [], additionals: [] });
+ * now = 30_000;
+ * equal(cache.get("A.test", "A")?.answers[0]?.ttl, 30);
+ * now = 61_000;
+ * equal(cache.get("a.test", "A"), undefined);
+ * ```
+ */
+// @implements RFC1035 §7.4
+export class DnsCache {
+  #entries = new Map<string, CacheEntry>();
+  #now: () => number;
+  #max: number;
+  #maxTtl: number;
+
+  /**
+   * Creates an empty cache.
+   *
+   * @param options Clock and limits.
+   */
+  constructor(options: DnsCacheOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#max = options.maxEntries ?? 10_000;
+    this.#maxTtl = options.maxTtl ?? 86_400;
+  }
+
+  /** Number of entries (including expired ones not yet dropped). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Stores a response under its first question; responses with errors other
+   * than NXDOMAIN, truncated ones and zero TTLs are not stored.
+   *
+   * @param msg A validated response.
+   */
+  put(msg: DnsMessage): void {
+    const q = msg.questions[0];
+    if (!q || msg.tc || (msg.rcode !== 0 && msg.rcode !== 3)) return;
+    let ttl: number;
+    if (msg.answers.length && msg.rcode === 0) {
+      ttl = Math.min(...msg.answers.map((rr) => rr.ttl));
+    } else {
+      const soa = msg.authorities.find((rr) => rr.type === "SOA") as SoaRecord | undefined;
+      if (!soa) return;
+      ttl = Math.min(soa.ttl, soa.data.minimum);
+    }
+    ttl = Math.min(ttl, this.#maxTtl);
+    if (ttl <= 0) return;
+    const key = cacheKey(q.name, q.type, q.class ?? 1);
+    this.#entries.delete(key);
+    if (this.#entries.size >= this.#max) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    const now = this.#now();
+    this.#entries.set(key, { stored: now, expires: now + ttl * 1000, msg });
+  }
+
+  /**
+   * Looks up a live entry.
+   *
+   * @param name Query name.
+   * @param type Query type.
+   * @param cls Query class.
+   * @returns The response with TTLs counted down, or `undefined`.
+   */
+  get(name: string, type: QuestionType, cls = 1): DnsMessage | undefined {
+    const key = cacheKey(name, type, cls);
+    const e = this.#entries.get(key);
+    if (!e) return undefined;
+    const now = this.#now();
+    if (now >= e.expires) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    const age = Math.floor((now - e.stored) / 1000);
+    const age2 = (rr: DnsRecord): DnsRecord => ({ ...rr, ttl: Math.max(0, rr.ttl - age) });
+    return {
+      ...e.msg,
+      answers: e.msg.answers.map(age2),
+      authorities: e.msg.authorities.map(age2),
+      additionals: e.msg.additionals.map(age2),
+    };
+  }
+
+  /** Drops every entry. */
+  clear(): void {
+    this.#entries.clear();
+  }
+}
+
+function cacheKey(name: string, type: QuestionType, cls: number): string {
+  return `${canonical(name)}|${type}|${cls}`;
+}
+
+// === Stub resolver (RFC 1035 §7) ===
+
+/** A name server address. */
+export interface NameServer {
+  /** IPv4 or IPv6 address (no host names). */
+  address: string;
+  /** Port (default 53). */
+  port?: number;
+}
+
+/** Options for {@linkcode DnsResolver}. */
+export interface ResolverOptions {
+  /** Servers to ask, in order. Default: the `nameserver`s of `resolvConf`. */
+  servers?: (NameServer | string)[];
+  /** Path of the resolv.conf read when `servers` is absent (default `/etc/resolv.conf`). */
+  resolvConf?: string;
+  /** Search list (default: from resolv.conf when it is read, else none). */
+  search?: string[];
+  /** Dots needed to try a name as-is before the search list (default 1). */
+  ndots?: number;
+  /** Wait for one server in one round, ms (default 5000, or resolv.conf's). */
+  timeout?: number;
+  /** Rounds over the server list (default 2, or resolv.conf's). */
+  attempts?: number;
+  /** EDNS UDP payload size to advertise; 0 sends no OPT record (default 1232). */
+  udpPayloadSize?: number;
+  /** Response cache; `false` for none (default: a new {@linkcode DnsCache}). */
+  cache?: DnsCache | false;
+  /** Ask for recursion (default true). */
+  recursionDesired?: boolean;
+  /** Use TCP from the start (default false: UDP, TCP on truncation). */
+  tcp?: boolean;
+}
+
+/** Options for one {@linkcode DnsResolver.query}. */
+export interface QueryOptions {
+  /** Query class (default IN). */
+  class?: number;
+  /** Skip the cache for this query. */
+  noCache?: boolean;
+  /** Abort the query. */
+  signal?: AbortSignal;
+}
+
+function randomId(): number {
+  return crypto.getRandomValues(new Uint16Array(1))[0]!;
+}
+
+function matchesQuestion(res: DnsMessage, q: DnsQuestion): boolean {
+  const rq = res.questions[0];
+  return res.questions.length === 1 && rq !== undefined && rq.type === q.type &&
+    (rq.class ?? 1) === (q.class ?? 1) && sameName(rq.name, q.name);
+}
+
+/** Whether the text is the same address as `expected`, allowing v4-mapped forms. */
+function sameAddress(got: string, expected: string): boolean {
+  if (got === expected) return true;
+  const a = parseIp(got.replace(/^::ffff:(?=\d+\.)/i, "")), b = parseIp(expected);
+  return !!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * A stub resolver: sends each query to the configured servers over UDP with a
+ * random ID from a fresh socket (so a random source port), accepts only a
+ * response from the server's address and port whose ID and question match,
+ * retries over the servers, repeats a truncated query over TCP and caches
+ * answers for their TTL.
+ *
+ * @example
+ * ```ts
+ * import { DnsResolver, DnsZone, serveDns } from "@rtclite/std/ietf/rfc1035";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const zone = new DnsZone([
+ *   { name: "_sip._udp.sip.test", type: "SRV", ttl: 60,
+ *     data: { priority: 10, weight: 0, port: 5060, target: "pbx.sip.test" } },
+ * ]);
+ * await using server = await serveDns({ zone, hostname: "127.0.0.1", port: 0 });
+ * const resolver = new DnsResolver({ servers: [`127.0.0.1:${server.port}`] });
+ * const [srv] = await resolver.resolve("_sip._udp.sip.test", "SRV");
+ * equal(srv?.type, "SRV");
+ * deepEqual(await resolver.resolve("nothing.sip.test", "A"), []);
+ * ```
+ */
+// @implements RFC1035 §7.2
+export class DnsResolver {
+  #servers: Required<NameServer>[] | undefined;
+  #opts: ResolverOptions;
+  #search: string[] | undefined;
+  #ndots: number | undefined;
+  #timeout: number | undefined;
+  #attempts: number | undefined;
+  #cache: DnsCache | undefined;
+  #conf: Promise<void> | undefined;
+
+  /**
+   * Creates a resolver; nothing is read or sent until the first query.
+   *
+   * @param options Servers and behaviour.
+   */
+  constructor(options: ResolverOptions = {}) {
+    this.#opts = options;
+    if (options.servers) this.#servers = options.servers.map(parseServer);
+    this.#search = options.search?.map((d) => d.replace(/\.$/, ""));
+    this.#ndots = options.ndots;
+    this.#timeout = options.timeout;
+    this.#attempts = options.attempts;
+    this.#cache = options.cache === false ? undefined : options.cache ?? new DnsCache();
+  }
+
+  async #config(): Promise<Required<NameServer>[]> {
+    if (!this.#servers) {
+      this.#conf ??= (async () => {
+        const conf = parseResolvConf(
+          await Deno.readTextFile(this.#opts.resolvConf ?? "/etc/resolv.conf").catch(() => ""),
+        );
+        this.#servers = (conf.nameservers.length ? conf.nameservers : ["127.0.0.1"]).map(
+          parseServer,
+        );
+        this.#search ??= conf.search;
+        this.#ndots ??= conf.ndots;
+        this.#timeout ??= conf.timeout * 1000;
+        this.#attempts ??= conf.attempts;
+      })();
+      await this.#conf;
+    }
+    return this.#servers!;
+  }
+
+  /**
+   * Sends one query for a fully qualified name (no search list) and returns
+   * the validated response, whatever its response code.
+   *
+   * @param name Domain name.
+   * @param type Query type (default `A`).
+   * @param options Class, cache bypass, abort signal.
+   * @returns The response.
+   * @throws {DnsError} When no server gave a valid response (`code` `"timeout"` or `"network"`).
+   */
+  async query(
+    name: string,
+    type: QuestionType = "A",
+    options: QueryOptions = {},
+  ): Promise<DnsMessage> {
+    const servers = await this.#config();
+    const q: DnsQuestion = { name: name.replace(/\.$/, ""), type, class: options.class ?? 1 };
+    if (!options.noCache) {
+      const hit = this.#cache?.get(q.name, type, q.class);
+      if (hit) return hit;
+    }
+    const attempts = this.#attempts ?? 2;
+    const timeout = this.#timeout ?? 5000;
+    let last: unknown;
+    // @implements RFC1035 §4.2.1 ¶4-6
+    for (let round = 0; round < attempts; round++) {
+      for (const server of servers) {
+        options.signal?.throwIfAborted();
+        try {
+          let res = this.#opts.tcp
+            ? undefined
+            : await this.#udp(server, q, timeout, options.signal);
+          // @implements RFC1035 §4.2.2
+          if (!res || res.tc) {
+            if (res) {
+              log.debug("Truncated response for {name} {type}; retrying over TCP", {
+                name: q.name,
+                type: q.type,
+              });
+            }
+            res = await this.#tcp(server, q, timeout, options.signal);
+          }
+          // A server that cannot or will not answer: try the next one.
+          if (res.rcode === RCODE.SERVFAIL || res.rcode === RCODE.REFUSED) {
+            last = new DnsError(
+              `Cannot resolve ${q.name} ${type}: ${server.address} answered ${
+                rcodeName(res.rcode)
+              }`,
+              rcodeName(res.rcode),
+            );
+            continue;
+          }
+          this.#cache?.put(res);
+          return res;
+        } catch (e) {
+          if (options.signal?.aborted) throw e;
+          last = e;
+          log.debug("Query {name} {type} to {server} failed: {error}", {
+            name: q.name,
+            type,
+            server: server.address,
+            error: String(e),
+          });
+        }
+      }
+    }
+    if (last instanceof DnsError) throw last;
+    throw new DnsError(`Cannot resolve ${q.name} ${type}: ${String(last)}`, "network", {
+      cause: last,
+    });
+  }
+
+  #request(q: DnsQuestion, id: number): Uint8Array {
+    const size = this.#opts.udpPayloadSize ?? 1232;
+    return encodeMessage({
+      id,
+      rd: this.#opts.recursionDesired ?? true,
+      questions: [q],
+      ...(size > 0 ? { edns: { udpPayloadSize: size } } : {}),
+    });
+  }
+
+  // @implements RFC1035 §7.3
+  #udp(
+    server: Required<NameServer>,
+    q: DnsQuestion,
+    timeout: number,
+    signal: AbortSignal | undefined,
+  ): Promise<DnsMessage> {
+    const id = randomId();
+    const req = this.#request(q, id);
+    const family = server.address.includes(":") ? "udp6" : "udp4";
+    return new Promise((resolve, reject) => {
+      const sock = dgram.createSocket(family);
+      let done = false;
+      const finish = (err: unknown, res?: DnsMessage) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        try {
+          sock.close();
+        } catch { /* closed */ }
+        if (err) reject(err);
+        else resolve(res!);
+      };
+      const onAbort = () => finish(signal!.reason);
+      signal?.addEventListener("abort", onAbort);
+      const timer = setTimeout(
+        () =>
+          finish(
+            new DnsError(
+              `Cannot resolve ${q.name} ${q.type}: no response from ${server.address} in ${timeout} ms`,
+              "timeout",
+            ),
+          ),
+        timeout,
+      );
+      sock.on("error", (e) => finish(new DnsError(`UDP error: ${e.message}`, "network")));
+      sock.on("message", (data: Uint8Array, rinfo: { address: string; port: number }) => {
+        if (rinfo.port !== server.port || !sameAddress(rinfo.address, server.address)) {
+          log.warn("Ignored DNS response from unexpected source {address}:{port}", rinfo);
+          return;
+        }
+        let res: DnsMessage;
+        try {
+          res = decodeMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        } catch (e) {
+          log.warn("Ignored undecodable DNS response: {error}", { error: String(e) });
+          return;
+        }
+        if (res.id !== id || !res.qr) {
+          log.warn("Ignored DNS response with wrong ID {got} (expected {id})", { got: res.id, id });
+          return;
+        }
+        if (!(res.tc && res.questions.length === 0) && !matchesQuestion(res, q)) {
+          log.warn("Ignored DNS response with a different question for {name}", {
+            name: q.name,
+          });
+          return;
+        }
+        finish(undefined, res);
+      });
+      sock.bind(0, () => {
+        sock.send(req, server.port, server.address, (err) => {
+          if (err) finish(new DnsError(`UDP send failed: ${err.message}`, "network"));
+        });
+      });
+    });
+  }
+
+  async #tcp(
+    server: Required<NameServer>,
+    q: DnsQuestion,
+    timeout: number,
+    signal: AbortSignal | undefined,
+  ): Promise<DnsMessage> {
+    const id = randomId();
+    const req = this.#request(q, id);
+    const conn = await Deno.connect({ hostname: server.address, port: server.port });
+    const timer = setTimeout(() => conn.close(), timeout);
+    const onAbort = () => conn.close();
+    signal?.addEventListener("abort", onAbort);
+    try {
+      await writeAll(conn, frameTcp(req));
+      const res = decodeMessage(await readTcpMessage(conn));
+      if (res.id !== id || !res.qr || !matchesQuestion(res, q)) {
+        throw new DnsError(`Cannot resolve ${q.name}: TCP response does not match`, "network");
+      }
+      return res;
+    } catch (e) {
+      if (e instanceof DnsError || e instanceof DnsParseError) throw e;
+      throw new DnsError(
+        `Cannot resolve ${q.name} ${q.type} over TCP to ${server.address}: ${String(e)}`,
+        "network",
+        { cause: e },
+      );
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
+  }
+
+  /**
+   * Resolves a name to the records of one type: applies the search list and
+   * `ndots` (RFC 1035 §7.1), follows the CNAME chain inside the answer, and
+   * returns the records of the asked type. NXDOMAIN and "no data" give `[]`.
+   *
+   * @param name Domain name; a final dot skips the search list.
+   * @param type Record type.
+   * @param options Per-query options.
+   * @returns The records, possibly empty.
+   * @throws {DnsError} On timeout, network failure, or SERVFAIL/REFUSED from every server.
+   */
+  // @implements RFC1035 §7.1
+  async resolve<T extends RecordType>(
+    name: string,
+    type: T,
+    options: QueryOptions = {},
+  ): Promise<Extract<DnsRecord, { type: T }>[]> {
+    await this.#config();
+    for (const candidate of this.candidates(name)) {
+      const res = await this.query(candidate, type, options);
+      if (res.rcode === RCODE.NXDOMAIN) continue;
+      if (res.rcode !== RCODE.NOERROR) {
+        throw new DnsError(
+          `Cannot resolve ${candidate} ${type}: ${rcodeName(res.rcode)}`,
+          rcodeName(res.rcode),
+        );
+      }
+      return recordsFor(res, candidate, type) as Extract<DnsRecord, { type: T }>[];
+    }
+    return [];
+  }
+
+  /**
+   * The fully qualified names tried for `name`, in order.
+   *
+   * @param name As given by the user.
+   * @returns Names without the final dot.
+   */
+  candidates(name: string): string[] {
+    if (name.endsWith(".")) return [name.slice(0, -1)];
+    const search = this.#search ?? [];
+    const dots = name.split(".").length - 1;
+    const withSearch = search.map((d) => `${name}.${d}`);
+    return dots >= (this.#ndots ?? 1) ? [name, ...withSearch] : [...withSearch, name];
+  }
+}
+
+/** Answers of `type` for `name`, following CNAMEs inside the response (at most 8). */
+function recordsFor(res: DnsMessage, name: string, type: QuestionType): DnsRecord[] {
+  let owner = name;
+  for (let hops = 0; hops < 8; hops++) {
+    const hits = res.answers.filter((rr) => rr.type === type && sameName(rr.name, owner));
+    if (hits.length || type === "CNAME") return hits;
+    const cname = res.answers.find((rr) => rr.type === "CNAME" && sameName(rr.name, owner));
+    if (!cname) return [];
+    owner = cname.data as string;
+  }
+  return [];
+}
+
+function parseServer(s: NameServer | string): Required<NameServer> {
+  if (typeof s !== "string") {
+    if (!parseIp(s.address)) throw new TypeError(`Invalid name server address: ${s.address}`);
+    return { address: s.address, port: s.port ?? 53 };
+  }
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  const address = m ? m[1]! : s;
+  const port = m?.[2] ? Number(m[2]) : 53;
+  if (!parseIp(address) || port < 1 || port > 65535) {
+    throw new TypeError(`Invalid name server: ${s} (use an IP address, optionally :port)`);
+  }
+  return { address, port };
+}
+
+// === TCP framing (RFC 1035 §4.2.2) ===
+
+/**
+ * Prefixes a message with its two-byte length for TCP.
+ *
+ * @param msg The message bytes.
+ * @returns The framed bytes.
+ *
+ * @example
+ * ```ts
+ * import { frameTcp } from "@rtclite/std/ietf/rfc1035";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(frameTcp(Uint8Array.of(1, 2, 3)), Uint8Array.of(0, 3, 1, 2, 3));
+ * ```
+ */
+// @implements RFC1035 §4.2.2
+export function frameTcp(msg: Uint8Array): Uint8Array {
+  if (msg.length > 0xffff) throw new RangeError(`Cannot frame DNS message: ${msg.length} bytes`);
+  const out = new Uint8Array(msg.length + 2);
+  out[0] = msg.length >> 8;
+  out[1] = msg.length & 0xff;
+  out.set(msg, 2);
+  return out;
+}
+
+async function readFull(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const k = await conn.read(out.subarray(got));
+    if (k === null) throw new DnsError(`Connection closed after ${got} of ${n} bytes`, "network");
+    got += k;
+  }
+  return out;
+}
+
+async function readTcpMessage(conn: Deno.Conn): Promise<Uint8Array> {
+  const len = await readFull(conn, 2);
+  return await readFull(conn, (len[0]! << 8) | len[1]!);
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+// === Authoritative zone and server (RFC 1035 §6.2, §4.3.2 of RFC 1034) ===
+
+/**
+ * A table of records answering queries authoritatively: exact matches, the
+ * CNAME chain inside the zone, NXDOMAIN (with the SOA, if any) for names it
+ * does not have, addresses of SRV/MX/NS targets as additional data, and the
+ * TC bit when a UDP answer does not fit.
+ *
+ * @example
+ * ```ts
+ * import { DnsZone } from "@rtclite/std/ietf/rfc1035";
+ * import { equal } from "node:assert/strict";
+ *
+ * const zone = new DnsZone([{ name: "sip.test", type: "A", ttl: 60, data: "127.0.0.1" }]);
+ * const res = zone.answer({ id: 1, questions: [{ name: "SIP.test", type: "A" }] });
+ * equal(res.aa, true);
+ * equal(res.answers.length, 1);
+ * equal(zone.answer({ questions: [{ name: "x.sip.test", type: "A" }] }).rcode, 3);
+ * ```
+ */
+// @implements RFC1035 §6.2
+export class DnsZone {
+  #byName = new Map<string, DnsRecord[]>();
+  #origins: string[];
+
+  /**
+   * Creates a zone.
+   *
+   * @param records The records.
+   * @param origins Names the zone is authoritative for (default: the owners
+   *   of its SOA records, or else every name); queries outside get REFUSED.
+   */
+  constructor(records: DnsRecord[], origins?: string[]) {
+    for (const rr of records) this.add(rr);
+    this.#origins = (origins ?? records.filter((rr) => rr.type === "SOA").map((rr) => rr.name))
+      .map(canonical);
+  }
+
+  /**
+   * Adds a record.
+   *
+   * @param rr The record; its class defaults to IN.
+   */
+  add(rr: DnsRecord): void {
+    const key = canonical(rr.name);
+    const list = this.#byName.get(key) ?? [];
+    list.push({ ...rr, class: rr.class ?? 1 });
+    this.#byName.set(key, list);
+  }
+
+  /**
+   * Builds the response to a query.
+   *
+   * @param query The decoded query (only the first question is answered).
+   * @param maxSize Largest response size; larger ones are cut to the
+   *   question with TC set (UDP: 512 or the query's EDNS size).
+   * @returns The response message.
+   */
+  answer(query: DnsMessageInit, maxSize = 65535): DnsMessage {
+    const res: DnsMessage = {
+      id: query.id ?? 0,
+      qr: true,
+      opcode: query.opcode ?? 0,
+      aa: false,
+      tc: false,
+      rd: query.rd ?? false,
+      ra: false,
+      z: false,
+      ad: false,
+      cd: query.cd ?? false,
+      rcode: RCODE.NOERROR,
+      questions: (query.questions ?? []).slice(0, 1).map((q) => ({ ...q, class: q.class ?? 1 })),
+      answers: [],
+      authorities: [],
+      additionals: [],
+    };
+    if (query.edns) res.edns = { udpPayloadSize: 1232 };
+    const q = res.questions[0];
+    if ((query.opcode ?? 0) !== 0) return { ...res, rcode: RCODE.NOTIMP };
+    if (!q || (query.questions?.length ?? 0) !== 1) return { ...res, rcode: RCODE.FORMERR };
+    const qname = canonical(q.name);
+    const origin = this.#origins.length
+      ? this.#origins.filter((o) => o === "" || qname === o || qname.endsWith("." + o))
+        .sort((a, b) => b.length - a.length)[0]
+      : "";
+    if (origin === undefined) return { ...res, rcode: RCODE.REFUSED };
+    res.aa = true;
+    let owner = qname;
+    for (let hops = 0; hops < 8; hops++) {
+      const rrs = (this.#byName.get(owner) ?? []).filter((rr) => rr.class === q.class);
+      if (!this.#byName.has(owner)) {
+        if (hops === 0) res.rcode = RCODE.NXDOMAIN;
+        break;
+      }
+      const hits = rrs.filter((rr) => q.type === "ANY" || rr.type === q.type);
+      if (hits.length) {
+        res.answers.push(...hits);
+        break;
+      }
+      const cname = rrs.find((rr) => rr.type === "CNAME") as NameRecord<"CNAME"> | undefined;
+      if (!cname) break;
+      res.answers.push(cname);
+      owner = canonical(cname.data);
+    }
+    if (res.answers.length === 0) {
+      const soa = this.#byName.get(origin)?.find((rr) => rr.type === "SOA");
+      if (soa) res.authorities.push(soa);
+    }
+    // Additional section processing: addresses of the hosts named in the answer.
+    const seen = new Set<string>();
+    for (const rr of res.answers) {
+      const host = rr.type === "SRV"
+        ? rr.data.target
+        : rr.type === "MX"
+        ? rr.data.exchange
+        : rr.type === "NS"
+        ? rr.data
+        : undefined;
+      if (host === undefined || seen.has(canonical(host))) continue;
+      seen.add(canonical(host));
+      for (const a of this.#byName.get(canonical(host)) ?? []) {
+        if (a.type === "A" || a.type === "AAAA") res.additionals.push(a);
+      }
+    }
+    // @implements RFC1035 §4.2.1 ¶2
+    if (encodeMessage(res).length > maxSize) {
+      res.tc = true;
+      res.answers = [];
+      res.authorities = [];
+      res.additionals = [];
+    }
+    return res;
+  }
+}
+
+/** Where a query came from, for a {@linkcode DnsHandler}. */
+export interface DnsRequestInfo {
+  /** `"udp"` or `"tcp"`. */
+  transport: "udp" | "tcp";
+  /** Client address. */
+  address: string;
+  /** Client port. */
+  port: number;
+}
+
+/** Computes replies to a query: messages or raw bytes, sent in order; none to stay silent. */
+export type DnsHandler = (
+  query: DnsMessage,
+  info: DnsRequestInfo,
+) =>
+  | DnsMessageInit
+  | Uint8Array
+  | (DnsMessageInit | Uint8Array)[]
+  | null
+  | Promise<DnsMessageInit | Uint8Array | (DnsMessageInit | Uint8Array)[] | null>;
+
+/** Options for {@linkcode serveDns}. */
+export interface ServeDnsOptions {
+  /** Records to answer from (ignored when `handler` is given). */
+  zone?: DnsZone;
+  /** Custom answers, e.g. for tests that need odd responses. */
+  handler?: DnsHandler;
+  /** Address to listen on (default `127.0.0.1`). */
+  hostname?: string;
+  /** Port for UDP and TCP (0 = any free one, the same for both). */
+  port?: number;
+  /** Also listen on TCP (default true). */
+  tcp?: boolean;
+}
+
+/** A running server. */
+export interface DnsServerHandle extends AsyncDisposable {
+  /** Listening address. */
+  readonly hostname: string;
+  /** Listening port (UDP and TCP). */
+  readonly port: number;
+  /** Stops listening and closes open TCP connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves DNS on UDP and TCP from a {@linkcode DnsZone} or a handler. Bad
+ * queries get FORMERR when their header is readable and are dropped
+ * otherwise; the server never stops on bad input.
+ *
+ * @param options Zone or handler, address and port.
+ * @returns The running server.
+ *
+ * @example
+ * ```ts
+ * import { DnsResolver, DnsZone, serveDns } from "@rtclite/std/ietf/rfc1035";
+ * import { equal } from "node:assert/strict";
+ *
+ * const zone = new DnsZone([{ name: "a.test", type: "A", ttl: 5, data: "192.0.2.1" }]);
+ * await using server = await serveDns({ zone, port: 0 });
+ * const res = await new DnsResolver({ servers: [`127.0.0.1:${server.port}`], tcp: true })
+ *   .query("a.test", "A");
+ * equal(res.answers.length, 1);
+ * ```
+ */
+export async function serveDns(options: ServeDnsOptions): Promise<DnsServerHandle> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const zone = options.zone ?? new DnsZone([]);
+  const handler: DnsHandler = options.handler ??
+    ((query, info) =>
+      zone.answer(
+        query,
+        info.transport === "tcp" ? 65535 : Math.max(512, query.edns?.udpPayloadSize ?? 512),
+      ));
+  const family = hostname.includes(":") ? "udp6" : "udp4";
+  const conns = new Set<Deno.Conn>();
+  const reply = async (data: Uint8Array, info: DnsRequestInfo): Promise<Uint8Array[]> => {
+    let query: DnsMessage;
+    try {
+      query = decodeMessage(data);
+    } catch (e) {
+      log.debug("Bad DNS query from {address}: {error}", { ...info, error: String(e) });
+      if (data.length < 12 || data[2]! & 0x80) return [];
+      return [encodeMessage({ id: (data[0]! << 8) | data[1]!, qr: true, rcode: RCODE.FORMERR })];
+    }
+    if (query.qr) return [];
+    const out = await handler(query, info);
+    if (out === null) return [];
+    return (Array.isArray(out) ? out : [out]).map((m) =>
+      m instanceof Uint8Array ? m : encodeMessage(m)
+    );
+  };
+  // Bind TCP first to learn a free port, then UDP on the same one.
+  let listener: Deno.TcpListener | undefined;
+  let port = options.port ?? 53;
+  if (options.tcp !== false) {
+    listener = Deno.listen({ hostname, port, transport: "tcp" });
+    port = (listener.addr as Deno.NetAddr).port;
+  }
+  const sock = dgram.createSocket(family);
+  await new Promise<void>((resolve, reject) => {
+    sock.once("error", reject);
+    sock.bind(port, hostname, () => {
+      sock.off("error", reject);
+      resolve();
+    });
+  }).catch((e) => {
+    listener?.close();
+    throw e;
+  });
+  port = sock.address().port;
+  sock.on("error", (e) => log.warn("DNS server UDP error: {error}", { error: String(e) }));
+  sock.on("message", (data: Uint8Array, rinfo: { address: string; port: number }) => {
+    const info: DnsRequestInfo = { transport: "udp", address: rinfo.address, port: rinfo.port };
+    reply(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info).then((outs) => {
+      for (const o of outs) sock.send(o, rinfo.port, rinfo.address);
+    }).catch((e) => log.warn("DNS handler failed: {error}", { error: String(e) }));
+  });
+  const serveConn = async (conn: Deno.Conn) => {
+    conns.add(conn);
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    const info: DnsRequestInfo = { transport: "tcp", address: addr.hostname, port: addr.port };
+    try {
+      for (;;) {
+        const data = await readTcpMessage(conn);
+        for (const o of await reply(data, info)) await writeAll(conn, frameTcp(o));
+      }
+    } catch {
+      /* closed or bad framing: drop the connection */
+    } finally {
+      conns.delete(conn);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
+  };
+  const accepting = listener
+    ? (async () => {
+      try {
+        for await (const conn of listener) serveConn(conn);
+      } catch { /* listener closed */ }
+    })()
+    : Promise.resolve();
+  let closed: Promise<void> | undefined;
+  const handle: DnsServerHandle = {
+    hostname,
+    port,
+    close() {
+      closed ??= (async () => {
+        await new Promise<void>((resolve) => sock.close(() => resolve()));
+        listener?.close();
+        for (const c of conns) {
+          try {
+            c.close();
+          } catch { /* closed */ }
+        }
+        await accepting;
+      })();
+      return closed;
+    },
+    [Symbol.asyncDispose]() {
+      return handle.close();
+    },
+  };
+  return handle;
+}
+
+// === Command line: a small dig ===
+
+async function main(argv: string[]): Promise<number> {
+  const { parseVerbosity, setupLogging } = await import("../log.ts");
+  const { level, args } = parseVerbosity(argv);
+  await setupLogging(level === "info" ? "warning" : level);
+  let server: string | undefined;
+  let port = 53;
+  let tcp = false;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith("@")) server = a.slice(1);
+    else if (a === "-p") port = Number(args[++i]);
+    else if (a === "+tcp") tcp = true;
+    else if (a === "-h" || a === "--help") {
+      console.log("Usage: rfc1035.ts [@server] [-p port] [+tcp] [-v] name [type]");
+      return 0;
+    } else rest.push(a);
+  }
+  const [name, type = "A"] = rest;
+  if (!name) {
+    console.error("Usage: rfc1035.ts [@server] [-p port] [+tcp] [-v] name [type]");
+    return 2;
+  }
+  const resolver = new DnsResolver({
+    ...(server ? { servers: [{ address: server, port }] } : {}),
+    tcp,
+    cache: false,
+  });
+  try {
+    const qtype = typeName(typeCode(type.toUpperCase() as QuestionType));
+    const res = await resolver.query(name, qtype);
+    console.log(
+      `;; ->>HEADER<<- opcode: QUERY, status: ${rcodeName(res.rcode)}, id: ${res.id}\n` +
+        `;; flags:${res.qr ? " qr" : ""}${res.aa ? " aa" : ""}${res.tc ? " tc" : ""}${
+          res.rd ? " rd" : ""
+        }${res.ra ? " ra" : ""}; QUERY: ${res.questions.length}, ANSWER: ${res.answers.length}\n`,
+    );
+    if (res.answers.length) {
+      console.log(";; ANSWER SECTION:");
+      for (const rr of res.answers) console.log(formatRecord(rr));
+    }
+    return res.rcode === 0 ? 0 : 1;
+  } catch (e) {
+    console.error(`;; ${e instanceof Error ? e.message : String(e)}`);
+    return 9;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

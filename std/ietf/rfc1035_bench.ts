@@ -1,0 +1,98 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+// DNS codec: ours beside npm:dns-packet@5.6.1 on the same messages.
+// Run: deno bench -A std/ietf/rfc1035_bench.ts
+import { decodeMessage, type DnsMessageInit, encodeMessage } from "./rfc1035.ts";
+import dnsPacket from "npm:dns-packet@5.6.1";
+import { Buffer } from "node:buffer";
+
+const naptrBytes = Deno.readFileSync(
+  new URL("./testdata/dnsmasq_naptr_response.bin", import.meta.url),
+);
+const srvBytes = Deno.readFileSync(new URL("./testdata/dnsmasq_srv_response.bin", import.meta.url));
+const naptrBuf = Buffer.from(naptrBytes);
+const srvBuf = Buffer.from(srvBytes);
+
+// A SIP-style response: SRV answers with addresses in the additional section.
+const ours: DnsMessageInit = {
+  id: 0xbeef,
+  qr: true,
+  aa: true,
+  rd: true,
+  ra: true,
+  questions: [{ name: "_sip._udp.sip.test", type: "SRV" }],
+  answers: [
+    {
+      name: "_sip._udp.sip.test",
+      type: "SRV",
+      ttl: 60,
+      data: { priority: 10, weight: 100, port: 5060, target: "pbx.sip.test" },
+    },
+    {
+      name: "_sip._udp.sip.test",
+      type: "SRV",
+      ttl: 60,
+      data: { priority: 20, weight: 100, port: 5062, target: "pbx2.sip.test" },
+    },
+  ],
+  additionals: [
+    { name: "pbx.sip.test", type: "A", ttl: 60, data: "127.0.0.1" },
+    { name: "pbx2.sip.test", type: "A", ttl: 60, data: "127.0.0.3" },
+    { name: "pbx2.sip.test", type: "AAAA", ttl: 60, data: "::3" },
+  ],
+};
+const theirs = {
+  type: "response",
+  id: 0xbeef,
+  flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED |
+    dnsPacket.RECURSION_AVAILABLE,
+  questions: [{ type: "SRV", name: "_sip._udp.sip.test" }],
+  answers: [
+    {
+      type: "SRV",
+      name: "_sip._udp.sip.test",
+      ttl: 60,
+      data: { priority: 10, weight: 100, port: 5060, target: "pbx.sip.test" },
+    },
+    {
+      type: "SRV",
+      name: "_sip._udp.sip.test",
+      ttl: 60,
+      data: { priority: 20, weight: 100, port: 5062, target: "pbx2.sip.test" },
+    },
+  ],
+  additionals: [
+    { type: "A", name: "pbx.sip.test", ttl: 60, data: "127.0.0.1" },
+    { type: "A", name: "pbx2.sip.test", ttl: 60, data: "127.0.0.3" },
+    { type: "AAAA", name: "pbx2.sip.test", ttl: 60, data: "::3" },
+  ],
+};
+
+Deno.bench("rfc1035 decode NAPTR response", { group: "decode NAPTR", baseline: true }, () => {
+  decodeMessage(naptrBytes);
+});
+Deno.bench("dns-packet decode NAPTR response", { group: "decode NAPTR" }, () => {
+  dnsPacket.decode(naptrBuf);
+});
+Deno.bench("rfc1035 decode SRV response", { group: "decode SRV", baseline: true }, () => {
+  decodeMessage(srvBytes);
+});
+Deno.bench("dns-packet decode SRV response", { group: "decode SRV" }, () => {
+  dnsPacket.decode(srvBuf);
+});
+Deno.bench("rfc1035 encode SRV response", { group: "encode SRV", baseline: true }, () => {
+  encodeMessage(ours);
+});
+Deno.bench("dns-packet encode SRV response", { group: "encode SRV" }, () => {
+  dnsPacket.encode(theirs);
+});
+Deno.bench("rfc1035 encode query", { group: "encode query", baseline: true }, () => {
+  encodeMessage({ id: 1, rd: true, questions: [{ name: "sip.test", type: "NAPTR" }] });
+});
+Deno.bench("dns-packet encode query", { group: "encode query" }, () => {
+  dnsPacket.encode({
+    type: "query",
+    id: 1,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: "NAPTR", name: "sip.test" }],
+  });
+});

@@ -1,0 +1,1317 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+// This module is browser compatible.
+/**
+ * HTTP Basic and Digest access authentication (RFC 2617, RFC 7616, RFC 8760) for HTTP and SIP
+ * clients and servers.
+ *
+ * The client side parses `WWW-Authenticate` / `Proxy-Authenticate` values (several challenges in
+ * one header, quoted-string escapes), picks the topmost digest challenge it supports and answers
+ * it with an `Authorization` value, counting `nc` per nonce ({@linkcode DigestClient}). The server
+ * side ({@linkcode DigestServer}) issues challenges whose nonce is a timestamp signed with
+ * HMAC-SHA-256 under a server secret, so it can be verified without state; it verifies
+ * credentials, signals `stale=true` for an expired nonce and rejects replayed `nc` values.
+ * Algorithms: MD5, SHA-256 and SHA-512-256, each with its `-sess` variant; qop `auth` and
+ * `auth-int`; `userhash`.
+ *
+ * SHA-256 comes from WebCrypto; MD5 and SHA-512-256 (which is not SHA-512 truncated: it has its
+ * own initial values) are not in WebCrypto and come from
+ * {@link https://github.com/paulmillr/noble-hashes | @noble/hashes} (audited, dependency-free).
+ * Hashing is therefore asynchronous.
+ *
+ * @see {@link https://www.rfc-editor.org/rfc/rfc2617 | RFC 2617},
+ * {@link https://www.rfc-editor.org/rfc/rfc7616 | RFC 7616},
+ * {@link https://www.rfc-editor.org/rfc/rfc8760 | RFC 8760}
+ *
+ * @example Answer the challenge of RFC 2617 §3.5
+ * ```ts
+ * import { DigestClient } from "@rtclite/std/ietf/rfc2617";
+ * import { match } from "node:assert/strict";
+ *
+ * const client = new DigestClient({ username: "Mufasa", password: "Circle Of Life",
+ *   cnonce: () => "0a4f113b" });
+ * const authorization = await client.authorize(
+ *   'Digest realm="testrealm@host.com", qop="auth,auth-int", ' +
+ *     'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"',
+ *   { method: "GET", uri: "/dir/index.html" },
+ * );
+ * match(authorization, /response="6629fae49393a05397450978507c4ef1"/);
+ * ```
+ *
+ * @example Challenge and verify on a server
+ * ```ts
+ * import { DigestClient, DigestServer } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * const server = new DigestServer({ realm: "example.com", algorithms: ["SHA-256"] });
+ * const [challenge] = await server.challenge();
+ * const client = new DigestClient({ username: "alice", password: "secret" });
+ * const request = { method: "REGISTER", uri: "sip:example.com" };
+ * const authorization = await client.authorize(challenge!, request);
+ * const result = await server.verify(authorization, request, (user) =>
+ *   user === "alice" ? { password: "secret" } : undefined);
+ * equal(result.ok, true);
+ * ```
+ *
+ * @module
+ */
+// @implements RFC2617 (HTTP Authentication: Basic and Digest Access Authentication)
+import { md5 } from "npm:@noble/hashes@^2.0.1/legacy.js";
+import { sha512_256 } from "npm:@noble/hashes@^2.0.1/sha2.js";
+import { ParseError } from "../errors.ts";
+import { getLogger } from "../log.ts";
+
+const log = getLogger("http", "auth");
+const encoder = new TextEncoder();
+
+/** The `Authorization`/`WWW-Authenticate` value could not be parsed. */
+export class AuthParseError extends ParseError {}
+
+// === Framework: challenges and credentials (RFC 2617 §1.2, RFC 7235 §2.1) ===
+
+/** One challenge or one set of credentials: a scheme with parameters or a token68. */
+export interface AuthChallenge {
+  /** Authentication scheme as written, e.g. `Digest` or `Basic` (compare case-insensitively). */
+  scheme: string;
+  /** Parameters, names lower-cased, values unquoted and unescaped. */
+  params: Record<string, string>;
+  /** The token68 form (`Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==`), when present instead of params. */
+  token68?: string;
+}
+
+const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const TOKEN_AT = /[!#$%&'*+\-.^_`|~0-9A-Za-z]+/y;
+const TOKEN68 = /[A-Za-z0-9\-._~+/]/;
+const isWs = (c: string | undefined): boolean =>
+  c === " " || c === "\t" || c === "\r" || c === "\n";
+
+class Scanner {
+  pos = 0;
+  constructor(readonly s: string) {}
+  fail(what: string): never {
+    throw new AuthParseError(
+      `Cannot parse authentication header: ${what} at ${this.pos}`,
+      this.pos,
+    );
+  }
+  ws(): void {
+    while (isWs(this.s[this.pos])) this.pos++;
+  }
+  token(): string {
+    TOKEN_AT.lastIndex = this.pos;
+    const m = TOKEN_AT.exec(this.s);
+    if (!m) return "";
+    this.pos += m[0].length;
+    return m[0];
+  }
+  // @implements RFC2617 §3.2.2.4
+  quoted(): string {
+    // Called with pos at the opening quote; backslash escapes any following character.
+    let out = "";
+    this.pos++;
+    const close = this.s.indexOf('"', this.pos);
+    if (close >= 0 && !this.s.slice(this.pos, close).includes("\\")) {
+      out = this.s.slice(this.pos, close);
+      this.pos = close + 1;
+      return out;
+    }
+    while (this.pos < this.s.length) {
+      const c = this.s[this.pos++]!;
+      if (c === '"') return out;
+      if (c === "\\") {
+        if (this.pos >= this.s.length) break;
+        out += this.s[this.pos++];
+      } else out += c;
+    }
+    this.fail("unterminated quoted-string");
+  }
+  /** True when the text at pos looks like `token BWS "="` (an auth-param, not a new scheme). */
+  atParam(): boolean {
+    let p = this.pos;
+    while (p < this.s.length && TCHAR.test(this.s[p]!)) p++;
+    if (p === this.pos) return false;
+    while (isWs(this.s[p])) p++;
+    if (this.s[p] !== "=") return false;
+    // `token=` followed by `=`, a comma or the end is a token68 with padding.
+    p++;
+    while (isWs(this.s[p])) p++;
+    return p < this.s.length && this.s[p] !== "=" && this.s[p] !== ",";
+  }
+}
+
+/**
+ * Parses a `WWW-Authenticate` or `Proxy-Authenticate` value, which may hold several challenges
+ * separated by commas (`Digest realm="a", nonce="b", Basic realm="c"`).
+ *
+ * @param header The header field value (join repeated header fields with `, ` or parse each).
+ * @returns The challenges in order.
+ * @throws {AuthParseError} When the value does not follow the grammar.
+ *
+ * @example
+ * ```ts
+ * import { parseChallenges } from "@rtclite/std/ietf/rfc2617";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(parseChallenges('Basic realm="a \\"b\\"", Digest realm=x, nonce="1,2"'), [
+ *   { scheme: "Basic", params: { realm: 'a "b"' } },
+ *   { scheme: "Digest", params: { realm: "x", nonce: "1,2" } },
+ * ]);
+ * ```
+ */
+// @implements RFC2617 §1.2 ¶2-5
+export function parseChallenges(header: string): AuthChallenge[] {
+  const sc = new Scanner(header);
+  const out: AuthChallenge[] = [];
+  sc.ws();
+  while (sc.pos < header.length) {
+    if (header[sc.pos] === ",") {
+      sc.pos++;
+      sc.ws();
+      continue;
+    }
+    out.push(parseOne(sc));
+  }
+  if (out.length === 0) sc.fail("no challenge");
+  return out;
+}
+
+/**
+ * Parses an `Authorization` or `Proxy-Authorization` value (one set of credentials).
+ *
+ * @param header The header field value, e.g. `Digest username="a", ...` or `Basic dTpw`.
+ * @returns The scheme with its parameters or token68.
+ * @throws {AuthParseError} When the value does not follow the grammar or holds more than one.
+ *
+ * @example
+ * ```ts
+ * import { parseCredentials } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(parseCredentials('Digest username="Mufasa", nc=00000001').params.nc, "00000001");
+ * equal(parseCredentials("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==").token68,
+ *   "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+ * ```
+ */
+export function parseCredentials(header: string): AuthChallenge {
+  const sc = new Scanner(header);
+  sc.ws();
+  const one = parseOne(sc);
+  sc.ws();
+  if (sc.pos < header.length) sc.fail("unexpected text after credentials");
+  return one;
+}
+
+function parseOne(sc: Scanner): AuthChallenge {
+  const scheme = sc.token();
+  if (!scheme) sc.fail("expected an authentication scheme");
+  const result: AuthChallenge = { scheme, params: {} };
+  const afterScheme = sc.pos;
+  sc.ws();
+  if (sc.pos === afterScheme || sc.pos >= sc.s.length || sc.s[sc.pos] === ",") return result;
+  if (!sc.atParam()) {
+    // token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    const start = sc.pos;
+    while (sc.pos < sc.s.length && TOKEN68.test(sc.s[sc.pos]!)) sc.pos++;
+    while (sc.s[sc.pos] === "=") sc.pos++;
+    if (sc.pos === start) sc.fail("expected a parameter or token68");
+    result.token68 = sc.s.slice(start, sc.pos);
+    sc.ws();
+    if (sc.pos < sc.s.length && sc.s[sc.pos] !== ",") sc.fail("expected a comma");
+    return result;
+  }
+  for (;;) {
+    const name = sc.token().toLowerCase();
+    sc.ws();
+    sc.pos++; // "=" (checked by atParam)
+    sc.ws();
+    let value: string;
+    if (sc.s[sc.pos] === '"') value = sc.quoted();
+    else {
+      value = sc.token();
+      if (!value) sc.fail(`expected a value for ${name}`);
+    }
+    if (Object.hasOwn(result.params, name)) sc.fail(`duplicate parameter ${name}`);
+    result.params[name] = value;
+    sc.ws();
+    if (sc.pos >= sc.s.length) return result;
+    if (sc.s[sc.pos] !== ",") sc.fail("expected a comma");
+    // Skip empty list elements; a following `token =` continues this challenge.
+    while (sc.s[sc.pos] === "," || isWs(sc.s[sc.pos])) sc.pos++;
+    if (sc.pos >= sc.s.length || !sc.atParam()) return result;
+  }
+}
+
+const QUOTE_NEEDED = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+
+function quote(v: string): string {
+  return `"${v.replace(/["\\]/g, (c) => "\\" + c)}"`;
+}
+
+/**
+ * Formats a challenge or credentials. Parameters listed in `quoted` are always written as
+ * quoted-strings; others only when they are not tokens.
+ *
+ * @param value Scheme with parameters or token68.
+ * @param quoted Names of parameters that must be quoted.
+ * @returns The header field value.
+ *
+ * @example
+ * ```ts
+ * import { formatChallenge } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(formatChallenge({ scheme: "Basic", params: { realm: "WallyWorld" } }, ["realm"]),
+ *   'Basic realm="WallyWorld"');
+ * ```
+ */
+export function formatChallenge(value: AuthChallenge, quoted: readonly string[] = []): string {
+  if (value.token68 !== undefined) return `${value.scheme} ${value.token68}`;
+  const parts = Object.entries(value.params).map(([k, v]) =>
+    `${k}=${quoted.includes(k) || v === "" || QUOTE_NEEDED.test(v) ? quote(v) : v}`
+  );
+  return parts.length ? `${value.scheme} ${parts.join(", ")}` : value.scheme;
+}
+
+// === Basic (RFC 2617 §2) ===
+
+function base64(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+/**
+ * Builds `Basic` credentials from a user-ID and password (UTF-8, as RFC 7617 recommends).
+ * SIP must not use Basic (RFC 3261 §22.4).
+ *
+ * @param username The user-ID; must not contain a colon.
+ * @param password The password.
+ * @returns The `Authorization` value.
+ * @throws {TypeError} When the user-ID contains a colon.
+ *
+ * @example
+ * ```ts
+ * import { basicCredentials } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(basicCredentials("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+ * ```
+ */
+// @implements RFC2617 §2 ¶4-6
+export function basicCredentials(username: string, password: string): string {
+  if (username.includes(":")) {
+    throw new TypeError("Cannot build Basic credentials: colon in user-ID");
+  }
+  return `Basic ${base64(encoder.encode(`${username}:${password}`))}`;
+}
+
+/**
+ * Decodes `Basic` credentials.
+ *
+ * @param header The `Authorization` value, e.g. `Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==`.
+ * @returns The user-ID and password.
+ * @throws {AuthParseError} When the value is not Basic credentials.
+ *
+ * @example
+ * ```ts
+ * import { parseBasicCredentials } from "@rtclite/std/ietf/rfc2617";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(parseBasicCredentials("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+ *   { username: "Aladdin", password: "open sesame" });
+ * ```
+ */
+export function parseBasicCredentials(header: string): { username: string; password: string } {
+  const c = parseCredentials(header);
+  if (c.scheme.toLowerCase() !== "basic" || c.token68 === undefined) {
+    throw new AuthParseError("Cannot parse Basic credentials: not a Basic token", 0);
+  }
+  let text: string;
+  try {
+    const bin = atob(c.token68);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(
+      Uint8Array.from(bin, (ch) => ch.charCodeAt(0)),
+    );
+  } catch (cause) {
+    throw new AuthParseError("Cannot parse Basic credentials: invalid base64 or UTF-8", 6, {
+      cause,
+    });
+  }
+  const colon = text.indexOf(":");
+  if (colon < 0) throw new AuthParseError("Cannot parse Basic credentials: no colon", 6);
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+// === Digest hashes (RFC 2617 §3.1.3, RFC 7616 §3.2 and §6.1) ===
+
+/** Digest algorithms this module computes (RFC 7616 §6.1). */
+export type DigestAlgorithm =
+  | "MD5"
+  | "MD5-sess"
+  | "SHA-256"
+  | "SHA-256-sess"
+  | "SHA-512-256"
+  | "SHA-512-256-sess";
+
+/** Quality of protection values. */
+export type Qop = "auth" | "auth-int";
+
+const ALGORITHMS: readonly DigestAlgorithm[] = [
+  "MD5",
+  "MD5-sess",
+  "SHA-256",
+  "SHA-256-sess",
+  "SHA-512-256",
+  "SHA-512-256-sess",
+];
+
+/**
+ * Returns the canonical name of a supported algorithm (names are case-insensitive), or
+ * `undefined` for one this module does not know.
+ *
+ * @param name An `algorithm` parameter value; absent means MD5.
+ * @returns The canonical name or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { digestAlgorithm } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(digestAlgorithm("sha-256-sess"), "SHA-256-sess");
+ * equal(digestAlgorithm(undefined), "MD5");
+ * equal(digestAlgorithm("SHA-1"), undefined);
+ * ```
+ */
+export function digestAlgorithm(name: string | undefined): DigestAlgorithm | undefined {
+  if (name === undefined) return "MD5";
+  const upper = name.toUpperCase();
+  return ALGORITHMS.find((a) => a.toUpperCase() === upper);
+}
+
+function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/**
+ * The unkeyed digest `H(data)` as lower-case hex for a digest algorithm (its `-sess` variant uses
+ * the same hash).
+ *
+ * @param algorithm The digest algorithm.
+ * @param data Text (UTF-8 encoded) or bytes.
+ * @returns Hex digits: 32 for MD5, 64 for SHA-256 and SHA-512-256.
+ *
+ * @example
+ * ```ts
+ * import { digestHash } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(await digestHash("SHA-256", ""),
+ *   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+ * equal(await digestHash("MD5", "abc"), "900150983cd24fb0d6963f7d28e17f72");
+ * ```
+ */
+// @implements RFC7616 §3.2, RFC8760 §2.2
+export async function digestHash(
+  algorithm: DigestAlgorithm,
+  data: string | Uint8Array,
+): Promise<string> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  if (algorithm.startsWith("SHA-512-256")) return toHex(sha512_256(bytes));
+  if (algorithm.startsWith("SHA-256")) {
+    return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource)));
+  }
+  return toHex(md5(bytes));
+}
+
+/** What {@linkcode computeDigestResponse} needs. */
+export interface DigestInput {
+  /** Digest algorithm; MD5 when absent. */
+  algorithm?: DigestAlgorithm;
+  /** The user's name (plain, not the userhash). */
+  username: string;
+  /** The realm from the challenge. */
+  realm: string;
+  /** The password; or give `ha1`. */
+  password?: string;
+  /** Precomputed `H(username ":" realm ":" password)`, as servers may store instead. */
+  ha1?: string;
+  /** The nonce from the challenge. */
+  nonce: string;
+  /** Request method (`GET`, `REGISTER`); empty for `rspauth`. */
+  method: string;
+  /** The digest-uri: request target (HTTP) or Request-URI (SIP). */
+  uri: string;
+  /** Quality of protection; absent for RFC 2069 compatibility. */
+  qop?: Qop;
+  /** Nonce count as 8 hex digits or a number; required with qop. */
+  nc?: string | number;
+  /** Client nonce; required with qop and with `-sess`. */
+  cnonce?: string;
+  /** Entity body for `auth-int` (empty when absent, RFC 8760 §2.6 item 7). */
+  body?: string | Uint8Array;
+}
+
+/**
+ * Formats a nonce count as the eight hex digits of the `nc` parameter.
+ *
+ * @param n The count, 1 for the first request with a nonce.
+ * @returns E.g. `00000001`.
+ * @throws {RangeError} When `n` is not an integer in 0..2^32-1.
+ *
+ * @example
+ * ```ts
+ * import { formatNc } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(formatNc(26), "0000001a");
+ * ```
+ */
+export function formatNc(n: number): string {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new RangeError(`Cannot format nonce count: ${n} is not in 0..4294967295`);
+  }
+  return n.toString(16).padStart(8, "0");
+}
+
+/**
+ * Computes the digest `response` (or, with an empty method, the `rspauth` of
+ * Authentication-Info).
+ *
+ * @param input Credentials, challenge values and request.
+ * @returns The request-digest as lower-case hex.
+ * @throws {TypeError} When neither password nor ha1 is given, or qop/-sess lacks nc or cnonce.
+ *
+ * @example RFC 2617 §3.5
+ * ```ts
+ * import { computeDigestResponse } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(await computeDigestResponse({
+ *   username: "Mufasa", realm: "testrealm@host.com", password: "Circle Of Life",
+ *   nonce: "dcd98b7102dd2f0e8b11d0f600bfb0c093", method: "GET", uri: "/dir/index.html",
+ *   qop: "auth", nc: 1, cnonce: "0a4f113b",
+ * }), "6629fae49393a05397450978507c4ef1");
+ * ```
+ */
+export async function computeDigestResponse(input: DigestInput): Promise<string> {
+  const alg = input.algorithm ?? "MD5";
+  const H = (s: string | Uint8Array) => digestHash(alg, s);
+  // @implements RFC2617 §3.2.2.2, RFC7616 §3.4.2
+  let ha1: string;
+  if (input.ha1 !== undefined) ha1 = input.ha1;
+  else if (input.password !== undefined) {
+    ha1 = await H(`${input.username}:${input.realm}:${input.password}`);
+  } else throw new TypeError("Cannot compute digest: neither password nor ha1 given");
+  if (alg.endsWith("-sess")) {
+    if (input.cnonce === undefined) {
+      throw new TypeError("Cannot compute digest: -sess needs cnonce");
+    }
+    ha1 = await H(`${ha1}:${input.nonce}:${input.cnonce}`);
+  }
+  // @implements RFC2617 §3.2.2.3, RFC7616 §3.4.3
+  let a2 = `${input.method}:${input.uri}`;
+  if (input.qop === "auth-int") a2 += `:${await H(input.body ?? "")}`;
+  const ha2 = await H(a2);
+  // @implements RFC2617 §3.2.2.1, RFC7616 §3.4.1
+  if (input.qop === undefined) return await H(`${ha1}:${input.nonce}:${ha2}`);
+  if (input.nc === undefined || input.cnonce === undefined) {
+    throw new TypeError("Cannot compute digest: qop needs nc and cnonce");
+  }
+  const nc = typeof input.nc === "number" ? formatNc(input.nc) : input.nc;
+  return await H(`${ha1}:${input.nonce}:${nc}:${input.cnonce}:${input.qop}:${ha2}`);
+}
+
+/**
+ * The hashed username `H(username ":" realm)` sent when the server asks for `userhash=true`.
+ *
+ * @param algorithm The challenge's algorithm.
+ * @param username The plain username.
+ * @param realm The realm.
+ * @returns Hex digits.
+ *
+ * @example RFC 7616 §3.9.2 (the value from erratum 4897; the RFC prints a wrong one)
+ * ```ts
+ * import { computeUserhash } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(await computeUserhash("SHA-512-256", "J\u00e4s\u00f8n Doe", "api@example.org"),
+ *   "793263caabb707a56211940d90411ea4a575adeccb7e360aeb624ed06ece9b0b");
+ * ```
+ */
+// @implements RFC7616 §3.4.4
+export function computeUserhash(
+  algorithm: DigestAlgorithm,
+  username: string,
+  realm: string,
+): Promise<string> {
+  return digestHash(algorithm, `${username}:${realm}`);
+}
+
+// === Digest challenge (RFC 2617 §3.2.1, RFC 7616 §3.3) ===
+
+/** A parsed Digest challenge. */
+export interface DigestChallenge {
+  /** Protection space name. */
+  realm: string;
+  /** Server nonce. */
+  nonce: string;
+  /** Opaque value to echo back. */
+  opaque?: string;
+  /** URIs of the protection space. */
+  domain?: string[];
+  /** True when the previous request was rejected only because its nonce was stale. */
+  stale: boolean;
+  /** The algorithm as written (MD5 when absent); see {@linkcode digestAlgorithm}. */
+  algorithm: string;
+  /** Offered qop values (unknown ones kept; empty when the server sent none). */
+  qop: string[];
+  /** `UTF-8` when the server announced it. */
+  charset?: string;
+  /** True when the server wants the username hashed. */
+  userhash: boolean;
+}
+
+/**
+ * Reads a Digest challenge from a parsed challenge.
+ *
+ * @param challenge A challenge from {@linkcode parseChallenges} with scheme Digest.
+ * @returns The challenge's fields.
+ * @throws {AuthParseError} When the scheme is not Digest or realm/nonce is missing.
+ *
+ * @example
+ * ```ts
+ * import { parseChallenges, parseDigestChallenge } from "@rtclite/std/ietf/rfc2617";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const [c] = parseChallenges('Digest realm="r", nonce="n", qop="auth, auth-int", stale=TRUE');
+ * deepEqual(parseDigestChallenge(c!),
+ *   { realm: "r", nonce: "n", stale: true, algorithm: "MD5", qop: ["auth", "auth-int"],
+ *     userhash: false });
+ * ```
+ */
+// @implements RFC2617 §3.2.1, RFC7616 §3.3
+export function parseDigestChallenge(challenge: AuthChallenge): DigestChallenge {
+  const p = challenge.params;
+  if (challenge.scheme.toLowerCase() !== "digest") {
+    throw new AuthParseError(`Cannot read Digest challenge: scheme is ${challenge.scheme}`, 0);
+  }
+  if (p.realm === undefined) throw new AuthParseError("Cannot read Digest challenge: no realm", 0);
+  if (p.nonce === undefined) throw new AuthParseError("Cannot read Digest challenge: no nonce", 0);
+  const out: DigestChallenge = {
+    realm: p.realm,
+    nonce: p.nonce,
+    stale: p.stale?.toLowerCase() === "true",
+    algorithm: p.algorithm ?? "MD5",
+    qop: p.qop === undefined ? [] : p.qop.split(",").map((q) => q.trim()).filter((q) => q),
+    userhash: p.userhash?.toLowerCase() === "true",
+  };
+  if (p.opaque !== undefined) out.opaque = p.opaque;
+  if (p.domain !== undefined) out.domain = p.domain.split(/\s+/).filter((d) => d);
+  if (p.charset !== undefined) out.charset = p.charset;
+  return out;
+}
+
+/**
+ * Formats a Digest challenge for `WWW-Authenticate` / `Proxy-Authenticate`, quoting exactly the
+ * parameters RFC 7616 says to quote.
+ *
+ * @param c The challenge.
+ * @returns The header value.
+ *
+ * @example
+ * ```ts
+ * import { formatDigestChallenge } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(formatDigestChallenge({ realm: "r", nonce: "n", stale: false, algorithm: "SHA-256",
+ *   qop: ["auth"], userhash: false }), 'Digest realm="r", nonce="n", algorithm=SHA-256, qop="auth"');
+ * ```
+ */
+// @implements RFC7616 §3.3 ¶12-13
+export function formatDigestChallenge(c: DigestChallenge): string {
+  const params: Record<string, string> = { realm: c.realm };
+  if (c.domain?.length) params.domain = c.domain.join(" ");
+  params.nonce = c.nonce;
+  if (c.opaque !== undefined) params.opaque = c.opaque;
+  if (c.stale) params.stale = "true";
+  params.algorithm = c.algorithm;
+  if (c.qop.length) params.qop = c.qop.join(",");
+  if (c.charset !== undefined) params.charset = c.charset;
+  if (c.userhash) params.userhash = "true";
+  return formatChallenge({ scheme: "Digest", params }, [
+    "realm",
+    "domain",
+    "nonce",
+    "opaque",
+    "qop",
+  ]);
+}
+
+// === Digest credentials (RFC 2617 §3.2.2, RFC 7616 §3.4) ===
+
+/** Parsed Digest credentials from `Authorization` / `Proxy-Authorization`. */
+export interface DigestCredentials {
+  /** The username (decoded from `username*` when that was sent), or the userhash. */
+  username: string;
+  /** Realm. */
+  realm: string;
+  /** Server nonce being answered. */
+  nonce: string;
+  /** The digest-uri. */
+  uri: string;
+  /** The request-digest (hex). */
+  response: string;
+  /** Algorithm as written (MD5 when absent). */
+  algorithm: string;
+  /** Chosen qop. */
+  qop?: string;
+  /** Nonce count, 8 hex digits. */
+  nc?: string;
+  /** Client nonce. */
+  cnonce?: string;
+  /** Echoed opaque. */
+  opaque?: string;
+  /** True when `username` is the userhash. */
+  userhash: boolean;
+}
+
+/**
+ * Parses Digest credentials.
+ *
+ * @param header The `Authorization` value.
+ * @returns The credentials.
+ * @throws {AuthParseError} When not Digest, a required parameter is missing, both `username`
+ * and `username*` are present, or `nc` is not 8 hex digits.
+ *
+ * @example
+ * ```ts
+ * import { parseDigestCredentials } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * const c = parseDigestCredentials(
+ *   "Digest username*=UTF-8''J%C3%A4s%C3%B8n%20Doe, realm=\"r\", nonce=\"n\", uri=\"/\", " +
+ *     'response="00", qop=auth, nc=00000001, cnonce="c"');
+ * equal(c.username, "J\u00e4s\u00f8n Doe");
+ * equal(c.nc, "00000001");
+ * ```
+ */
+// @implements RFC2617 §3.2.2, RFC7616 §3.4
+export function parseDigestCredentials(header: string): DigestCredentials {
+  const c = parseCredentials(header);
+  const p = c.params;
+  const fail = (what: string): never => {
+    throw new AuthParseError(`Cannot read Digest credentials: ${what}`, 0);
+  };
+  if (c.scheme.toLowerCase() !== "digest") fail(`scheme is ${c.scheme}`);
+  let username = p.username;
+  const ext = p["username*"];
+  if (ext !== undefined) {
+    if (username !== undefined) fail("both username and username*");
+    username = decodeExtValue(ext) ?? fail("bad username*");
+  }
+  for (const k of ["realm", "nonce", "uri", "response"] as const) {
+    if (p[k] === undefined) fail(`no ${k}`);
+  }
+  if (username === undefined) fail("no username");
+  const out: DigestCredentials = {
+    username: username!,
+    realm: p.realm!,
+    nonce: p.nonce!,
+    uri: p.uri!,
+    response: p.response!,
+    algorithm: p.algorithm ?? "MD5",
+    userhash: p.userhash?.toLowerCase() === "true",
+  };
+  if (p.qop !== undefined) out.qop = p.qop;
+  if (p.nc !== undefined) {
+    if (!/^[0-9a-fA-F]{8}$/.test(p.nc)) fail(`nc ${JSON.stringify(p.nc)} is not 8 hex digits`);
+    out.nc = p.nc;
+  }
+  if (p.cnonce !== undefined) out.cnonce = p.cnonce;
+  if (p.opaque !== undefined) out.opaque = p.opaque;
+  return out;
+}
+
+/** RFC 5987 ext-value: `charset'lang'pct-encoded`. */
+function decodeExtValue(v: string): string | undefined {
+  const m = /^([A-Za-z0-9!#$%&+\-^_`{}~]+)'[A-Za-z0-9-]*'(.*)$/.exec(v);
+  if (!m || m[1]!.toUpperCase() !== "UTF-8") return undefined;
+  try {
+    return decodeURIComponent(m[2]!);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Formats Digest credentials, quoting exactly the parameters RFC 7616 says to quote (RFC 8760
+ * §2.6: `uri` quoted for SIP too).
+ *
+ * @param c The credentials.
+ * @returns The `Authorization` value.
+ *
+ * @example
+ * ```ts
+ * import { formatDigestCredentials, parseDigestCredentials } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * const value = formatDigestCredentials({ username: "a", realm: "r", nonce: "n", uri: "sip:r",
+ *   response: "0f", algorithm: "MD5", qop: "auth", nc: "00000001", cnonce: "c", userhash: false });
+ * equal(value, 'Digest username="a", realm="r", nonce="n", uri="sip:r", response="0f", ' +
+ *   'algorithm=MD5, qop=auth, nc=00000001, cnonce="c"');
+ * equal(parseDigestCredentials(value).cnonce, "c");
+ * ```
+ */
+// @implements RFC7616 §3.4 ¶11-12
+export function formatDigestCredentials(c: DigestCredentials): string {
+  const params: Record<string, string> = {
+    username: c.username,
+    realm: c.realm,
+    nonce: c.nonce,
+    uri: c.uri,
+    response: c.response,
+    algorithm: c.algorithm,
+  };
+  if (c.qop !== undefined) params.qop = c.qop;
+  if (c.nc !== undefined) params.nc = c.nc;
+  if (c.cnonce !== undefined) params.cnonce = c.cnonce;
+  if (c.opaque !== undefined) params.opaque = c.opaque;
+  if (c.userhash) params.userhash = "true";
+  return formatChallenge({ scheme: "Digest", params }, [
+    "username",
+    "realm",
+    "nonce",
+    "uri",
+    "response",
+    "cnonce",
+    "opaque",
+  ]);
+}
+
+// === Client (RFC 2617 §3.2.2, RFC 8760 §2.4) ===
+
+/** A request being authorized. */
+export interface DigestRequest {
+  /** Method, e.g. `GET`, `REGISTER`, `INVITE`. */
+  method: string;
+  /** digest-uri: HTTP request-target, or the SIP Request-URI. */
+  uri: string;
+  /** Entity body, used for `auth-int`. */
+  body?: string | Uint8Array;
+}
+
+/** Options of {@linkcode DigestClient}. */
+export interface DigestClientOptions {
+  /** User name. */
+  username: string;
+  /** Password. */
+  password: string;
+  /** Produces client nonces; default 16 random bytes as hex. */
+  cnonce?: () => string;
+  /** Preferred qop when both are offered; default `auth` (auth-int needs the body). */
+  qop?: Qop;
+}
+
+/**
+ * Answers Digest challenges, counting `nc` for each nonce it has answered (a repeated answer to
+ * the same nonce sends `nc=00000002`, ...). A client holds one instance per credentials.
+ *
+ * @example
+ * ```ts
+ * import { DigestClient } from "@rtclite/std/ietf/rfc2617";
+ * import { match } from "node:assert/strict";
+ *
+ * const client = new DigestClient({ username: "u", password: "p" });
+ * const challenge = 'Digest realm="r", nonce="abc", qop="auth"';
+ * await client.authorize(challenge, { method: "REGISTER", uri: "sip:r" });
+ * match(await client.authorize(challenge, { method: "REGISTER", uri: "sip:r" }), /nc=00000002/);
+ * ```
+ */
+export class DigestClient {
+  #opts: DigestClientOptions;
+  #nc = new Map<string, number>();
+
+  /**
+   * Creates a client.
+   *
+   * @param options Credentials and optional cnonce source and preferred qop.
+   */
+  constructor(options: DigestClientOptions) {
+    this.#opts = options;
+  }
+
+  /**
+   * Picks the topmost Digest challenge with a supported algorithm (RFC 8760 §2.4).
+   *
+   * @param header One `WWW-Authenticate`/`Proxy-Authenticate` value, several values, or parsed
+   * challenges.
+   * @returns The chosen challenge, or `undefined` when none can be answered.
+   * @throws {AuthParseError} When a header value does not parse.
+   */
+  // @implements RFC8760 §2.4 ¶1
+  select(
+    header: string | readonly string[] | readonly AuthChallenge[],
+  ): DigestChallenge | undefined {
+    const list: AuthChallenge[] = typeof header === "string"
+      ? parseChallenges(header)
+      : header.flatMap((h) => typeof h === "string" ? parseChallenges(h) : [h]);
+    for (const c of list) {
+      if (c.scheme.toLowerCase() !== "digest") continue;
+      let d: DigestChallenge;
+      try {
+        d = parseDigestChallenge(c);
+      } catch {
+        continue;
+      }
+      const qopOk = d.qop.length === 0 || d.qop.some((q) => q === "auth" || q === "auth-int");
+      if (digestAlgorithm(d.algorithm) && qopOk) return d;
+    }
+    return undefined;
+  }
+
+  /**
+   * Computes the `Authorization` (or `Proxy-Authorization`) value answering a challenge.
+   *
+   * @param challenge A header value (or values) or an already selected challenge.
+   * @param request Method, digest-uri and body of the request to send.
+   * @returns The header value.
+   * @throws {AuthParseError} When no challenge can be answered.
+   */
+  async authorize(
+    challenge: string | readonly string[] | DigestChallenge,
+    request: DigestRequest,
+  ): Promise<string> {
+    const d = typeof challenge === "string" || Array.isArray(challenge)
+      ? this.select(challenge as string | string[])
+      : challenge as DigestChallenge;
+    if (!d) throw new AuthParseError("Cannot answer challenge: no supported Digest challenge", 0);
+    const algorithm = digestAlgorithm(d.algorithm);
+    if (!algorithm) {
+      throw new AuthParseError(`Cannot answer challenge: unsupported algorithm ${d.algorithm}`, 0);
+    }
+    // @implements RFC2617 §3.2.2 ¶5-7, RFC7616 §3.4 ¶6-7
+    const offered = d.qop.filter((q): q is Qop => q === "auth" || q === "auth-int");
+    const qop: Qop | undefined = offered.length === 0
+      ? undefined
+      : offered.includes(this.#opts.qop ?? "auth")
+      ? (this.#opts.qop ?? "auth")
+      : offered[0];
+    const key = `${d.realm}\u0000${d.nonce}`;
+    const n = (this.#nc.get(key) ?? 0) + 1;
+    if (this.#nc.size > 64 && !this.#nc.has(key)) this.#nc.clear();
+    this.#nc.set(key, n);
+    const cnonce = (this.#opts.cnonce ?? randomHex)();
+    const input: DigestInput = {
+      algorithm,
+      username: this.#opts.username,
+      realm: d.realm,
+      password: this.#opts.password,
+      nonce: d.nonce,
+      method: request.method,
+      uri: request.uri,
+    };
+    if (request.body !== undefined) input.body = request.body;
+    const creds: DigestCredentials = {
+      username: this.#opts.username,
+      realm: d.realm,
+      nonce: d.nonce,
+      uri: request.uri,
+      response: "",
+      algorithm: d.algorithm,
+      userhash: false,
+    };
+    if (qop !== undefined) {
+      input.qop = creds.qop = qop;
+      input.nc = creds.nc = formatNc(n);
+      input.cnonce = creds.cnonce = cnonce;
+    } else if (algorithm.endsWith("-sess")) input.cnonce = creds.cnonce = cnonce;
+    if (d.opaque !== undefined) creds.opaque = d.opaque;
+    // @implements RFC7616 §3.4.4 ¶2
+    if (d.userhash) {
+      creds.username = await computeUserhash(algorithm, this.#opts.username, d.realm);
+      creds.userhash = true;
+    }
+    creds.response = await computeDigestResponse(input);
+    log.debug("Answered Digest challenge of realm {realm} with nc {nc}", {
+      realm: d.realm,
+      nc: n,
+    });
+    return formatDigestCredentials(creds);
+  }
+}
+
+function randomHex(): string {
+  return toHex(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+// === Server (RFC 2617 §3.3 and §4.3, RFC 7616 §3.3 and §5.4-5.5) ===
+
+/** What the application knows about a user: the password or `H(user:realm:password)`. */
+export type DigestSecret =
+  | { password: string; username?: string }
+  | { ha1: string; username?: string };
+
+/**
+ * Looks up a user. With `userhash` true, `username` is the hash and the lookup returns the plain
+ * `username` too (compute it with {@linkcode computeUserhash}).
+ */
+export type DigestLookup = (
+  username: string,
+  realm: string,
+  userhash: boolean,
+) => DigestSecret | undefined | Promise<DigestSecret | undefined>;
+
+/** Why verification failed. */
+export type DigestFailure =
+  | "malformed"
+  | "realm"
+  | "algorithm"
+  | "qop"
+  | "nonce"
+  | "stale"
+  | "replay"
+  | "opaque"
+  | "uri"
+  | "user"
+  | "response";
+
+/** Result of {@linkcode DigestServer.verify}. */
+export type DigestVerifyResult =
+  | {
+    ok: true;
+    /** The authenticated (plain) username. */
+    username: string;
+    /** Value for an `Authentication-Info` header (rspauth, cnonce, nc, qop). */
+    authenticationInfo: string;
+  }
+  | {
+    ok: false;
+    /** The failure. */
+    reason: DigestFailure;
+    /** True when a fresh challenge should carry `stale=true` (credentials were right). */
+    stale: boolean;
+    /** Username from the credentials, if any (for logging). */
+    username?: string;
+  };
+
+/** Options of {@linkcode DigestServer}. */
+export interface DigestServerOptions {
+  /** Protection space, e.g. the SIP domain. */
+  realm: string;
+  /** HMAC key for nonces; default 32 random bytes (nonces then die with the process). */
+  secret?: Uint8Array;
+  /** Nonce lifetime in milliseconds; default 300000 (5 minutes). */
+  nonceLifetime?: number;
+  /** Algorithms to offer, most preferred first (one challenge each); default `["SHA-256", "MD5"]`. */
+  algorithms?: DigestAlgorithm[];
+  /** qop values to offer; default `["auth"]`. */
+  qop?: Qop[];
+  /** Accept credentials without qop (RFC 2069 / old SIP clients; no replay check). Default false. */
+  allowNoQop?: boolean;
+  /** Ask clients to hash the username. Default false. */
+  userhash?: boolean;
+  /** Opaque value; default none. */
+  opaque?: string;
+  /** Clock in milliseconds; default `Date.now`. */
+  now?: () => number;
+  /** How many nonces to track for replay detection; default 10000. */
+  maxTrackedNonces?: number;
+}
+
+const NONCE_BYTES = 8 + 8 + 16; // timestamp, random, truncated HMAC
+
+function b64url(bytes: Uint8Array): string {
+  return base64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromB64url(s: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(s)) return undefined;
+  try {
+    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}
+
+function timingSafeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/**
+ * Issues Digest challenges and verifies credentials. Nonces are
+ * `base64url(timestamp ‖ random ‖ HMAC-SHA-256(secret, timestamp ‖ random ‖ realm)[0..16])`, so
+ * any instance sharing the secret can verify them without state. Expired nonces with correct
+ * credentials yield `stale`; each nonce's `nc` values are tracked in a 64-wide sliding window
+ * (as IPsec does) so a repeated or too old `nc` is rejected as a replay while requests that
+ * overtake each other are still accepted.
+ *
+ * @example A stale nonce
+ * ```ts
+ * import { DigestClient, DigestServer } from "@rtclite/std/ietf/rfc2617";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * let now = 0;
+ * const server = new DigestServer({ realm: "r", nonceLifetime: 1000, now: () => now });
+ * const client = new DigestClient({ username: "u", password: "p" });
+ * const [challenge] = await server.challenge();
+ * const request = { method: "GET", uri: "/" };
+ * const authorization = await client.authorize(challenge!, request);
+ * now = 5000;
+ * const result = await server.verify(authorization, request, () => ({ password: "p" }));
+ * deepEqual(result, { ok: false, reason: "stale", stale: true, username: "u" });
+ * const [again] = await server.challenge({ stale: true });
+ * equal(client.select(again!)?.stale, true);
+ * ```
+ */
+export class DigestServer {
+  #o: Required<Omit<DigestServerOptions, "opaque" | "secret">> & { opaque?: string };
+  #key: Promise<CryptoKey>;
+  #seen = new Map<string, { max: number; mask: bigint }>();
+
+  /**
+   * Creates a server.
+   *
+   * @param options Realm, secret, lifetime, algorithms and policy.
+   */
+  constructor(options: DigestServerOptions) {
+    this.#o = {
+      realm: options.realm,
+      nonceLifetime: options.nonceLifetime ?? 300_000,
+      algorithms: options.algorithms ?? ["SHA-256", "MD5"],
+      qop: options.qop ?? ["auth"],
+      allowNoQop: options.allowNoQop ?? false,
+      userhash: options.userhash ?? false,
+      now: options.now ?? Date.now,
+      maxTrackedNonces: options.maxTrackedNonces ?? 10_000,
+    };
+    if (options.opaque !== undefined) this.#o.opaque = options.opaque;
+    const secret = options.secret ?? crypto.getRandomValues(new Uint8Array(32));
+    this.#key = crypto.subtle.importKey(
+      "raw",
+      secret as BufferSource,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+  }
+
+  async #mac(data: Uint8Array): Promise<Uint8Array> {
+    const full = new Uint8Array(
+      await crypto.subtle.sign("HMAC", await this.#key, data as BufferSource),
+    );
+    return full.subarray(0, 16);
+  }
+
+  #signed(stamp: Uint8Array): Uint8Array {
+    const realm = encoder.encode(this.#o.realm);
+    const data = new Uint8Array(16 + realm.length);
+    data.set(stamp);
+    data.set(realm, 16);
+    return data;
+  }
+
+  /**
+   * Makes a fresh nonce.
+   *
+   * @returns The nonce (base64url, 43 characters).
+   */
+  // @implements RFC7616 §3.3 ¶4, RFC2617 §4.3
+  async nonce(): Promise<string> {
+    const stamp = new Uint8Array(16);
+    new DataView(stamp.buffer).setFloat64(0, this.#o.now());
+    crypto.getRandomValues(stamp.subarray(8));
+    const out = new Uint8Array(NONCE_BYTES);
+    out.set(stamp);
+    out.set(await this.#mac(this.#signed(stamp)), 16);
+    return b64url(out);
+  }
+
+  /**
+   * Checks a nonce: `"valid"`, `"stale"` (authentic but expired) or `"invalid"`.
+   *
+   * @param nonce The nonce from credentials.
+   * @returns Its state.
+   */
+  async checkNonce(nonce: string): Promise<"valid" | "stale" | "invalid"> {
+    const bytes = fromB64url(nonce);
+    if (!bytes || bytes.length !== NONCE_BYTES) return "invalid";
+    const mac = await this.#mac(this.#signed(bytes.subarray(0, 16)));
+    if (!timingSafeEqual(toHex(mac), toHex(bytes.subarray(16)))) return "invalid";
+    const issued = new DataView(bytes.buffer, bytes.byteOffset).getFloat64(0);
+    const age = this.#o.now() - issued;
+    return age < 0 || age > this.#o.nonceLifetime ? "stale" : "valid";
+  }
+
+  /**
+   * Makes the challenges for a 401/407 response: one value per configured algorithm, most
+   * preferred first, all with the same fresh nonce (RFC 8760 §2.3).
+   *
+   * @param options `stale: true` after a {@linkcode verify} result with `stale`.
+   * @returns `WWW-Authenticate` (or `Proxy-Authenticate`) values, one header field each.
+   */
+  // @implements RFC8760 §2.3 ¶2, RFC7616 §3.3
+  async challenge(options: { stale?: boolean } = {}): Promise<string[]> {
+    const nonce = await this.nonce();
+    return this.#o.algorithms.map((algorithm) => {
+      const c: DigestChallenge = {
+        realm: this.#o.realm,
+        nonce,
+        stale: options.stale ?? false,
+        algorithm,
+        qop: this.#o.qop,
+        userhash: this.#o.userhash,
+      };
+      if (this.#o.opaque !== undefined) c.opaque = this.#o.opaque;
+      if (this.#o.userhash) c.charset = "UTF-8";
+      return formatDigestChallenge(c);
+    });
+  }
+
+  /**
+   * Verifies credentials. On success returns the username and an `Authentication-Info` value;
+   * on failure the reason and whether to re-challenge with `stale=true`.
+   *
+   * @param authorization The `Authorization`/`Proxy-Authorization` value or parsed credentials.
+   * @param request Method, the request's URI (compared with `uri` unless `checkUri` is false, as
+   * SIP allows, RFC 8760 §2.6 item 6) and body.
+   * @param lookup Finds the user's secret.
+   * @returns The verdict.
+   */
+  async verify(
+    authorization: string | DigestCredentials,
+    request: DigestRequest & { checkUri?: boolean },
+    lookup: DigestLookup,
+  ): Promise<DigestVerifyResult> {
+    let c: DigestCredentials;
+    try {
+      c = typeof authorization === "string" ? parseDigestCredentials(authorization) : authorization;
+    } catch {
+      return { ok: false, reason: "malformed", stale: false };
+    }
+    const fail = (reason: DigestFailure, stale = false): DigestVerifyResult => {
+      log.info("Digest authentication failed for {username}: {reason}", {
+        username: c.username,
+        reason,
+      });
+      return { ok: false, reason, stale, username: c.username };
+    };
+    if (c.realm !== this.#o.realm) return fail("realm");
+    const algorithm = digestAlgorithm(c.algorithm);
+    if (!algorithm || !this.#o.algorithms.includes(algorithm)) return fail("algorithm");
+    // @implements RFC2617 §3.2.2 ¶9
+    let qop: Qop | undefined;
+    if (c.qop === undefined) {
+      if (!this.#o.allowNoQop && this.#o.qop.length) return fail("qop");
+    } else if (this.#o.qop.includes(c.qop as Qop)) qop = c.qop as Qop;
+    else return fail("qop");
+    if (qop !== undefined && (c.nc === undefined || c.cnonce === undefined)) {
+      return fail("malformed");
+    }
+    if (algorithm.endsWith("-sess") && c.cnonce === undefined) return fail("malformed");
+    if (this.#o.opaque !== undefined && c.opaque !== this.#o.opaque) return fail("opaque");
+    // @implements RFC7616 §3.4.6 ¶2
+    if (request.checkUri !== false && c.uri !== request.uri) return fail("uri");
+    const state = await this.checkNonce(c.nonce);
+    if (state === "invalid") return fail("nonce");
+    if (this.#o.userhash && !c.userhash) return fail("user");
+    const secret = await lookup(c.username, c.realm, c.userhash);
+    if (!secret) return fail("user");
+    const username = secret.username ?? c.username;
+    const input: DigestInput = {
+      algorithm,
+      username,
+      realm: c.realm,
+      nonce: c.nonce,
+      method: request.method,
+      uri: c.uri,
+    };
+    if ("ha1" in secret) input.ha1 = secret.ha1;
+    else input.password = secret.password;
+    if (qop !== undefined) input.qop = qop;
+    if (c.nc !== undefined) input.nc = c.nc;
+    if (c.cnonce !== undefined) input.cnonce = c.cnonce;
+    if (request.body !== undefined) input.body = request.body;
+    const expected = await computeDigestResponse(input);
+    if (!timingSafeEqual(expected, c.response.toLowerCase())) return fail("response");
+    // @implements RFC7616 §3.3 ¶7
+    if (state === "stale") return fail("stale", true);
+    // @implements RFC7616 §3.4 ¶9, RFC7616 §5.5
+    if (c.nc !== undefined && !this.#acceptNc(c.nonce, parseInt(c.nc, 16))) return fail("replay");
+    // @implements RFC7616 §3.5
+    const info: Record<string, string> = {};
+    if (qop !== undefined) {
+      info.qop = qop;
+      info.rspauth = await computeDigestResponse({ ...input, method: "" });
+      info.cnonce = c.cnonce!;
+      info.nc = c.nc!;
+    }
+    const authenticationInfo = formatChallenge({ scheme: "", params: info }, ["rspauth", "cnonce"])
+      .trimStart();
+    return { ok: true, username, authenticationInfo };
+  }
+
+  #acceptNc(nonce: string, nc: number): boolean {
+    let s = this.#seen.get(nonce);
+    if (!s) {
+      if (this.#seen.size >= this.#o.maxTrackedNonces) {
+        this.#seen.delete(this.#seen.keys().next().value!);
+      }
+      s = { max: 0, mask: 0n };
+      this.#seen.set(nonce, s);
+    }
+    if (nc === 0) return false;
+    if (nc > s.max) {
+      const shift = BigInt(Math.min(nc - s.max, 64));
+      s.mask = ((s.mask << shift) | 1n) & 0xffffffffffffffffn;
+      s.max = nc;
+      return true;
+    }
+    const back = s.max - nc;
+    if (back >= 64) return false;
+    const bit = 1n << BigInt(back);
+    if (s.mask & bit) return false;
+    s.mask |= bit;
+    return true;
+  }
+}
+
+// === Command line ===
+
+if (import.meta.main) {
+  const { parseVerbosity, setupLogging } = await import("../log.ts");
+  const { level, args } = parseVerbosity(Deno.args);
+  await setupLogging(level);
+  const opts: Record<string, string> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith("--") && i + 1 < args.length) opts[a.slice(2)] = args[++i]!;
+    else rest.push(a);
+  }
+  if (rest.length !== 1 || !opts.user || opts.password === undefined) {
+    console.error(
+      "Usage: deno run std/ietf/rfc2617.ts --user U --password P [--method REGISTER] " +
+        "[--uri sip:example.com] [--body TEXT] [--cnonce C] [-v|-q] 'Digest realm=...,nonce=...'\n" +
+        "Prints the Authorization value answering the challenge.",
+    );
+    Deno.exit(2);
+  }
+  try {
+    const client = new DigestClient({
+      username: opts.user,
+      password: opts.password,
+      ...(opts.cnonce !== undefined ? { cnonce: () => opts.cnonce! } : {}),
+    });
+    const request: DigestRequest = { method: opts.method ?? "GET", uri: opts.uri ?? "/" };
+    if (opts.body !== undefined) request.body = opts.body;
+    console.log(await client.authorize(rest[0]!, request));
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    Deno.exit(1);
+  }
+}
