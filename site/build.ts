@@ -25,8 +25,8 @@ import hljs from "npm:highlight.js@^11.11.0/lib/core";
 import typescript from "npm:highlight.js@^11.11.0/lib/languages/typescript";
 import { Marked } from "npm:marked@^15.0.0";
 import {
-  type Annotation,
   anchorOf,
+  type Annotation,
   labelOf,
   resolveRef,
   scanAnnotations,
@@ -193,16 +193,25 @@ ${body}
 /** A specification text is dedented and cut to at most this many paragraphs. */
 const MAX_PARAGRAPHS = 8;
 
-function excerptText(text: string): { text: string; more: number } {
+/**
+ * Renders a section's text: prose paragraphs (lines at one indentation, no
+ * column alignment) flow as `<p>`; grammars, diagrams, tables and lists keep
+ * their layout in `<pre>`, dedented.
+ */
+export function excerptHtml(text: string): { html: string; more: number } {
   const paras = text.split("\n\n");
-  const kept = paras.slice(0, MAX_PARAGRAPHS).join("\n\n").split("\n");
-  const indent = Math.min(
-    ...kept.filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length),
-  );
-  return {
-    text: kept.map((l) => l.slice(Number.isFinite(indent) ? indent : 0)).join("\n"),
-    more: Math.max(0, paras.length - MAX_PARAGRAPHS),
-  };
+  const kept = paras.slice(0, MAX_PARAGRAPHS).map((p) => p.split("\n"));
+  const indentOf = (l: string) => /^ */.exec(l)![0].length;
+  const base = Math.min(...kept.flat().filter((l) => l.trim()).map(indentOf));
+  const html = kept.map((lines) => {
+    const prose = lines.every((l) => indentOf(l) === indentOf(lines[0]!)) &&
+      !lines.some((l) => /\S {3,}\S|^\s*(?:[|+]|o\s|-\s|\d+\.\s|[a-z]\)\s)/.test(l));
+    if (prose) return `<p>${esc(lines.map((l) => l.trim()).join(" "))}</p>`;
+    return `<pre>${
+      esc(lines.map((l) => l.slice(Number.isFinite(base) ? base : 0)).join("\n"))
+    }</pre>`;
+  });
+  return { html: html.join("\n"), more: Math.max(0, paras.length - MAX_PARAGRAPHS) };
 }
 
 // === Module pages ===
@@ -262,13 +271,13 @@ async function refHtml(
       `<a href="${esc(spec.url(ref.section))}">${esc(title)}</a></h3>`;
     if (!section) return head;
     report.excerpts++;
-    const { text: body, more } = excerptText(text);
+    const { html, more } = excerptHtml(text);
     const tail = more
       ? `<p class="more"><a href="${esc(spec.url(ref.section))}">${more} more paragraphs of ${
         esc(labelOf(ref))
       }</a></p>`
       : "";
-    return `${head}\n<pre class="excerpt">${esc(body)}</pre>${tail}`;
+    return `${head}\n<div class="excerpt">${html}</div>${tail}`;
   } catch (e) {
     const message = (e as Error).message;
     if (!(e instanceof SpecUnavailableError)) report.unavailableOnly = false;
@@ -325,7 +334,13 @@ export async function modulePage(
   let body = `<header class="module">
 <h1>${private_ ? "" : "@rtclite/"}${esc(path)}</h1>
 <p class="links">${nav || "internal helper module (not exported)"}</p>
-${titles.length ? `<div class="implements">${titles.join("\n")}</div>` : ""}
+${
+    titles.length
+      ? `<div class="implements">${titles.join("\n")}</div>`
+      : annotations.length
+      ? ""
+      : `<p class="nospec">This module implements no specification (no <code>@implements</code>).</p>`
+  }
 ${doc ? `<div class="prose">${await marked.parse(doc)}</div>` : ""}
 ${
     helpers.length
@@ -366,7 +381,8 @@ async function homePage(pages: Set<string>, notebooks: Notebook[]): Promise<stri
       : esc(r.path);
     const nbs = notebooks.filter((n) => n.modules.includes(r.path))
       .map((n) => `<a href="notebooks/${n.name}.html">${esc(n.name)}</a>`).join(", ");
-    return `<tr class="${r.status}"><td>${name}</td><td>${esc(r.description)}</td>` +
+    const description = marked.parseInline(esc(r.description)) as string;
+    return `<tr class="${r.status}"><td>${name}</td><td>${description}</td>` +
       `<td class="num">${r.sloc || ""}</td><td>${r.status}</td><td>${nbs}</td></tr>`;
   });
   const helpers = [...pages].filter((p) => /(^|\/)_[^/]*\.html$/.test(p)).sort()
@@ -466,7 +482,9 @@ export async function buildSite(): Promise<BuildResult> {
     stdout: "null",
     stderr: "piped",
   }).output();
-  if (!doc.success) throw new Error(`deno doc --html failed: ${new TextDecoder().decode(doc.stderr)}`);
+  if (!doc.success) {
+    throw new Error(`deno doc --html failed: ${new TextDecoder().decode(doc.stderr)}`);
+  }
   const apiPage = (file: string): string | undefined => {
     // deno doc names pages after the path below the files' common directory.
     const parts = file.split("/");

@@ -9,7 +9,16 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { interopTest, startPeer } from "@rtclite/testing";
-import { blockEnds, buildSite, jsdocToMarkdown, OUT, sectionsOf } from "./build.ts";
+import {
+  blockEnds,
+  buildSite,
+  excerptHtml,
+  favicon,
+  jsdocToMarkdown,
+  modulePage,
+  OUT,
+  sectionsOf,
+} from "./build.ts";
 import { scanAnnotations } from "../tools/specs.ts";
 
 const SAMPLE = `// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
@@ -55,12 +64,54 @@ Deno.test("blockEnds() ends a block before the next column-0 line after a blank"
 Deno.test("jsdocToMarkdown() renders links and examples", () => {
   const md = jsdocToMarkdown(
     "See {@link https://www.rfc-editor.org/rfc/rfc2396 | RFC 2396} and {@linkcode parseUri}.\n" +
-      "@example Parse\n```ts\nparseUri(\"a\");\n```\n@module",
+      '@example Parse\n```ts\nparseUri("a");\n```\n@module',
   );
   ok(md.includes("[RFC 2396](https://www.rfc-editor.org/rfc/rfc2396)"), md);
   ok(md.includes("`parseUri`"), md);
   ok(md.includes("**Example: Parse**\n\n```ts"), md);
   equal(md.includes("@module"), false);
+});
+
+Deno.test("excerptHtml() flows prose and keeps grammars and lists preformatted", () => {
+  const { html, more } = excerptHtml(
+    "   The host is a name\n   or an address.\n\n" +
+      "      host      =  hostname / IPv4address\n      port      =  *DIGIT\n\n" +
+      "   o  first item\n      continued",
+  );
+  equal(
+    html,
+    "<p>The host is a name or an address.</p>\n" +
+      "<pre>   host      =  hostname / IPv4address\n   port      =  *DIGIT</pre>\n" +
+      "<pre>o  first item\n   continued</pre>",
+  );
+  equal(more, 0);
+  equal(excerptHtml(Array(10).fill("   a").join("\n\n")).more, 2);
+});
+
+Deno.test("favicon() is a 16x16 32-bit ICO", () => {
+  const ico = favicon();
+  deepEqual([...ico.subarray(0, 8)], [0, 0, 1, 0, 1, 0, 16, 16]);
+  equal(ico.length, 6 + 16 + 40 + 16 * 16 * 4 + 16 * 4);
+});
+
+Deno.test({
+  name: "modulePage() counts resolved excerpts and reports unresolved references",
+  ignore: !Deno.env.get("RTCLITE_SPECS"),
+  async fn() {
+    const source = "// Copyright\n\n// @implements RFC2396 §3.2\nexport const a = 1;\n\n" +
+      "// @implements RFC2396 §99.9\nexport const b = 2;\n";
+    const { html, report } = await modulePage("std/ietf/x.ts", source, {
+      notebooks: [],
+      helpers: [],
+    });
+    equal(report.excerpts, 1);
+    equal(report.refs, 2);
+    equal(report.unresolved.length, 1);
+    ok(report.unresolved[0]!.includes("99.9"), report.unresolved[0]);
+    ok(html.includes('id="rfc2396-3.2"'), "anchor named after the reference");
+    ok(html.includes('href="https://www.rfc-editor.org/rfc/rfc2396#section-3.2"'), "RFC link");
+    ok(html.includes('<link rel="stylesheet" href="../../style.css">'), "relative root");
+  },
 });
 
 // === The browser test ===
@@ -148,6 +199,20 @@ function serveStatic(dir: string) {
   return { server, missing, origin: `http://127.0.0.1:${server.addr.port}` };
 }
 
+/** Decodes the character references deno doc writes in attributes (`&#x2F;`, `&amp;`). */
+function unescapeHtml(s: string): string {
+  const named: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+  return s.replace(
+    /&(?:#x([0-9a-f]+)|#(\d+)|(\w+));/gi,
+    (all, hex, dec, name) =>
+      hex
+        ? String.fromCodePoint(parseInt(hex, 16))
+        : dec
+        ? String.fromCodePoint(Number(dec))
+        : named[name] ?? all,
+  );
+}
+
 interface PageInfo {
   links: string[];
   ids: string[];
@@ -225,13 +290,17 @@ interopTest(
             result: { value: T };
             exceptionDetails?: unknown;
           };
-          if (r.exceptionDetails) throw new Error(`evaluate: ${JSON.stringify(r.exceptionDetails)}`);
+          if (r.exceptionDetails) {
+            throw new Error(`evaluate: ${JSON.stringify(r.exceptionDetails)}`);
+          }
           return r.result.value;
         };
 
         // 1. A module page: the excerpt and the code it annotates sit side by side.
-        const module = built.pages.find((p) => p.excerpts > 0 && p.file.startsWith("std/")) ??
-          built.pages.find((p) => p.excerpts > 0)!;
+        // The URI module if it is there (the first protocol module a reader meets), else any.
+        const withExcerpts = built.pages.filter((p) => p.excerpts > 0);
+        const module = withExcerpts.find((p) => p.file === "std/ietf/rfc2396.ts") ??
+          withExcerpts.find((p) => /^std\/[^_]*$/.test(p.file)) ?? withExcerpts[0]!;
         ok(module, "a module page with excerpts");
         await goto(`${origin}/${module.page}`);
         const boxes = await evaluate<{
@@ -243,10 +312,10 @@ interopTest(
           const seg = document.querySelector("section.seg.annotated");
           const box = (el) => el.getBoundingClientRect().toJSON();
           return {
-            spec: box(seg.querySelector(".spec pre.excerpt")),
+            spec: box(seg.querySelector(".spec .excerpt")),
             code: box(seg.querySelector(".code pre")),
             id: seg.querySelector(".ref").id,
-            count: document.querySelectorAll("section.seg.annotated pre.excerpt").length,
+            count: document.querySelectorAll("section.seg.annotated .excerpt").length,
           };
         })()`);
         ok(boxes.count >= 1, "excerpts on the page");
@@ -259,62 +328,79 @@ interopTest(
         );
 
         // 2. The screenshot: the module page scrolled to its first excerpt.
-        await evaluate(`document.getElementById(${JSON.stringify(boxes.id)}).scrollIntoView()`);
+        await evaluate(
+          `document.getElementById(${
+            JSON.stringify(boxes.id)
+          }).closest("section").scrollIntoView()`,
+        );
         const shot = await s("Page.captureScreenshot", { format: "png" }) as { data: string };
         const png = `${OUT}/screenshot.png`;
         await Deno.writeFile(png, Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)));
         console.log(`screenshot of ${module.page}#${boxes.id}: ${png}`);
 
-        // 3. Crawl every page: render ours in the browser; check every internal link.
+        // 3. Crawl every page: ours and the API's index pages in the browser, deno doc's symbol
+        // pages (hundreds) read as text; then check every internal link.
         const seen = new Map<string, PageInfo>();
         const queue = [`${origin}/index.html`];
-        const broken: string[] = [];
+        let rendered = 0;
         while (queue.length) {
           const url = queue.shift()!;
           if (seen.has(url)) continue;
-          const t0 = performance.now();
-          await goto(url);
-          const info = await evaluate<PageInfo>(`({
-            links: [...document.querySelectorAll("a[href], link[href], script[src], img[src]")]
-              .map((e) => e.href || e.src),
-            ids: [...document.querySelectorAll("[id], a[name]")].map((e) => e.id || e.name),
-          })`);
-          seen.set(url, info);
-          if (Deno.env.get("RTCLITE_DEBUG")) {
-            console.log(`${(performance.now() - t0).toFixed(0)} ms ${url}`);
+          const path = new URL(url).pathname;
+          let info: PageInfo;
+          if (path.startsWith("/api/") && !/^\/api\/([^~]*\/)?index\.html$/.test(path)) {
+            const html = await (await fetch(url)).text();
+            info = {
+              links: [...html.matchAll(/\s(?:href|src)="([^"]*)"/g)]
+                .map((m) => new URL(unescapeHtml(m[1]!), url).href),
+              ids: [],
+            };
+          } else {
+            const t0 = performance.now();
+            await goto(url);
+            info = await evaluate<PageInfo>(`({
+              links: [...document.querySelectorAll("a[href], link[href], script[src], img[src]")]
+                .map((e) => e.href || e.src),
+              ids: [...document.querySelectorAll("[id], a[name]")].map((e) => e.id || e.name),
+            })`);
+            rendered++;
+            if (Deno.env.get("RTCLITE_DEBUG")) {
+              console.log(`${(performance.now() - t0).toFixed(0)} ms ${url}`);
+            }
           }
+          seen.set(url, info);
           for (const link of info.links) {
             if (!link.startsWith(origin)) continue;
             const page = link.replace(/#.*$/, "").replace(/\?.*$/, "");
-            // deno doc's symbol pages are not ours: render the API's index pages only.
-            const api = new URL(page).pathname.startsWith("/api/") &&
-              !/^\/api\/([^~]*\/)?index\.html$/.test(new URL(page).pathname);
-            if (/\.html$/.test(page) && !api && !seen.has(page) && !queue.includes(page)) {
-              queue.push(page);
-            }
+            if (/\.html$/.test(page) && !seen.has(page)) queue.push(page);
           }
         }
         // Every internal target exists; every fragment names an element of our own pages.
+        const broken: string[] = [];
+        const exists = new Map<string, boolean>();
         for (const [from, info] of seen) {
           for (const link of info.links) {
             if (!link.startsWith(origin)) continue;
-            const [page, hash] = link.split("#") as [string, string | undefined];
-            const path = new URL(page).pathname;
-            if (missing.has(path)) broken.push(`${from} -> ${link} (404)`);
-            else if (!seen.has(page) && !(await fetch(page, { method: "HEAD" })).ok) {
-              broken.push(`${from} -> ${link} (404)`);
+            const [page, hash] = link.replace(/\?[^#]*/, "").split("#") as [string, string?];
+            if (!seen.has(page) && !exists.has(page)) {
+              const res = await fetch(page, { method: "HEAD" });
+              exists.set(page, res.ok);
             }
+            if (!seen.has(page) && !exists.get(page)) broken.push(`${from} -> ${link} (404)`);
             const target = seen.get(page);
-            if (hash && target && !path.startsWith("/api/") && !target.ids.includes(hash)) {
+            const ours = !new URL(page).pathname.startsWith("/api/");
+            // Browsers match a fragment as written, then percent-decoded (nbconvert's ids are encoded).
+            const found = (id: string) => target!.ids.includes(id);
+            if (hash && target && ours && !found(hash) && !found(decodeURIComponent(hash))) {
               broken.push(`${from} -> ${link} (no element #${hash})`);
             }
           }
         }
-        console.log(`crawled ${seen.size} pages in Chromium`);
+        console.log(`crawled ${seen.size} pages, ${rendered} of them rendered in Chromium`);
         deepEqual(broken, [], `broken internal links:\n${broken.join("\n")}`);
         deepEqual([...missing], [], `requests for missing files:\n${[...missing].join("\n")}`);
         deepEqual(errors, [], `console errors:\n${errors.join("\n")}`);
-        ok(seen.size >= built.pages.length + 1, `crawled ${seen.size} pages`);
+        ok(rendered >= built.pages.length + 1, `rendered ${rendered} pages`);
         await cdp.send("Target.closeTarget", { targetId }).catch(() => {});
       } finally {
         await cdp.close();

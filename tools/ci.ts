@@ -70,30 +70,29 @@ await check("type check", ["check", "std", "app", "vnd", "cli", "tools", "testin
 await check("doc lint", ["doc", "--lint", ...exportFiles]);
 await check("spec references", ["run", "-A", "tools/check_specs.ts"]);
 
+/** Runs `deno test` and adds its counts to the totals. */
+async function tests(name: string, args: string[]): Promise<void> {
+  const run = await step(name, args, true);
+  const summary =
+    /(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/
+      .exec(run.text);
+  passed += Number(summary?.[1] ?? 0);
+  failed += Number(summary?.[3] ?? 0);
+  // A runner that failed without counting a failed test (a type error, a leak) counts as one.
+  if (!run.ok && !Number(summary?.[3])) failed++;
+}
+
 await Deno.remove("coverage", { recursive: true }).catch(() => {});
-const tests = await step("tests", [
-  "test",
-  "-A",
-  "--doc",
-  "--coverage=coverage",
-  "std",
-  "app",
-  "vnd",
-  "cli",
-], true);
-const summary =
-  /(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/
-    .exec(tests.text);
-passed += Number(summary?.[1] ?? 0);
-failed += Number(summary?.[3] ?? 0);
-// A runner that failed without counting a failed test (a type error, a leak) counts as one.
-if (!tests.ok && !Number(summary?.[3])) failed++;
+await tests("tests", ["test", "-A", "--doc", "--coverage=coverage", "std", "app", "vnd", "cli"]);
 await check("coverage", ["coverage", "coverage", "--exclude=(testing|tools|_test\\.ts)"]);
 await check("publish dry run", ["publish", "--dry-run", "--allow-dirty"]);
 
 if (!quick) {
-  await check("site", ["task", "site"]);
+  // Notebooks first: the site links their executed pages, and the browser test
+  // (site/build_test.ts) crawls them.
   await check("notebooks", ["task", "notebooks"]);
+  await check("site", ["task", "site"]);
+  await tests("site and tools tests", ["test", "-A", "site", "tools"]);
 }
 
 if (failures.length) console.log(`\nFailed steps: ${failures.join(", ")}`);

@@ -16,7 +16,6 @@
  * @module
  */
 import { computeExports } from "./exports.ts";
-import { scanAnnotations } from "./specs.ts";
 
 /** A notebook and the modules its metadata says it covers. */
 export interface Notebook {
@@ -26,6 +25,8 @@ export interface Notebook {
   name: string;
   /** Module paths from `metadata.rtclite.modules`, e.g. `std/ietf/rfc2396`. */
   modules: string[];
+  /** `metadata.kernelspec.name`; must be `deno`. */
+  kernel: string;
 }
 
 /** Where executed notebooks go; the site links to them. */
@@ -43,27 +44,50 @@ export async function listNotebooks(root = "."): Promise<Notebook[]> {
       path,
       name: e.name.replace(/\.ipynb$/, ""),
       modules: Array.isArray(modules) ? modules.map(String) : [],
+      kernel: String(nb?.metadata?.kernelspec?.name ?? ""),
     });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Exported modules (`std/ietf/rfc2396`) that carry at least one `@implements` reference. */
-export async function specModules(root = "."): Promise<string[]> {
-  const out: string[] = [];
+/** Exported modules (`std/ietf/rfc2396`), each with whether it has an `@implements` reference. */
+export async function modules(root = "."): Promise<Map<string, boolean>> {
+  const out = new Map<string, boolean>();
   for (const [pkg, exports] of await computeExports(root)) {
     for (const file of Object.values(exports)) {
       const source = await Deno.readTextFile(`${root}/${pkg}/${file.slice(2)}`);
-      if (scanAnnotations(source).length) out.push(`${pkg}/${file.slice(2, -3)}`);
+      out.set(`${pkg}/${file.slice(2, -3)}`, /^\s*(?:\/\/|\*)\s*@implements\s/m.test(source));
     }
   }
-  return out.sort();
+  return out;
 }
 
-/** Modules that implement a specification but appear in no notebook's metadata. */
-export async function uncovered(root = "."): Promise<string[]> {
-  const covered = new Set((await listNotebooks(root)).flatMap((n) => n.modules));
-  return (await specModules(root)).filter((m) => !covered.has(m));
+/**
+ * The notebook rule: every module that implements a specification is listed
+ * by a notebook; every notebook uses the Deno kernel and lists modules that exist.
+ */
+export async function checkNotebooks(root = "."): Promise<string[]> {
+  const all = await modules(root);
+  const notebooks = await listNotebooks(root);
+  const problems: string[] = [];
+  for (const n of notebooks) {
+    if (n.kernel !== "deno") {
+      problems.push(`${n.path}: metadata.kernelspec.name is "${n.kernel}", expected "deno"`);
+    }
+    if (!n.modules.length) problems.push(`${n.path}: metadata.rtclite.modules lists no module`);
+    for (const m of n.modules) {
+      if (!all.has(m)) problems.push(`${n.path}: lists ${m}, which is not an exported module`);
+    }
+  }
+  const covered = new Set(notebooks.flatMap((n) => n.modules));
+  for (const [m, implementsSpec] of [...all].sort()) {
+    if (implementsSpec && !covered.has(m)) {
+      problems.push(
+        `${m} implements a specification but no notebook lists it in metadata.rtclite.modules`,
+      );
+    }
+  }
+  return problems;
 }
 
 /** The `jupyter` command to use: Debian's first (a `python3` on PATH may not see its modules). */
@@ -116,12 +140,8 @@ async function execute(jupyter: string, nb: Notebook, outDir: string): Promise<s
 if (import.meta.main) {
   const started = performance.now();
   const all = await listNotebooks();
-  const missing = await uncovered();
-  for (const m of missing) {
-    console.error(
-      `notebooks: ${m} implements a specification but no notebook lists it in metadata.rtclite.modules`,
-    );
-  }
+  const missing = await checkNotebooks();
+  for (const m of missing) console.error(`notebooks: ${m}`);
   const chosen = Deno.args.length
     ? all.filter((n) => Deno.args.some((a) => n.path === a || n.name === a || n.path.endsWith(a)))
     : all;
@@ -142,7 +162,9 @@ if (import.meta.main) {
     stderr: "piped",
   }).output();
   if (!install.success) {
-    console.error(`notebooks: deno jupyter --install failed:\n${new TextDecoder().decode(install.stderr)}`);
+    console.error(
+      `notebooks: deno jupyter --install failed:\n${new TextDecoder().decode(install.stderr)}`,
+    );
     Deno.exit(1);
   }
   await Deno.mkdir(NOTEBOOK_OUT, { recursive: true });
@@ -158,7 +180,7 @@ if (import.meta.main) {
   const secs = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
     `notebooks: ${chosen.length - failed.length} executed, ${failed.length} failed, ` +
-      `${missing.length} uncovered modules (${secs} s)`,
+      `${missing.length} rule violations (${secs} s)`,
   );
   if (failed.length || missing.length) Deno.exit(1);
 }

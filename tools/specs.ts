@@ -282,13 +282,17 @@ export function parseSpec(name: string, text: string): Spec {
 }
 
 function rfcTitle(lines: string[]): string | undefined {
-  // The title is the first centred line after the header block.
+  // The title follows the header block (which ends in a blank line), up to the next blank line.
   const start = lines.findIndex((l) => /^Category:|^Obsoletes:|^Updates:|^ISSN:/.test(l));
-  for (let i = Math.max(start, 0); i < Math.min(lines.length, 80); i++) {
-    const l = lines[i]!;
-    if (/^\s{6,}\S/.test(l) && lines[i - 1]?.trim() === "") return l.trim();
+  if (start < 0) return undefined;
+  let i = start;
+  while (i < lines.length && lines[i]!.trim() !== "") i++;
+  while (i < lines.length && lines[i]!.trim() === "") i++;
+  const title: string[] = [];
+  while (i < lines.length && lines[i]!.trim() !== "" && title.length < 4) {
+    title.push(lines[i++]!.trim());
   }
-  return undefined;
+  return title.length ? title.join(" ") : undefined;
 }
 
 const loaded = new Map<string, Promise<Spec>>();

@@ -322,7 +322,11 @@ export class SipServer {
       let ok = false;
       let stale = false;
       if (auth) {
-        const v = await this.#digest.verify(auth, { method: "REGISTER", uri: m.uri!, checkUri: false }, (u) => {
+        const v = await this.#digest.verify(auth, {
+          method: "REGISTER",
+          uri: m.uri!,
+          checkUri: false,
+        }, (u) => {
           const p = this.#auth[u];
           return p === undefined ? undefined : { password: p };
         });

@@ -279,7 +279,7 @@ export class SipEndpoint {
       return;
     }
     const found = this.#servers.get(key);
-    if (found) {
+    if (found && !(m.method === "ACK" && found.state === "accepted")) {
       found.receive(m);
       return;
     }

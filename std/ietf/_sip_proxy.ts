@@ -418,7 +418,8 @@ export class ProxyCore {
       ctx.finalSent = true;
       if (ctx.request.method === "INVITE") {
         // Every 2xx goes upstream; the server transaction is gone after the first.
-        if (ctx.server?.state === "proceeding") ctx.server.respond(up);
+        const st = ctx.server?.state;
+        if (st === "proceeding" || st === "accepted") ctx.server!.respond(up);
         else this.#ep.sendResponse(up, source);
         this.#cancelPending(ctx);
       } else ctx.server?.respond(up);

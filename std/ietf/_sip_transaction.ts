@@ -128,6 +128,7 @@ export type TransactionState =
   | "proceeding"
   | "completed"
   | "confirmed"
+  | "accepted"
   | "terminated";
 
 /** What a transaction needs from its environment. */
@@ -428,7 +429,10 @@ export interface ServerTransactionOptions extends TransactionOptions {
 
 // @implements RFC3261 §17.2.1
 /**
- * The INVITE server transaction (RFC 3261 §17.2.1, Figure 7).
+ * The INVITE server transaction (RFC 3261 §17.2.1, Figure 7), with the
+ * "Accepted" state of RFC 6026 §7.1: after a 2xx the transaction absorbs
+ * INVITE retransmissions for Timer L (64*T1) and sends further 2xx
+ * retransmissions from the TU.
  *
  * @example Timer G retransmits a 486 until the ACK comes
  * ```ts
@@ -473,12 +477,18 @@ export class InviteServerTransaction extends Transaction {
    * @param r A response to the INVITE.
    */
   respond(r: SipMessage): void {
+    // @implements RFC6026 §7.1 ¶2-4
+    if (this.state === "accepted" && r.status >= 200 && r.status < 300) {
+      this.send(r);
+      return;
+    }
     if (this.state !== "proceeding") return;
     this.last = r;
     this.send(r);
     if (r.status < 200) return;
     if (r.status < 300) {
-      this.terminate();
+      this.state = "accepted";
+      this.start("L", 64 * this.opts.timers.t1, () => this.terminate());
       return;
     }
     this.state = "completed";

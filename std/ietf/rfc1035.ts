@@ -490,9 +490,25 @@ function nameToLabels(name: string): Uint8Array[] {
   return labels;
 }
 
+// 1 for bytes that print as themselves in a label, 0 for those that need escaping.
+const PLAIN = new Uint8Array(256);
+for (let c = 0x21; c < 0x7f; c++) PLAIN[c] = 1;
+for (const c of [0x2e, 0x5c, 0x22, 0x28, 0x29, 0x3b, 0x40, 0x24]) PLAIN[c] = 0;
 const SPECIAL = new Set([0x2e, 0x5c, 0x22, 0x28, 0x29, 0x3b, 0x40, 0x24]);
 
 function labelToString(buf: Uint8Array, start: number, end: number): string {
+  let plain = true;
+  for (let i = start; i < end; i++) {
+    if (PLAIN[buf[i]!] === 0) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    let p = "";
+    for (let i = start; i < end; i++) p += String.fromCharCode(buf[i]!);
+    return p;
+  }
   let s = "";
   for (let i = start; i < end; i++) {
     const c = buf[i]!;
@@ -527,21 +543,25 @@ export function sameName(a: string, b: string): boolean {
 
 function canonical(name: string): string {
   const n = name.endsWith(".") && !name.endsWith("\\.") ? name.slice(0, -1) : name;
-  return n.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return n.toLowerCase();
 }
 
 // === IP addresses ===
 
 function parseIpv4(s: string): Uint8Array | undefined {
-  const parts = s.split(".");
-  if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    out[i] = Number(p);
+  let part = 0, value = 0, digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c >= 0x30 && c <= 0x39) {
+      value = value * 10 + c - 0x30;
+      if (++digits > 3 || value > 255) return undefined;
+    } else if (c === 0x2e && digits > 0 && part < 4) {
+      out[part++] = value;
+      value = digits = 0;
+    } else return undefined;
   }
-  return out;
+  return part === 4 ? out : undefined;
 }
 
 function parseIpv6(s: string): Uint8Array | undefined {
@@ -631,9 +651,13 @@ function formatIpv6(b: Uint8Array, o: number): string {
 
 // === Encoding (RFC 1035 §4.1, §4.1.4) ===
 
+// One scratch buffer for all encodings (encoding is synchronous); results are copied out.
+let scratch = new Uint8Array(4096);
+let scratchView = new DataView(scratch.buffer);
+
 class Writer {
-  buf = new Uint8Array(512);
-  view = new DataView(this.buf.buffer);
+  buf = scratch;
+  view = scratchView;
   pos = 0;
   names = new Map<string, number>();
 
@@ -645,6 +669,7 @@ class Writer {
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
+    if (size <= 65536 * 2) [scratch, scratchView] = [next, this.view];
   }
   u8(v: number): void {
     this.ensure(1);
@@ -691,54 +716,57 @@ class Writer {
   // @implements RFC1035 §4.1.4
   name(name: string, compress: boolean): void {
     if (name === "" || name === ".") return this.u8(0);
-    let labels: Uint8Array[] | undefined;
-    let parts: string[];
-    if (name.includes("\\")) {
-      labels = nameToLabels(name);
-      parts = labels.map((l) => labelToString(l, 0, l.length));
-    } else {
-      parts = (name.endsWith(".") ? name.slice(0, -1) : name).split(".");
-      let total = 1;
-      for (const p of parts) {
-        if (p.length === 0 || p.length > MAX_LABEL) {
-          throw new RangeError(
-            `Cannot encode name "${name}": label of ${p.length} bytes, expected 1 to 63`,
-          );
-        }
-        total += p.length + 1;
-      }
-      if (total > MAX_NAME) {
-        throw new RangeError(`Cannot encode name "${name}": ${total} bytes, max 255`);
-      }
+    if (name.includes("\\")) return this.escapedName(name, compress);
+    const n = name.endsWith(".") ? name.slice(0, -1) : name;
+    if (n.length + 2 > MAX_NAME) {
+      throw new RangeError(`Cannot encode name "${name}": ${n.length + 2} bytes, max 255`);
     }
+    const key = n.toLowerCase();
+    for (let i = 0; i <= n.length;) {
+      let j = n.indexOf(".", i);
+      if (j < 0) j = n.length;
+      const len = j - i;
+      if (len === 0 || len > MAX_LABEL) {
+        throw new RangeError(
+          `Cannot encode name "${name}": label of ${len} bytes, expected 1 to 63`,
+        );
+      }
+      const suffix = i === 0 ? key : key.slice(i);
+      const ptr = this.names.get(suffix);
+      if (ptr !== undefined && compress) {
+        this.ensure(2);
+        this.buf[this.pos++] = 0xc0 | (ptr >> 8);
+        this.buf[this.pos++] = ptr & 0xff;
+        return;
+      }
+      if (ptr === undefined && this.pos < 0x4000) this.names.set(suffix, this.pos);
+      this.ensure(len + 1);
+      const buf = this.buf;
+      buf[this.pos++] = len;
+      for (let k = i; k < j; k++) {
+        const c = n.charCodeAt(k);
+        if (c > 0x7f) {
+          throw new RangeError(`Cannot encode name "${name}": non-ASCII character (use punycode)`);
+        }
+        buf[this.pos++] = c;
+      }
+      i = j + 1;
+    }
+    this.u8(0);
+  }
+  escapedName(name: string, compress: boolean): void {
+    const labels = nameToLabels(name);
+    const parts = labels.map((l) => labelToString(l, 0, l.length));
     const key = canonical(parts.join("."));
     let at = 0;
     for (let i = 0; i < parts.length; i++) {
       const suffix = at === 0 ? key : key.slice(at);
       const ptr = this.names.get(suffix);
-      if (ptr !== undefined && compress) {
-        this.u16(0xc000 | ptr, "name pointer");
-        return;
-      }
+      if (ptr !== undefined && compress) return this.u16(0xc000 | ptr, "name pointer");
       if (ptr === undefined && this.pos < 0x4000) this.names.set(suffix, this.pos);
-      const p = parts[i]!;
-      at += p.length + 1;
-      if (labels) {
-        this.u8(labels[i]!.length);
-        this.bytes(labels[i]!);
-      } else {
-        this.ensure(p.length + 1);
-        this.buf[this.pos++] = p.length;
-        for (let j = 0; j < p.length; j++) {
-          const c = p.charCodeAt(j);
-          if (c > 0x7f) {
-            throw new RangeError(
-              `Cannot encode name "${name}": non-ASCII character (use punycode)`,
-            );
-          }
-          this.buf[this.pos++] = c;
-        }
-      }
+      at += parts[i]!.length + 1;
+      this.u8(labels[i]!.length);
+      this.bytes(labels[i]!);
     }
     this.u8(0);
   }
@@ -948,27 +976,25 @@ class Reader {
     const n = this.u8(what);
     this.need(n, what);
     let s = "";
-    for (let i = 0; i < n; i++) s += String.fromCharCode(this.buf[this.pos + i]!);
+    for (let i = this.pos; i < this.pos + n; i++) s += String.fromCharCode(this.buf[i]!);
     this.pos += n;
     return s;
   }
   /**
    * Reads a possibly compressed name. A pointer must point before the
    * start of the label sequence that holds it, so every jump goes backward
-   * and loops cannot form. Every suffix read is remembered by its offset.
+   * and loops cannot form. Names are remembered by their offset, so a
+   * pointer to a name read before costs one lookup.
    */
   // @implements RFC1035 §4.1.4
   name(): string {
     const buf = this.buf;
-    let pos = this.pos;
-    let segStart = pos;
+    const start = this.pos;
+    let pos = start;
+    let segStart = start;
     let end = -1; // where reading continues after the first pointer
-    const labels: string[] = [];
-    const starts: number[] = [];
-    const sizes: number[] = [];
+    let out = "";
     let octets = 1;
-    let tail = "";
-    let tailOctets = 1;
     for (;;) {
       if (pos >= buf.length) {
         throw new DnsParseError(`Cannot decode name: runs past the end at offset ${pos}`, pos);
@@ -992,7 +1018,14 @@ class Reader {
         if (end < 0) end = pos + 2;
         const known = this.names.get(target);
         if (known !== undefined) {
-          [tail, tailOctets] = known;
+          octets += known[1] - 1;
+          if (octets > MAX_NAME) {
+            throw new DnsParseError(
+              `Cannot decode name: longer than 255 bytes at offset ${pos}`,
+              pos,
+            );
+          }
+          out = out === "" ? known[0] : known[0] === "" ? out : out + "." + known[0];
           break;
         }
         pos = segStart = target;
@@ -1014,24 +1047,13 @@ class Reader {
       if (octets > MAX_NAME) {
         throw new DnsParseError(`Cannot decode name: longer than 255 bytes at offset ${pos}`, pos);
       }
-      labels.push(labelToString(buf, pos + 1, pos + 1 + len));
-      starts.push(pos);
-      sizes.push(len + 1);
+      const label = labelToString(buf, pos + 1, pos + 1 + len);
+      out = out === "" ? label : out + "." + label;
       pos += 1 + len;
     }
-    if (octets + tailOctets - 1 > MAX_NAME) {
-      throw new DnsParseError(`Cannot decode name: longer than 255 bytes at offset ${pos}`, pos);
-    }
-    // Remember each suffix, longest last, so later pointers to it are free.
-    let name = tail;
-    let size = tailOctets;
-    for (let i = labels.length - 1; i >= 0; i--) {
-      name = name === "" ? labels[i]! : labels[i]! + "." + name;
-      size += sizes[i]!;
-      if (!this.names.has(starts[i]!)) this.names.set(starts[i]!, [name, size]);
-    }
+    if (!this.names.has(start)) this.names.set(start, [out, octets]);
     this.pos = end >= 0 ? end : pos;
-    return name;
+    return out;
   }
 }
 
@@ -1043,9 +1065,8 @@ function readRdata(
   cls: number,
   ttl: number,
 ): DnsRecord {
-  const what = typeName(type);
-  const base = { name, class: cls, ttl };
-  let rr: DnsRecord;
+  let t: string;
+  let data: unknown;
   switch (type) {
     case 1: {
       if (end - r.pos !== 4) {
@@ -1056,7 +1077,8 @@ function readRdata(
       }
       const b = r.buf;
       const p = r.pos;
-      rr = { ...base, type: "A", data: `${b[p]}.${b[p + 1]}.${b[p + 2]}.${b[p + 3]}` };
+      t = "A";
+      data = `${b[p]}.${b[p + 1]}.${b[p + 2]}.${b[p + 3]}`;
       r.pos += 4;
       break;
     }
@@ -1067,63 +1089,58 @@ function readRdata(
           r.pos,
         );
       }
-      rr = { ...base, type: "AAAA", data: formatIpv6(r.buf, r.pos) };
+      t = "AAAA";
+      data = formatIpv6(r.buf, r.pos);
       r.pos += 16;
       break;
     case 2:
     case 5:
     case 12:
-      rr = { ...base, type: what, data: r.name() } as NameRecord<"CNAME">;
+      t = typeName(type);
+      data = r.name();
       break;
     case 15:
-      rr = { ...base, type: "MX", data: { preference: r.u16("MX record"), exchange: r.name() } };
+      t = "MX";
+      data = { preference: r.u16("MX record"), exchange: r.name() };
       break;
     case 16: {
-      const data: Uint8Array[] = [];
+      const strings: Uint8Array[] = [];
       if (r.pos === end) throw new DnsParseError("Cannot decode TXT record: no strings", r.pos);
-      while (r.pos < end) data.push(r.charString("TXT record"));
-      rr = { ...base, type: "TXT", data };
+      while (r.pos < end) strings.push(r.charString("TXT record"));
+      t = "TXT";
+      data = strings;
       break;
     }
     case 6:
-      rr = {
-        ...base,
-        type: "SOA",
-        data: {
-          mname: r.name(),
-          rname: r.name(),
-          serial: r.u32("SOA record"),
-          refresh: r.u32("SOA record"),
-          retry: r.u32("SOA record"),
-          expire: r.u32("SOA record"),
-          minimum: r.u32("SOA record"),
-        },
+      t = "SOA";
+      data = {
+        mname: r.name(),
+        rname: r.name(),
+        serial: r.u32("SOA record"),
+        refresh: r.u32("SOA record"),
+        retry: r.u32("SOA record"),
+        expire: r.u32("SOA record"),
+        minimum: r.u32("SOA record"),
       };
       break;
     case 33:
-      rr = {
-        ...base,
-        type: "SRV",
-        data: {
-          priority: r.u16("SRV record"),
-          weight: r.u16("SRV record"),
-          port: r.u16("SRV record"),
-          target: r.name(),
-        },
+      t = "SRV";
+      data = {
+        priority: r.u16("SRV record"),
+        weight: r.u16("SRV record"),
+        port: r.u16("SRV record"),
+        target: r.name(),
       };
       break;
     case 35:
-      rr = {
-        ...base,
-        type: "NAPTR",
-        data: {
-          order: r.u16("NAPTR record"),
-          preference: r.u16("NAPTR record"),
-          flags: r.latin1("NAPTR flags"),
-          services: r.latin1("NAPTR services"),
-          regexp: r.latin1("NAPTR regexp"),
-          replacement: r.name(),
-        },
+      t = "NAPTR";
+      data = {
+        order: r.u16("NAPTR record"),
+        preference: r.u16("NAPTR record"),
+        flags: r.latin1("NAPTR flags"),
+        services: r.latin1("NAPTR services"),
+        regexp: r.latin1("NAPTR regexp"),
+        replacement: r.name(),
       };
       break;
     case 257: {
@@ -1138,19 +1155,21 @@ function readRdata(
       let value = "";
       for (let i = r.pos; i < end; i++) value += String.fromCharCode(r.buf[i]!);
       r.pos = end;
-      rr = { ...base, type: "CAA", data: { flags, tag, value } };
+      t = "CAA";
+      data = { flags, tag, value };
       break;
     }
     default:
-      rr = { ...base, type: `TYPE${type}`, data: r.bytes(end - r.pos, what) };
+      t = `TYPE${type}`;
+      data = r.bytes(end - r.pos, "record data");
   }
   if (r.pos !== end) {
     throw new DnsParseError(
-      `Cannot decode ${what} record: RDATA ends at offset ${r.pos}, RDLENGTH says ${end}`,
+      `Cannot decode ${typeName(type)} record: RDATA ends at offset ${r.pos}, RDLENGTH says ${end}`,
       r.pos,
     );
   }
-  return rr!;
+  return { name, class: cls, ttl, type: t, data } as DnsRecord;
 }
 
 /**
@@ -1172,6 +1191,7 @@ function readRdata(
  * throws(() => decodeMessage(loop), DnsParseError);
  * ```
  */
+// @implements RFC1035 §4.1.1
 export function decodeMessage(bytes: Uint8Array): DnsMessage {
   const r = new Reader(bytes);
   if (bytes.length < 12) {
@@ -1210,10 +1230,12 @@ export function decodeMessage(bytes: Uint8Array): DnsMessage {
     authorities: [],
     additionals: [],
   };
+  // @implements RFC1035 §4.1.2
   for (let i = 0; i < counts[0]; i++) {
     const name = r.name();
     msg.questions.push({ name, type: typeName(r.u16("question")), class: r.u16("question") });
   }
+  // @implements RFC1035 §4.1.3
   const sections = [msg.answers, msg.authorities, msg.additionals];
   for (let s = 0; s < 3; s++) {
     const list = sections[s]!;
@@ -1223,8 +1245,9 @@ export function decodeMessage(bytes: Uint8Array): DnsMessage {
       const cls = r.u16("record header");
       const ttl = r.u32("record header");
       const len = r.u16("record header");
-      r.need(len, `${typeName(type)} record data`);
+      if (r.pos + len > bytes.length) r.need(len, `${typeName(type)} record data`);
       const end = r.pos + len;
+      // @implements RFC6891 §6.1.1
       if (type === OPT_TYPE) {
         if (s !== 2 || msg.edns || name !== "") {
           throw new DnsParseError(`Cannot decode DNS message: misplaced OPT record`, r.pos);
@@ -1727,7 +1750,14 @@ export class DnsResolver {
         try {
           let res = this.#opts.tcp
             ? undefined
-            : await this.#udp(server, q, timeout, options.signal);
+            : await this.#udp(server, q, timeout, options.signal, true);
+          // @implements RFC6891 §6.2.2
+          if (res && res.rcode === RCODE.FORMERR && !res.edns) {
+            log.debug("FORMERR without OPT from {server}; retrying without EDNS", {
+              server: server.address,
+            });
+            res = await this.#udp(server, q, timeout, options.signal, false);
+          }
           // @implements RFC1035 §4.2.2
           if (!res || res.tc) {
             if (res) {
@@ -1768,8 +1798,9 @@ export class DnsResolver {
     });
   }
 
-  #request(q: DnsQuestion, id: number): Uint8Array {
-    const size = this.#opts.udpPayloadSize ?? 1232;
+  // @implements RFC6891 §6.2.3, RFC6891 §6.2.5
+  #request(q: DnsQuestion, id: number, edns = true): Uint8Array {
+    const size = edns ? this.#opts.udpPayloadSize ?? 1232 : 0;
     return encodeMessage({
       id,
       rd: this.#opts.recursionDesired ?? true,
@@ -1784,9 +1815,10 @@ export class DnsResolver {
     q: DnsQuestion,
     timeout: number,
     signal: AbortSignal | undefined,
+    edns: boolean,
   ): Promise<DnsMessage> {
     const id = randomId();
-    const req = this.#request(q, id);
+    const req = this.#request(q, id, edns);
     const family = server.address.includes(":") ? "udp6" : "udp4";
     return new Promise((resolve, reject) => {
       const sock = dgram.createSocket(family);
@@ -1855,7 +1887,7 @@ export class DnsResolver {
   ): Promise<DnsMessage> {
     const id = randomId();
     const req = this.#request(q, id);
-    const conn = await Deno.connect({ hostname: server.address, port: server.port });
+    const conn = await connectWithin(server, timeout);
     const timer = setTimeout(() => conn.close(), timeout);
     const onAbort = () => conn.close();
     signal?.addEventListener("abort", onAbort);
@@ -1980,6 +2012,23 @@ export function frameTcp(msg: Uint8Array): Uint8Array {
   out[1] = msg.length & 0xff;
   out.set(msg, 2);
   return out;
+}
+
+/** Connects over TCP, giving up after `ms`. */
+async function connectWithin(server: Required<NameServer>, ms: number): Promise<Deno.Conn> {
+  const connecting = Deno.connect({ hostname: server.address, port: server.port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      connecting.then((c) => c.close(), () => {});
+      reject(new DnsError(`TCP connect to ${server.address} timed out after ${ms} ms`, "timeout"));
+    }, ms);
+  });
+  try {
+    return await Promise.race([connecting, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function readFull(conn: Deno.Conn, n: number): Promise<Uint8Array> {
@@ -2230,24 +2279,30 @@ export async function serveDns(options: ServeDnsOptions): Promise<DnsServerHandl
       m instanceof Uint8Array ? m : encodeMessage(m)
     );
   };
-  // Bind TCP first to learn a free port, then UDP on the same one.
+  // Bind TCP first to learn a free port, then UDP on the same one (a few tries for port 0).
   let listener: Deno.TcpListener | undefined;
+  let sock: dgram.Socket | undefined;
   let port = options.port ?? 53;
-  if (options.tcp !== false) {
-    listener = Deno.listen({ hostname, port, transport: "tcp" });
-    port = (listener.addr as Deno.NetAddr).port;
+  for (let attempt = 0; !sock; attempt++) {
+    if (options.tcp !== false) {
+      listener = Deno.listen({ hostname, port: options.port ?? 53, transport: "tcp" });
+      port = (listener.addr as Deno.NetAddr).port;
+    }
+    const udp = dgram.createSocket(family);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once("error", reject);
+        udp.bind(port, hostname, () => {
+          udp.off("error", reject);
+          resolve();
+        });
+      });
+      sock = udp;
+    } catch (e) {
+      listener?.close();
+      if (options.port || attempt >= 4) throw e;
+    }
   }
-  const sock = dgram.createSocket(family);
-  await new Promise<void>((resolve, reject) => {
-    sock.once("error", reject);
-    sock.bind(port, hostname, () => {
-      sock.off("error", reject);
-      resolve();
-    });
-  }).catch((e) => {
-    listener?.close();
-    throw e;
-  });
   port = sock.address().port;
   sock.on("error", (e) => log.warn("DNS server UDP error: {error}", { error: String(e) }));
   sock.on("message", (data: Uint8Array, rinfo: { address: string; port: number }) => {

@@ -804,6 +804,39 @@ Deno.test("DnsResolver retries other servers after a timeout or SERVFAIL, then g
   }
 });
 
+Deno.test("DnsResolver retries without EDNS when a server answers FORMERR to OPT (RFC 6891 §6.2.2)", async () => {
+  const zone = new DnsZone(ZONE_RECORDS);
+  const seen: boolean[] = [];
+  await using server = await serveDns({
+    port: 0,
+    handler: (q) => {
+      seen.push(q.edns !== undefined);
+      return q.edns ? { id: q.id, qr: true, rcode: 1, questions: q.questions } : zone.answer(q);
+    },
+  });
+  const resolver = new DnsResolver({ servers: [`127.0.0.1:${server.port}`] });
+  assertEquals((await resolver.resolve("sip.test", "A")).map((rr) => rr.data), ["127.0.0.1"]);
+  assertEquals(seen, [true, false]);
+});
+
+Deno.test("DnsResolver and serveDns() work over IPv6 loopback", async (t) => {
+  let server;
+  try {
+    server = await serveDns({ zone: new DnsZone(ZONE_RECORDS), hostname: "::1", port: 0 });
+  } catch {
+    await t.step({ name: "no IPv6 loopback here", ignore: true, fn() {} });
+    return;
+  }
+  try {
+    const udp = new DnsResolver({ servers: [`[::1]:${server.port}`], cache: false });
+    assertEquals((await udp.resolve("pbx.sip.test", "AAAA")).map((rr) => rr.data), ["::2"]);
+    const tcp = new DnsResolver({ servers: [{ address: "::1", port: server.port }], tcp: true });
+    assertEquals((await tcp.resolve("pbx.sip.test", "A")).map((rr) => rr.data), ["127.0.0.2"]);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("DnsResolver uses a new random ID and source port for each query", async () => {
   const seen: { id: number; port: number }[] = [];
   const zone = new DnsZone(ZONE_RECORDS);

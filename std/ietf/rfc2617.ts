@@ -296,7 +296,7 @@ function base64(bytes: Uint8Array): string {
  * equal(basicCredentials("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
  * ```
  */
-// @implements RFC2617 §2 ¶4-6
+// @implements RFC2617 §2 ¶7-11
 export function basicCredentials(username: string, password: string): string {
   if (username.includes(":")) {
     throw new TypeError("Cannot build Basic credentials: colon in user-ID");
@@ -530,7 +530,7 @@ export async function computeDigestResponse(input: DigestInput): Promise<string>
  * @param realm The realm.
  * @returns Hex digits.
  *
- * @example RFC 7616 §3.9.2 (the value from erratum 4897; the RFC prints a wrong one)
+ * @example RFC 7616 §3.9.2 (the value of erratum 4897; the RFC's own does not follow from its inputs)
  * ```ts
  * import { computeUserhash } from "@rtclite/std/ietf/rfc2617";
  * import { equal } from "node:assert/strict";
@@ -628,7 +628,7 @@ export function parseDigestChallenge(challenge: AuthChallenge): DigestChallenge 
  *   qop: ["auth"], userhash: false }), 'Digest realm="r", nonce="n", algorithm=SHA-256, qop="auth"');
  * ```
  */
-// @implements RFC7616 §3.3 ¶12-13
+// @implements RFC7616 §3.3 ¶36-37
 export function formatDigestChallenge(c: DigestChallenge): string {
   const params: Record<string, string> = { realm: c.realm };
   if (c.domain?.length) params.domain = c.domain.join(" ");
@@ -674,6 +674,8 @@ export interface DigestCredentials {
   opaque?: string;
   /** True when `username` is the userhash. */
   userhash: boolean;
+  /** True when the username is (to be) sent as `username*` in RFC 5987 encoding (RFC 7616 §3.4). */
+  extendedUsername?: boolean;
 }
 
 /**
@@ -723,6 +725,7 @@ export function parseDigestCredentials(header: string): DigestCredentials {
     algorithm: p.algorithm ?? "MD5",
     userhash: p.userhash?.toLowerCase() === "true",
   };
+  if (ext !== undefined) out.extendedUsername = true;
   if (p.qop !== undefined) out.qop = p.qop;
   if (p.nc !== undefined) {
     if (!/^[0-9a-fA-F]{8}$/.test(p.nc)) fail(`nc ${JSON.stringify(p.nc)} is not 8 hex digits`);
@@ -730,6 +733,18 @@ export function parseDigestCredentials(header: string): DigestCredentials {
   }
   if (p.cnonce !== undefined) out.cnonce = p.cnonce;
   if (p.opaque !== undefined) out.opaque = p.opaque;
+  return out;
+}
+
+/** RFC 5987 ext-value in UTF-8: every byte outside attr-char percent-encoded. */
+function encodeExtValue(v: string): string {
+  let out = "UTF-8''";
+  for (const b of encoder.encode(v)) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9!#$&+\-.^_`|~]/.test(c)
+      ? c
+      : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
   return out;
 }
 
@@ -763,16 +778,18 @@ function decodeExtValue(v: string): string | undefined {
  * equal(parseDigestCredentials(value).cnonce, "c");
  * ```
  */
-// @implements RFC7616 §3.4 ¶11-12
+// @implements RFC7616 §3.4 ¶21-22
 export function formatDigestCredentials(c: DigestCredentials): string {
-  const params: Record<string, string> = {
-    username: c.username,
+  const params: Record<string, string> = c.extendedUsername
+    ? { "username*": encodeExtValue(c.username) }
+    : { username: c.username };
+  Object.assign(params, {
     realm: c.realm,
     nonce: c.nonce,
     uri: c.uri,
     response: c.response,
     algorithm: c.algorithm,
-  };
+  });
   if (c.qop !== undefined) params.qop = c.qop;
   if (c.nc !== undefined) params.nc = c.nc;
   if (c.cnonce !== undefined) params.cnonce = c.cnonce;
@@ -831,6 +848,7 @@ export interface DigestClientOptions {
 export class DigestClient {
   #opts: DigestClientOptions;
   #nc = new Map<string, number>();
+  #sent = new Map<string, DigestInput>();
 
   /**
    * Creates a client.
@@ -839,6 +857,38 @@ export class DigestClient {
    */
   constructor(options: DigestClientOptions) {
     this.#opts = options;
+  }
+
+  /**
+   * Checks the `rspauth` of an `Authentication-Info` (or `Proxy-Authentication-Info`) value
+   * against one of the last 64 requests this client authorized with qop, proving that the server
+   * knows the password too (mutual authentication).
+   *
+   * @param info The header value, e.g. `qop=auth, rspauth="...", cnonce="...", nc=00000001`.
+   * @returns True when `rspauth` matches; false when it does not or the request is unknown.
+   * @throws {AuthParseError} When the value does not parse.
+   *
+   * @example
+   * ```ts
+   * import { DigestClient, DigestServer } from "@rtclite/std/ietf/rfc2617";
+   * import { equal } from "node:assert/strict";
+   *
+   * const server = new DigestServer({ realm: "r" });
+   * const client = new DigestClient({ username: "u", password: "p" });
+   * const request = { method: "GET", uri: "/" };
+   * const result = await server.verify(await client.authorize(await server.challenge(), request),
+   *   request, () => ({ password: "p" }));
+   * equal(result.ok && await client.verifyAuthenticationInfo(result.authenticationInfo), true);
+   * ```
+   */
+  // @implements RFC7616 §3.5 ¶7-15, RFC2617 §3.2.3
+  async verifyAuthenticationInfo(info: string): Promise<boolean> {
+    const p = parseCredentials(`Digest ${info}`).params;
+    if (p.rspauth === undefined || p.cnonce === undefined || p.nc === undefined) return false;
+    const input = this.#sent.get(`${p.cnonce}\u0000${p.nc}`);
+    if (!input || (p.qop !== undefined && p.qop !== input.qop)) return false;
+    const expected = await computeDigestResponse({ ...input, method: "" });
+    return timingSafeEqual(expected, p.rspauth.toLowerCase());
   }
 
   /**
@@ -890,7 +940,7 @@ export class DigestClient {
     if (!algorithm) {
       throw new AuthParseError(`Cannot answer challenge: unsupported algorithm ${d.algorithm}`, 0);
     }
-    // @implements RFC2617 §3.2.2 ¶5-7, RFC7616 §3.4 ¶6-7
+    // @implements RFC2617 §3.2.2 ¶8-10, RFC7616 §3.4 ¶13-18
     const offered = d.qop.filter((q): q is Qop => q === "auth" || q === "auth-int");
     const qop: Qop | undefined = offered.length === 0
       ? undefined
@@ -931,12 +981,15 @@ export class DigestClient {
     if (d.userhash) {
       creds.username = await computeUserhash(algorithm, this.#opts.username, d.realm);
       creds.userhash = true;
+    } else if (d.charset?.toUpperCase() === "UTF-8" && /[^\x20-\x7e]/.test(creds.username)) {
+      // @implements RFC7616 §3.4 ¶7-8
+      creds.extendedUsername = true;
     }
     creds.response = await computeDigestResponse(input);
-    log.debug("Answered Digest challenge of realm {realm} with nc {nc}", {
-      realm: d.realm,
-      nc: n,
-    });
+    if (qop !== undefined) {
+      if (this.#sent.size >= 64) this.#sent.delete(this.#sent.keys().next().value!);
+      this.#sent.set(`${cnonce}\u0000${input.nc}`, input);
+    }
     return formatDigestCredentials(creds);
   }
 }
@@ -1120,7 +1173,7 @@ export class DigestServer {
    *
    * @returns The nonce (base64url, 43 characters).
    */
-  // @implements RFC7616 §3.3 ¶4, RFC2617 §4.3
+  // @implements RFC7616 §3.3 ¶7-11, RFC2617 §4.3
   async nonce(): Promise<string> {
     const stamp = new Uint8Array(16);
     new DataView(stamp.buffer).setFloat64(0, this.#o.now());
@@ -1203,7 +1256,7 @@ export class DigestServer {
     if (c.realm !== this.#o.realm) return fail("realm");
     const algorithm = digestAlgorithm(c.algorithm);
     if (!algorithm || !this.#o.algorithms.includes(algorithm)) return fail("algorithm");
-    // @implements RFC2617 §3.2.2 ¶9
+    // @implements RFC2617 §3.2.2 ¶8-10
     let qop: Qop | undefined;
     if (c.qop === undefined) {
       if (!this.#o.allowNoQop && this.#o.qop.length) return fail("qop");
@@ -1238,9 +1291,9 @@ export class DigestServer {
     if (request.body !== undefined) input.body = request.body;
     const expected = await computeDigestResponse(input);
     if (!timingSafeEqual(expected, c.response.toLowerCase())) return fail("response");
-    // @implements RFC7616 §3.3 ¶7
+    // @implements RFC7616 §3.3 ¶16-17
     if (state === "stale") return fail("stale", true);
-    // @implements RFC7616 §3.4 ¶9, RFC7616 §5.5
+    // @implements RFC7616 §3.4 ¶17-18, RFC7616 §5.5
     if (c.nc !== undefined && !this.#acceptNc(c.nonce, parseInt(c.nc, 16))) return fail("replay");
     // @implements RFC7616 §3.5
     const info: Record<string, string> = {};

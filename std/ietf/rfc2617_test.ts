@@ -1,6 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import fc from "fast-check";
+import { interopTest, run } from "@rtclite/testing";
 import {
   AuthParseError,
   basicCredentials,
@@ -10,6 +11,7 @@ import {
   digestHash,
   type DigestInput,
   DigestServer,
+  type DigestServerOptions,
   formatChallenge,
   formatDigestChallenge,
   formatDigestCredentials,
@@ -89,8 +91,8 @@ Deno.test("RFC 2617 §3.5 and RFC 7616 §3.9 worked examples reproduce exactly",
     equal(c.response, "8ca523f5e9506fed4657c9700eebdbec");
   });
   await t.step("RFC 7616 §3.9.2 SHA-512-256 with userhash (values of erratum 4897)", async () => {
-    // The RFC prints userhash 488869... and response ae66e6...; verified erratum 4897 corrects
-    // both (the RFC's values do not follow from its own inputs).
+    // The RFC prints userhash 488869... and response ae66e6..., which do not follow from its
+    // inputs; erratum 4897 (reported) and other implementations give these values.
     const client = new DigestClient({
       username: "J\u00e4s\u00f8n Doe",
       password: "Secret, or not?",
@@ -107,6 +109,26 @@ Deno.test("RFC 2617 §3.5 and RFC 7616 §3.9 worked examples reproduce exactly",
     equal(c.username, "793263caabb707a56211940d90411ea4a575adeccb7e360aeb624ed06ece9b0b");
     equal(c.userhash, true);
     equal(c.response, "3798d4131c277846293534c3edc11bd8a5e4cdcbff78b05db9d95eeb1cec68a5");
+  });
+  await t.step("RFC 7616 §3.9.2 second form: username* instead of userhash", async () => {
+    const client = new DigestClient({
+      username: "J\u00e4s\u00f8n Doe",
+      password: "Secret, or not?",
+      cnonce: () => "NTg6RKcb9boFIAS3KrFK9BGeh+iDa/sm6jUMp2wds69v",
+    });
+    const header = await client.authorize(
+      `Digest realm="api@example.org", qop="auth", algorithm=SHA-512-256,
+       nonce="5TsQWLVdgBdmrQ0XsxbDODV+57QdFR34I9HAbC/RVvkK",
+       opaque="HRPCssKJSGjCrkzDg8OhwpzCiGPChXYjwrI2QmXDnsOS", charset=UTF-8`,
+      { method: "GET", uri: "/doe.json" },
+    );
+    match(header, /^Digest username\*=UTF-8''J%C3%A4s%C3%B8n%20Doe, realm="api@example.org"/);
+    const c = parseDigestCredentials(header);
+    equal(c.username, "J\u00e4s\u00f8n Doe");
+    equal(c.extendedUsername, true);
+    equal(c.userhash, false);
+    equal(c.response, "3798d4131c277846293534c3edc11bd8a5e4cdcbff78b05db9d95eeb1cec68a5");
+    equal(formatDigestCredentials(c), header);
   });
   await t.step("RFC 8760 §2.6 item 7: H(empty body) for SHA-256", async () => {
     equal(
@@ -318,6 +340,16 @@ Deno.test("DigestServer challenges, verifies, signals stale and rejects replays 
     const info = parseCredentials("X " + r.authenticationInfo).params;
     const c = parseDigestCredentials(auth);
     equal(info.nc, "00000001");
+    equal(await client.verifyAuthenticationInfo(r.authenticationInfo), true);
+    const forged = r.authenticationInfo.replace(
+      /rspauth="(.)/,
+      (_, c) => `rspauth="${c === "0" ? "1" : "0"}`,
+    );
+    equal(await client.verifyAuthenticationInfo(forged), false);
+    equal(
+      await client.verifyAuthenticationInfo('qop=auth, rspauth="00", cnonce="x", nc=00000001'),
+      false,
+    );
     equal(
       info.rspauth,
       await computeDigestResponse({
@@ -480,3 +512,75 @@ Deno.test("command line prints the Authorization value", async () => {
   equal(out.code, 0, new TextDecoder().decode(out.stderr));
   match(new TextDecoder().decode(out.stdout), /response="6629fae49393a05397450978507c4ef1"/);
 });
+
+interopTest(
+  "curl --digest authenticates against DigestServer",
+  [{ bin: "curl", apt: "curl" }],
+  async (t) => {
+    const users: Record<string, string> = { alice: "wonderland" };
+    // curl before 8.8.0 hashes algorithm=SHA-512-256 with SHA-256 (fixed in curl 8.8.0).
+    const version = /curl (\d+)\.(\d+)/.exec((await run("curl", ["--version"])).stdout);
+    const curlSha512256 = Number(version?.[1]) * 100 + Number(version?.[2]) >= 808;
+    for (
+      const [label, options] of [
+        ["MD5", { algorithms: ["MD5"] }],
+        ["SHA-256", { algorithms: ["SHA-256"] }],
+        ["SHA-512-256", { algorithms: ["SHA-512-256"] }],
+        ["MD5-sess", { algorithms: ["MD5-sess"] }],
+        ["SHA-256 with userhash", { algorithms: ["SHA-256"], userhash: true }],
+        ["SHA-256 and MD5 challenges", { algorithms: ["SHA-256", "MD5"] }],
+      ] as [string, Partial<DigestServerOptions>][]
+    ) {
+      if (label === "SHA-512-256" && !curlSha512256) {
+        await t.step({ name: label, ignore: true, fn() {} });
+        continue;
+      }
+      await t.step(label, async () => {
+        const server = new DigestServer({ realm: "rtclite@127.0.0.1", ...options });
+        const hashed = new Map<string, string>();
+        for (const [user] of Object.entries(users)) {
+          for (const alg of options.algorithms ?? []) {
+            hashed.set(await computeUserhash(alg, user, "rtclite@127.0.0.1"), user);
+          }
+        }
+        const lookup = (name: string, _realm: string, userhash: boolean) => {
+          const user = userhash ? hashed.get(name) : name;
+          return user && users[user] ? { username: user, password: users[user]! } : undefined;
+        };
+        await using http = Deno.serve(
+          { hostname: "127.0.0.1", port: 0, onListen() {} },
+          async (req) => {
+            const url = new URL(req.url);
+            const authorization = req.headers.get("authorization");
+            if (authorization) {
+              const r = await server.verify(authorization, {
+                method: req.method,
+                uri: url.pathname + url.search,
+              }, lookup);
+              if (r.ok) {
+                return new Response(`hello ${r.username}`, {
+                  headers: { "authentication-info": r.authenticationInfo },
+                });
+              }
+            }
+            const headers = new Headers();
+            for (const c of await server.challenge()) headers.append("www-authenticate", c);
+            return new Response("unauthorized", { status: 401, headers });
+          },
+        );
+        const url = `http://127.0.0.1:${http.addr.port}/dir/index.html?x=1`;
+        const good = await run("curl", ["-sS", "--digest", "-u", "alice:wonderland", url], {
+          timeout: 10_000,
+        });
+        equal(good.stdout, "hello alice", good.stderr);
+        const bad = await run(
+          "curl",
+          ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--digest", "-u", "alice:x", url],
+          { timeout: 10_000 },
+        );
+        equal(bad.stdout, "401");
+      });
+    }
+  },
+  { timeout: 60_000 },
+);

@@ -125,6 +125,16 @@ export {
   type SipTarget,
 } from "./_sip_endpoint.ts";
 export { ALLOW, bestResponse, ProxyCore, type ProxyOptions } from "./_sip_proxy.ts";
+export {
+  Call,
+  type CallState,
+  checkUasRequest,
+  Dialog,
+  type DialogState,
+  type UasCapabilities,
+  UserAgent,
+  type UserAgentOptions,
+} from "./_sip_ua.ts";
 
 import { parseMessage as parse } from "./_sip_message.ts";
 

@@ -67,7 +67,7 @@ import {
   type SessionDescription,
 } from "./rfc4566.ts";
 
-export type { Direction, RtpMap, SessionDescription } from "./rfc4566.ts";
+export type { Attribute, Direction, RtpMap, SessionDescription } from "./rfc4566.ts";
 
 /** What an endpoint wants for one media stream (one `m=` line). */
 export interface LocalStream {
@@ -346,7 +346,8 @@ function answerMedia(
       common.push(a);
     }
     // @implements RFC3264 §6.1 ¶10
-    if (!common.some((f) => !NON_CODECS.has(f.encoding.toLowerCase()))) continue;
+    const isCodec = (f: RtpMap) => !NON_CODECS.has(f.encoding.toLowerCase());
+    if (offered.some(isCodec) ? !common.some(isCodec) : common.length === 0) continue;
     used.add(i);
     const offeredDir = getDirection(om, offer);
     const dir = answerDirection(offeredDir, s.direction ?? "sendrecv");
@@ -404,8 +405,12 @@ export function negotiate(
     const localFormats = getRtpMaps(lm);
     const remoteFormats = getRtpMaps(rm);
     // @implements RFC3264 §6.1 ¶12, RFC3264 §8.3.2 ¶3
-    const sendFormats = remoteFormats.filter((r) => localFormats.some((l) => sameFormat(l, r)));
-    const receiveFormats = localFormats.filter((l) => remoteFormats.some((r) => sameFormat(l, r)));
+    const sendFormats = rejected
+      ? []
+      : remoteFormats.filter((r) => localFormats.some((l) => sameFormat(l, r)));
+    const receiveFormats = rejected
+      ? []
+      : localFormats.filter((l) => remoteFormats.some((r) => sameFormat(l, r)));
     const rtcp = getAttribute(rm.attributes, "rtcp");
     const rtcpPort = rtcp ? parseInt(rtcp, 10) : NaN;
     const ptime = Number(getAttribute(rm.attributes, "ptime"));

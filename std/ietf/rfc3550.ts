@@ -1021,14 +1021,16 @@ export function updateSeq(s: SourceState, seq: number): boolean {
  * import { equal } from "node:assert/strict";
  *
  * const s = newSource(1, 0);
+ * s.received = 1; // the first packet only sets the transit time
  * updateJitter(s, 1000, 0);
+ * s.received = 2;
  * equal(updateJitter(s, 1176, 160), 1); // 16 units late: jitter += (16 - 0) / 16
  * ```
  */
 // @implements RFC3550 §A.8 ¶2-3
 export function updateJitter(s: SourceState, arrival: number, timestamp: number): number {
   const transit = (arrival - timestamp) | 0;
-  if (s.received > 1 || s.transit !== 0) {
+  if (s.received > 1) {
     let d = (transit - s.transit) | 0;
     if (d < 0) d = -d;
     s.jitter += (d - s.jitter) / 16;
@@ -2070,3 +2072,96 @@ function bind(s: dgram.Socket, host: string, port: number): Promise<void> {
 function closeSocket(s: dgram.Socket): Promise<void> {
   return new Promise((resolve) => s.close(() => resolve()));
 }
+
+// === Command line ===
+
+async function cliMain(argv: string[]): Promise<number> {
+  const { parseVerbosity, setupLogging } = await import("../log.ts");
+  const { audioCodec, readWav, writeWav } = await import("./rfc3551.ts");
+  const { level, args: rest } = parseVerbosity(argv);
+  await setupLogging(level);
+  const flags = new Map<string, string>();
+  const args: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a.startsWith("--")) flags.set(a.slice(2), rest[++i] ?? "");
+    else args.push(a);
+  }
+  const usage =
+    "Usage:\n  rfc3550.ts send HOST:PORT (FILE.wav|tone:HZ) [--pt 0|8] [--duration S] [--port LOCAL]\n" +
+    "  rfc3550.ts recv [HOST:]PORT OUT.wav [--duration S] [--pt 0|8]";
+  const pt = Number(flags.get("pt") ?? 0);
+  const codec = audioCodec(pt === 8 ? "PCMA" : "PCMU")!;
+  const duration = Number(flags.get("duration") ?? (args[0] === "recv" ? 5 : 0));
+  const hostPort = (s: string): [string, number] => {
+    const i = s.lastIndexOf(":");
+    return i < 0 ? ["127.0.0.1", Number(s)] : [s.slice(0, i), Number(s.slice(i + 1))];
+  };
+  if (args[0] === "send" && args.length === 3) {
+    const [host, port] = hostPort(args[1]!);
+    let samples: Int16Array;
+    if (args[2]!.startsWith("tone:")) {
+      const hz = Number(args[2]!.slice(5));
+      samples = new Int16Array(8000 * (duration || 3)).map((_, i) =>
+        Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000))
+      );
+    } else {
+      const wav = readWav(await Deno.readFile(args[2]!));
+      if (wav.sampleRate !== 8000 || wav.channels !== 1) {
+        console.error("The WAV file must be 8000 Hz mono (app/net/media.ts resamples)");
+        return 2;
+      }
+      samples = duration ? wav.samples.subarray(0, duration * 8000) : wav.samples;
+    }
+    const options: RtpSocketOptions = { remote: { host, port } };
+    if (flags.has("port")) options.port = Number(flags.get("port"));
+    const sock = await RtpSocket.open(options);
+    const start = performance.now();
+    let ts = crypto.getRandomValues(new Uint32Array(1))[0]!;
+    for (let i = 0; i * 160 < samples.length; i++) {
+      const frame = new Int16Array(160);
+      frame.set(samples.subarray(i * 160, i * 160 + 160));
+      sock.send(pt, codec.encode(frame), { timestamp: ts, marker: i === 0 });
+      ts = (ts + 160) >>> 0;
+      const wait = start + (i + 1) * 20 - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    console.log(JSON.stringify(sock.session.stats(), null, 2));
+    await sock.close("done");
+    return 0;
+  }
+  if (args[0] === "recv" && args.length === 3) {
+    const [host, port] = hostPort(args[1]!);
+    let first: number | undefined;
+    const chunks = new Map<number, Int16Array>();
+    let lastHeard = performance.now();
+    const sock = await RtpSocket.open({
+      host,
+      port,
+      onPacket: (p) => {
+        lastHeard = performance.now();
+        if (p.payloadType !== pt) return;
+        first ??= p.timestamp;
+        const at = (p.timestamp - first) | 0;
+        if (at >= 0 && at < 8000 * 3600) chunks.set(at, codec.decode(p.payload));
+      },
+    });
+    const started = performance.now();
+    while (performance.now() - started < duration * 1000) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (first !== undefined && performance.now() - lastHeard > 2000) break;
+    }
+    let length = 0;
+    for (const [at, c] of chunks) length = Math.max(length, at + c.length);
+    const samples = new Int16Array(length);
+    for (const [at, c] of chunks) samples.set(c, at);
+    await Deno.writeFile(args[2]!, writeWav({ sampleRate: 8000, channels: 1, samples }));
+    console.log(JSON.stringify(sock.session.stats(), null, 2));
+    await sock.close();
+    return 0;
+  }
+  console.error(usage);
+  return 2;
+}
+
+if (import.meta.main) Deno.exit(await cliMain(Deno.args));

@@ -1789,6 +1789,10 @@ export class StunServer {
       t < 0x8000 && !this.#known.has(t)
     );
     if (unknown.length) {
+      log.debug("Unknown comprehension-required attributes {types} from {from}", {
+        types: unknown.map((t) => "0x" + t.toString(16).padStart(4, "0")).join(","),
+        from: `${from.address}:${from.port}`,
+      });
       if (!isRequest) return undefined;
       return this.#reply(
         msg,

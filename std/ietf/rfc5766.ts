@@ -56,7 +56,6 @@ import {
   type StunAttribute,
   StunClass,
   StunClient,
-  type StunClientOptions,
   type StunMessage,
   StunMethod,
   StunParseError,
@@ -66,6 +65,8 @@ import {
   type UdpServer,
 } from "./rfc5389.ts";
 import { parseTurnUri, TURN_PORT, turnUriPort } from "./rfc7065.ts";
+export type { StunAttribute, StunMessage, TransportAddress, UdpServer } from "./rfc5389.ts";
+export { StunClass, StunTransactionError } from "./rfc5389.ts";
 
 const log = getLogger("turn");
 
@@ -162,12 +163,17 @@ export function getUint32(msg: StunMessage, type: number): number | undefined {
 
 /** Lowest channel number (RFC 8656 §12). */
 export const MIN_CHANNEL = 0x4000;
-/** Highest channel number (RFC 8656 §12: 0x4000 through 0x4FFF). */
+/** Highest channel number a client picks (RFC 8656 §12: 0x4000 through 0x4FFF). */
 export const MAX_CHANNEL = 0x4fff;
+/**
+ * Highest channel number accepted: RFC 5766 allowed up to 0x7FFF and deployed clients (coturn's
+ * among them) still use that range, so it is accepted for interoperability.
+ */
+const MAX_CHANNEL_RFC5766 = 0x7fff;
 
 /**
- * Tells whether a datagram is a ChannelData message by its first byte (0x40-0x4F, RFC 8656 §12.6
- * and RFC 7983's demultiplexing).
+ * Tells whether a datagram is a ChannelData message by its first byte (0x40-0x7F: RFC 8656 §12.6
+ * with RFC 5766's wider channel range).
  *
  * @param data A received datagram.
  * @returns `true` for a ChannelData message.
@@ -180,7 +186,7 @@ export const MAX_CHANNEL = 0x4fff;
  * ```
  */
 export function isChannelData(data: Uint8Array): boolean {
-  return data.length >= 4 && (data[0]! & 0xf0) === 0x40;
+  return data.length >= 4 && (data[0]! & 0xc0) === 0x40;
 }
 
 /**
@@ -199,7 +205,7 @@ export function isChannelData(data: Uint8Array): boolean {
  */
 // @implements RFC8656 §12.4, RFC8656 §12.5 ¶3
 export function encodeChannelData(channel: number, data: Uint8Array, pad = false): Uint8Array {
-  if (channel < MIN_CHANNEL || channel > MAX_CHANNEL) {
+  if (channel < MIN_CHANNEL || channel > MAX_CHANNEL_RFC5766) {
     throw new RangeError(`Invalid channel number: 0x${channel.toString(16)}`);
   }
   if (data.length > 0xffff) throw new RangeError(`ChannelData too long: ${data.length} bytes`);
@@ -236,9 +242,9 @@ export function decodeChannelData(buf: Uint8Array): { channel: number; data: Uin
     );
   }
   const channel = (buf[0]! << 8) | buf[1]!;
-  if (channel < MIN_CHANNEL || channel > MAX_CHANNEL) {
+  if (channel < MIN_CHANNEL || channel > MAX_CHANNEL_RFC5766) {
     throw new StunParseError(
-      `Cannot decode ChannelData: channel 0x${channel.toString(16)} is not 0x4000..0x4FFF`,
+      `Cannot decode ChannelData: channel 0x${channel.toString(16)} is not 0x4000..0x7FFF`,
       0,
     );
   }
@@ -255,7 +261,17 @@ export function decodeChannelData(buf: Uint8Array): { channel: number; data: Uin
 // === Client (RFC 8656 §7.1, §8.1, §10.1, §11.1, §11.4, §12.1) ===
 
 /** Options of {@linkcode TurnClient.open}. */
-export interface TurnClientOptions extends Omit<StunClientOptions, "credentials" | "shortTerm"> {
+export interface TurnClientOptions {
+  /** Local address to bind (default: 127.0.0.1 for a loopback server, else any). */
+  hostname?: string;
+  /** Local port (default: any). */
+  port?: number;
+  /** Initial retransmission timeout in ms (500). */
+  rto?: number;
+  /** Requests sent per transaction (7). */
+  rc?: number;
+  /** SOFTWARE for requests ("rtclite"). */
+  software?: string;
   /** The TURN server's address. */
   server: TransportAddress;
   /** Long-term username. */
@@ -551,7 +567,10 @@ export interface TurnServerOptions {
    * Opens a relay synchronously, calling `onPeer` for each datagram it receives; `undefined` when
    * none is free (the client gets 508).
    */
-  openRelay(onPeer: (data: Uint8Array, from: TransportAddress) => void): Relay | undefined;
+  openRelay(
+    onPeer: (data: Uint8Array, from: TransportAddress) => void,
+    options: { evenPort: boolean },
+  ): Relay | undefined;
   /** SOFTWARE for responses (default "rtclite"). */
   software?: string;
   /** Offer PASSWORD-ALGORITHMS (SHA-256). */
@@ -585,6 +604,7 @@ const TURN_KNOWN = [
   TurnAttr.DATA,
   TurnAttr.REQUESTED_ADDRESS_FAMILY,
   TurnAttr.REQUESTED_TRANSPORT,
+  TurnAttr.EVEN_PORT,
 ];
 
 const tupleKey = (a: TransportAddress) => `${a.address}|${a.port}`;
@@ -721,8 +741,15 @@ export class TurnServer {
     const user = ctx.username ?? "";
     const mine = [...this.#allocations.values()].filter((a) => a.username === user).length;
     if (mine >= (this.#opts.quota ?? 10)) return { error: 486 };
+    // Step 8 of RFC 8656 §7.2: an even port, without reserving the next one.
+    const even = getAttribute(msg, TurnAttr.EVEN_PORT);
+    if (even && (even[0] ?? 0) & 0x80) {
+      return { error: 508, reason: "Port reservation not supported" };
+    }
     const key = tupleKey(from);
-    const relay = this.#opts.openRelay((data, peer) => this.#fromPeer(key, data, peer));
+    const relay = this.#opts.openRelay((data, peer) => this.#fromPeer(key, data, peer), {
+      evenPort: even !== undefined,
+    });
     if (!relay) return { error: 508 };
     const lifetime = this.#lifetime(msg);
     this.#allocations.set(key, {
@@ -790,7 +817,7 @@ export class TurnServer {
     if (channel === undefined || !peer) {
       return { error: 400, reason: "CHANNEL-NUMBER and XOR-PEER-ADDRESS are required" };
     }
-    if (channel < MIN_CHANNEL || channel > MAX_CHANNEL) {
+    if (channel < MIN_CHANNEL || channel > MAX_CHANNEL_RFC5766) {
       return { error: 400, reason: "Channel number out of range" };
     }
     if (peer.family !== a.relay.address.family) return { error: 443 };
@@ -944,8 +971,9 @@ export async function serveTurnUdp(
   const server = new TurnServer({
     ...options,
     send: (data, to) => listen.send(data, to.port, to.address),
-    openRelay: (onPeer) => {
-      const sock = spare.shift();
+    openRelay: (onPeer, { evenPort }) => {
+      const i = spare.findIndex((s) => !evenPort || s.address().port % 2 === 0);
+      const sock = i < 0 ? undefined : spare.splice(i, 1)[0];
       void fill();
       if (!sock) return undefined;
       inUse.add(sock);

@@ -129,7 +129,7 @@ export class XmlElement {
    *
    * @param name Qualified name (`prefix:local` or `local`).
    * @param attributes Attributes, including `xmlns` declarations.
-   * @param children Child elements and text.
+   * @param children Child elements and text (a single string is one text child).
    * @throws {TypeError} When the name or an attribute name is not a valid XML qualified name.
    */
   constructor(
@@ -144,7 +144,8 @@ export class XmlElement {
       ? attributes as Iterable<[string, string]>
       : Object.entries(attributes);
     for (const [k, v] of entries) this.setAttr(k, v);
-    this.append(...children);
+    if (typeof children === "string") this.append(children);
+    else this.append(...children);
   }
 
   /** The prefix of the name, or `undefined`. */
@@ -511,6 +512,9 @@ const PREDEFINED: Record<string, string> = {
 
 type Peek = "yes" | "no" | "more";
 
+/** Longest entity reference accepted, `&` to `;` exclusive. */
+const MAX_REF = 32;
+
 class Core {
   #document: boolean;
   #maxDepth: number;
@@ -639,9 +643,9 @@ class Core {
           if (!final) {
             // Hold back what a later chunk could change: a partial entity reference, a CR
             // before a possible LF and up to two "]" before a possible ">".
-            // Entity references longer than 12 characters are errors anyway.
-            const amp = buf.lastIndexOf("&");
-            if (amp >= this.#pos && buf.length - amp < 12 && buf.indexOf(";", amp) < 0) end = amp;
+            // From the first "&" after the last ";": an entity reference may be incomplete.
+            const amp = buf.indexOf("&", Math.max(this.#pos, buf.lastIndexOf(";") + 1));
+            if (amp >= 0 && buf.length - amp <= MAX_REF) end = amp;
             if (end > this.#pos && buf[end - 1] === "\r") end--;
             for (let k = 0; k < 2 && end > this.#pos && buf[end - 1] === "]"; k++) end--;
             if (end === this.#pos) break;
@@ -673,14 +677,18 @@ class Core {
   // Character data (XML 1.0 §2.4), entity references (§4.1, §4.6), line ends (§2.11).
   #text(raw: string): void {
     const at = this.offset;
-    if (raw.includes("]]>")) this.#fail('"]]>" in character data', at + raw.indexOf("]]>"));
     const depth = this.#stack.length;
     if (depth === 0) {
       // A byte order mark is stripped from documents only; in a stream it is a ZWNBSP.
       // @implements RFC6120 §11.6 ¶2
-      if (!WS.test(raw)) this.#fail("text outside the root element", at);
+      if (!WS.test(raw)) this.#fail("text outside the root element", at + raw.search(/[^ \t\r\n]/));
       this.#started = true;
       return;
+    }
+    const bad = raw.indexOf("]]>");
+    if (bad >= 0) {
+      this.#decode(raw.slice(0, bad), at, false); // report an earlier error first
+      this.#fail('"]]>" in character data', at + bad);
     }
     const text = this.#decode(raw, at, false);
     if (depth === 1 && !this.#document) {
@@ -730,7 +738,7 @@ class Core {
       if (amp < 0) return out + literal(raw.slice(i), at + i);
       out += literal(raw.slice(i, amp), at + i);
       const semi = raw.indexOf(";", amp);
-      if (semi < 0) this.#fail("unterminated entity reference", at + amp);
+      if (semi < 0 || semi - amp > MAX_REF) this.#fail("unterminated entity reference", at + amp);
       const ref = raw.slice(amp + 1, semi);
       let ch: string | undefined;
       const m = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(ref);
@@ -743,7 +751,7 @@ class Core {
       } else {
         ch = PREDEFINED[ref];
         if (ch === undefined || !Object.hasOwn(PREDEFINED, ref)) {
-          // @implements RFC6120 §11.1 ¶3
+          // @implements RFC6120 §11.1 ¶6
           this.#fail(
             `undefined entity &${ref};`,
             at + amp,
@@ -780,7 +788,7 @@ class Core {
         // XML 1.0 §2.5
         const end = this.#find("-->", start + 4);
         if (!need(end)) return false;
-        // @implements RFC6120 §11.1 ¶2-3
+        // @implements RFC6120 §11.1 ¶3
         if (this.#restricted) this.#fail("comments are not allowed", at, XmlRestrictedError);
         const body = buf.slice(start + 4, end);
         if (body.includes("--") || body.endsWith("-")) this.#fail('"--" inside a comment', at);
@@ -802,6 +810,7 @@ class Core {
       }
       if (doctype === "yes") {
         // XML 1.0 §2.8 (declarations are skipped, not processed)
+        // @implements RFC6120 §11.1 ¶5
         if (this.#restricted) this.#fail("DTDs are not allowed", at, XmlRestrictedError);
         if (this.#state !== "prolog" || this.#root) this.#fail("DOCTYPE after the root", at);
         const end = this.#find(">", start + 9);
@@ -833,6 +842,7 @@ class Core {
         this.#xmlDecl(buf.slice(start + 5, end), at);
       } else {
         if (target.toLowerCase() === "xml") this.#fail(`reserved PI target ${target}`, at);
+        // @implements RFC6120 §11.1 ¶4
         if (this.#restricted) {
           this.#fail("processing instructions are not allowed", at, XmlRestrictedError);
         }

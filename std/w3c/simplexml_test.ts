@@ -183,6 +183,7 @@ Deno.test("XmlElement editing keeps parents consistent", () => {
   c.text = "replaced";
   equal(b.parent, undefined);
   deepEqual(c.children, ["replaced"]);
+  deepEqual(new XmlElement("body", new Map([["a", "1"]]), "hi").children, ["hi"]);
   a.setAttr("xmlns", undefined).setAttr("id", "1");
   deepEqual([...a.attributes], [["id", "1"]]);
   equal(a.toString(), '<a id="1">text</a>');
@@ -388,6 +389,60 @@ Deno.test("property: push-parsing split at random positions gives the same event
       },
     ),
     { numRuns: 200 },
+  );
+});
+
+Deno.test("property: split random input gives the same events or the same error", () => {
+  const piece = fc.constantFrom(
+    "<s>",
+    "<a",
+    ">",
+    "/>",
+    "</a>",
+    " x='1'",
+    "&amp;",
+    "&#x263A;",
+    "&",
+    "]]>",
+    "<![CDATA[",
+    "<!--",
+    "-->",
+    "<?p?>",
+    "\u00e9",
+    "\u{1F600}",
+    "t",
+    " ",
+    "\r\n",
+    "</s>",
+    "\r",
+    "<?xml version='1.0'?>",
+    "<!DOCTYPE s>",
+    "<p:a",
+    " xmlns:p='u'",
+    "]",
+    "\u0001",
+    "&#",
+    "<stream:stream xmlns:stream='x'>",
+  );
+  const outcome = (chunks: Uint8Array[]) => {
+    const p = new XmlPushParser();
+    const events: XmlStreamEvent[] = [];
+    try {
+      for (const c of chunks) events.push(...p.push(c));
+      events.push(...p.end());
+      return { events: plainEvents(events) };
+    } catch (e) {
+      ok(e instanceof XmlParseError, String(e));
+      return { error: e.message, offset: e.offset };
+    }
+  };
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 20 }), fc.nat(), (parts, cut) => {
+      const bytes = new TextEncoder().encode(parts.join(""));
+      const at = cut % (bytes.length + 1);
+      deepEqual(outcome([bytes.subarray(0, at), bytes.subarray(at)]), outcome([bytes]));
+    }),
+    { numRuns: 1000 },
   );
 });
 

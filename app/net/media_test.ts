@@ -1,0 +1,290 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { interopTest, run, startPeer } from "@rtclite/testing";
+import {
+  FrameClock,
+  JitterBuffer,
+  MediaSession,
+  SilenceSource,
+  ToneSource,
+  WavSink,
+  WavSource,
+} from "@rtclite/app/net/media";
+import { OfferAnswer } from "@rtclite/std/ietf/rfc3264";
+import { formatSdp, getRtpMaps, parseSdp } from "@rtclite/std/ietf/rfc4566";
+import { readWav, writeWav } from "@rtclite/std/ietf/rfc3551";
+import { encodeRtp } from "@rtclite/std/ietf/rfc3550";
+import dgram from "node:dgram";
+
+/** Dominant frequency: a Goertzel scan on 100 ms (5 Hz steps), then 0.25 Hz steps on 1 s. */
+export function dominantFrequency(all: Int16Array, rate: number, lo = 100, hi = 3900): number {
+  // Leave out leading and trailing silence.
+  let a = 0, b = all.length;
+  while (a < b && Math.abs(all[a]!) < 300) a++;
+  while (b > a && Math.abs(all[b - 1]!) < 300) b--;
+  const samples = all.subarray(a, b);
+  const power = (f: number, n: number) => {
+    const s = samples.subarray(samples.length - Math.min(samples.length, n));
+    const w = (2 * Math.PI * f) / rate;
+    const c = 2 * Math.cos(w);
+    let p1 = 0, p2 = 0;
+    for (let i = 0; i < s.length; i++) {
+      const p = s[i]! + c * p1 - p2;
+      p2 = p1;
+      p1 = p;
+    }
+    return p1 * p1 + p2 * p2 - c * p1 * p2;
+  };
+  let best = lo, bestP = -1;
+  for (let f = lo; f <= hi; f += 5) {
+    const p = power(f, rate / 10);
+    if (p > bestP) [best, bestP] = [f, p];
+  }
+  const center = best;
+  bestP = -1;
+  for (let f = center - 10; f <= center + 10; f += 0.25) {
+    const p = power(f, rate);
+    if (p > bestP) [best, bestP] = [f, p];
+  }
+  return best;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("dominantFrequency() finds a tone (test helper)", () => {
+  const t = new ToneSource(1234).read(8000)!;
+  assert(Math.abs(dominantFrequency(t, 8000) - 1234) < 2);
+});
+
+Deno.test("JitterBuffer reorders, drops duplicates and late packets, reports gaps", () => {
+  const jb = new JitterBuffer({ frameSamples: 160, delayFrames: 2 });
+  const f = (ts: number) => ({
+    timestamp: ts,
+    payloadType: 0,
+    payload: new Uint8Array([ts / 160]),
+  });
+  jb.push(f(1600 + 160));
+  jb.push(f(1600));
+  jb.push(f(1600)); // duplicate
+  assertEquals(jb.pop()?.payload[0], 10);
+  assertEquals(jb.pop()?.payload[0], 11);
+  jb.push(f(1600)); // late
+  assertEquals(jb.pop(), undefined); // 12 missing
+  jb.push(f(1600 + 3 * 160));
+  assertEquals(jb.pop()?.payload[0], 13);
+  assertEquals(jb.stats(), { played: 3, missing: 1, late: 1, duplicates: 1, resyncs: 0 });
+});
+
+Deno.test("JitterBuffer resynchronizes when the timestamp base jumps", () => {
+  const jb = new JitterBuffer({ frameSamples: 160, delayFrames: 1 });
+  jb.push({ timestamp: 0xfffffe00, payloadType: 0, payload: new Uint8Array(1) });
+  assert(jb.pop());
+  jb.push({ timestamp: 0x00000100 + 160 * 100000, payloadType: 0, payload: new Uint8Array(1) });
+  assert(jb.pop());
+  assertEquals(jb.stats().resyncs, 1);
+});
+
+Deno.test("WavSource and WavSink: resampling and mixing down", () => {
+  const stereo = new Int16Array(3200);
+  for (let i = 0; i < 1600; i++) stereo[2 * i] = stereo[2 * i + 1] = 1000;
+  const src = new WavSource({ sampleRate: 16000, channels: 2, samples: stereo });
+  const frame = src.read(800)!;
+  assertEquals(frame.length, 800);
+  assertEquals(frame[100], 1000);
+  assertEquals(src.read(160), undefined);
+  const sink = new WavSink();
+  sink.write(frame);
+  assertEquals(readWav(sink.toWav()).samples.length, 800);
+  assertEquals(new SilenceSource({ durationMs: 20 }).read(160)!.every((x) => x === 0), true);
+});
+
+Deno.test("FrameClock keeps the average rate", async () => {
+  let n = 0;
+  const c = new FrameClock(20, () => n++);
+  await sleep(410);
+  c.stop();
+  assert(n >= 18 && n <= 22, `ticks ${n}`);
+});
+
+Deno.test("MediaSession: tone and DTMF over loopback after offer/answer (RFC 3264, RFC 4733)", async () => {
+  const sink = new WavSink();
+  const digits: string[] = [];
+  await using a = await MediaSession.open({ source: new ToneSource(697) });
+  await using b = await MediaSession.open({ sink, onDtmf: (d) => digits.push(d) });
+  const oa = new OfferAnswer({ address: "127.0.0.1" });
+  const ob = new OfferAnswer({ address: "127.0.0.1" });
+  ob.setRemoteOffer(oa.createOffer([a.localStream]));
+  const answer = ob.createAnswer([b.localStream]);
+  const [sa] = oa.setRemoteAnswer(answer);
+  a.start(sa!);
+  b.start(ob.negotiated[0]!);
+  await sleep(600);
+  await a.sendDtmf("1#9", { durationMs: 80, gapMs: 40 });
+  await sleep(300);
+  const stats = b.stats();
+  assertEquals(digits, ["1", "#", "9"]);
+  assertEquals(stats.digits, "1#9");
+  const src = stats.rtp.sources[0]!;
+  assertEquals(src.lost, 0);
+  assert(src.received > 30, `received ${src.received}`);
+  const f = dominantFrequency(sink.samples.subarray(0, 4000), 8000);
+  assert(Math.abs(f - 697) < 697 * 0.02, `frequency ${f}`);
+});
+
+Deno.test("MediaSession: garbage packets are dropped and playout continues", async () => {
+  const sink = new WavSink();
+  await using a = await MediaSession.open({ source: new ToneSource(1000) });
+  await using b = await MediaSession.open({ sink });
+  const pcmu = { payloadType: 0, encoding: "PCMU", clockRate: 8000 };
+  a.startWith({ host: "127.0.0.1", port: b.port }, pcmu, "sendonly");
+  b.startWith({ host: "127.0.0.1", port: a.port }, pcmu, "recvonly");
+  const junk = dgram.createSocket("udp4");
+  await sleep(200);
+  for (
+    const bytes of [new Uint8Array(3), new Uint8Array([0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])]
+  ) {
+    junk.send(bytes, b.port, "127.0.0.1");
+    junk.send(bytes, b.port + 1, "127.0.0.1");
+  }
+  // A packet with an unknown payload type from a different SSRC
+  junk.send(
+    encodeRtp({
+      marker: false,
+      payloadType: 99,
+      sequenceNumber: 1,
+      timestamp: 0,
+      ssrc: 77,
+      csrcs: [],
+      padding: 0,
+      payload: new Uint8Array(4),
+    }),
+    b.port,
+    "127.0.0.1",
+  );
+  await sleep(400);
+  junk.close();
+  const s = b.stats();
+  assert(s.dropped >= 3, `dropped ${s.dropped}`);
+  assert(s.jitter.played > 15, `played ${s.jitter.played}`);
+  const f = dominantFrequency(sink.samples, 8000);
+  assert(Math.abs(f - 1000) < 20, `frequency ${f}`);
+});
+
+const FFMPEG = [{ bin: "ffmpeg", apt: "ffmpeg" }];
+const FF = ["-hide_banner", "-nostdin", "-loglevel", "error"];
+
+interopTest(
+  "ffmpeg sends a PCMU sine over RTP; MediaSession records it without loss",
+  FFMPEG,
+  async () => {
+    const sink = new WavSink();
+    await using m = await MediaSession.open({ sink });
+    const ffPort = 16010;
+    const r = run("ffmpeg", [
+      ...FF,
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=1000:sample_rate=8000",
+      "-t",
+      "2",
+      "-af",
+      "asetnsamples=n=160:p=0",
+      "-c:a",
+      "pcm_mulaw",
+      "-ar",
+      "8000",
+      "-ac",
+      "1",
+      "-payload_type",
+      "0",
+      "-f",
+      "rtp",
+      `rtp://127.0.0.1:${m.port}?localrtpport=${ffPort}`,
+    ], { timeout: 20_000 });
+    const pcmu = { payloadType: 0, encoding: "PCMU", clockRate: 8000 };
+    m.startWith({ host: "127.0.0.1", port: ffPort }, pcmu, "recvonly");
+    const out = await r;
+    assertEquals(out.code, 0, out.stderr);
+    // ffmpeg prints the SDP describing its stream: it must parse and name PCMU.
+    const sdp = parseSdp(out.stdout.replace(/^SDP:\s*/, ""));
+    assertEquals(getRtpMaps(sdp.media[0]!)[0]?.encoding, "PCMU");
+    await sleep(300);
+    const s = m.stats();
+    const src = s.rtp.sources[0]!;
+    assertEquals(src.lost, 0);
+    assert(src.received >= 95, `received ${src.received}`);
+    const f = dominantFrequency(sink.samples, 8000);
+    assert(Math.abs(f - 1000) <= 20, `frequency ${f}`);
+  },
+  { timeout: 30_000 },
+);
+
+interopTest("MediaSession sends PCMA to ffmpeg reading our SDP", FFMPEG, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rtclite-media-" });
+  try {
+    const ffPort = 16020;
+    await using m = await MediaSession.open({ source: new ToneSource(440) });
+    const oa = new OfferAnswer({ address: "127.0.0.1", sessionName: "rtclite tone" });
+    const offer = oa.createOffer([{
+      type: "audio",
+      port: ffPort,
+      formats: [{ payloadType: 8, encoding: "PCMA", clockRate: 8000 }],
+      direction: "recvonly",
+    }]);
+    await Deno.writeTextFile(`${dir}/ours.sdp`, formatSdp(offer));
+    await using ff = startPeer("ffmpeg", [
+      ...FF,
+      "-protocol_whitelist",
+      "file,udp,rtp",
+      "-i",
+      `${dir}/ours.sdp`,
+      "-t",
+      "1.5",
+      "-y",
+      `${dir}/got.wav`,
+    ]);
+    await sleep(500); // ffmpeg opens its ports
+    m.startWith({ host: "127.0.0.1", port: ffPort }, {
+      payloadType: 8,
+      encoding: "PCMA",
+      clockRate: 8000,
+    }, "sendonly");
+    const status = await Promise.race([ff.child.status, sleep(10_000).then(() => undefined)]);
+    assert(status, "ffmpeg did not finish");
+    assertEquals(status.code, 0, ff.output());
+    assertEquals(ff.output().trim(), "", "ffmpeg reported errors");
+    const wav = readWav(await Deno.readFile(`${dir}/got.wav`));
+    assert(wav.samples.length >= wav.sampleRate, `samples ${wav.samples.length}`);
+    const f = dominantFrequency(
+      wav.samples,
+      wav.sampleRate,
+      100,
+      Math.min(3900, wav.sampleRate / 2 - 100),
+    );
+    assert(Math.abs(f - 440) <= 440 * 0.02, `frequency ${f}`);
+    // ffmpeg's own statistics of what it decoded
+    const probe = await run("ffmpeg", [
+      ...FF,
+      "-i",
+      `${dir}/got.wav`,
+      "-af",
+      "astats",
+      "-f",
+      "null",
+      "-",
+    ], {
+      timeout: 10_000,
+    });
+    assertEquals(probe.code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}, { timeout: 30_000 });
+
+Deno.test("writeWav/readWav keep a tone (sink file format)", () => {
+  const t = new ToneSource(800).read(8000)!;
+  const back = readWav(writeWav({ sampleRate: 8000, channels: 1, samples: t }));
+  assertEquals(back.samples, t);
+});

@@ -1,0 +1,458 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
+import fc from "fast-check";
+import { interopTest, run, startPeer } from "@rtclite/testing";
+import {
+  addressAttribute,
+  createMessage,
+  decodeStun,
+  encodeStun,
+  getAddress,
+  getErrorCode,
+  LongTermCredentials,
+  type StunAttribute,
+  StunClass,
+  StunMethod,
+  StunParseError,
+  type TransportAddress,
+} from "./rfc5389.ts";
+import {
+  decodeChannelData,
+  encodeChannelData,
+  getUint32,
+  isChannelData,
+  type Relay,
+  serveTurnUdp,
+  TurnAttr,
+  TurnClient,
+  TurnError,
+  TurnServer,
+  uint32Attribute,
+} from "./rfc5766.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+Deno.test("ChannelData framing: encode, decode, padding, reserved channels (RFC 8656 §12.4-12.6)", () => {
+  const m = encodeChannelData(0x4001, enc.encode("abcde"));
+  deepEqual([...m.subarray(0, 4)], [0x40, 0x01, 0, 5]);
+  equal(encodeChannelData(0x4001, enc.encode("abcde"), true).length, 12);
+  const d = decodeChannelData(encodeChannelData(0x4fff, enc.encode("abcde"), true));
+  equal(d.channel, 0x4fff);
+  equal(dec.decode(d.data), "abcde");
+  equal(decodeChannelData(Uint8Array.of(0x40, 0, 0, 0)).data.length, 0);
+  ok(isChannelData(m));
+  ok(!isChannelData(encodeStun(createMessage(1, 0))));
+  throws(() => encodeChannelData(0x3fff, new Uint8Array()), RangeError);
+  throws(() => decodeChannelData(Uint8Array.of(0x40, 0, 0, 9, 1)), StunParseError);
+  throws(() => decodeChannelData(Uint8Array.of(0x80, 0, 0, 0)), StunParseError);
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+      try {
+        const { channel, data } = decodeChannelData(b);
+        deepEqual([...decodeChannelData(encodeChannelData(channel, data)).data], [...data]);
+      } catch (e) {
+        ok(e instanceof StunParseError);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("TURN attributes: LIFETIME, CHANNEL-NUMBER, REQUESTED-TRANSPORT (RFC 8656 §18)", () => {
+  const msg = createMessage(StunMethod.Allocate, StunClass.Request, [
+    uint32Attribute(TurnAttr.LIFETIME, 3600),
+    uint32Attribute(TurnAttr.CHANNEL_NUMBER, 0x4abc),
+    uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17),
+  ]);
+  const back = decodeStun(encodeStun(msg));
+  equal(getUint32(back, TurnAttr.LIFETIME), 3600);
+  equal(getUint32(back, TurnAttr.CHANNEL_NUMBER), 0x4abc);
+  equal(getUint32(back, TurnAttr.REQUESTED_TRANSPORT), 17);
+  throws(
+    () =>
+      getUint32(
+        createMessage(1, 0, [{ type: TurnAttr.LIFETIME, value: new Uint8Array(3) }]),
+        TurnAttr.LIFETIME,
+      ),
+    StunParseError,
+  );
+});
+
+/** A TurnServer with in-memory relays and a client that signs with long-term credentials. */
+function harness(options: { quota?: number } = {}) {
+  let now = 0;
+  const out: { data: Uint8Array; to: TransportAddress }[] = [];
+  const relays: (Relay & {
+    sent: { data: Uint8Array; to: TransportAddress }[];
+    deliver: (d: Uint8Array, from: TransportAddress) => void;
+    closed: boolean;
+  })[] = [];
+  const server = new TurnServer({
+    realm: "example.org",
+    password: (u) => ({ alice: "a", bob: "b" } as Record<string, string>)[u],
+    send: (data, to) => out.push({ data, to }),
+    now: () => now,
+    ...options,
+    openRelay: (onPeer) => {
+      const r = {
+        address: { family: 4 as const, address: "198.51.100.1", port: 50000 + relays.length },
+        sent: [] as { data: Uint8Array; to: TransportAddress }[],
+        closed: false,
+        send(data: Uint8Array, to: TransportAddress) {
+          r.sent.push({ data, to });
+        },
+        close() {
+          r.closed = true;
+        },
+        deliver: onPeer,
+      };
+      relays.push(r);
+      return r;
+    },
+  });
+  const client = (user: string, from: TransportAddress) => {
+    const creds = new LongTermCredentials({ username: user, password: user[0]! });
+    return (method: number, attrs: (tid: Uint8Array) => StunAttribute[] = () => []) => {
+      for (let i = 0; i < 3; i++) {
+        const base = createMessage(method, StunClass.Request);
+        base.attributes.push(...attrs(base.transactionId));
+        const { message, options } = creds.sign(base);
+        out.length = 0;
+        server.handle(encodeStun(message, options), from);
+        const res = decodeStun(out[0]!.data);
+        if (res.class === StunClass.ErrorResponse && creds.onErrorResponse(res)) continue;
+        return res;
+      }
+      throw new Error("no answer");
+    };
+  };
+  return { server, out, relays, client, tick: (ms: number) => (now += ms, server.tick(now)) };
+}
+
+const A: TransportAddress = { family: 4, address: "192.0.2.10", port: 4000 };
+const PEER: TransportAddress = { family: 4, address: "203.0.113.5", port: 7000 };
+
+Deno.test("TurnServer: Allocate, errors 400/437/440/442/486, Refresh and expiry (RFC 8656 §7-8)", () => {
+  const h = harness({ quota: 1 });
+  const alice = h.client("alice", A);
+  equal(getErrorCode(alice(StunMethod.Allocate))?.code, 400); // no REQUESTED-TRANSPORT
+  equal(
+    getErrorCode(
+      alice(StunMethod.Allocate, () => [uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 6)]),
+    )?.code,
+    442,
+  );
+  equal(
+    getErrorCode(
+      alice(
+        StunMethod.Allocate,
+        () => [
+          uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17),
+          uint32Attribute(TurnAttr.REQUESTED_ADDRESS_FAMILY, 2),
+        ],
+      ),
+    )?.code,
+    440,
+  );
+  equal(getErrorCode(alice(StunMethod.Refresh))?.code, 437); // no allocation yet
+  const ok1 = alice(
+    StunMethod.Allocate,
+    () => [
+      uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17),
+      uint32Attribute(TurnAttr.LIFETIME, 99999),
+    ],
+  );
+  equal(ok1.class, StunClass.SuccessResponse);
+  deepEqual(getAddress(ok1, TurnAttr.XOR_RELAYED_ADDRESS), h.relays[0]!.address);
+  deepEqual(getAddress(ok1, 0x0020), A);
+  equal(getUint32(ok1, TurnAttr.LIFETIME), 3600);
+  equal(
+    getErrorCode(
+      alice(StunMethod.Allocate, () => [uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17)]),
+    )?.code,
+    437,
+  );
+  const alice2 = h.client("alice", { ...A, port: 4001 });
+  equal(
+    getErrorCode(
+      alice2(StunMethod.Allocate, () => [uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17)]),
+    )?.code,
+    486,
+  );
+  equal(getErrorCode(h.client("bob", A)(StunMethod.Refresh))?.code, 441);
+  equal(
+    getUint32(
+      alice(StunMethod.Refresh, () => [uint32Attribute(TurnAttr.LIFETIME, 700)]),
+      TurnAttr.LIFETIME,
+    ),
+    700,
+  );
+  h.tick(699_000);
+  equal(h.server.allocations, 1);
+  h.tick(2_000);
+  equal(h.server.allocations, 0);
+  ok(h.relays[0]!.closed);
+  // Refresh with LIFETIME 0 deletes at once.
+  alice(StunMethod.Allocate, () => [uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17)]);
+  equal(
+    getUint32(
+      alice(StunMethod.Refresh, () => [uint32Attribute(TurnAttr.LIFETIME, 0)]),
+      TurnAttr.LIFETIME,
+    ),
+    0,
+  );
+  equal(h.server.allocations, 0);
+  // An unauthenticated Allocate is challenged, never served.
+  h.out.length = 0;
+  h.server.handle(
+    encodeStun(
+      createMessage(StunMethod.Allocate, StunClass.Request, [
+        uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17),
+      ]),
+    ),
+    A,
+  );
+  equal(getErrorCode(decodeStun(h.out[0]!.data))?.code, 401);
+});
+
+Deno.test("TurnServer: permissions gate Send/Data; channels carry ChannelData (RFC 8656 §9-12)", () => {
+  const h = harness();
+  const alice = h.client("alice", A);
+  alice(StunMethod.Allocate, () => [uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17)]);
+  const relay = h.relays[0]!;
+  const send = (data: string) => {
+    const msg = createMessage(StunMethod.Send, StunClass.Indication);
+    msg.attributes.push(addressAttribute(TurnAttr.XOR_PEER_ADDRESS, PEER, msg.transactionId), {
+      type: TurnAttr.DATA,
+      value: enc.encode(data),
+    });
+    h.server.handle(encodeStun(msg), A);
+  };
+  send("dropped");
+  equal(relay.sent.length, 0); // no permission
+  h.out.length = 0;
+  relay.deliver(enc.encode("in"), PEER);
+  equal(h.out.length, 0);
+  equal(getErrorCode(alice(StunMethod.CreatePermission))?.code, 400);
+  alice(
+    StunMethod.CreatePermission,
+    (tid) => [addressAttribute(TurnAttr.XOR_PEER_ADDRESS, PEER, tid)],
+  );
+  send("hello");
+  equal(dec.decode(relay.sent[0]!.data), "hello");
+  deepEqual(relay.sent[0]!.to, PEER);
+  h.out.length = 0;
+  relay.deliver(enc.encode("reply"), { ...PEER, port: 7001 }); // permission is per IP, any port
+  const ind = decodeStun(h.out[0]!.data);
+  equal(ind.method, StunMethod.Data);
+  equal(ind.class, StunClass.Indication);
+  equal(getAddress(ind, TurnAttr.XOR_PEER_ADDRESS)?.port, 7001);
+  // ChannelBind: range and conflicts.
+  equal(
+    getErrorCode(
+      alice(
+        StunMethod.ChannelBind,
+        (
+          tid,
+        ) => [
+          uint32Attribute(TurnAttr.CHANNEL_NUMBER, 0x3000),
+          addressAttribute(TurnAttr.XOR_PEER_ADDRESS, PEER, tid),
+        ],
+      ),
+    )?.code,
+    400,
+  );
+  equal(
+    alice(
+      StunMethod.ChannelBind,
+      (
+        tid,
+      ) => [
+        uint32Attribute(TurnAttr.CHANNEL_NUMBER, 0x4000),
+        addressAttribute(TurnAttr.XOR_PEER_ADDRESS, PEER, tid),
+      ],
+    ).class,
+    StunClass.SuccessResponse,
+  );
+  equal(
+    getErrorCode(
+      alice(
+        StunMethod.ChannelBind,
+        (
+          tid,
+        ) => [
+          uint32Attribute(TurnAttr.CHANNEL_NUMBER, 0x4001),
+          addressAttribute(TurnAttr.XOR_PEER_ADDRESS, PEER, tid),
+        ],
+      ),
+    )?.code,
+    400,
+  );
+  h.server.handle(encodeChannelData(0x4000, enc.encode("via channel")), A);
+  equal(dec.decode(relay.sent.at(-1)!.data), "via channel");
+  h.server.handle(encodeChannelData(0x4002, enc.encode("unbound")), A);
+  equal(relay.sent.length, 2);
+  h.out.length = 0;
+  relay.deliver(enc.encode("back"), PEER);
+  const cd = decodeChannelData(h.out[0]!.data);
+  equal(cd.channel, 0x4000);
+  equal(dec.decode(cd.data), "back");
+  // Permissions expire after 300 s, channels after 600 s.
+  h.tick(301_000);
+  h.out.length = 0;
+  relay.deliver(enc.encode("late"), { ...PEER, port: 9 });
+  equal(h.out.length, 0);
+  // Garbage never crashes the server.
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => h.server.handle(b, A)), {
+    numRuns: 300,
+  });
+});
+
+Deno.test("TurnClient and serveTurnUdp: Send/Data and ChannelData between two clients, wrong password", async () => {
+  await using turn = await serveTurnUdp({
+    hostname: "127.0.0.1",
+    port: 0,
+    realm: "r",
+    password: (u) => (u === "u" ? "p" : undefined),
+    passwordAlgorithms: true,
+  });
+  await using a = await TurnClient.open({ server: turn.address, username: "u", password: "p" });
+  await using b = await TurnClient.open({ server: turn.address, username: "u", password: "p" });
+  await exchange(a, b);
+  await using bad = await TurnClient.open({
+    server: turn.address,
+    username: "u",
+    password: "x",
+    rto: 50,
+    rc: 3,
+  });
+  await rejects(bad.allocate(), TurnError);
+  equal(turn.server.allocations, 2);
+});
+
+/** Allocates on both clients and sends data both ways, first with indications, then channels. */
+async function exchange(a: TurnClient, b: TurnClient): Promise<void> {
+  const ra = (await a.allocate()).relayed;
+  const rb = (await b.allocate()).relayed;
+  await a.createPermission(rb);
+  await b.createPermission(ra);
+  const inbox = (c: TurnClient) => {
+    const got: [string, string][] = [];
+    c.onData = (data, peer, via) => got.push([dec.decode(data), `${via} ${peer.port}`]);
+    return got;
+  };
+  const ga = inbox(a), gb = inbox(b);
+  const until = async (cond: () => boolean) => {
+    for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    ok(cond());
+  };
+  a.send(rb, enc.encode("ping"));
+  await until(() => gb.length === 1);
+  deepEqual(gb[0], ["ping", `indication ${ra.port}`]);
+  b.send(ra, enc.encode("pong"));
+  await until(() => ga.length === 1);
+  deepEqual(ga[0], ["pong", `indication ${rb.port}`]);
+  const ca = await a.channelBind(rb);
+  await b.channelBind(ra);
+  equal(ca, 0x4000);
+  for (let i = 0; i < 10; i++) a.send(rb, enc.encode(`c${i}`));
+  b.send(ra, enc.encode("channel back"));
+  await until(() => gb.length === 11 && ga.length === 2);
+  deepEqual(gb.slice(1).map((x) => x[0]), Array.from({ length: 10 }, (_, i) => `c${i}`));
+  equal(gb[1]![1], `channel ${ra.port}`);
+  deepEqual(ga[1], ["channel back", `channel ${rb.port}`]);
+}
+
+// --- interop with coturn (ports 13480-13499 for these tests) ---
+
+async function waitForUdp(port: number): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const { stdout } = await run("ss", ["-Hlnu", `sport = :${port}`], { stdout: "piped" });
+    if (stdout.trim()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Nothing listens on UDP ${port}`);
+}
+
+interopTest("our TURN clients relay through coturn with Send/Data and ChannelData", [{
+  bin: "turnserver",
+  apt: "coturn",
+}], async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rtclite-coturn-" });
+  await using _coturn = startPeer("turnserver", [
+    "-n",
+    "--no-cli",
+    "--no-tls",
+    "--no-dtls",
+    "--listening-ip=127.0.0.1",
+    "--relay-ip=127.0.0.1",
+    "--listening-port=13480",
+    "--min-port=13482",
+    "--max-port=13489",
+    "--lt-cred-mech",
+    "--user=test:secret",
+    "--realm=test.local",
+    "--allow-loopback-peers",
+    `--db=${dir}/turndb`,
+    `--pidfile=${dir}/turnserver.pid`,
+    "--log-file=stdout",
+    "--simple-log",
+  ]);
+  await waitForUdp(13480);
+  const server: TransportAddress = { family: 4, address: "127.0.0.1", port: 13480 };
+  await using a = await TurnClient.open({ server, username: "test", password: "secret" });
+  await using b = await TurnClient.open({ server, username: "test", password: "secret" });
+  await exchange(a, b);
+  ok(a.allocation!.relayed.port >= 13482 && a.allocation!.relayed.port <= 13489);
+  await using bad = await TurnClient.open({ server, username: "test", password: "wrong" });
+  await rejects(
+    bad.allocate(),
+    (e: unknown) => e instanceof TurnError && getErrorCode(e.response!)?.code === 401,
+  );
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}, { timeout: 30_000 });
+
+interopTest(
+  "turnutils_uclient relays through our TURN server with channels and with Send indications",
+  [{ bin: "turnutils_uclient", apt: "coturn" }, { bin: "turnutils_peer", apt: "coturn" }],
+  async () => {
+    await using turn = await serveTurnUdp({
+      hostname: "127.0.0.1",
+      port: 13490,
+      realm: "test.local",
+      relayPorts: [13492, 13499],
+      password: (u) => (u === "test" ? "secret" : undefined),
+    });
+    await using _peer = startPeer("turnutils_peer", ["-L", "127.0.0.1", "-p", "13491"]);
+    await waitForUdp(13491);
+    for (const mode of [[], ["-s"]]) {
+      const out = await run("turnutils_uclient", [
+        "-c",
+        ...mode,
+        "-u",
+        "test",
+        "-w",
+        "secret",
+        "-e",
+        "127.0.0.1",
+        "-r",
+        "13491",
+        "-n",
+        "20",
+        "-m",
+        "2",
+        "-l",
+        "170",
+        "-p",
+        "13490",
+        "127.0.0.1",
+      ], { timeout: 30_000, stdout: "piped", stderr: "piped" });
+      const text = out.stdout + out.stderr;
+      equal(out.code, 0, text);
+      ok(text.includes("tot_send_msgs=40, tot_recv_msgs=40"), text);
+    }
+    ok(turn.server.allocations >= 2); // turnutils_uclient leaves its allocations to expire
+  },
+  { timeout: 60_000 },
+);
