@@ -1622,6 +1622,8 @@ export interface ResolverOptions {
   recursionDesired?: boolean;
   /** Use TCP from the start (default false: UDP, TCP on truncation). */
   tcp?: boolean;
+  /** Start each query at the next server in turn (default: resolv.conf's `rotate`, else false). */
+  rotate?: boolean;
 }
 
 /** Options for one {@linkcode DnsResolver.query}. */
@@ -1684,6 +1686,8 @@ export class DnsResolver {
   #attempts: number | undefined;
   #cache: DnsCache | undefined;
   #conf: Promise<void> | undefined;
+  #rotate: boolean | undefined;
+  #turn = 0;
 
   /**
    * Creates a resolver; nothing is read or sent until the first query.
@@ -1697,6 +1701,7 @@ export class DnsResolver {
     this.#ndots = options.ndots;
     this.#timeout = options.timeout;
     this.#attempts = options.attempts;
+    this.#rotate = options.rotate;
     this.#cache = options.cache === false ? undefined : options.cache ?? new DnsCache();
   }
 
@@ -1713,6 +1718,7 @@ export class DnsResolver {
         this.#ndots ??= conf.ndots;
         this.#timeout ??= conf.timeout * 1000;
         this.#attempts ??= conf.attempts;
+        this.#rotate ??= conf.rotate;
       })();
       await this.#conf;
     }
@@ -1734,7 +1740,11 @@ export class DnsResolver {
     type: QuestionType = "A",
     options: QueryOptions = {},
   ): Promise<DnsMessage> {
-    const servers = await this.#config();
+    let servers = await this.#config();
+    if (this.#rotate && servers.length > 1) {
+      const k = this.#turn++ % servers.length;
+      servers = [...servers.slice(k), ...servers.slice(0, k)];
+    }
     const q: DnsQuestion = { name: name.replace(/\.$/, ""), type, class: options.class ?? 1 };
     if (!options.noCache) {
       const hit = this.#cache?.get(q.name, type, q.class);

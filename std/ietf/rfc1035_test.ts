@@ -837,6 +837,24 @@ Deno.test("DnsResolver and serveDns() work over IPv6 loopback", async (t) => {
   }
 });
 
+Deno.test("DnsResolver with rotate starts each query at the next server", async () => {
+  const mk = (addr: string) =>
+    serveDns({
+      port: 0,
+      zone: new DnsZone([{ name: "r.test", type: "A", ttl: 60, data: addr }]),
+    });
+  await using one = await mk("192.0.2.1");
+  await using two = await mk("192.0.2.2");
+  const resolver = new DnsResolver({
+    servers: [`127.0.0.1:${one.port}`, `127.0.0.1:${two.port}`],
+    rotate: true,
+    cache: false,
+  });
+  const got: string[] = [];
+  for (let i = 0; i < 4; i++) got.push((await resolver.resolve("r.test", "A"))[0]!.data);
+  assertEquals(got, ["192.0.2.1", "192.0.2.2", "192.0.2.1", "192.0.2.2"]);
+});
+
 Deno.test("DnsResolver uses a new random ID and source port for each query", async () => {
   const seen: { id: number; port: number }[] = [];
   const zone = new DnsZone(ZONE_RECORDS);

@@ -304,6 +304,9 @@ export async function resolveSipTargets(
   if (param) {
     transport = transportFromParam(param, secure);
     if (!transport) throw new SipLocateError(`Cannot locate ${target}: unknown transport ${param}`);
+    if (secure && !SECURE.has(transport)) {
+      throw new SipLocateError(`Cannot locate ${target}: a SIPS URI cannot use ${param}`);
+    }
     // @implements RFC3263 §4.1 ¶3
   } else if (numeric || u.port !== undefined) {
     transport = secure ? "tls" : "udp";

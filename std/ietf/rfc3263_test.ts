@@ -115,6 +115,10 @@ Deno.test("resolveSipTargets() uses the transport parameter and its SRV record (
     () => resolveSipTargets("sip:plain.test;transport=carrier-pigeon", { resolver: r2 }),
     SipLocateError,
   );
+  await rejects(
+    () => resolveSipTargets("sips:plain.test;transport=udp", { resolver: r2 }),
+    SipLocateError,
+  );
 });
 
 Deno.test("resolveSipTargets() needs no DNS for numeric hosts (RFC 3263 §4.2 ¶2)", async () => {

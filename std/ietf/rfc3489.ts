@@ -252,6 +252,7 @@ export class ClassicStunServer {
       address: flags?.changeIp ? ca : receivedOn.address,
       port: flags?.changePort ? cp : receivedOn.port,
     };
+    // @implements RFC3489 §11.2.1, RFC3489 §11.2.3, RFC3489 §11.2.5
     const attrs: StunAttribute[] = [
       addressAttribute(StunAttr.MAPPED_ADDRESS, from),
       addressAttribute(StunAttr.SOURCE_ADDRESS, source),
@@ -261,6 +262,7 @@ export class ClassicStunServer {
     if (msg.transactionId.length === 12) {
       attrs.push(addressAttribute(StunAttr.XOR_MAPPED_ADDRESS, from, msg.transactionId));
     }
+    // @implements RFC3489 §11.2.2, RFC3489 §11.2.11
     let to = from;
     if (responseAddress && this.#opts.allowResponseAddress) {
       to = responseAddress;
@@ -363,6 +365,7 @@ export async function serveClassicStunUdp(
 // === NAT type discovery (RFC 3489 §10.1) ===
 
 /** The six outcomes of RFC 3489 §10.1 (restricted split into address- and port-restricted). */
+// @implements RFC3489 §10.1 ¶1-7
 export type NatType =
   | "udp-blocked"
   | "open-internet"
@@ -432,6 +435,7 @@ export class NatDiscovery {
   }
 
   /** The test to run now, or `undefined` when the type is known. */
+  // @implements RFC3489 §10.1 ¶9
   next(): NatTest | undefined {
     if (this.type) return undefined;
     const none = { changeIp: false, changePort: false };
@@ -453,7 +457,7 @@ export class NatDiscovery {
    * @param result The response's addresses, or `undefined` when no response came.
    * @throws {Error} when test I's response has no CHANGED-ADDRESS but the procedure needs it.
    */
-  // @implements RFC3489 §10.1 ¶3-5
+  // @implements RFC3489 §10.1 ¶10-12
   report(result: NatTestResult | undefined): void {
     const same = (a: TransportAddress, b: TransportAddress) =>
       a.address === b.address && a.port === b.port;

@@ -324,7 +324,7 @@ function ipText(b: Uint8Array): string {
  * equal(messageType(StunMethod.Binding, StunClass.SuccessResponse), 0x0101);
  * ```
  */
-// @implements RFC8489 §5 ¶6-7
+// @implements RFC8489 §5 ¶10-11
 export function messageType(method: number, cls: StunClass): number {
   if (method < 0 || method > 0xfff) throw new RangeError(`Invalid STUN method: ${method}`);
   return (method & 0x00f) | ((method & 0x070) << 1) | ((method & 0xf80) << 2) |
@@ -344,7 +344,7 @@ export function messageType(method: number, cls: StunClass): number {
  * equal(isStun(new Uint8Array([0x40, 0, 0, 4, 1, 2, 3, 4])), false);
  * ```
  */
-// @implements RFC8489 §5 ¶2
+// @implements RFC8489 §5 ¶5, RFC8489 §5 ¶13, RFC8489 §5 ¶15
 export function isStun(buf: Uint8Array): boolean {
   if (buf.length < HEADER || (buf[0]! & 0xc0) !== 0) return false;
   const len = (buf[2]! << 8) | buf[3]!;
@@ -426,7 +426,7 @@ export function decodeStun(buf: Uint8Array, options: DecodeOptions = {}): StunMe
     }
     const value = buf.subarray(off + 4, off + 4 + len);
     if (at === StunAttr.FINGERPRINT) {
-      // @implements RFC8489 §14.7 ¶1-3
+      // @implements RFC8489 §14.7 ¶2-3
       if (len !== 4) throw fail(`FINGERPRINT has ${len} bytes, expected 4`, off);
       if (off + 8 !== buf.length) throw fail("FINGERPRINT is not the last attribute", off);
       const want = (crc32(buf.subarray(0, off)) ^ 0x5354554e) >>> 0;
@@ -546,7 +546,7 @@ export function encodeInto(
       hmac(sha256, options.integritySha256, out.subarray(0, off)).subarray(0, n),
     );
   }
-  // @implements RFC8489 §14.7 ¶4
+  // @implements RFC8489 §14.7 ¶5
   if (options.fingerprint) {
     setLength(off + 8);
     const crc = (crc32(out.subarray(0, off)) ^ 0x5354554e) >>> 0;
@@ -596,7 +596,7 @@ export function encodeStun(msg: StunMessage, options: EncodeOptions = {}): Uint8
  * equal(createMessage(StunMethod.Binding, StunClass.Request).transactionId.length, 12);
  * ```
  */
-// @implements RFC8489 §5 ¶10
+// @implements RFC8489 §5 ¶14
 export function createMessage(
   method: number,
   cls: StunClass,
@@ -715,7 +715,7 @@ function xorInPlace(value: Uint8Array, transactionId: Uint8Array): Uint8Array {
  * deepEqual(decodeXorAddress(encodeXorAddress(a, tid), tid), a);
  * ```
  */
-// @implements RFC8489 §14.2 ¶3
+// @implements RFC8489 §14.2 ¶6
 export function encodeXorAddress(addr: TransportAddress, transactionId: Uint8Array): Uint8Array {
   return xorInPlace(encodeAddress(addr), transactionId);
 }
@@ -1232,7 +1232,7 @@ export const SecurityFeature = {
  * equal(nonceCookie(SecurityFeature.PasswordAlgorithms), "obMatJos2gAAA");
  * ```
  */
-// @implements RFC8489 §9.2 ¶6
+// @implements RFC8489 §9.2 ¶5
 export function nonceCookie(features: number): string {
   return "obMatJos2" +
     btoa(String.fromCharCode(features >> 16 & 0xff, features >> 8 & 0xff, features & 0xff));
@@ -1842,7 +1842,7 @@ export class StunServer {
     const error = "error" in result;
     if (error) attrs.push(errorCodeAttribute(result.error, result.reason));
     attrs.push(...(result.attributes ?? []));
-    // @implements RFC8489 §6.3.1.1 ¶3
+    // @implements RFC8489 §6.3.1.1 ¶4
     if (this.#opts.software) attrs.push(textAttribute(StunAttr.SOFTWARE, this.#opts.software));
     const cls = error ? StunClass.ErrorResponse : StunClass.SuccessResponse;
     const options: EncodeOptions = { ...sign };
@@ -2122,6 +2122,7 @@ export class StunClient implements AsyncDisposable {
   ): Promise<StunMessage> {
     const creds = this.#opts.credentials;
     const software = this.#opts.software ?? "rtclite";
+    let redirects = 0;
     for (;;) {
       const transactionId = crypto.getRandomValues(new Uint8Array(12));
       const built = typeof request === "function" ? request(transactionId) : request;
@@ -2158,6 +2159,17 @@ export class StunClient implements AsyncDisposable {
       const response = await this.#transact(server, encodeStun(message, options), verify);
       if (response.class === StunClass.ErrorResponse && creds?.onErrorResponse(response)) continue;
       if (response.class === StunClass.SuccessResponse) creds?.succeeded();
+      // @implements RFC8489 §10 ¶3, RFC8489 §14.8 ¶6-7
+      const signed = options.integrity ?? options.integritySha256;
+      const alternate =
+        response.class === StunClass.ErrorResponse && getErrorCode(response)?.code === 300
+          ? getAddress(response, StunAttr.ALTERNATE_SERVER)
+          : undefined;
+      if (alternate && signed && verifyIntegrity(response, signed) && redirects++ < 2) {
+        log.debug("Redirected to {server}", { server: `${alternate.address}:${alternate.port}` });
+        server = alternate;
+        continue;
+      }
       return response;
     }
   }
@@ -2170,7 +2182,7 @@ export class StunClient implements AsyncDisposable {
    * @returns The server-reflexive transport address.
    * @throws {StunTransactionError} on timeout or an error response.
    */
-  // @implements RFC8489 §6.3.3 ¶2
+  // @implements RFC8489 §6.3.3 ¶3
   async binding(server: TransportAddress): Promise<TransportAddress> {
     const res = await this.request(server, createMessage(StunMethod.Binding, StunClass.Request));
     if (res.class === StunClass.ErrorResponse) {

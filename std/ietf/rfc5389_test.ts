@@ -658,3 +658,37 @@ interopTest("turnutils_stunclient gets a mapped address from our STUN server", [
   ok(/UDP reflexive addr: 127\.0\.0\.1:\d+/.test(text), text);
   void srv;
 }, { timeout: 20_000 });
+
+Deno.test("StunClient follows an authenticated 300 Try Alternate to ALTERNATE-SERVER (RFC 8489 §10)", async () => {
+  const auth = {
+    mechanism: "short-term" as const,
+    password: (u: string) => (u === "u" ? "p" : undefined),
+  };
+  await using target = await serveStunUdp(new StunServer({ auth }), {
+    hostname: "127.0.0.1",
+    port: 0,
+  });
+  const redirector = (signedOnly: boolean) =>
+    new StunServer({
+      ...(signedOnly ? { auth } : {}),
+      handlers: {
+        [StunMethod.Binding]: () => ({
+          error: 300,
+          attributes: [addressAttribute(StunAttr.ALTERNATE_SERVER, target.address)],
+        }),
+      },
+    });
+  await using first = await serveStunUdp(redirector(true), { hostname: "127.0.0.1", port: 0 });
+  await using client = await StunClient.open({
+    hostname: "127.0.0.1",
+    shortTerm: { username: "u", password: "p" },
+  });
+  deepEqual(await client.binding(first.address), client.address);
+  // An unauthenticated 300 is not followed (RFC 8489 §14.8: it must be integrity-protected).
+  await using open = await serveStunUdp(redirector(false), { hostname: "127.0.0.1", port: 0 });
+  await using anon = await StunClient.open({ hostname: "127.0.0.1" });
+  await rejects(
+    anon.binding(open.address),
+    (e: unknown) => e instanceof StunTransactionError && getErrorCode(e.response!)?.code === 300,
+  );
+});

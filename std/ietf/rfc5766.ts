@@ -846,7 +846,7 @@ export class TurnServer {
     return undefined;
   }
 
-  // @implements RFC8656 §12.6 ¶3-6
+  // @implements RFC8656 §12.6 ¶4, RFC8656 §12.6 ¶6
   #channelData(data: Uint8Array, from: TransportAddress): void {
     const now = this.#now();
     const a = this.#live(from, now);
