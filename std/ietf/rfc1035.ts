@@ -1943,7 +1943,7 @@ export class DnsResolver {
   ): Promise<Extract<DnsRecord, { type: T }>[]> {
     await this.#config();
     for (const candidate of this.candidates(name)) {
-      const res = await this.query(candidate, type, options);
+      let res = await this.query(candidate, type, options);
       if (res.rcode === RCODE.NXDOMAIN) continue;
       if (res.rcode !== RCODE.NOERROR) {
         throw new DnsError(
@@ -1951,7 +1951,17 @@ export class DnsResolver {
           rcodeName(res.rcode),
         );
       }
-      return recordsFor(res, candidate, type) as Extract<DnsRecord, { type: T }>[];
+      let owner = candidate;
+      for (let hops = 0;; hops++) {
+        const { records, end } = follow(res, owner, type);
+        if (records.length || end === undefined || hops >= 8) {
+          return records as Extract<DnsRecord, { type: T }>[];
+        }
+        // The CNAME chain leaves this response: ask for its end.
+        owner = end;
+        res = await this.query(owner, type, options);
+        if (res.rcode !== RCODE.NOERROR) return [];
+      }
     }
     return [];
   }
@@ -1972,16 +1982,25 @@ export class DnsResolver {
 }
 
 /** Answers of `type` for `name`, following CNAMEs inside the response (at most 8). */
-function recordsFor(res: DnsMessage, name: string, type: QuestionType): DnsRecord[] {
+/**
+ * Answers of `type` for `name`, following CNAMEs inside the response (at
+ * most 8); `end` is where the chain leaves the response without an answer.
+ */
+// @implements RFC1035 §7.3 ¶3
+function follow(
+  res: DnsMessage,
+  name: string,
+  type: QuestionType,
+): { records: DnsRecord[]; end?: string } {
   let owner = name;
   for (let hops = 0; hops < 8; hops++) {
     const hits = res.answers.filter((rr) => rr.type === type && sameName(rr.name, owner));
-    if (hits.length || type === "CNAME") return hits;
+    if (hits.length || type === "CNAME") return { records: hits };
     const cname = res.answers.find((rr) => rr.type === "CNAME" && sameName(rr.name, owner));
-    if (!cname) return [];
+    if (!cname) return hops === 0 ? { records: [] } : { records: [], end: owner };
     owner = cname.data as string;
   }
-  return [];
+  return { records: [] };
 }
 
 function parseServer(s: NameServer | string): Required<NameServer> {
