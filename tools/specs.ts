@@ -236,7 +236,7 @@ const NUMBERED = /^(?:Appendix\s+)?((?:\d+|[A-Z])(?:\.\d+)*)\.?\s+(\S.*?)\s*$/;
 export function parseSpec(name: string, text: string): Spec {
   const lines = unpage(text.split(/\r?\n/));
   const sections = new Map<string, Section>();
-  const heads: { id: string; title: string; at: number }[] = [];
+  let heads: { id: string; title: string; at: number }[] = [];
   if (name === "FLV") {
     const titles = new Set<string>();
     for (const line of lines) {
@@ -257,6 +257,11 @@ export function parseSpec(name: string, text: string): Spec {
         heads.push({ id: m[1]!, title: m[2]!, at });
       }
     });
+  }
+  // AMF's prose starts at the margin too ("A strict Array ...", "2.0 Booleans are
+  // ..."): there a heading has a numeric id and a short title that is no sentence.
+  if (name === "AMF0" || name === "AMF3") {
+    heads = heads.filter((h) => /^\d/.test(h.id) && h.title.length <= 60 && !/[.,;]/.test(h.title));
   }
   heads.forEach((h, k) => {
     const end = heads[k + 1]?.at ?? lines.length;

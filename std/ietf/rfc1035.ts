@@ -55,6 +55,7 @@ const log = getLogger("dns");
 // === Types, classes and codes (RFC 1035 §3.2.2, §3.2.4, §4.1.1) ===
 
 /** Numeric codes of the record types this module knows by name. */
+// @implements RFC1035 §3.2.2
 export const RR_TYPES: Readonly<Record<KnownType, number>> = Object.freeze({
   A: 1,
   NS: 2,
@@ -95,6 +96,7 @@ const TYPE_NAMES = new Map<number, KnownType | "ANY">(
 const OPT_TYPE = 41;
 
 /** The Internet class. */
+// @implements RFC1035 §3.2.4
 export const CLASS_IN = 1;
 
 /** Response codes (RFC 1035 §4.1.1, RFC 6891 §9 for BADVERS). */
@@ -1068,6 +1070,7 @@ function readRdata(
   let t: string;
   let data: unknown;
   switch (type) {
+    // @implements RFC1035 §3.4.1
     case 1: {
       if (end - r.pos !== 4) {
         throw new DnsParseError(
@@ -1099,10 +1102,12 @@ function readRdata(
       t = typeName(type);
       data = r.name();
       break;
+    // @implements RFC1035 §3.3.9
     case 15:
       t = "MX";
       data = { preference: r.u16("MX record"), exchange: r.name() };
       break;
+    // @implements RFC1035 §3.3.14
     case 16: {
       const strings: Uint8Array[] = [];
       if (r.pos === end) throw new DnsParseError("Cannot decode TXT record: no strings", r.pos);
@@ -1111,6 +1116,7 @@ function readRdata(
       data = strings;
       break;
     }
+    // @implements RFC1035 §3.3.13
     case 6:
       t = "SOA";
       data = {
@@ -1123,6 +1129,7 @@ function readRdata(
         minimum: r.u32("SOA record"),
       };
       break;
+    // @implements RFC2782
     case 33:
       t = "SRV";
       data = {
@@ -1132,6 +1139,7 @@ function readRdata(
         target: r.name(),
       };
       break;
+    // @implements RFC3403 §4.1
     case 35:
       t = "NAPTR";
       data = {
@@ -1986,7 +1994,7 @@ export class DnsResolver {
  * Answers of `type` for `name`, following CNAMEs inside the response (at
  * most 8); `end` is where the chain leaves the response without an answer.
  */
-// @implements RFC1035 §7.3 ¶3
+// @implements RFC1035 §3.3.1
 function follow(
   res: DnsMessage,
   name: string,

@@ -706,6 +706,25 @@ Deno.test("DnsResolver resolves over UDP, follows CNAME, falls back to TCP on tr
   assertEquals((await searching.resolve("pbx", "A")).map((rr) => rr.name), ["pbx.sip.test"]);
 });
 
+Deno.test("DnsResolver.resolve() asks again when a CNAME chain leaves the response", async () => {
+  // A zone that returns only the CNAME: its target lives "elsewhere" (answered by name).
+  await using server = await serveDns({
+    port: 0,
+    handler: (q) => {
+      const name = q.questions[0]!.name;
+      const answers: DnsRecord[] = name === "alias.test"
+        ? [{ name, type: "CNAME", ttl: 60, data: "real.test" }]
+        : name === "real.test"
+        ? [{ name, type: "A", ttl: 60, data: "192.0.2.77" }]
+        : [];
+      return { id: q.id, qr: true, aa: true, questions: q.questions, answers };
+    },
+  });
+  const resolver = new DnsResolver({ servers: [`127.0.0.1:${server.port}`] });
+  assertEquals((await resolver.resolve("alias.test", "A")).map((rr) => rr.data), ["192.0.2.77"]);
+  assertEquals((await resolver.resolve("alias.test", "CNAME")).map((rr) => rr.data), ["real.test"]);
+});
+
 Deno.test("DnsResolver serves repeated queries from its cache", async () => {
   let queries = 0;
   const zone = new DnsZone(ZONE_RECORDS);
