@@ -288,3 +288,128 @@ Deno.test("writeWav/readWav keep a tone (sink file format)", () => {
   const back = readWav(writeWav({ sampleRate: 8000, channels: 1, samples: t }));
   assertEquals(back.samples, t);
 });
+
+// --- baresip sends RFC 4733 telephone events in a call answered by a minimal SIP UAS ---
+
+/** Answers one INVITE on UDP with the SDP from `answer`; replies 200 to BYE. Test-only SIP. */
+function miniUas(
+  port: number,
+  answer: (offerSdp: string) => string,
+): { close(): void; invited: Promise<void> } {
+  const sock = dgram.createSocket("udp4");
+  let resolveInvited!: () => void;
+  const invited = new Promise<void>((r) => (resolveInvited = r));
+  sock.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => {
+    const text = new TextDecoder().decode(msg);
+    const [head, body = ""] = text.split("\r\n\r\n");
+    const lines = head!.split("\r\n");
+    const method = lines[0]!.split(" ")[0];
+    if (lines[0]!.startsWith("SIP/2.0")) return;
+    const hdr = (name: string) =>
+      lines.filter((l) => l.toLowerCase().startsWith(name.toLowerCase() + ":"));
+    const reply = (status: string, extra: string[], sdpBody = "") => {
+      const to = hdr("To")[0]!;
+      const out = [
+        `SIP/2.0 ${status}`,
+        ...hdr("Via"),
+        ...hdr("From"),
+        to.includes("tag=") ? to : `${to};tag=rtclite1`,
+        ...hdr("Call-ID"),
+        ...hdr("CSeq"),
+        ...extra,
+        `Content-Length: ${new TextEncoder().encode(sdpBody).length}`,
+        "",
+        sdpBody,
+      ].join("\r\n");
+      sock.send(new TextEncoder().encode(out), rinfo.port, rinfo.address);
+    };
+    if (method === "INVITE") {
+      reply(
+        "200 OK",
+        [`Contact: <sip:rtclite@127.0.0.1:${port}>`, "Content-Type: application/sdp"],
+        answer(body),
+      );
+      resolveInvited();
+    } else if (method !== "ACK") reply("200 OK", []);
+  });
+  sock.bind(port, "127.0.0.1");
+  return { close: () => sock.close(), invited };
+}
+
+interopTest("baresip sends DTMF (RFC 4733) that MediaSession recognizes", [{
+  bin: "baresip",
+  apt: "baresip-core",
+}], async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rtclite-baresip-" });
+  const sipPort = 16050, bPort = 16055, ctrlPort = 16070;
+  const digits: string[] = [];
+  await using media = await MediaSession.open({
+    source: new SilenceSource(),
+    onDtmf: (d) => digits.push(d),
+  });
+  const oa = new OfferAnswer({ address: "127.0.0.1", username: "rtclite" });
+  const uas = miniUas(sipPort, (offerSdp) => {
+    oa.setRemoteOffer(parseSdp(offerSdp));
+    const answer = formatSdp(oa.createAnswer([media.localStream]));
+    media.start(oa.negotiated[0]!);
+    return answer;
+  });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/config`,
+      [
+        "poll_method epoll",
+        `sip_listen 127.0.0.1:${bPort}`,
+        "net_interface 127.0.0.1",
+        "dns_server 127.0.0.1:53",
+        "audio_player aubridge,nil",
+        "audio_alert aubridge,nil",
+        "audio_source aufile,/usr/share/baresip/callwaiting.wav",
+        "rtp_ports 16060-16069",
+        "module_path /usr/lib/baresip/modules",
+        "module g711.so",
+        "module aufile.so",
+        "module aubridge.so",
+        "module_tmp account.so",
+        "module_app menu.so",
+        "module_app ctrl_tcp.so",
+        `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+        "",
+      ].join("\n"),
+    );
+    await Deno.writeTextFile(`${dir}/accounts`, `<sip:bob@127.0.0.1:${bPort}>;regint=0\n`);
+    await Deno.writeTextFile(`${dir}/contacts`, "");
+    await using bs = startPeer("baresip", [
+      "-f",
+      dir,
+      "-e",
+      `/dial sip:rtclite@127.0.0.1:${sipPort}`,
+    ]);
+    await uas.invited;
+    await bs.waitFor("Call established", 10_000);
+    const send = async (command: string, params: string) => {
+      const json = JSON.stringify({ command, params, token: "1" });
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: ctrlPort });
+      await conn.write(new TextEncoder().encode(`${json.length}:${json},`));
+      await sleep(100);
+      conn.close();
+    };
+    await sleep(500);
+    for (const d of "19#") {
+      await send("sndcode", d);
+      await sleep(400);
+    }
+    await sleep(500);
+    const s = media.stats();
+    assertEquals(
+      digits,
+      ["1", "9", "#"],
+      `digits ${digits}; baresip output:\n${bs.output().slice(-2000)}`,
+    );
+    assert(s.rtp.sources.length >= 1 && s.rtp.sources[0]!.received > 20, "audio from baresip");
+    await bs.stop(2000);
+  } finally {
+    uas.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}, { timeout: 40_000 });

@@ -300,6 +300,16 @@ Deno.test("names keep escapes and compare case-insensitively (RFC 1035 §2.3.3)"
   };
   const m = decodeMessage(encodeMessage({ answers: [rr] }));
   assertEquals(m.answers[0]!.name, "a\\.b\\032c.test");
+  // \DDD escapes of plain characters come back as the characters; the label bytes are the same.
+  const esc = decodeMessage(encodeMessage({ questions: [{ name: "\\065bc.test.", type: "A" }] }));
+  assertEquals(esc.questions[0]!.name, "Abc.test");
+  const quoted: DnsRecord = {
+    name: "q.test",
+    type: "TXT",
+    ttl: 1,
+    data: [Uint8Array.of(0x22, 0x5c, 7, 0x41)],
+  };
+  assertEquals(formatRdata(quoted), '"\\"\\\\\\007A"');
   assertEquals(sameName("WWW.Example.TEST.", "www.example.test"), true);
   assertEquals(sameName("a.test", "b.test"), false);
   assertThrows(() => encodeMessage({ questions: [{ name: "a..b", type: "A" }] }), RangeError);
@@ -332,6 +342,21 @@ Deno.test("encodeMessage() rejects out-of-range values with RangeError", () => {
     RangeError,
   );
   assertThrows(() => typeCode("BOGUS" as "A"), RangeError);
+  const bad = (rr: unknown) => () => encodeMessage({ answers: [rr as DnsRecord] });
+  assertThrows(bad({ name: "a", type: "TXT", ttl: 1, data: [] }), RangeError);
+  assertThrows(
+    bad({ name: "a", type: "CAA", ttl: 1, data: { flags: 0, tag: "is sue", value: "" } }),
+    RangeError,
+  );
+  assertThrows(
+    bad({ name: "a", type: "CAA", ttl: 1, data: { flags: 0, tag: "issue", value: "\u20ac" } }),
+    RangeError,
+  );
+  assertThrows(bad({ name: "a", type: "TYPE99", ttl: 1, data: "text" }), TypeError);
+  assertThrows(bad({ name: "a\\256b", type: "A", ttl: 1, data: "1.2.3.4" }), RangeError);
+  assertThrows(bad({ name: "ab\\", type: "A", ttl: 1, data: "1.2.3.4" }), RangeError);
+  assertThrows(bad({ name: "a\\.b..c", type: "A", ttl: 1, data: "1.2.3.4" }), RangeError);
+  assertThrows(() => frameTcp(new Uint8Array(70000)), RangeError);
   assertEquals(typeName(typeCode("TYPE65280")), "TYPE65280");
 });
 
@@ -968,6 +993,18 @@ interopTest(
         });
       }
       await t.step("big TXT set is truncated over UDP and completed over TCP", async () => {
+        // A raw UDP query shows dnsmasq's TC bit.
+        const sock = dgram.createSocket("udp4");
+        const raw = await new Promise<Uint8Array>((resolve) => {
+          sock.on("message", (m: Uint8Array) => resolve(new Uint8Array(m)));
+          sock.send(
+            encodeMessage({ id: 77, rd: true, questions: [{ name: "big.sip.test", type: "TXT" }] }),
+            DNSMASQ_PORT,
+            "127.0.0.1",
+          );
+        }).finally(() => sock.close());
+        const truncated = decodeMessage(raw);
+        assertEquals([truncated.id, truncated.tc, raw.length <= 512], [77, true, true]);
         const noEdns = new DnsResolver({ servers: [server], cache: false, udpPayloadSize: 0 });
         const res = await noEdns.resolve("big.sip.test", "TXT");
         assertEquals(res.map((rr) => new TextDecoder().decode(rr.data[0])).sort(), BIG_TXT);

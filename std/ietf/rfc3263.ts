@@ -348,15 +348,17 @@ export async function resolveSipTargets(
   }
   // @implements RFC3263 §4.2 ¶5
   const out: SipTarget[] = [];
+  let srvFound = false; // a lone "." target also counts: the service is not offered
   for (const step of plan) {
     const srv = (await lookup(dns, step.srv, "SRV")).flatMap((rr) =>
       rr.type === "SRV" ? [rr.data] : []
     );
+    if (srv.length) srvFound = true;
     for (const s of orderSrv(srv, random)) {
       out.push(...await addresses(dns, s.target, step.transport, s.port, options));
     }
   }
-  if (out.length) return dedupe(out);
+  if (out.length || srvFound) return dedupe(out);
   // @implements RFC3263 §4.1 ¶17, RFC3263 §4.2 ¶6
   transport ??= secure ? "tls" : supported.includes("udp") ? "udp" : "tcp";
   return await addresses(dns, target, transport, defaultPort(transport), options);

@@ -177,6 +177,12 @@ Deno.test("resolveSipTargets() queries SRV per transport without NAPTR, then A (
     tgt("tls", "bare.test", 5061, "192.0.2.30"),
   ]);
   assertEquals(await resolveSipTargets("sip:nothing.test", { resolver }), []);
+  // A lone "." SRV target: the service is decidedly not offered, no A fallback.
+  const { resolver: dot } = table([
+    srv("_sip._udp.dot.test", 0, 0, 0, ""),
+    a("dot.test", "192.0.2.40"),
+  ]);
+  assertEquals(await resolveSipTargets("sip:dot.test;transport=udp", { resolver: dot }), []);
 });
 
 Deno.test("resolveSipTargets() accepts a parsed rfc2396 Uri and rejects other schemes", async () => {

@@ -692,3 +692,48 @@ Deno.test("StunClient follows an authenticated 300 Try Alternate to ALTERNATE-SE
     (e: unknown) => e instanceof StunTransactionError && getErrorCode(e.response!)?.code === 300,
   );
 });
+
+Deno.test("StunServer never throws and never answers garbage as valid (fuzz)", () => {
+  const server = new StunServer({
+    auth: { mechanism: "long-term", realm: "r", password: () => "p", passwordAlgorithms: true },
+  });
+  const valid = encodeStun(
+    createMessage(StunMethod.Binding, StunClass.Request, [textAttribute(StunAttr.USERNAME, "u")]),
+    { integrity: longTermKey("u", "r", "p"), fingerprint: true },
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 120 }), (b) => {
+      const reply = server.handle(b, FROM);
+      // Whatever is answered is an error response (nothing random authenticates).
+      if (reply) equal(decodeStun(reply, { classic: true }).class, StunClass.ErrorResponse);
+    }),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: valid.length - 1 }),
+      fc.integer({ min: 1, max: 255 }),
+      (i, x) => {
+        const b = valid.slice();
+        b[i]! ^= x;
+        const reply = server.handle(b, FROM);
+        if (reply) equal(decodeStun(reply, { classic: true }).class, StunClass.ErrorResponse);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("StunClient and serveStunUdp over IPv6 loopback: XOR-MAPPED-ADDRESS with the transaction ID", async () => {
+  let server;
+  try {
+    server = await serveStunUdp(new StunServer(), { hostname: "::1", port: 0 });
+  } catch (e) {
+    console.log(`NOTE: no IPv6 loopback here, IPv6 UDP exchange not tested: ${e}`);
+    return;
+  }
+  await using _server = server;
+  await using client = await StunClient.open({ hostname: "::1" });
+  const mapped = await client.binding(server.address);
+  deepEqual(mapped, { family: 6, address: "::1", port: client.address.port });
+});

@@ -317,7 +317,8 @@ export class TurnClient implements AsyncDisposable {
   #byChannel = new Map<number, TransportAddress>();
   #permissions = new Set<string>(); // peer ip
   #nextChannel = MIN_CHANNEL;
-  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #timers = new Map<string, ReturnType<typeof setTimeout>>(); // what is refreshed -> timer
+  #closing = false;
   #allocated = false;
   /** The current allocation. */
   allocation: Allocation | undefined;
@@ -387,17 +388,19 @@ export class TurnClient implements AsyncDisposable {
     return res;
   }
 
-  #every(seconds: number, fn: () => Promise<unknown>): void {
-    if (!this.#auto) return;
+  /** Schedules one refresh per key (a later call replaces the earlier timer). */
+  #every(key: string, seconds: number, fn: () => Promise<unknown>): void {
+    if (!this.#auto || this.#closing) return;
+    clearTimeout(this.#timers.get(key));
     const t = setTimeout(async () => {
-      this.#timers.delete(t);
+      this.#timers.delete(key);
       try {
         await fn();
       } catch (e) {
-        log.warn("TURN refresh failed: {error}", { error: String(e) });
+        log.warn("TURN refresh of {key} failed: {error}", { key, error: String(e) });
       }
     }, seconds * 1000);
-    this.#timers.add(t);
+    this.#timers.set(key, t);
   }
 
   /**
@@ -423,7 +426,7 @@ export class TurnClient implements AsyncDisposable {
       mapped: getAddress(res, StunAttr.XOR_MAPPED_ADDRESS),
       lifetime: granted,
     };
-    this.#every(Math.max(granted - 60, granted / 2), () => this.refresh(granted));
+    this.#every("allocation", Math.max(granted - 60, granted / 2), () => this.refresh(granted));
     return this.allocation;
   }
 
@@ -441,7 +444,8 @@ export class TurnClient implements AsyncDisposable {
     ]);
     const granted = getUint32(res, TurnAttr.LIFETIME) ?? lifetime;
     if (lifetime === 0) this.#allocated = false;
-    else this.#every(Math.max(granted - 60, granted / 2), () => this.refresh(lifetime));
+    else {this.#every("allocation", Math.max(granted - 60, granted / 2), () =>
+        this.refresh(lifetime));}
     return granted;
   }
 
@@ -455,7 +459,9 @@ export class TurnClient implements AsyncDisposable {
   async createPermission(...peers: TransportAddress[]): Promise<void> {
     await this.#request(StunMethod.CreatePermission, [], peers);
     for (const p of peers) this.#permissions.add(p.address);
-    this.#every(240, () => this.createPermission(...peers));
+    for (const p of peers) {
+      this.#every(`permission ${p.address}`, 240, () => this.createPermission(p));
+    }
   }
 
   /**
@@ -478,7 +484,7 @@ export class TurnClient implements AsyncDisposable {
     this.#channels.set(key, channel);
     this.#byChannel.set(channel, peer);
     this.#permissions.add(peer.address);
-    this.#every(540, () => this.channelBind(peer));
+    this.#every(`channel ${channel}`, 540, () => this.channelBind(peer));
     return channel;
   }
 
@@ -525,14 +531,21 @@ export class TurnClient implements AsyncDisposable {
     }
   }
 
-  /** Deletes the allocation (Refresh with LIFETIME 0) and closes the socket. */
+  /**
+   * Deletes the allocation (Refresh with LIFETIME 0, waiting at most 2 s for the answer) and
+   * closes the socket.
+   */
   async close(): Promise<void> {
-    for (const t of this.#timers) clearTimeout(t);
+    this.#closing = true;
+    for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     if (this.#allocated) {
-      try {
-        await this.refresh(0);
-      } catch { /* the server may be gone */ }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.refresh(0).catch(() => {}), // the server may be gone
+        new Promise<void>((resolve) => timer = setTimeout(resolve, 2000)),
+      ]);
+      clearTimeout(timer);
     }
     await this.#stun.close();
   }
@@ -947,13 +960,19 @@ export async function serveTurnUdp(
   let nextPort = options.relayPorts?.[0];
   let closing = false;
   let filling = false;
+  const want = options.spareRelays ?? 4;
+  const evens = () => spare.filter((x) => x.address().port % 2 === 0).length;
+  // Keeps `want` sockets bound, half of them on even ports (for EVEN-PORT), at most 2 * want.
   const fill = async () => {
     if (filling) return;
     filling = true;
     try {
       const [lo, hi] = options.relayPorts ?? [0, 0];
-      let attempts = hi - lo + 1;
-      while (!closing && spare.length < (options.spareRelays ?? 4) && attempts-- > 0) {
+      let attempts = options.relayPorts ? hi - lo + 1 : 4 * want;
+      while (
+        !closing && (spare.length < want || evens() < Math.ceil(want / 2)) &&
+        spare.length < 2 * want && attempts-- > 0
+      ) {
         let port = 0;
         if (nextPort !== undefined) {
           port = nextPort;

@@ -421,7 +421,7 @@ interopTest(
       hostname: "127.0.0.1",
       port: 13490,
       realm: "test.local",
-      relayPorts: [13492, 13499],
+      relayPorts: [13400, 13439],
       password: (u) => (u === "test" ? "secret" : undefined),
     });
     await using _peer = startPeer("turnutils_peer", ["-L", "127.0.0.1", "-p", "13491"]);

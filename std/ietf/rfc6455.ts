@@ -787,7 +787,11 @@ class Decompressor {
     }
     // pako hands out output only when a chunk fills up; take the partial chunk after the flush.
     const strm = (inflate as unknown as { strm: PakoStream }).strm;
-    if (strm.next_out > 0) {
+    if ((inflate as unknown as { ended: boolean }).ended) {
+      // A final block (BFINAL) ended the stream, and pako emitted everything; the next message
+      // starts a new one (RFC 7692 §7.2.3.4).
+      this.#inflate = undefined;
+    } else if (strm.next_out > 0) {
       this.#take(strm.output.slice(0, strm.next_out));
       strm.avail_out = 0;
       strm.next_out = 0;
@@ -1208,10 +1212,10 @@ export class WebSocketProtocol {
     const { code, reason } = decodeClosePayload(payload);
     this.#closeReceived = true;
     if (!this.#closeSent) {
-      // Echo the status code received (§5.5.1 ¶5).
+      // Echo the status code and reason received (§5.5.1 ¶5).
       this.#queueFrame(
         Opcode.Close,
-        code === CloseCode.NoStatus ? new Uint8Array(0) : payload.subarray(0, 2),
+        payload,
         true,
         false,
       );
