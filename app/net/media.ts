@@ -363,6 +363,8 @@ export interface JitterStats {
   duplicates: number;
   /** Times the playout point was resynchronized (source restart, long gap). */
   resyncs: number;
+  /** Frame intervals the buffer waited on an empty buffer, adding that much delay. */
+  underruns: number;
 }
 
 /** A buffered RTP frame. */
@@ -376,9 +378,11 @@ export interface BufferedFrame {
 }
 
 /**
- * A fixed-delay playout buffer keyed by RTP timestamp: packets are reordered, duplicates
- * dropped, late packets discarded, and a missing frame at its playout time is reported so the
- * caller can conceal it.
+ * A playout buffer keyed by RTP timestamp: packets are reordered, duplicates dropped, late
+ * packets discarded, and a missing frame at its playout time is reported so the caller can
+ * conceal it. It starts with a fixed delay and adapts to bursty senders: when the buffer runs
+ * empty it waits (adding one frame of delay, up to `maxExtraFrames`) instead of skipping the
+ * frame that has not arrived yet.
  *
  * @example
  * ```ts
@@ -390,8 +394,8 @@ export interface BufferedFrame {
  * jb.push({ timestamp: 160, payloadType: 0, payload: new Uint8Array([1]) });
  * equal(jb.pop()?.payload[0], 1);
  * equal(jb.pop()?.payload[0], 2);
- * equal(jb.pop(), undefined); // missing
- * equal(jb.stats().missing, 1);
+ * equal(jb.pop(), undefined); // nothing buffered: waits (one frame more delay)
+ * equal(jb.stats().underruns, 1);
  * ```
  */
 export class JitterBuffer {
@@ -399,17 +403,22 @@ export class JitterBuffer {
   #next: number | undefined;
   #frameSamples: number;
   #delayFrames: number;
-  #stats: JitterStats = { played: 0, missing: 0, late: 0, duplicates: 0, resyncs: 0 };
+  #stats: JitterStats = { played: 0, missing: 0, late: 0, duplicates: 0, resyncs: 0, underruns: 0 };
   #idle = 0;
+  #maxExtra: number;
 
   /**
    * Creates a buffer.
    *
-   * @param options Samples per frame (160 = 20 ms at 8 kHz) and the playout delay in frames (3).
+   * @param options Samples per frame (160 = 20 ms at 8 kHz), the initial playout delay in
+   *   frames (3) and how many frames of delay underruns may add (15).
    */
-  constructor(options: { frameSamples?: number; delayFrames?: number } = {}) {
+  constructor(
+    options: { frameSamples?: number; delayFrames?: number; maxExtraFrames?: number } = {},
+  ) {
     this.#frameSamples = options.frameSamples ?? 160;
     this.#delayFrames = options.delayFrames ?? 3;
+    this.#maxExtra = options.maxExtraFrames ?? 15;
   }
 
   /**
@@ -466,6 +475,10 @@ export class JitterBuffer {
       this.#frames.delete(this.#next);
       this.#stats.played++;
       this.#idle = 0;
+    } else if (this.#frames.size === 0 && this.#stats.underruns < this.#maxExtra) {
+      // Nothing newer has arrived either: wait for it rather than skip it.
+      this.#stats.underruns++;
+      return undefined;
     } else {
       this.#stats.missing++;
       // After a long silence (e.g. the sender paused), jump to the next buffered frame.

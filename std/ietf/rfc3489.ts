@@ -612,7 +612,7 @@ async function main(argv: string[]): Promise<number> {
     ports = opt("--ports"),
     discover = opt("--discover"),
     local = opt("--local");
-  const rto = opt("--rto"), rc = opt("--rc");
+  const rto = opt("--rto"), rc = opt("--rc"), localPort = opt("--port");
   if (serve) {
     const addresses = serve.split(",") as [string, string];
     const p = (ports ?? "3478,3479").split(",").map(Number) as [number, number];
@@ -633,7 +633,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!discover) {
     console.error(
-      "Usage: rfc3489.ts [-v|-q] --discover stun:host[:port] [--local address] [--rto ms] [--rc n]\n" +
+      "Usage: rfc3489.ts [-v|-q] --discover stun:host[:port] [--local address] [--port p]\n" +
+        "         [--rto ms] [--rc n]\n" +
         "       rfc3489.ts --serve A1,A2 [--ports P1,P2]",
     );
     return 2;
@@ -648,6 +649,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const r = await discoverNat(server, {
       ...(local ? { hostname: local } : {}),
+      ...(localPort ? { port: Number(localPort) } : {}),
       ...(rto ? { rto: Number(rto) } : {}),
       ...(rc ? { rc: Number(rc) } : {}),
     });

@@ -206,7 +206,7 @@ async function teardown(): Promise<void> {
 }
 
 interopTest(
-  "discoverNat() classifies open, endpoint-independent (port-restricted) and symmetric Linux NATs in network namespaces",
+  "discoverNat() classifies Linux NATs and firewalls built with nftables in network namespaces (all seven outcomes)",
   [{ bin: "ip", apt: "iproute2" }, { bin: "nft", apt: "nftables" }],
   async (t) => {
     await teardown();
@@ -267,7 +267,7 @@ interopTest(
         for (const dev of devs) await exec(ns, "ip", "link", "set", dev, "up");
       }
       await exec(NS.client, "ip", "route", "add", "default", "via", "10.85.0.1");
-      await exec(NS.nat, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+      await exec(NS.nat, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward");
       const script = new URL("./rfc3489.ts", import.meta.url).pathname;
       await using _server = startPeer("ip", [
         "netns",
@@ -283,45 +283,37 @@ interopTest(
         "3478,3479",
       ]);
       await _server.waitFor("classic STUN server on", 20_000);
-      const discover = async (ns: string) => {
-        const out = await exec(
-          ns,
-          Deno.execPath(),
-          "run",
-          "-A",
-          script,
-          "--discover",
-          "stun:10.84.0.1:3478",
-          "--rto",
-          "50",
-          "--rc",
-          "3",
-        );
+      const discover = async (ns: string, port?: number) => {
+        const args = ["--discover", "stun:10.84.0.1:3478", "--rto", "50", "--rc", "3"];
+        if (port) args.push("--port", String(port));
+        const out = await exec(ns, Deno.execPath(), "run", "-A", script, ...args);
         console.log(`  ${ns}: ${out.trim()}`);
         return out.trim().split(" ")[0];
       };
-      const nat = async (rule: string) => {
+      /**
+       * Installs a NAT: `rule` in postrouting (masquerade or masquerade random), a guard dropping
+       * unsolicited inbound packets before conntrack confirms an entry for them (as a home
+       * router's firewall does; otherwise Linux keeps an entry for test II's unanswered response
+       * and picks another port for test I', which looks symmetric), and optionally a static
+       * inbound mapping of `open.port` to the client, from any host or only from `open.from`,
+       * which makes the filtering endpoint-independent or address-dependent.
+       */
+      const nat = async (rule: string, open?: { port: number; from?: string }) => {
+        const nft = (cmd: string) => exec(NS.nat, "nft", cmd);
         await exec(NS.nat, "nft", "flush", "ruleset");
-        await exec(NS.nat, "nft", "add", "table", "ip", "nat");
-        await exec(
-          NS.nat,
-          "nft",
-          "add chain ip nat post { type nat hook postrouting priority 100 ; }",
-        );
-        await exec(
-          NS.nat,
-          "nft",
-          `add rule ip nat post oifname "r8n0" ip saddr 10.85.0.0/24 ${rule}`,
-        );
-        // Unsolicited inbound packets are dropped before conntrack confirms an entry for them, as
-        // a home router's firewall does; otherwise Linux keeps an entry for test II's unanswered
-        // response and picks another port for test I' (which would look symmetric).
-        await exec(
-          NS.nat,
-          "nft",
-          "add chain ip nat guard { type filter hook prerouting priority -150 ; }",
-        );
-        await exec(NS.nat, "nft", 'add rule ip nat guard iifname "r8n0" ct state new drop');
+        await nft("add table ip nat");
+        await nft("add chain ip nat post { type nat hook postrouting priority 100 ; }");
+        await nft(`add rule ip nat post oifname "r8n0" ip saddr 10.85.0.0/24 ${rule}`);
+        await nft("add chain ip nat guard { type filter hook prerouting priority -150 ; }");
+        await nft("add chain ip nat pre { type nat hook prerouting priority -100 ; }");
+        if (open) {
+          const from = open.from ? `ip saddr ${open.from} ` : "";
+          await nft(`add rule ip nat guard iifname "r8n0" ${from}udp dport ${open.port} accept`);
+          await nft(
+            `add rule ip nat pre iifname "r8n0" ${from}udp dport ${open.port} dnat to 10.85.0.2:${open.port}`,
+          );
+        }
+        await nft('add rule ip nat guard iifname "r8n0" ct state new drop');
       };
       await t.step(
         "no NAT (the router itself, on the server's network): open internet",
@@ -336,10 +328,31 @@ interopTest(
           equal(await discover(NS.client), "port-restricted-cone");
         },
       );
+      await t.step(
+        "the router itself behind its own inbound guard: symmetric UDP firewall",
+        async () => {
+          await nat("masquerade");
+          equal(await discover(NS.nat), "symmetric-udp-firewall");
+        },
+      );
       await t.step("masquerade random (a new random port per destination): symmetric", async () => {
         await nat("masquerade random");
         equal(await discover(NS.client), "symmetric");
       });
+      await t.step(
+        "masquerade with inbound open to the mapped port from anywhere: full cone",
+        async () => {
+          await nat("masquerade", { port: 40000 });
+          equal(await discover(NS.client, 40000), "full-cone");
+        },
+      );
+      await t.step(
+        "masquerade with inbound open only from the server's first address: restricted cone",
+        async () => {
+          await nat("masquerade", { port: 40002, from: "10.84.0.1" });
+          equal(await discover(NS.client, 40002), "restricted-cone");
+        },
+      );
       await t.step("UDP dropped by the router: UDP blocked", async () => {
         await exec(
           NS.nat,

@@ -2122,7 +2122,7 @@ export class StunClient implements AsyncDisposable {
   ): Promise<StunMessage> {
     const creds = this.#opts.credentials;
     const software = this.#opts.software ?? "rtclite";
-    let redirects = 0;
+    let redirects = 0, serverErrors = 0;
     for (;;) {
       const transactionId = crypto.getRandomValues(new Uint8Array(12));
       const built = typeof request === "function" ? request(transactionId) : request;
@@ -2159,6 +2159,11 @@ export class StunClient implements AsyncDisposable {
       const response = await this.#transact(server, encodeStun(message, options), verify);
       if (response.class === StunClass.ErrorResponse && creds?.onErrorResponse(response)) continue;
       if (response.class === StunClass.SuccessResponse) creds?.succeeded();
+      // @implements RFC8489 §6.3.4 ¶6
+      const code = response.class === StunClass.ErrorResponse
+        ? getErrorCode(response)?.code ?? 0
+        : 0;
+      if (code >= 500 && code <= 599 && serverErrors++ < 4) continue;
       // @implements RFC8489 §10 ¶3, RFC8489 §14.8 ¶6-7
       const signed = options.integrity ?? options.integritySha256;
       const alternate =

@@ -737,3 +737,28 @@ Deno.test("StunClient and serveStunUdp over IPv6 loopback: XOR-MAPPED-ADDRESS wi
   const mapped = await client.binding(server.address);
   deepEqual(mapped, { family: 6, address: "::1", port: client.address.port });
 });
+
+Deno.test("StunClient resends after 5xx at most 4 times (RFC 8489 §6.3.4)", async () => {
+  let calls = 0;
+  const server = new StunServer({
+    handlers: {
+      [StunMethod.Binding]: (ctx) =>
+        ++calls < 3 ? { error: 500 } : {
+          attributes: [
+            addressAttribute(StunAttr.XOR_MAPPED_ADDRESS, ctx.from, ctx.message.transactionId),
+          ],
+        },
+    },
+  });
+  await using udp = await serveStunUdp(server, { hostname: "127.0.0.1", port: 0 });
+  await using client = await StunClient.open({ hostname: "127.0.0.1" });
+  deepEqual(await client.binding(udp.address), client.address);
+  equal(calls, 3);
+  calls = -100; // always 500 now: 1 + 4 resends, then the error is returned
+  const res = await client.request(
+    udp.address,
+    createMessage(StunMethod.Binding, StunClass.Request),
+  );
+  equal(getErrorCode(res)?.code, 500);
+  equal(calls, -95);
+});

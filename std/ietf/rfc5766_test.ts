@@ -364,7 +364,7 @@ async function exchange(a: TurnClient, b: TurnClient): Promise<void> {
   deepEqual(ga[1], ["channel back", `channel ${rb.port}`]);
 }
 
-// --- interop with coturn (ports 13480-13499 for these tests) ---
+// --- interop with coturn (ports 13480-13499, relays of our server 13400-13439) ---
 
 async function waitForUdp(port: number): Promise<void> {
   for (let i = 0; i < 50; i++) {
