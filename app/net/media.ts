@@ -647,6 +647,7 @@ export class MediaSession implements AsyncDisposable {
   #dtmfPt: number | undefined;
   #sendDtmfPt: number | undefined;
   #dtmfRx = new DtmfReceiver();
+  #lastDtmfAt = 0;
   #digits = "";
   #timestamp = crypto.getRandomValues(new Uint32Array(1))[0]!;
   #framesSent = 0;
@@ -772,12 +773,10 @@ export class MediaSession implements AsyncDisposable {
   #onPacket(pt: number, timestamp: number, marker: boolean, payload: Uint8Array): void {
     if (!this.#canReceive && this.#clock) return;
     if (pt === this.#dtmfPt) {
+      this.#lastDtmfAt = performance.now();
       try {
         for (const n of this.#dtmfRx.receive({ timestamp, marker, payload })) {
-          if (n.type === "end") {
-            this.#digits += n.digit;
-            this.#options.onDtmf?.(n.digit, (n.duration * 1000) / 8000);
-          }
+          if (n.type === "end") this.#digit(n.digit, n.duration);
         }
       } catch {
         this.#dropped++;
@@ -791,7 +790,23 @@ export class MediaSession implements AsyncDisposable {
     this.#jitter.push({ timestamp, payloadType: pt, payload });
   }
 
+  #digit(digit: string, duration: number): void {
+    this.#digits += digit;
+    try {
+      this.#options.onDtmf?.(digit, (duration * 1000) / 8000);
+    } catch (e) {
+      log.error("onDtmf failed: {e}", { e: String(e) });
+    }
+  }
+
   #tick(): void {
+    // An event whose end packets were all lost ends after a second without event packets
+    // (RFC 4733 §2.5.2.2).
+    if (this.#lastDtmfAt && performance.now() - this.#lastDtmfAt > 1000) {
+      this.#lastDtmfAt = 0;
+      const n = this.#dtmfRx.flush();
+      if (n) this.#digit(n.digit, n.duration);
+    }
     // Playout
     if (this.#canReceive) {
       const f = this.#jitter.pop();

@@ -367,7 +367,7 @@ function miniUas(
   return { close: () => sock.close(), invited };
 }
 
-interopTest("baresip sends DTMF (RFC 4733) that MediaSession recognizes", [{
+interopTest("baresip and MediaSession exchange DTMF (RFC 4733) both ways", [{
   bin: "baresip",
   apt: "baresip-core",
 }], async () => {
@@ -433,7 +433,11 @@ interopTest("baresip sends DTMF (RFC 4733) that MediaSession recognizes", [{
     await sleep(500);
     await media.sendDtmf("47");
     await sleep(500);
-    console.log("BARESIP OUTPUT", bs.output());
+    // baresip logs each telephone event it receives, with its E bit
+    assert(
+      /received event: '4' \(end=1\)[\s\S]*received event: '7' \(end=1\)/.test(bs.output()),
+      bs.output(),
+    );
     const s = media.stats();
     assertEquals(
       digits,
@@ -447,3 +451,34 @@ interopTest("baresip sends DTMF (RFC 4733) that MediaSession recognizes", [{
     await Deno.remove(dir, { recursive: true });
   }
 }, { timeout: 40_000 });
+
+Deno.test("MediaSession ends a key press whose end packets were all lost (RFC 4733 §2.5.2.2)", async () => {
+  const digits: string[] = [];
+  await using m = await MediaSession.open({ onDtmf: (d) => digits.push(d) });
+  m.startWith(
+    { host: "127.0.0.1", port: 9 },
+    { payloadType: 0, encoding: "PCMU", clockRate: 8000 },
+    "recvonly",
+  );
+  const raw = dgram.createSocket("udp4");
+  for (let i = 0; i < 3; i++) {
+    const payload = new Uint8Array([6, 10, 0, (i + 1) * 0x50]); // event 6, no E bit
+    const bytes = encodeRtp({
+      marker: i === 0,
+      payloadType: 101,
+      sequenceNumber: 500 + i,
+      timestamp: 8000,
+      ssrc: 99,
+      csrcs: [],
+      padding: 0,
+      payload,
+    });
+    await new Promise((r) => raw.send(bytes, m.port, "127.0.0.1", r));
+    await sleep(50);
+  }
+  await sleep(300);
+  assertEquals(digits, []);
+  await sleep(1100);
+  raw.close();
+  assertEquals(digits, ["6"]);
+});

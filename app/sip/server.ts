@@ -36,6 +36,7 @@ import {
   type SipAddress,
   SipEndpoint,
   type SipMessage,
+  type SipTraceEvent,
   type SipTransport,
   TcpTransport,
   TlsTransport,
@@ -177,6 +178,8 @@ export interface SipServerOptions {
   tls?: { cert: string; key: string };
   /** Forward without transactions (§16.11); default false. */
   stateless?: boolean;
+  /** Observes every message the server sends and receives. */
+  onTrace?: (event: SipTraceEvent) => void;
 }
 
 /**
@@ -251,6 +254,7 @@ export class SipServer {
       transports,
       advertisedHost: "127.0.0.1",
       ...(options.stateless ? { stateless: true } : {}),
+      ...(options.onTrace ? { onTrace: options.onTrace } : {}),
     });
     return new SipServer(endpoint, options);
   }

@@ -89,10 +89,26 @@ export interface SipEndpointOptions {
   timers?: TimerValues;
   /** Host to put in Via and Contact when a transport is bound to a wildcard address. */
   advertisedHost?: string;
+  /** Observes every message sent and received (for traces and ladder diagrams). */
+  onTrace?: (event: SipTraceEvent) => void;
   /** Create no server transactions (a stateless proxy, §16.11); default false. */
   stateless?: boolean;
   /** Resolves a host name to addresses; default: IP literals as they are, `localhost`, then `Deno.resolveDns`. */
   resolve?: (host: string) => Promise<string[]>;
+}
+
+/** A message seen by {@linkcode SipEndpointOptions.onTrace}. */
+export interface SipTraceEvent {
+  /** Received or sent. */
+  direction: "in" | "out";
+  /** The message. */
+  message: SipMessage;
+  /** The local transport. */
+  transport: SipTransport;
+  /** Remote address. */
+  host: string;
+  /** Remote port. */
+  port: number;
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -184,6 +200,7 @@ export class SipEndpoint {
   #advertised: string | undefined;
   #resolve: (host: string) => Promise<string[]>;
   #stateless: boolean;
+  #trace: ((event: SipTraceEvent) => void) | undefined;
 
   /**
    * Creates the endpoint and attaches it to its transports.
@@ -199,6 +216,7 @@ export class SipEndpoint {
     this.#advertised = options.advertisedHost;
     this.#resolve = options.resolve ?? defaultResolve;
     this.#stateless = options.stateless ?? false;
+    this.#trace = options.onTrace;
     for (const t of this.transports) t.onMessage = (m, src) => this.receive(m, src);
   }
 
@@ -239,6 +257,13 @@ export class SipEndpoint {
    * @param source Where it came from.
    */
   receive(m: SipMessage, source: SipSource): void {
+    this.#trace?.({
+      direction: "in",
+      message: m,
+      transport: source.transport,
+      host: source.host,
+      port: source.port,
+    });
     if (m.isRequest) this.#receiveRequest(m, source);
     else this.#receiveResponse(m, source);
   }
@@ -257,6 +282,10 @@ export class SipEndpoint {
   }
 
   #receiveRequest(m: SipMessage, source: SipSource): void {
+    // @implements RFC3261 §18.2.1 ¶3, RFC3581 §4
+    try {
+      this.#stampVia(m, source);
+    } catch { /* a bad Via is reported by validateMessage */ }
     try {
       validateMessage(m);
     } catch (e) {
@@ -269,8 +298,6 @@ export class SipEndpoint {
       if (m.method !== "ACK") this.#rejectStateless(m, source, e.status, e.message);
       return;
     }
-    // @implements RFC3261 §18.2.1 ¶3, RFC3581 §4
-    this.#stampVia(m, source);
     let key: string;
     try {
       key = serverTransactionKey(m);
@@ -357,17 +384,18 @@ export class SipEndpoint {
     const t = source?.transport ?? this.transport(via.transport as TransportName) ??
       this.transports[0]!;
     const { host, port } = responseAddress(via);
-    this.#write(t, r.toBytes(), host, port, source?.connection);
+    this.#write(t, r, host, port, source?.connection);
   }
 
   #write(
     t: SipTransport,
-    bytes: Uint8Array,
+    m: SipMessage,
     host: string,
     port: number,
     connection?: SipConnection,
   ): void {
-    t.send(bytes, host, port, connection).catch((e) =>
+    this.#trace?.({ direction: "out", message: m, transport: t, host, port });
+    t.send(m.toBytes(), host, port, connection).catch((e) =>
       log.debug("Send to {host}:{port} failed: {error}", { host, port, error: String(e) })
     );
   }
@@ -434,7 +462,7 @@ export class SipEndpoint {
       );
     }
     if (!m.has("Max-Forwards")) m.add("Max-Forwards", "70");
-    const send = (x: SipMessage) => this.#write(t, x.toBytes(), target.host, target.port);
+    const send = (x: SipMessage) => this.#write(t, x, target.host, target.port);
     if (m.method === "ACK") {
       send(m);
       return undefined;
@@ -457,7 +485,7 @@ export class SipEndpoint {
     callbacks: RequestCallbacks = {},
   ): ClientTransaction | undefined {
     const t = this.transport(target.transport) ?? this.transports[0]!;
-    const send = (x: SipMessage) => this.#write(t, x.toBytes(), target.host, target.port);
+    const send = (x: SipMessage) => this.#write(t, x, target.host, target.port);
     if (m.method === "ACK") {
       send(m);
       return undefined;
@@ -473,7 +501,7 @@ export class SipEndpoint {
    */
   sendStateless(m: SipMessage, target: SipTarget): void {
     const t = this.transport(target.transport) ?? this.transports[0]!;
-    this.#write(t, m.toBytes(), target.host, target.port);
+    this.#write(t, m, target.host, target.port);
   }
 
   #newClient(

@@ -62,6 +62,15 @@ function isWs(code: number): boolean {
   return code === 32 || code === 9 || code === 13 || code === 10;
 }
 
+/** Trims SP and HTAB only (String.trim would also drop U+FEFF and others). */
+function trimWs(s: string, from: number): string {
+  let a = from;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return s.slice(a, b);
+}
+
 function skipWs(s: string, i: number): number {
   while (i < s.length && isWs(s.charCodeAt(i))) i++;
   return i;
@@ -628,7 +637,7 @@ export function parseMessage(
       }
     }
     const name = canonicalHeaderName(raw);
-    const value = line.slice(colon + 1).trim();
+    const value = trimWs(line, colon + 1);
     if (name === "Content-Length") {
       // @implements RFC3261 §20.14
       if (contentLength >= 0) {

@@ -123,6 +123,7 @@ export {
   SipEndpoint,
   type SipEndpointOptions,
   type SipTarget,
+  type SipTraceEvent,
 } from "./_sip_endpoint.ts";
 export { ALLOW, bestResponse, ProxyCore, type ProxyOptions } from "./_sip_proxy.ts";
 export {

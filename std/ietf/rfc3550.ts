@@ -1331,6 +1331,10 @@ export class RtpSession {
   #weSent = false;
   #lastRtpSent = -Infinity;
   #byeSent = false;
+  #sentAny = false;
+  // BYE backoff (§6.3.7): the BYE waiting to be sent, and the BYEs counted meanwhile.
+  #leaving: Uint8Array | undefined;
+  #byeMembers = 1;
   #reportsAboutUs = new Map<number, { block: ReportBlock; rtt?: number }>();
 
   /**
@@ -1376,6 +1380,16 @@ export class RtpSession {
   }
 
   #inputs(): IntervalInputs {
+    if (this.#leaving) {
+      return {
+        members: this.#byeMembers,
+        senders: 0,
+        rtcpBandwidth: this.#rtcpBw,
+        weSent: false,
+        avgRtcpSize: this.#avgRtcpSize,
+        initial: this.#initial,
+      };
+    }
     return {
       members: this.#countMembers(),
       senders: this.#countSenders(),
@@ -1438,6 +1452,7 @@ export class RtpSession {
     // @implements RFC3550 §6.3.8
     this.#weSent = true;
     this.#lastRtpSent = this.#now();
+    this.#sentAny = true;
     return encodeRtp(pkt);
   }
 
@@ -1586,6 +1601,15 @@ export class RtpSession {
       return undefined;
     }
     const now = this.#now();
+    // @implements RFC3550 §6.3.7 ¶2
+    if (this.#leaving) {
+      for (const p of packets) {
+        if (p.type !== "bye") continue;
+        this.#byeMembers++;
+        this.#avgRtcpSize = (buf.length + IP_UDP_HEADER) / 16 + (this.#avgRtcpSize * 15) / 16;
+      }
+      return packets;
+    }
     // @implements RFC3550 §6.3.3 ¶2
     this.#avgRtcpSize = (buf.length + IP_UDP_HEADER) / 16 + (this.#avgRtcpSize * 15) / 16;
     for (const p of packets) {
@@ -1712,13 +1736,25 @@ export class RtpSession {
   // @implements RFC3550 §6.3.6, RFC3550 §A.7 ¶7
   onTimer(): Uint8Array | undefined {
     const now = this.#now();
-    this.#timeouts(now);
+    if (this.#byeSent) {
+      this.#tn = Infinity;
+      return undefined;
+    }
+    if (!this.#leaving) this.#timeouts(now);
     const t = this.#interval() * 1000;
     const tn = this.#tp + t;
     if (tn > now) {
       this.#tn = tn;
-      this.#pmembers = this.#countMembers();
+      this.#pmembers = this.#leaving ? this.#byeMembers : this.#countMembers();
       return undefined;
+    }
+    // @implements RFC3550 §6.3.7 ¶4
+    if (this.#leaving) {
+      const bye = this.#leaving;
+      this.#leaving = undefined;
+      this.#byeSent = true;
+      this.#tn = Infinity;
+      return bye;
     }
     const report = this.report();
     this.#avgRtcpSize = (report.length + IP_UDP_HEADER) / 16 + (this.#avgRtcpSize * 15) / 16;
@@ -1749,6 +1785,7 @@ export class RtpSession {
    * ```
    */
   report(): Uint8Array {
+    this.#sentAny = true;
     return this.#compound([]);
   }
 
@@ -1795,11 +1832,14 @@ export class RtpSession {
   }
 
   /**
-   * Builds the final compound packet with a BYE for leaving the session. (With fewer than 50
-   * members the BYE is sent immediately, §6.3.7.)
+   * Leaves the session. With fewer than 50 members the compound BYE packet is returned to send
+   * now; in larger sessions the BYE backoff of §6.3.7 applies and
+   * {@linkcode RtpSession.prototype.onTimer} returns it when it is due. A participant that
+   * never sent RTP or RTCP sends no BYE.
    *
    * @param reason Optional reason text.
-   * @returns The compound packet, or `undefined` when a BYE was already produced.
+   * @returns The compound packet to send now, or `undefined` (deferred, already sent, or
+   *   nothing to say).
    * @see {@link https://www.rfc-editor.org/rfc/rfc3550#section-6.3.7 | RFC 3550 §6.3.7}
    *
    * @example
@@ -1808,18 +1848,44 @@ export class RtpSession {
    * import { equal } from "node:assert/strict";
    *
    * const s = new RtpSession();
+   * equal(new RtpSession().bye(), undefined); // never sent anything
+   * s.sendRtp({ payloadType: 0, payload: new Uint8Array(160) });
    * const packets = decodeRtcp(s.bye("bye")!);
    * equal(packets[2]!.type, "bye");
    * equal(s.bye(), undefined);
    * ```
    */
-  // @implements RFC3550 §6.3.7 ¶3
+  // @implements RFC3550 §6.3.7 ¶1-2
   bye(reason?: string): Uint8Array | undefined {
-    if (this.#byeSent) return undefined;
-    this.#byeSent = true;
+    if (this.#byeSent || this.#leaving) return undefined;
     const b: Goodbye = { type: "bye", sources: [this.#ssrc] };
     if (reason !== undefined) b.reason = reason;
-    return this.#compound([b]);
+    // @implements RFC3550 §6.3.7 ¶6
+    if (!this.#sentAny) {
+      this.#byeSent = true;
+      return undefined;
+    }
+    const packet = this.#compound([b]);
+    // @implements RFC3550 §6.3.7 ¶5
+    if (this.#countMembers() < 50) {
+      this.#byeSent = true;
+      return packet;
+    }
+    const now = this.#now();
+    this.#leaving = packet;
+    this.#tp = now;
+    this.#byeMembers = 1;
+    this.#pmembers = 1;
+    this.#initial = true;
+    this.#weSent = false;
+    this.#avgRtcpSize = packet.length + IP_UDP_HEADER;
+    this.#tn = now + this.#interval() * 1000;
+    return undefined;
+  }
+
+  /** Whether a BYE is waiting for the §6.3.7 backoff (see {@linkcode RtpSession.prototype.bye}). */
+  get leaving(): boolean {
+    return this.#leaving !== undefined;
   }
 
   /**
@@ -1912,6 +1978,7 @@ export class RtpSocket implements AsyncDisposable {
   #remote: { host: string; port: number; rtcpPort: number } | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #now: () => number;
   #queue: [Uint8Array, number, string][] = [];
   #onPacket: ((p: RtpPacket) => void) | undefined;
   #onRtcp: ((packets: RtcpPacket[], from: string) => void) | undefined;
@@ -1920,6 +1987,7 @@ export class RtpSocket implements AsyncDisposable {
     this.#rtp = rtp;
     this.#rtcp = rtcp;
     this.session = new RtpSession(options);
+    this.#now = options.now ?? Date.now;
     this.#onPacket = options.onPacket;
     this.#onRtcp = options.onRtcp;
     if (options.remote) {
@@ -1998,8 +2066,8 @@ export class RtpSocket implements AsyncDisposable {
   }
 
   #schedule(): void {
-    if (this.#closed) return;
-    const delay = Math.max(0, this.session.nextTimer - Date.now());
+    if (this.#closed || !Number.isFinite(this.session.nextTimer)) return;
+    const delay = Math.max(0, this.session.nextTimer - this.#now());
     this.#timer = setTimeout(() => {
       const report = this.session.onTimer();
       if (report) this.#sendRtcp(report);
@@ -2042,7 +2110,14 @@ export class RtpSocket implements AsyncDisposable {
    */
   async close(reason?: string): Promise<void> {
     if (this.#closed) return;
-    const bye = this.session.bye(reason);
+    let bye = this.session.bye(reason);
+    // A deferred BYE (more than 50 members) goes out from the timer; wait for it, bounded.
+    for (let i = 0; !bye && this.session.leaving && i < 50; i++) {
+      await new Promise((r) =>
+        setTimeout(r, Math.min(200, Math.max(0, this.session.nextTimer - this.#now())))
+      );
+      bye = this.session.onTimer();
+    }
     if (bye && this.#remote) {
       await new Promise<void>((resolve) =>
         this.#rtcp.send(bye, this.#remote!.rtcpPort, this.#remote!.host, () => resolve())

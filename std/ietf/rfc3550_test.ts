@@ -587,3 +587,38 @@ Deno.test("rfc3550.ts send/recv command line: a tone arrives whole", async () =>
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("RtpSession: BYE backoff with more than 50 members (RFC 3550 §6.3.7)", () => {
+  const { a, clock } = pair();
+  a.sendRtp({ payloadType: 0, payload: new Uint8Array(160) });
+  for (let i = 0; i < 60; i++) {
+    a.receiveRtcp(encodeRtcp([{ type: "rr", ssrc: 0x2000 + i, reports: [] }]), `10.0.1.${i}:5001`);
+  }
+  equal(a.bye("leaving"), undefined);
+  ok(a.leaving);
+  const due = a.nextTimer;
+  ok(due > clock.now(), "scheduled, not sent");
+  // Only BYE packets count as members now; other RTCP is ignored for the estimate.
+  for (let i = 0; i < 5; i++) {
+    a.receiveRtcp(
+      encodeRtcp([{ type: "rr", ssrc: 0x2000 + i, reports: [] }, {
+        type: "bye",
+        sources: [0x2000 + i],
+      }]),
+      `10.0.1.${i}:5001`,
+    );
+  }
+  clock.set(due);
+  const bye = a.onTimer() ?? (clock.set(a.nextTimer), a.onTimer());
+  ok(bye, "BYE sent after reconsideration");
+  deepEqual(decodeRtcp(bye).map((p) => p.type), ["sr", "sdes", "bye"]);
+  equal(a.leaving, false);
+  equal(a.onTimer(), undefined);
+  equal(a.nextTimer, Infinity);
+});
+
+Deno.test("RtpSession: a participant that never sent anything sends no BYE (RFC 3550 §6.3.7)", () => {
+  const { a } = pair();
+  equal(a.bye(), undefined);
+  equal(a.leaving, false);
+});

@@ -205,6 +205,8 @@ export interface ParseSdpOptions {
    * missing `c=` lines (mandatory `v=`, `o=`, `s=` are still required).
    */
   strict?: boolean;
+  /** Largest accepted text in characters (default 262 144); longer input is rejected. */
+  maxLength?: number;
 }
 
 // === Parsing (RFC 8866 §5, §9) ===
@@ -255,6 +257,13 @@ const TYPED_TIME = /^-?\d+[dhms]?$/;
  */
 export function parseSdp(text: string, options: ParseSdpOptions = {}): SessionDescription {
   const strict = options.strict ?? true;
+  const maxLength = options.maxLength ?? 262_144;
+  if (text.length > maxLength) {
+    throw new SdpParseError(
+      `Cannot parse SDP: ${text.length} characters exceed the limit of ${maxLength}`,
+      maxLength,
+    );
+  }
   const sd: SessionDescription = {
     version: 0,
     origin: {

@@ -218,6 +218,7 @@ Deno.test("parseSdp() rejects bad input with SdpParseError", async (t) => {
     ["bad attribute name", ok5 + "a=bad name:1\r\n", /token/],
     ["line without =", "v=0\r\nxyz\r\n", /expected <type>=<value>/],
     ["empty line inside", "v=0\r\n\r\no=- 1 1 IN IP4 h\r\n", /empty line/],
+    ["too long", "v=0\r\n" + "a=x\r\n".repeat(60_000), /exceed the limit/],
     ["bad r=", "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 h\r\nt=0 0\r\nr=7x 1h 0\r\n", /repeat/],
   ];
   for (const [name, text, re] of cases) {

@@ -111,7 +111,9 @@ export function encodeHandshake1(time: number, random?: Uint8Array): Uint8Array 
   view.setUint32(4, 0);
   if (random) {
     if (random.length !== HANDSHAKE_SIZE - 8) {
-      throw new RangeError(`Cannot build C1/S1: random data has ${random.length} bytes, expected 1528`);
+      throw new RangeError(
+        `Cannot build C1/S1: random data has ${random.length} bytes, expected 1528`,
+      );
     }
     out.set(random, 8);
   } else {
@@ -378,7 +380,9 @@ export class ChunkEncoder {
     const { type, streamId, payload } = message;
     const timestamp = message.timestamp >>> 0;
     if (!Number.isInteger(chunkStreamId) || chunkStreamId < 2 || chunkStreamId > 65599) {
-      throw new RangeError(`Cannot encode chunk: chunk stream ID ${chunkStreamId} is not in 2-65599`);
+      throw new RangeError(
+        `Cannot encode chunk: chunk stream ID ${chunkStreamId} is not in 2-65599`,
+      );
     }
     if (payload.length > MAX_MESSAGE_LENGTH) {
       throw new RangeError(
@@ -534,13 +538,13 @@ export interface ChunkDecoderOptions {
  *
  * @example Read back what an encoder wrote, one byte at a time
  * ```ts
- * import { ChunkDecoder, ChunkEncoder } from "@rtclite/vnd/adobe/rtmp";
+ * import { ChunkDecoder, ChunkEncoder, type RtmpMessage } from "@rtclite/vnd/adobe/rtmp";
  * import { deepEqual, equal } from "node:assert/strict";
  *
  * const msg = { type: 8, streamId: 1, timestamp: 40, payload: new Uint8Array(300).fill(1) };
  * const bytes = new ChunkEncoder().encode(msg, 4);
  * const dec = new ChunkDecoder();
- * const got = [];
+ * const got: RtmpMessage[] = [];
  * for (const b of bytes) got.push(...dec.push(new Uint8Array([b])));
  * equal(got.length, 1);
  * deepEqual(got[0], msg);
@@ -602,7 +606,10 @@ export class ChunkDecoder {
   }
 
   #fail(message: string, at: number): never {
-    throw new RtmpError(`Cannot decode RTMP chunk: ${message}`, this.#bytesRead - this.#buf.length + at);
+    throw new RtmpError(
+      `Cannot decode RTMP chunk: ${message}`,
+      this.#bytesRead - this.#buf.length + at,
+    );
   }
 
   #readChunk(out: RtmpMessage[]): boolean {
@@ -634,9 +641,9 @@ export class ChunkDecoder {
     const inProgress = state !== undefined && state.received > 0;
     if (inProgress && fmt !== 3) {
       this.#fail(
-        `type ${fmt} header on chunk stream ${csid} while a message is incomplete (${state!.received} of ${
-          state!.length
-        } bytes)`,
+        `type ${fmt} header on chunk stream ${csid} while a message is incomplete (${
+          state!.received
+        } of ${state!.length} bytes)`,
         start,
       );
     }
@@ -1044,7 +1051,9 @@ export function encodeCommand(command: RtmpCommand, streamId = 0): RtmpMessage {
  */
 export function decodeCommand(message: RtmpMessage): RtmpCommand {
   const values = decodeValues(message, "command");
-  const [name, transactionId, object = null, ...args] = values;
+  // Some peers send bare notifications (ffmpeg's `onFCPublish` is a lone name): a missing
+  // transaction ID reads as 0.
+  const [name, transactionId = 0, object = null, ...args] = values;
   if (typeof name !== "string" || typeof transactionId !== "number") {
     throw new RtmpError(
       "Cannot decode command: expected a name string and a transaction ID number",

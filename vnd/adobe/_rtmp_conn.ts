@@ -11,8 +11,8 @@ import {
   Handshake,
   MessageType,
   type RtmpMessage,
-  userControlMessage,
   UserControlEvent,
+  userControlMessage,
   windowAckSizeMessage,
 } from "./_rtmp_chunk.ts";
 
@@ -58,19 +58,19 @@ export function chunkStreamFor(message: RtmpMessage): number {
  *
  * @example A client and a server connected back to back
  * ```ts
- * import { encodeCommand, decodeCommand, RtmpConnection } from "@rtclite/vnd/adobe/rtmp";
+ * import { decodeCommand, encodeCommand, RtmpConnection, type RtmpMessage } from "@rtclite/vnd/adobe/rtmp";
  * import { equal } from "node:assert/strict";
  *
  * const client = new RtmpConnection("client");
  * const server = new RtmpConnection("server");
  * client.send(encodeCommand({ name: "connect", transactionId: 1, object: { app: "live" }, args: [] }));
- * let got = [];
+ * const got: RtmpMessage[] = [];
  * for (let i = 0; i < 3; i++) {
  *   got.push(...server.receive(client.takeOutput()));
  *   client.receive(server.takeOutput());
  * }
  * equal(got.length, 1);
- * equal(decodeCommand(got[0]).name, "connect");
+ * equal(decodeCommand(got[0]!).name, "connect");
  * ```
  */
 export class RtmpConnection {

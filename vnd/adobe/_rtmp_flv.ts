@@ -98,7 +98,9 @@ export function encodeFlvHeader(header: FlvHeader): Uint8Array {
  */
 export function encodeFlvTag(tag: FlvTag): Uint8Array {
   const n = tag.data.length;
-  if (n > 0xffffff) throw new RangeError(`Cannot encode FLV tag: ${n} bytes of data, at most 16777215`);
+  if (n > 0xffffff) {
+    throw new RangeError(`Cannot encode FLV tag: ${n} bytes of data, at most 16777215`);
+  }
   const out = new Uint8Array(11 + n + 4);
   const view = new DataView(out.buffer);
   // @implements FLV "FLV tags"
@@ -165,7 +167,10 @@ export class FlvReader {
       }
       const offset = new DataView(b.buffer, b.byteOffset + 5, 4).getUint32(0);
       if (offset < 9 || offset > 1 << 20) {
-        throw new FlvError(`Cannot decode FLV header: DataOffset ${offset} is out of range`, this.#base + 5);
+        throw new FlvError(
+          `Cannot decode FLV header: DataOffset ${offset} is out of range`,
+          this.#base + 5,
+        );
       }
       this.#header = { version: b[3]!, audio: (b[4]! & 4) !== 0, video: (b[4]! & 1) !== 0 };
       // @implements FLV "The FLV file body"
@@ -186,7 +191,10 @@ export class FlvReader {
         throw new FlvError(`Cannot decode FLV tag: TagType ${type} is reserved`, this.#base + p);
       }
       if (b[p]! & 0x20) {
-        throw new FlvError("Cannot decode FLV tag: encrypted tags are not supported", this.#base + p);
+        throw new FlvError(
+          "Cannot decode FLV tag: encrypted tags are not supported",
+          this.#base + p,
+        );
       }
       if (p + 11 + size + 4 > b.length) break;
       const timestamp = ((b[p + 7]! << 24) | (b[p + 4]! << 16) | (b[p + 5]! << 8) | b[p + 6]!) | 0;
@@ -225,7 +233,10 @@ export function decodeFlv(bytes: Uint8Array): { header: FlvHeader; tags: FlvTag[
   const reader = new FlvReader();
   const tags = reader.push(bytes);
   if (!reader.header) {
-    throw new FlvError(`Cannot decode FLV: ${bytes.length} bytes, the header needs 9`, bytes.length);
+    throw new FlvError(
+      `Cannot decode FLV: ${bytes.length} bytes, the header needs 9`,
+      bytes.length,
+    );
   }
   if (reader.buffered > 4) {
     throw new FlvError(
@@ -341,7 +352,10 @@ export function decodeVideoTagHeader(data: Uint8Array): VideoTagHeader {
   // @implements FLV "AVCVIDEOPACKET"
   if (h.codecId === 7 && h.frameType !== 5) {
     if (data.length < 5) {
-      throw new FlvError(`Cannot decode AVCVIDEOPACKET: ${data.length} bytes, expected at least 5`, 1);
+      throw new FlvError(
+        `Cannot decode AVCVIDEOPACKET: ${data.length} bytes, expected at least 5`,
+        1,
+      );
     }
     h.avcPacketType = data[1]!;
     h.compositionTime = ((data[2]! << 24) | (data[3]! << 16) | (data[4]! << 8)) >> 8;

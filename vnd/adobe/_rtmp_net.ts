@@ -10,17 +10,22 @@ import {
   encodeCommand,
   encodeData,
   MessageType,
-  RtmpError,
   type RtmpCommand,
+  RtmpError,
   type RtmpMessage,
   setChunkSizeMessage,
   setPeerBandwidthMessage,
-  userControlMessage,
   UserControlEvent,
+  userControlMessage,
   windowAckSizeMessage,
 } from "./_rtmp_chunk.ts";
 import { RtmpConnection } from "./_rtmp_conn.ts";
-import { decodeAudioTagHeader, decodeVideoTagHeader, encodeFlvHeader, encodeFlvTag } from "./_rtmp_flv.ts";
+import {
+  decodeAudioTagHeader,
+  decodeVideoTagHeader,
+  encodeFlvHeader,
+  encodeFlvTag,
+} from "./_rtmp_flv.ts";
 
 const log = getLogger("rtmp", "server");
 const clientLog = getLogger("rtmp", "client");
@@ -71,7 +76,12 @@ class Writer {
   }
 }
 
-function status(level: string, code: string, description: string, extra: AmfObject = {}): AmfObject {
+function status(
+  level: string,
+  code: string,
+  description: string,
+  extra: AmfObject = {},
+): AmfObject {
   return { level, code, description, ...extra };
 }
 
@@ -391,7 +401,13 @@ class Session {
       case "createStream": {
         // @implements RTMP §7.2.1.3
         if (this.#nextStreamId > 64) {
-          return this.#reply(0, "_error", c.transactionId, null, status("error", "NetConnection.Call.Failed", "Too many streams"));
+          return this.#reply(
+            0,
+            "_error",
+            c.transactionId,
+            null,
+            status("error", "NetConnection.Call.Failed", "Too many streams"),
+          );
         }
         return this.#reply(0, "_result", c.transactionId, null, this.#nextStreamId++);
       }
@@ -402,7 +418,9 @@ class Session {
       case "deleteStream":
       case "closeStream": {
         // @implements RTMP §7.2.2.3
-        const id = c.name === "deleteStream" && typeof c.args[0] === "number" ? c.args[0] : streamId;
+        const id = c.name === "deleteStream" && typeof c.args[0] === "number"
+          ? c.args[0]
+          : streamId;
         this.#unpublish(id);
         this.#stopPlay(id);
         return;
@@ -441,11 +459,17 @@ class Session {
   #publish(c: RtmpCommand, streamId: number): void {
     const name = typeof c.args[0] === "string" ? cleanName(c.args[0]) : "";
     if (!name || streamId === 0) {
-      return this.#onStatus(streamId, status("error", "NetStream.Publish.BadName", "Bad stream name"));
+      return this.#onStatus(
+        streamId,
+        status("error", "NetStream.Publish.BadName", "Bad stream name"),
+      );
     }
     const live = this.server.live(this.#key(name));
     if (live.publisher) {
-      log.warn("{peer} cannot publish {key}: already published", { peer: this.peer, key: live.key });
+      log.warn("{peer} cannot publish {key}: already published", {
+        peer: this.peer,
+        key: live.key,
+      });
       return this.#onStatus(
         streamId,
         status("error", "NetStream.Publish.BadName", `${name} is already being published`),
@@ -503,7 +527,10 @@ class Session {
       rec.chain = rec.chain.then(() => rec.file.close()).catch(() => {});
     }
     if (!this.#closed) {
-      this.#onStatus(streamId, status("status", "NetStream.Unpublish.Success", "Stopped publishing."));
+      this.#onStatus(
+        streamId,
+        status("status", "NetStream.Unpublish.Success", "Stopped publishing."),
+      );
     }
     this.server.tidy(live);
   }
@@ -512,7 +539,10 @@ class Session {
   #play(c: RtmpCommand, streamId: number): void {
     const name = typeof c.args[0] === "string" ? cleanName(c.args[0]) : "";
     if (!name || streamId === 0) {
-      return this.#onStatus(streamId, status("error", "NetStream.Play.StreamNotFound", "Bad stream name"));
+      return this.#onStatus(
+        streamId,
+        status("error", "NetStream.Play.StreamNotFound", "Bad stream name"),
+      );
     }
     this.#stopPlay(streamId);
     const live = this.server.live(this.#key(name));
@@ -520,8 +550,14 @@ class Session {
     live.players.add(player);
     this.#playing.set(streamId, { live, player });
     this.send(userControlMessage(UserControlEvent.STREAM_BEGIN, streamId));
-    this.#onStatus(streamId, status("status", "NetStream.Play.Reset", `Playing and resetting ${name}.`, { details: name }));
-    this.#onStatus(streamId, status("status", "NetStream.Play.Start", `Started playing ${name}.`, { details: name }));
+    this.#onStatus(
+      streamId,
+      status("status", "NetStream.Play.Reset", `Playing and resetting ${name}.`, { details: name }),
+    );
+    this.#onStatus(
+      streamId,
+      status("status", "NetStream.Play.Start", `Started playing ${name}.`, { details: name }),
+    );
     log.info("{peer} plays {key}{waiting}", {
       peer: this.peer,
       key: live.key,
@@ -615,8 +651,7 @@ function recordWrite(rec: Recorder, bytes: Uint8Array): void {
  *
  * await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
  * const client = await RtmpClient.connect(`rtmp://127.0.0.1:${server.addr.port}/live`);
- * const id = await client.createStream();
- * await client.publish("cam", id);
+ * await client.publish("cam");
  * equal(server.streams[0], "live/cam");
  * client.close();
  * ```
@@ -716,7 +751,10 @@ export class RtmpClient {
   readonly #timeout: number;
   readonly #writer: Writer;
   #tid = 1;
-  readonly #pending = new Map<number, { resolve: (c: RtmpCommand) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (c: RtmpCommand) => void; reject: (e: Error) => void }
+  >();
   readonly #statusWaiters: { streamId: number; resolve: (info: AmfObject) => void }[] = [];
   readonly #statuses: { streamId: number; info: AmfObject }[] = [];
   readonly #queue: RtmpMessage[] = [];
@@ -805,32 +843,46 @@ export class RtmpClient {
   }
 
   /**
-   * Publishes a live stream and waits for `NetStream.Publish.Start`.
+   * Publishes a live stream: `releaseStream`, `FCPublish`, `createStream`, `publish`, then
+   * waits for `NetStream.Publish.Start`.
    *
    * @param name Stream name.
-   * @param streamId Stream from {@linkcode RtmpClient.createStream}.
+   * @returns The message stream ID to send audio, video and data messages on.
    */
-  async publish(name: string, streamId: number): Promise<void> {
-    this.send(encodeCommand({ name: "releaseStream", transactionId: 0, object: null, args: [name] }));
-    this.send(encodeCommand({ name: "FCPublish", transactionId: 0, object: null, args: [name] }));
+  async publish(name: string): Promise<number> {
+    // The order ffmpeg and OBS use; ffmpeg's own server depends on it.
+    for (const command of ["releaseStream", "FCPublish"]) {
+      const transactionId = this.#tid++;
+      this.send(encodeCommand({ name: command, transactionId, object: null, args: [name] }));
+    }
+    const streamId = await this.createStream();
     const info = this.#status(streamId);
-    this.send(encodeCommand({ name: "publish", transactionId: 0, object: null, args: [name, "live"] }, streamId));
+    this.send(
+      encodeCommand({ name: "publish", transactionId: 0, object: null, args: [name, "live"] }, streamId),
+    );
     const got = await info;
-    if (got.code !== "NetStream.Publish.Start") throw new Error(`RTMP publish failed: ${String(got.code)}`);
+    if (got.code !== "NetStream.Publish.Start") {
+      throw new Error(`RTMP publish failed: ${String(got.code)}`);
+    }
+    return streamId;
   }
 
   /**
-   * Plays a stream and waits for `NetStream.Play.Start`.
+   * Plays a stream: `createStream`, `play`, Set Buffer Length, then waits for
+   * `NetStream.Play.Start`.
    *
    * @param name Stream name.
-   * @param streamId Stream from {@linkcode RtmpClient.createStream}.
+   * @returns The message stream ID the media arrives on.
    */
-  async play(name: string, streamId: number): Promise<void> {
+  async play(name: string): Promise<number> {
+    const streamId = await this.createStream();
+    this.send(
+      encodeCommand({ name: "play", transactionId: 0, object: null, args: [name, -2] }, streamId),
+    );
     this.send(userControlMessage(UserControlEvent.SET_BUFFER_LENGTH, streamId, 1000));
-    this.send(encodeCommand({ name: "play", transactionId: 0, object: null, args: [name, -2] }, streamId));
     for (;;) {
       const got = await this.#status(streamId);
-      if (got.code === "NetStream.Play.Start") return;
+      if (got.code === "NetStream.Play.Start") return streamId;
       if (got.level === "error") throw new Error(`RTMP play failed: ${String(got.code)}`);
     }
   }

@@ -48,10 +48,9 @@
  * await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
  * const url = `rtmp://127.0.0.1:${server.addr.port}/live`;
  * const player = await RtmpClient.connect(url);
- * await player.play("cam", await player.createStream());
+ * await player.play("cam");
  * const publisher = await RtmpClient.connect(url);
- * const id = await publisher.createStream();
- * await publisher.publish("cam", id);
+ * const id = await publisher.publish("cam");
  * // A Sorenson H.263 keyframe header, then some bytes.
  * publisher.send({ type: MessageType.VIDEO, streamId: id, timestamp: 0, payload: new Uint8Array([0x12, 1, 2]) });
  * for await (const m of player.messages()) {
@@ -70,12 +69,19 @@ import { parseVerbosity, setupLogging } from "@rtclite/std/log";
 import {
   decodeScriptData,
   encodeFlvHeader,
+  encodeScriptData,
   encodeFlvTag,
   FlvReader,
   type FlvTagType,
 } from "./_rtmp_flv.ts";
-import { encodeData, MessageType } from "./_rtmp_chunk.ts";
-import { RtmpClient, serveRtmp } from "./_rtmp_net.ts";
+import {
+  decodeCommand,
+  decodeData,
+  encodeCommand,
+  encodeData,
+  MessageType,
+} from "./_rtmp_chunk.ts";
+import { parseRtmpUrl, RtmpClient, serveRtmp } from "./_rtmp_net.ts";
 
 export {
   abortMessage,
@@ -93,18 +99,18 @@ export {
   encodeHandshake1,
   encodeHandshake2,
   Handshake,
-  type HandshakeOptions,
   HANDSHAKE_SIZE,
+  type HandshakeOptions,
   MAX_MESSAGE_LENGTH,
   MessageType,
+  RTMP_VERSION,
   type RtmpCommand,
   RtmpError,
   type RtmpMessage,
-  RTMP_VERSION,
   setChunkSizeMessage,
   setPeerBandwidthMessage,
-  userControlMessage,
   UserControlEvent,
+  userControlMessage,
   windowAckSizeMessage,
 } from "./_rtmp_chunk.ts";
 export { chunkStreamFor, RtmpConnection, type RtmpConnectionOptions } from "./_rtmp_conn.ts";
@@ -157,7 +163,6 @@ function flag(args: string[], name: string): boolean {
 
 /** Plays a stream into an FLV file; resolves with the number of tags written. */
 async function play(url: string, out: string, seconds: number | undefined): Promise<number> {
-  const { parseRtmpUrl } = await import("./_rtmp_net.ts");
   const u = parseRtmpUrl(url);
   const client = await RtmpClient.connect(url);
   const file = await Deno.open(out, { write: true, create: true, truncate: true });
@@ -166,22 +171,26 @@ async function play(url: string, out: string, seconds: number | undefined): Prom
   Deno.addSignalListener("SIGINT", stop);
   const timer = seconds ? setTimeout(stop, seconds * 1000) : undefined;
   try {
-    await client.play(u.stream, await client.createStream());
+    await client.play(u.stream);
     await file.write(encodeFlvHeader({ version: 1, audio: true, video: true }));
     let base: number | undefined;
     for await (const m of client.messages()) {
       if (m.type === MessageType.COMMAND_AMF0) {
-        const { decodeCommand } = await import("./_rtmp_chunk.ts");
         const code = (decodeCommand(m).args[0] as { code?: unknown } | undefined)?.code;
         if (code === "NetStream.Play.Stop" || code === "NetStream.Play.UnpublishNotify") break;
         continue;
       }
       if (m.type !== 8 && m.type !== 9 && m.type !== 18) continue;
+      let data = m.payload;
+      if (m.type === 18) {
+        const values = decodeData(m);
+        if (values[0] === "@setDataFrame") data = encodeScriptData(values.slice(1));
+      }
       base ??= m.timestamp;
       const tag = encodeFlvTag({
         type: m.type as FlvTagType,
         timestamp: Math.max(0, m.timestamp - base),
-        data: m.payload,
+        data,
       });
       await file.write(tag);
       tags++;
@@ -197,12 +206,10 @@ async function play(url: string, out: string, seconds: number | undefined): Prom
 
 /** Publishes an FLV file, paced by its timestamps unless `fast`; resolves with the tag count. */
 async function publish(path: string, url: string, fast: boolean): Promise<number> {
-  const { parseRtmpUrl } = await import("./_rtmp_net.ts");
   const u = parseRtmpUrl(url);
   const client = await RtmpClient.connect(url);
   try {
-    const id = await client.createStream();
-    await client.publish(u.stream, id);
+    const id = await client.publish(u.stream);
     const reader = new FlvReader();
     using file = await Deno.open(path);
     const start = performance.now();
@@ -217,14 +224,19 @@ async function publish(path: string, url: string, fast: boolean): Promise<number
           base ??= tag.timestamp;
           const due = tag.timestamp - base - (performance.now() - start);
           if (!fast && due > 0) await new Promise((r) => setTimeout(r, due));
-          client.send({ type: tag.type, streamId: id, timestamp: tag.timestamp, payload: tag.data });
+          client.send({
+            type: tag.type,
+            streamId: id,
+            timestamp: tag.timestamp,
+            payload: tag.data,
+          });
         }
         sent++;
         if (client.queued > 4 * 1024 * 1024) await client.drain();
       }
     }
     client.send(
-      (await import("./_rtmp_chunk.ts")).encodeCommand({
+      encodeCommand({
         name: "deleteStream",
         transactionId: 0,
         object: null,
