@@ -130,7 +130,7 @@ function printLadder(): void {
     const lane = peer === "alice" ? 0 : 2;
     const from = e.direction === "in" ? lane : 1;
     const to = e.direction === "in" ? 1 : lane;
-    const row = Array.from({ length: 2 * W + 1 }, (_, x) => x % W === 0 ? "|" : " ");
+    const row: string[] = Array.from({ length: 2 * W + 1 }, (_, x) => x % W === 0 ? "|" : " ");
     const a = Math.min(from, to) * W;
     const b = Math.max(from, to) * W;
     for (let x = a + 1; x < b; x++) row[x] = "-";

@@ -67,7 +67,7 @@ import {
 import { parseUri } from "@rtclite/std/ietf/rfc2396";
 import { type NegotiatedStream, OfferAnswer } from "@rtclite/std/ietf/rfc3264";
 import { formatSdp, parseSdp } from "@rtclite/std/ietf/rfc4566";
-import { type AudioSink, type AudioSource, MediaSession } from "@rtclite/app/net/media";
+import { type AudioSink, type AudioSource, MediaSession } from "../net/media.ts";
 import { getLogger } from "@rtclite/std/log";
 
 export type { AudioSink, AudioSource };
@@ -257,6 +257,7 @@ export class Call {
   #answered = Promise.withResolvers<void>();
   #ended = Promise.withResolvers<string>();
   #hangupWanted = false;
+  #reoffering = false;
   #remoteHeld = false;
   #held = false;
   #stream: NegotiatedStream | undefined;
@@ -406,10 +407,17 @@ export class Call {
    */
   async accept(options: CallMediaOptions = {}): Promise<void> {
     const core = this.#core;
-    if (this.direction !== "incoming" || this.#state !== "ringing" || !core) {
+    if (this.direction !== "incoming" || this.#state !== "ringing" || !core || this.#media) {
+      throw new SipClientError(
+        `Cannot accept the call: it is ${this.#media ? "being accepted" : this.#state}`,
+      );
+    }
+    const media = this.#media = await this.#openMedia(options);
+    if (this.#state !== "ringing") {
+      // Cancelled while the ports were opening.
+      await media.close();
       throw new SipClientError(`Cannot accept the call: it is ${this.#state}`);
     }
-    this.#media = await this.#openMedia(options);
     let answer: string;
     try {
       this.#oa.setRemoteOffer(parseSdp(decoder.decode(core.remoteBody ?? new Uint8Array())));
@@ -418,7 +426,7 @@ export class Call {
       if (!stream || stream.rejected) throw new Error("no common audio format");
       this.#startMedia(stream);
     } catch (e) {
-      // @implements RFC3261 §13.3.1.3 ¶3
+      // @implements RFC3261 §13.3.1.3 ¶2
       this.reject(488);
       throw new SipClientError(
         `Cannot accept the call: ${e instanceof Error ? e.message : e}`,
@@ -534,9 +542,21 @@ export class Call {
     if (this.#state !== "answered" || !core || !this.#media) {
       throw new SipClientError(`Cannot ${hold ? "hold" : "resume"} the call: it is ${this.#state}`);
     }
-    const offer = hold ? this.#oa.hold() : this.#oa.resume();
-    const r = await core.reinvite(formatSdp(offer));
-    // @implements RFC3261 §14.1 ¶5
+    // @implements RFC3261 §14.1 ¶6-7
+    if (this.#reoffering || this.#oa.state !== "stable") {
+      throw new SipClientError(
+        `Cannot ${hold ? "hold" : "resume"} the call: an offer/answer exchange is in progress`,
+      );
+    }
+    this.#reoffering = true;
+    let r: SipMessage;
+    try {
+      const offer = hold ? this.#oa.hold() : this.#oa.resume();
+      r = await core.reinvite(formatSdp(offer));
+    } finally {
+      this.#reoffering = false;
+    }
+    // @implements RFC3261 §14.1 ¶10
     if (r.status < 200 || r.status >= 300) {
       throw new SipClientError(
         `Cannot ${hold ? "hold" : "resume"} the call: re-INVITE answered ${r.status} ${r.reason}`,
@@ -599,7 +619,10 @@ export class Call {
         this.#events.emit("ringing", 180);
       } else if (s === "terminated" && this.#state !== "ended") {
         // Ended by the peer (BYE, CANCEL) or by a failure; outgoing failures end in #onFinal.
-        if (this.direction === "incoming" || this.#state === "answered") this._end(core.endReason);
+        if (this.direction === "incoming" || this.#state === "answered") {
+          const cancelled = this.#state === "ringing" && /^487\b/.test(core.endReason);
+          this._end(cancelled ? "cancelled" : core.endReason);
+        }
       }
     };
   }
@@ -848,7 +871,7 @@ export class SipClient implements AsyncDisposable {
     this.#checkOpen("register");
     let expires = this.#o.expires ?? 3600;
     let r = await this.#ua.register(this.#registrar(), expires);
-    // @implements RFC3261 §10.2.8 ¶3
+    // @implements RFC3261 §10.2.8
     if (r.status === 423) {
       const min = Number(r.header("Min-Expires"));
       if (Number.isInteger(min) && min > expires) {
@@ -870,7 +893,7 @@ export class SipClient implements AsyncDisposable {
     return { status: r.status, reason: r.reason, expires: granted };
   }
 
-  // @implements RFC3261 §10.2.4 ¶3
+  // @implements RFC3261 §10.2.4 ¶2
   #granted(r: SipMessage, requested: number): number {
     const mine = parseUri(this.contact);
     for (const c of r.contacts()) {
@@ -932,9 +955,11 @@ export class SipClient implements AsyncDisposable {
    * @param target The callee's URI (`sip:bob@example.com`).
    * @param options Audio source and sink.
    * @returns The call, in state `calling`.
+   * @throws {TypeError} When the target is not a SIP URI.
    */
   async call(target: string, options: CallMediaOptions = {}): Promise<Call> {
     this.#checkOpen("call");
+    checkTarget(target, "call");
     const call = new Call(this, "outgoing", target);
     this.#calls.add(call);
     try {
@@ -990,6 +1015,7 @@ export class SipClient implements AsyncDisposable {
    * @param contentType Body type (default `text/plain;charset=utf-8`).
    * @returns The final status (200: delivered; 202: accepted by a relay).
    * @throws {SipClientError} On an error response.
+   * @throws {TypeError} When the target is not a SIP URI.
    * @throws {RangeError} When the request would exceed 1300 bytes over UDP (RFC 3428 §8).
    */
   async message(
@@ -998,6 +1024,7 @@ export class SipClient implements AsyncDisposable {
     contentType?: string,
   ): Promise<number> {
     this.#checkOpen("send a message");
+    checkTarget(target, "send a message to");
     const m = new SipMessage({ method: "MESSAGE", uri: target });
     const p = this.#o.outboundProxy;
     if (p) m.add("Route", `<${p}${p.includes(";lr") ? "" : ";lr"}>`);
@@ -1098,6 +1125,15 @@ export class SipClient implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function checkTarget(target: string, what: string): void {
+  let ok = false;
+  try {
+    const u = parseUri(target);
+    ok = u.scheme === "sip" || u.scheme === "sips";
+  } catch { /* not a URI */ }
+  if (!ok) throw new TypeError(`Cannot ${what} ${target}: not a sip: or sips: URI`);
 }
 
 function traceTransport(

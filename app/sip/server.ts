@@ -44,6 +44,7 @@ import {
 } from "@rtclite/std/ietf/rfc3261";
 import { parseContacts } from "@rtclite/std/ietf/rfc3261";
 import { parseUri, type Uri } from "@rtclite/std/ietf/rfc2396";
+export type { Uri } from "@rtclite/std/ietf/rfc2396";
 import { DigestServer } from "@rtclite/std/ietf/rfc2617";
 import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
 
@@ -418,7 +419,7 @@ export class SipServer {
     });
     if (tooBrief) return reply(423, [["Min-Expires", String(this.#min)]]);
     // @implements RFC3261 §10.3 ¶10
-    const headers: [string, string][] = bindings.map((b) => [
+    const headers: [string, string][] = [...bindings].sort((a, b) => b.q - a.q).map((b) => [
       "Contact",
       `${b.contact};expires=${Math.max(0, Math.round((b.expires - now) / 1000))}${
         b.q !== 1 ? ";q=" + b.q : ""

@@ -545,11 +545,9 @@ export class SipMessage {
 // === Parsing a message (RFC 3261 §7, §25.1) ===
 
 function indexOfHeaderEnd(b: Uint8Array, from: number): [number, number] {
-  for (let i = from; i < b.length; i++) {
-    if (b[i] === 10) {
-      if (b[i + 1] === 10) return [i, i + 2];
-      if (b[i + 1] === 13 && b[i + 2] === 10) return [i - (b[i - 1] === 13 ? 1 : 0), i + 3];
-    }
+  for (let i = b.indexOf(10, from); i >= 0; i = b.indexOf(10, i + 1)) {
+    if (b[i + 1] === 10) return [i, i + 2];
+    if (b[i + 1] === 13 && b[i + 2] === 10) return [i - (b[i - 1] === 13 ? 1 : 0), i + 3];
   }
   return [-1, -1];
 }
@@ -594,20 +592,62 @@ export function parseMessage(
   input: Uint8Array | string,
   options: ParseMessageOptions = {},
 ): SipMessage {
-  const bytes = typeof input === "string" ? encoder.encode(input) : input;
-  // Skip leading CRLFs (RFC 3261 §7.5 ¶2: ignore empty lines before the start line).
-  let start = 0;
-  while (start < bytes.length && (bytes[start] === 13 || bytes[start] === 10)) start++;
-  const [hend, bstart] = indexOfHeaderEnd(bytes, start);
-  if (hend < 0) throw new SipParseError("Cannot parse SIP message: no empty line after headers");
-  const head = decoder.decode(bytes.subarray(start, hend));
   const m = new SipMessage();
+  let contentLength: number;
+  let body: Uint8Array;
+  if (typeof input === "string") {
+    // Skip leading CRLFs (RFC 3261 §7.5 ¶2: ignore empty lines before the start line).
+    let start = 0;
+    while (
+      start < input.length && (input.charCodeAt(start) === 13 || input.charCodeAt(start) === 10)
+    ) {
+      start++;
+    }
+    let hend = input.indexOf("\r\n\r\n", start);
+    let bstart = hend + 4;
+    if (hend < 0) {
+      hend = input.indexOf("\n\n", start);
+      bstart = hend + 2;
+    }
+    if (hend < 0) throw new SipParseError("Cannot parse SIP message: no empty line after headers");
+    contentLength = parseHead(input.slice(start, hend), m);
+    body = bstart >= input.length ? EMPTY : encoder.encode(input.slice(bstart));
+  } else {
+    let start = 0;
+    while (start < input.length && (input[start] === 13 || input[start] === 10)) start++;
+    const [hend, bstart] = indexOfHeaderEnd(input, start);
+    if (hend < 0) throw new SipParseError("Cannot parse SIP message: no empty line after headers");
+    const head = decoder.decode(input.subarray(start, hend));
+    contentLength = parseHead(head, m);
+    body = input.subarray(bstart);
+  }
+  if (contentLength < 0) {
+    if (options.datagram === false) {
+      throw new SipParseError("Cannot parse SIP message: stream message without Content-Length");
+    }
+    m.body = body;
+  } else {
+    if (contentLength > body.length) {
+      throw new SipParseError(
+        `Cannot parse SIP message: Content-Length ${contentLength} exceeds the ${body.length} body bytes`,
+      );
+    }
+    // @implements RFC3261 §18.3 ¶2
+    m.body = contentLength === body.length ? body : body.subarray(0, contentLength);
+  }
+  return m;
+}
+
+/** Raw header names already checked, mapped to their canonical spelling. */
+const NAME_CACHE = new Map<string, string>();
+
+/** Parses the start line and header fields; returns Content-Length or -1. */
+function parseHead(head: string, m: SipMessage): number {
   // Split lines and unfold (RFC 3261 §7.3.1 ¶3).
-  let pos = 0;
   let nl = head.indexOf("\n");
   const first = nl < 0 ? head : head.slice(0, head.charCodeAt(nl - 1) === 13 ? nl - 1 : nl);
   parseStartLine(first, m);
-  pos = nl < 0 ? head.length : nl + 1;
+  let pos = nl < 0 ? head.length : nl + 1;
   const headers = m.headers;
   let contentLength = -1;
   while (pos < head.length) {
@@ -621,7 +661,7 @@ export function parseMessage(
       if (c !== 32 && c !== 9) break;
       nl = head.indexOf("\n", next);
       end = nl < 0 ? head.length : nl;
-      line += " " + head.slice(next, head.charCodeAt(end - 1) === 13 ? end - 1 : end).trim();
+      line += " " + trimWs(head.slice(next, head.charCodeAt(end - 1) === 13 ? end - 1 : end), 0);
       next = nl < 0 ? head.length : nl + 1;
     }
     const colon = line.indexOf(":");
@@ -631,12 +671,16 @@ export function parseMessage(
     let ne = colon;
     while (ne > 0 && (line.charCodeAt(ne - 1) === 32 || line.charCodeAt(ne - 1) === 9)) ne--;
     const raw = line.slice(0, ne);
-    for (let k = 0; k < raw.length; k++) {
-      if (!isToken(raw.charCodeAt(k))) {
-        throw new SipParseError(`Cannot parse SIP header: bad name "${raw}"`, pos);
+    let name = NAME_CACHE.get(raw);
+    if (name === undefined) {
+      for (let k = 0; k < raw.length; k++) {
+        if (!isToken(raw.charCodeAt(k))) {
+          throw new SipParseError(`Cannot parse SIP header: bad name "${raw}"`, pos);
+        }
       }
+      name = canonicalHeaderName(raw);
+      if (NAME_CACHE.size < 512) NAME_CACHE.set(raw, name);
     }
-    const name = canonicalHeaderName(raw);
     const value = trimWs(line, colon + 1);
     if (name === "Content-Length") {
       // @implements RFC3261 §20.14
@@ -648,22 +692,7 @@ export function parseMessage(
     headers.push({ name, value });
     pos = next;
   }
-  const avail = bytes.length - bstart;
-  if (contentLength < 0) {
-    if (options.datagram === false) {
-      throw new SipParseError("Cannot parse SIP message: stream message without Content-Length");
-    }
-    m.body = bytes.subarray(bstart);
-  } else {
-    if (contentLength > avail) {
-      throw new SipParseError(
-        `Cannot parse SIP message: Content-Length ${contentLength} exceeds the ${avail} body bytes`,
-      );
-    }
-    // @implements RFC3261 §18.3 ¶5
-    m.body = bytes.subarray(bstart, bstart + contentLength);
-  }
-  return m;
+  return contentLength;
 }
 
 const VERSION_RE = /^SIP\/\d+\.\d+$/i;
@@ -1248,6 +1277,8 @@ export function validateMessage(m: SipMessage): void {
 
 // === Stream framing (RFC 3261 §18.3) ===
 
+const START_LINE_RE = /^(?:[!-~]+ [!-~]+ SIP\/\d+\.\d+\r?|SIP\/\d+\.\d+ \d{3}( .*)?\r?)$/;
+
 /** Options for {@linkcode SipStreamFramer}. */
 export interface SipStreamFramerOptions {
   /** Largest accepted message (headers and body) in bytes; default 65535. */
@@ -1315,6 +1346,17 @@ export class SipStreamFramer {
     for (;;) {
       while (off < buf.length && (buf[off] === 13 || buf[off] === 10)) off++;
       if (off >= buf.length) break;
+      // Reject garbage as soon as the start line is complete (or too long).
+      let eol = buf.indexOf(10, off);
+      if (eol < 0 && buf.length - off > 8192) eol = off + 8192;
+      if (eol >= 0) {
+        const first = decoder.decode(buf.subarray(off, Math.min(eol, off + 8192)));
+        if (!START_LINE_RE.test(first)) {
+          throw new SipParseError(
+            "Cannot frame SIP message: the stream does not start with a SIP start line",
+          );
+        }
+      }
       const [hend, bstart] = indexOfHeaderEnd(buf, off);
       if (hend < 0) {
         if (buf.length - off > this.#max) {

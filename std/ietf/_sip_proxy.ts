@@ -212,10 +212,7 @@ export class ProxyCore {
     if (ruri.scheme !== "sip" && ruri.scheme !== "sips") return this.#reply(inc, 416);
     // @implements RFC3261 §16.3 ¶5
     const mf = m.maxForwards();
-    if (mf === 0) {
-      if (m.method === "OPTIONS") return this.#reply(inc, 200, [["Allow", ALLOW]]);
-      return this.#reply(inc, 483);
-    }
+    if (mf === 0) return this.#reply(inc, 483);
     // @implements RFC3261 §16.3 ¶6
     if (m.method !== "ACK" && m.method !== "CANCEL") {
       const hash = loopHash(m);

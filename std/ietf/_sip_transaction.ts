@@ -148,14 +148,22 @@ export interface TransactionOptions {
 /** Why a client transaction ended without a final response. */
 export type ClientFailure = "timeout" | "transport";
 
-abstract class Transaction {
+/** What the four transaction state machines share: state, timers, sending. */
+export abstract class Transaction {
   /** Current state. */
   state: TransactionState;
+  /** Options with defaults applied. */
   protected readonly opts: Required<Omit<TransactionOptions, "onTerminated">> & {
     onTerminated?: () => void;
   };
   #handles = new Map<string, number>();
 
+  /**
+   * Sets up the common parts.
+   *
+   * @param initial Initial state.
+   * @param options Transport, clock and timers.
+   */
   constructor(initial: TransactionState, options: TransactionOptions) {
     this.state = initial;
     this.opts = {
@@ -172,6 +180,7 @@ abstract class Transaction {
     return [...this.#handles.keys()];
   }
 
+  /** Starts (or restarts) a named timer. */
   protected start(name: string, ms: number, fn: () => void): void {
     this.stop(name);
     this.#handles.set(
@@ -183,6 +192,7 @@ abstract class Transaction {
     );
   }
 
+  /** Stops a named timer. */
   protected stop(name: string): void {
     const h = this.#handles.get(name);
     if (h !== undefined) {
@@ -191,6 +201,7 @@ abstract class Transaction {
     }
   }
 
+  /** Moves to the terminated state and stops every timer. */
   protected terminate(): void {
     if (this.state === "terminated") return;
     this.state = "terminated";
@@ -199,6 +210,7 @@ abstract class Transaction {
     this.opts.onTerminated?.();
   }
 
+  /** Hands a message to the transport. */
   protected send(m: SipMessage): void {
     this.opts.send(m);
   }

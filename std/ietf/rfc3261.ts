@@ -97,9 +97,12 @@ export {
   serverTransactionKey,
   type ServerTransactionOptions,
   type TimerValues,
+  Transaction,
   type TransactionOptions,
   type TransactionState,
 } from "./_sip_transaction.ts";
+export { ParseError } from "../errors.ts";
+export { type Params, Uri } from "./rfc2396.ts";
 export {
   type SipConnection,
   type SipSource,

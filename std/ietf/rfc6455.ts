@@ -116,6 +116,7 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 /** Default limit on an HTTP head (request or status line plus headers), in bytes. */
 export const DEFAULT_MAX_HEAD_SIZE = 16 * 1024;
 const MAX_HEADERS = 100;
+const SLAB_SIZE = 65536;
 
 // === Errors ===
 
@@ -246,6 +247,18 @@ function randomBytes(out: Uint8Array): void {
   randomPos += out.length;
 }
 
+/** A random 32-bit masking key from the pool. */
+function randomKey(): number {
+  if (randomPos + 4 > randomPool.length) {
+    crypto.getRandomValues(randomPool);
+    randomPos = 0;
+  }
+  const p = randomPos;
+  randomPos += 4;
+  return ((randomPool[p]! << 24) | (randomPool[p + 1]! << 16) | (randomPool[p + 2]! << 8) |
+    randomPool[p + 3]!) >>> 0;
+}
+
 /**
  * Computes `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`: base64 of the SHA-1 of the key
  * concatenated with the WebSocket GUID.
@@ -330,26 +343,39 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  */
 // @implements RFC6455 §5.3
 export function applyMask(data: Uint8Array, mask: Uint8Array, phase = 0): void {
-  const k0 = mask[phase & 3]!, k1 = mask[(phase + 1) & 3]!;
-  const k2 = mask[(phase + 2) & 3]!, k3 = mask[(phase + 3) & 3]!;
-  const keys = [k0, k1, k2, k3];
+  if (mask.length !== 4) {
+    throw new RangeError(`Cannot mask: key has ${mask.length} bytes, expected 4`);
+  }
+  maskWith(data, ((mask[0]! << 24) | (mask[1]! << 16) | (mask[2]! << 8) | mask[3]!) >>> 0, phase);
+}
+
+function rotl(k: number, bytes: number): number {
+  const r = (bytes & 3) * 8;
+  return r === 0 ? k : ((k << r) | (k >>> (32 - r))) >>> 0;
+}
+
+function bswap(x: number): number {
+  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+}
+
+/** XORs `data` with a key held as a big-endian 32-bit number; `data[0]` is at key byte `phase`. */
+function maskWith(data: Uint8Array, key: number, phase: number): void {
+  const k = rotl(key, phase); // Its top byte now masks data[0].
   const n = data.length;
   let i = 0;
-  while (i < n && ((data.byteOffset + i) & 3) !== 0) {
-    data[i] = data[i]! ^ keys[i & 3]!;
-    i++;
-  }
-  const words = (n - i) >>> 2;
-  if (words > 1) {
-    const a = keys[i & 3]!, b = keys[(i + 1) & 3]!, c = keys[(i + 2) & 3]!, d = keys[(i + 3) & 3]!;
-    const w = LITTLE_ENDIAN
-      ? (a | (b << 8) | (c << 16) | (d << 24))
-      : ((a << 24) | (b << 16) | (c << 8) | d);
+  if (n >= 64) {
+    while (((data.byteOffset + i) & 3) !== 0) {
+      data[i] = data[i]! ^ ((k >>> (24 - 8 * (i & 3))) & 0xff);
+      i++;
+    }
+    const kk = rotl(k, i);
+    const w = LITTLE_ENDIAN ? bswap(kk) : kk;
+    const words = (n - i) >>> 2;
     const u32 = new Uint32Array(data.buffer, data.byteOffset + i, words);
     for (let j = 0; j < words; j++) u32[j] = u32[j]! ^ w;
     i += words * 4;
   }
-  for (; i < n; i++) data[i] = data[i]! ^ keys[i & 3]!;
+  for (; i < n; i++) data[i] = data[i]! ^ ((k >>> (24 - 8 * (i & 3))) & 0xff);
 }
 
 /**
@@ -368,7 +394,7 @@ export function applyMask(data: Uint8Array, mask: Uint8Array, phase = 0): void {
  * equal(frameHeaderLength(65536, true), 14);
  * ```
  */
-// @implements RFC6455 §5.2 ¶8-11
+// @implements RFC6455 §5.2 ¶19-20
 export function frameHeaderLength(payloadLength: number, masked: boolean): number {
   return (payloadLength < 126 ? 2 : payloadLength < 65536 ? 4 : 10) + (masked ? 4 : 0);
 }
@@ -396,10 +422,10 @@ function writeHeader(
   o: number,
   first: number,
   len: number,
-  mask: Uint8Array | undefined,
+  key: number | undefined,
 ): number {
   buf[o] = first;
-  const m = mask ? 0x80 : 0;
+  const m = key !== undefined ? 0x80 : 0;
   if (len < 126) {
     buf[o + 1] = m | len;
     o += 2;
@@ -421,14 +447,18 @@ function writeHeader(
     buf[o + 9] = lo & 0xff;
     o += 10;
   }
-  if (mask) {
-    buf[o] = mask[0]!;
-    buf[o + 1] = mask[1]!;
-    buf[o + 2] = mask[2]!;
-    buf[o + 3] = mask[3]!;
+  if (key !== undefined) {
+    buf[o] = key >>> 24;
+    buf[o + 1] = (key >>> 16) & 0xff;
+    buf[o + 2] = (key >>> 8) & 0xff;
+    buf[o + 3] = key & 0xff;
     o += 4;
   }
   return o;
+}
+
+function keyOf(mask: Uint8Array): number {
+  return ((mask[0]! << 24) | (mask[1]! << 16) | (mask[2]! << 8) | mask[3]!) >>> 0;
 }
 
 function firstByte(frame: Frame): number {
@@ -472,9 +502,10 @@ export function encodeFrameInto(frame: Frame, buf: Uint8Array, offset = 0): numb
       `Cannot encode frame: buffer has ${buf.length - offset} bytes, expected at least ${total}`,
     );
   }
-  const o = writeHeader(buf, offset, firstByte(frame), len, frame.mask);
+  const key = frame.mask ? keyOf(frame.mask) : undefined;
+  const o = writeHeader(buf, offset, firstByte(frame), len, key);
   buf.set(frame.payload, o);
-  if (frame.mask) applyMask(buf.subarray(o, o + len), frame.mask);
+  if (key !== undefined) maskWith(buf.subarray(o, o + len), key, 0);
   return total;
 }
 
@@ -506,7 +537,8 @@ interface Header {
   masked: boolean;
   length: number;
   headerLength: number;
-  mask: Uint8Array | undefined;
+  /** Masking key as a big-endian 32-bit number (when masked). */
+  key: number;
 }
 
 /** Reads a header at `o`; returns undefined when more bytes are needed. */
@@ -522,7 +554,7 @@ function readHeader(buf: Uint8Array, o: number, end: number): Header | undefined
     h = 4;
   } else if (length === 127) {
     if (end - o < 10) return undefined;
-    // @implements RFC6455 §5.2 ¶10
+    // @implements RFC6455 §5.2 ¶20
     if (buf[o + 2]! & 0x80) {
       throw new WebSocketParseError(
         "Cannot decode frame: 64-bit payload length has its most significant bit set",
@@ -542,13 +574,14 @@ function readHeader(buf: Uint8Array, o: number, end: number): Header | undefined
     length = hi * 0x100000000 + lo;
     h = 10;
   }
-  let mask: Uint8Array | undefined;
+  let key = 0;
   if (masked) {
     if (end - o < h + 4) return undefined;
-    mask = buf.slice(o + h, o + h + 4);
+    key = ((buf[o + h]! << 24) | (buf[o + h + 1]! << 16) | (buf[o + h + 2]! << 8) |
+      buf[o + h + 3]!) >>> 0;
     h += 4;
   }
-  return { first, masked, length, headerLength: h, mask };
+  return { first, masked, length, headerLength: h, key };
 }
 
 /**
@@ -580,7 +613,7 @@ export function decodeFrame(buf: Uint8Array, offset = 0): DecodedFrame | null {
   if (!h || buf.length - offset - h.headerLength < h.length) return null;
   const start = offset + h.headerLength;
   const payload = buf.slice(start, start + h.length);
-  if (h.mask) applyMask(payload, h.mask);
+  if (h.masked) maskWith(payload, h.key, 0);
   return {
     frame: {
       fin: (h.first & 0x80) !== 0,
@@ -588,7 +621,9 @@ export function decodeFrame(buf: Uint8Array, offset = 0): DecodedFrame | null {
       rsv2: (h.first & 0x20) !== 0,
       rsv3: (h.first & 0x10) !== 0,
       opcode: h.first & 0x0f,
-      mask: h.mask,
+      mask: h.masked
+        ? new Uint8Array([h.key >>> 24, (h.key >>> 16) & 0xff, (h.key >>> 8) & 0xff, h.key & 0xff])
+        : undefined,
       payload,
     },
     length: h.headerLength + h.length,
@@ -912,6 +947,9 @@ export class WebSocketProtocol {
   #closeReceived = false;
   #out: Uint8Array[] = [];
   #outBytes = 0;
+  #slab: Uint8Array = new Uint8Array(0);
+  #slabPos = 0;
+  #regionStart = 0;
   #offset = 0;
   #events: WebSocketEvent[] = [];
   // Header assembly across chunks.
@@ -981,6 +1019,7 @@ export class WebSocketProtocol {
    * @returns Chunks of encoded frames.
    */
   takeOutput(): Uint8Array[] {
+    this.#seal();
     const out = this.#out;
     this.#out = [];
     this.#outBytes = 0;
@@ -1008,6 +1047,8 @@ export class WebSocketProtocol {
 
   #receive(data: Uint8Array): void {
     let pos = 0;
+    let copy: Uint8Array | undefined;
+    let copyBase = 0;
     const n = data.length;
     while (pos < n && this.#state !== "closed") {
       if (this.#frame) {
@@ -1016,7 +1057,7 @@ export class WebSocketProtocol {
         const take = Math.min(f.length - this.#filled, n - pos);
         const part = this.#payload!.subarray(this.#filled, this.#filled + take);
         part.set(data.subarray(pos, pos + take));
-        if (f.mask) applyMask(part, f.mask, this.#filled);
+        if (f.masked) maskWith(part, f.key, this.#filled);
         this.#filled += take;
         pos += take;
         this.#partial(f, part);
@@ -1041,10 +1082,18 @@ export class WebSocketProtocol {
       }
       this.#onHeader(h);
       if (h.length <= n - pos) {
-        // Whole payload at hand: copy it out at once.
-        const payload = data.slice(pos, pos + h.length);
+        // Whole payload at hand. Small payloads become views into one copy of the chunk (one
+        // allocation per read instead of one per frame); large ones get their own copy.
+        let payload: Uint8Array;
+        if (h.length <= 4096) {
+          if (!copy) {
+            copy = data.slice(pos);
+            copyBase = pos;
+          }
+          payload = copy.subarray(pos - copyBase, pos - copyBase + h.length);
+        } else payload = data.slice(pos, pos + h.length);
         pos += h.length;
-        if (h.mask) applyMask(payload, h.mask);
+        if (h.masked) maskWith(payload, h.key, 0);
         this.#partial(h, payload);
         this.#onFrame(h, payload);
       } else {
@@ -1060,7 +1109,7 @@ export class WebSocketProtocol {
   }
 
   /** Checks a frame header before its payload arrives (fail fast). */
-  // @implements RFC6455 §5.2 ¶4-7, §5.4, §5.5
+  // @implements RFC6455 §5.2 ¶5-8, §5.4, §5.5
   #onHeader(h: Header): void {
     const opcode = h.first & 0x0f;
     const control = opcode >= 8;
@@ -1090,7 +1139,7 @@ export class WebSocketProtocol {
       }
       return;
     }
-    // @implements RFC6455 §5.4 ¶6-9
+    // @implements RFC6455 §5.4 ¶5-10
     if (opcode === Opcode.Continuation) {
       if (this.#msgOpcode === 0) {
         throw this.#error("Cannot accept frame: continuation frame without a message to continue");
@@ -1248,37 +1297,41 @@ export class WebSocketProtocol {
   #queueFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv1: boolean): void {
     const len = payload.length;
     const first = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
-    if (this.#client) {
+    const h = frameHeaderLength(len, this.#client);
+    if (this.#client || len <= 16384) {
+      // Frames are written one after another into a slab, which takeOutput() hands out in one
+      // piece: one allocation for many small frames.
       // @implements RFC6455 §5.3 ¶3
-      const mask = new Uint8Array(4);
-      randomBytes(mask);
-      const h = frameHeaderLength(len, true);
-      // Align the payload to 4 bytes so masking runs on 32-bit words.
-      const pad = (4 - (h & 3)) & 3;
-      const buf = new Uint8Array(pad + h + len);
-      writeHeader(buf, pad, first, len, mask);
-      const body = buf.subarray(pad + h);
-      body.set(payload);
-      applyMask(body, mask);
-      this.#push(buf.subarray(pad));
-    } else if (len < 16384) {
-      const h = frameHeaderLength(len, false);
-      const buf = new Uint8Array(h + len);
-      writeHeader(buf, 0, first, len, undefined);
-      buf.set(payload, h);
-      this.#push(buf);
+      const key = this.#client ? randomKey() : undefined;
+      this.#reserve(h + len);
+      const buf = this.#slab;
+      const o = writeHeader(buf, this.#slabPos, first, len, key);
+      buf.set(payload, o);
+      if (key !== undefined) maskWith(buf.subarray(o, o + len), key, 0);
+      this.#slabPos = o + len;
+      this.#outBytes += h + len;
     } else {
-      // Large payloads go out as they are, after their own header, without a copy.
-      const h = new Uint8Array(frameHeaderLength(len, false));
-      writeHeader(h, 0, first, len, undefined);
-      this.#push(h);
-      this.#push(payload);
+      // Large unmasked payloads go out as they are, after their header, without a copy.
+      this.#reserve(h);
+      this.#slabPos = writeHeader(this.#slab, this.#slabPos, first, len, undefined);
+      this.#seal();
+      this.#out.push(payload);
+      this.#outBytes += h + len;
     }
   }
 
-  #push(chunk: Uint8Array): void {
-    this.#out.push(chunk);
-    this.#outBytes += chunk.length;
+  #reserve(n: number): void {
+    if (this.#slab.length - this.#slabPos >= n) return;
+    this.#seal();
+    this.#slab = new Uint8Array(Math.max(SLAB_SIZE, n));
+    this.#slabPos = this.#regionStart = 0;
+  }
+
+  #seal(): void {
+    if (this.#slabPos > this.#regionStart) {
+      this.#out.push(this.#slab.subarray(this.#regionStart, this.#slabPos));
+      this.#regionStart = this.#slabPos;
+    }
   }
 
   /**
@@ -1290,7 +1343,7 @@ export class WebSocketProtocol {
    * @param options Binary, compression and fragmentation choices.
    * @throws {DOMException} `InvalidStateError` after the closing handshake started.
    */
-  // @implements RFC6455 §6.1, §5.4 ¶5
+  // @implements RFC6455 §6.1, §5.4 ¶12
   send(data: string | Uint8Array, options: SendOptions = {}): void {
     if (this.#state !== "open") {
       throw new DOMException(
@@ -1508,7 +1561,7 @@ export function parseHttpRequest(head: Uint8Array | string): HttpRequestHead {
  * equal(res.headers.get("upgrade"), "websocket");
  * ```
  */
-// @implements RFC6455 §4.1 ¶49-50
+// @implements RFC6455 §4.1 ¶38-39
 export function parseHttpResponse(head: Uint8Array | string): HttpResponseHead {
   const lines = headLines(head);
   const m = /^HTTP\/(\d\.\d) (\d{3})(?: (.*))?$/.exec(lines[0]!);
@@ -1900,7 +1953,7 @@ export function parseWebSocketUrl(url: string | URL): URL {
  * );
  * ```
  */
-// @implements RFC6455 §4.1 ¶14-37
+// @implements RFC6455 §4.1 ¶21-37
 export function createHandshake(
   url: string | URL,
   options: ClientHandshakeOptions = {},
@@ -1964,7 +2017,7 @@ function hasToken(value: string | null, token: string): boolean {
  * equal(verifyHandshake(hs, res).protocol, "");
  * ```
  */
-// @implements RFC6455 §4.1 ¶40-50
+// @implements RFC6455 §4.1 ¶38-46
 export function verifyHandshake(
   handshake: ClientHandshake,
   response: HttpResponseHead,
@@ -2118,7 +2171,7 @@ export function acceptHandshake(
   if (!/^[A-Za-z0-9+/]{21}[AQgw]==$/.test(key)) {
     throw new HandshakeError("Cannot accept handshake: Sec-WebSocket-Key is not a 16-byte nonce");
   }
-  // @implements RFC6455 §4.2.2 ¶5
+  // @implements RFC6455 §4.2.2 ¶6
   const origin = h.get("origin");
   const origins = options.origins;
   if (
@@ -2473,6 +2526,7 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
           ...(options.caCerts ? { caCerts: options.caCerts } : {}),
         })
         : await Deno.connect({ hostname, port });
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       if (timedOut) throw timeoutError(ms, "WebSocket connect");
       this.#conn = conn;
       if (this.#finished) return conn.close();
@@ -2503,6 +2557,9 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
     this.#request = init.request;
     this.#protocol = init.protocol;
     this.#extensions = init.extensions;
+    try {
+      this.#origin = new URL(this.#url).origin;
+    } catch { /* an opaque URL has no origin */ }
     this.#proto = new WebSocketProtocol({
       role: init.role,
       ...(init.maxMessageSize !== undefined ? { maxMessageSize: init.maxMessageSize } : {}),
@@ -2611,10 +2668,11 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
         ? data.buffer as ArrayBuffer
         : data.slice().buffer as ArrayBuffer;
     } else value = new Blob([data as Uint8Array<ArrayBuffer>]);
-    this.#emit("message", new MessageEvent("message", { data: value, origin: this.#origin() }));
+    this.#emit("message", new MessageEvent("message", { data: value, origin: this.#origin }));
   }
 
   #listenerCount = 0;
+  #origin = "";
   get #hasMessageListeners(): boolean {
     return this.#listenerCount > 0;
   }
@@ -2633,14 +2691,6 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
   ): void {
     if (type === "message" && listener) this.#listenerCount++;
     super.addEventListener(type, listener, options);
-  }
-
-  #origin(): string {
-    try {
-      return new URL(this.#url).origin;
-    } catch {
-      return "";
-    }
   }
 
   #flushProto(): void {
@@ -3066,6 +3116,8 @@ export class WebSocketServer implements AsyncDisposable {
         return;
       }
       this.#pending.add(conn);
+      // Frames are coalesced by the writer; Nagle's algorithm would only add latency.
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       acceptWebSocket(conn, options).then((socket) => {
         this.#pending.delete(conn);
         if (this.#closed) return socket.close(CloseCode.GoingAway);
@@ -3224,10 +3276,14 @@ async function main(argv: string[]): Promise<number> {
         protocol: ws.protocol,
         ext: ws.extensions,
       });
-      for await (const m of ws) {
-        if (echo) ws.send(m);
-        else await out(show(m));
+      if (echo) {
+        // Echo from the event, synchronously: a reply must go out before a Close frame that
+        // arrived in the same read is answered.
+        ws.binaryType = "arraybuffer";
+        ws.onmessage = (e) => ws.send(e.data);
+        return;
       }
+      for await (const m of ws) await out(show(m));
     });
     console.error(
       `Listening on ${certFile ? "wss" : "ws"}://${server.addr.hostname}:${server.addr.port}/`,
@@ -3258,7 +3314,7 @@ async function main(argv: string[]): Promise<number> {
       protocol: ws.protocol,
       ext: ws.extensions,
     });
-    (async () => {
+    const printed = (async () => {
       for await (const m of ws) await out(show(m));
     })();
     (async () => {
@@ -3270,6 +3326,7 @@ async function main(argv: string[]): Promise<number> {
       ws.close(1000);
     })();
     const ev = await closed;
+    await printed;
     log.info("Closed {code} {reason} clean={clean}", {
       code: ev.code,
       reason: ev.reason,

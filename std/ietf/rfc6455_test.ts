@@ -4,6 +4,7 @@
 // with whole and chopped delivery, handshake tables, property tests, and loopback sockets.
 import { deepStrictEqual, ok, rejects } from "node:assert/strict";
 import fc from "fast-check";
+import { freePort } from "@rtclite/testing";
 import { inflateRawSync } from "node:zlib";
 import {
   acceptHandshake,
@@ -220,9 +221,11 @@ Deno.test("WebSocketProtocol inflates the permessage-deflate examples (RFC 7692 
     });
     p.send("Hello");
     p.send("Hello");
-    const out = p.takeOutput();
-    assertEquals([...out[0]!], [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
-    assertEquals([...out[1]!], [0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00]);
+    const out = concatBytes(...p.takeOutput());
+    assertEquals([...out], [
+      ...[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+      ...[0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00],
+    ]);
   });
 });
 
@@ -262,7 +265,6 @@ const closePayload = (code: number, reason = "") => {
   b.set(r, 2);
   return b;
 };
-const fail = (code: number): [Ev, Sent] => [["close", code, false], [Opcode.Close, code]];
 
 function peerBytes(f: PeerFrame, role: WebSocketRole): Uint8Array {
   const payload = typeof f.data === "string" ? enc.encode(f.data) : f.data ?? new Uint8Array(0);
@@ -1429,38 +1431,63 @@ class FakeConn {
 Deno.test("WebSocket over TLS (wss:)", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const out = await new Deno.Command("openssl", {
-      args: [
+    // A CA and a server certificate it signs (rustls refuses a CA certificate as end entity).
+    const openssl = async (...args: string[]) =>
+      (await new Deno.Command("openssl", { args, cwd: dir, stdin: "null", stderr: "null" }).output()
+        .catch(() => undefined))?.success;
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    await Deno.writeTextFile(`${dir}/ext.cnf`, "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+    const ok = await openssl(
+      "req",
+      "-x509",
+      ...ec,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=test CA",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+    ) &&
+      await openssl(
         "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "1",
+        ...ec,
         "-subj",
         "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
         "-keyout",
-        `${dir}/key.pem`,
+        "key.pem",
         "-out",
-        `${dir}/cert.pem`,
-      ],
-      stderr: "null",
-    }).output().catch(() => undefined);
-    if (!out?.success) {
+        "req.csr",
+      ) &&
+      await openssl(
+        "x509",
+        "-req",
+        "-in",
+        "req.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+      );
+    if (!ok) {
       console.warn("SKIP wss test: openssl not available");
       return;
     }
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
     const cert = await Deno.readTextFile(`${dir}/cert.pem`);
     const key = await Deno.readTextFile(`${dir}/key.pem`);
     await using server = serveWebSocket({ hostname: "127.0.0.1", port: 0, cert, key }, (ws) => {
       ws.onmessage = (e) => ws.send(e.data);
     });
-    const ws = new WebSocket(`wss://localhost:${server.addr.port}/`, [], { caCerts: [cert] });
+    const ws = new WebSocket(`wss://localhost:${server.addr.port}/`, [], { caCerts: [ca] });
     await waitEvent(ws, "open");
     ws.send("secure");
     assertEquals((await waitEvent<MessageEvent>(ws, "message")).data, "secure");
@@ -1481,9 +1508,59 @@ Deno.test("WebSocket client reports a refused handshake as error then close 1006
     conn.close();
   })();
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+  const closed = waitEvent<CloseEvent>(ws, "close");
   const err = await waitEvent<ErrorEvent>(ws, "error");
   assert(err.message.includes("403"), err.message);
-  const ev = await waitEvent<CloseEvent>(ws, "close");
+  const ev = await closed;
   assertEquals([ev.code, ev.wasClean], [1006, false]);
   listener.close();
+});
+
+Deno.test("command line: serve --echo and connect echo stdin lines (websocat style)", async () => {
+  const port = freePort();
+  const module = new URL("./rfc6455.ts", import.meta.url).pathname;
+  const server = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      module,
+      "serve",
+      "--hostname",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--echo",
+      "-q",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const reader = server.stderr.getReader();
+    let banner = "";
+    while (!banner.includes("Listening")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      banner += dec.decode(value);
+    }
+    reader.releaseLock();
+    assert(banner.includes(`ws://127.0.0.1:${port}/`), banner);
+    const client = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", module, "connect", `ws://127.0.0.1:${port}/`, "-q"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = client.stdin.getWriter();
+    await w.write(enc.encode("first line\nsecond line\n"));
+    await w.close();
+    const out = await client.output();
+    assertEquals(out.code, 0, dec.decode(out.stderr));
+    assertEquals(dec.decode(out.stdout), "first line\nsecond line\n");
+  } finally {
+    server.kill("SIGTERM");
+    await server.stderr.cancel().catch(() => {});
+    await server.status;
+  }
 });

@@ -307,6 +307,9 @@ export const DEFAULT_CHUNK_SIZE = 128;
 export const MAX_MESSAGE_LENGTH = 0xffffff;
 const MAX_CHUNK_SIZE = 0x7fffffff;
 const EXTENDED = 0xffffff;
+/** Message header length by chunk type (RTMP §5.3.1.2). */
+const HEADER_LENGTH: readonly number[] = [11, 7, 3, 0];
+const EMPTY = new Uint8Array(0);
 
 interface SendState {
   timestamp: number;
@@ -425,7 +428,7 @@ export class ChunkEncoder {
       extended,
     });
     const basic = chunkStreamId < 64 ? 1 : chunkStreamId < 320 ? 2 : 3;
-    const header = [11, 7, 3, 0][fmt]!;
+    const header = HEADER_LENGTH[fmt]!;
     const ext = extended ? 4 : 0;
     const size = this.#chunkSize;
     const chunks = Math.max(1, Math.ceil(payload.length / size));
@@ -515,7 +518,8 @@ interface RecvState {
   type: number;
   streamId: number;
   extended: boolean;
-  parts: Uint8Array[];
+  /** The message being reassembled, allocated at its first chunk. */
+  payload: Uint8Array;
   received: number;
 }
 
@@ -527,6 +531,8 @@ export interface ChunkDecoderOptions {
   maxMessageSize?: number;
   /** Most chunk streams tracked at once (default 128). */
   maxChunkStreams?: number;
+  /** Most bytes of incomplete messages held at once (default 32 MiB). */
+  maxBufferedBytes?: number;
 }
 
 /**
@@ -554,6 +560,8 @@ export class ChunkDecoder {
   #chunkSize: number;
   readonly #maxMessageSize: number;
   readonly #maxChunkStreams: number;
+  readonly #maxBuffered: number;
+  #buffered = 0;
   readonly #streams = new Map<number, RecvState>();
   #buf: Uint8Array = new Uint8Array(0);
   #pos = 0;
@@ -569,6 +577,7 @@ export class ChunkDecoder {
     this.#chunkSize = checkChunkSize(options.chunkSize ?? DEFAULT_CHUNK_SIZE);
     this.#maxMessageSize = Math.min(options.maxMessageSize ?? 8 * 1024 * 1024, MAX_MESSAGE_LENGTH);
     this.#maxChunkStreams = options.maxChunkStreams ?? 128;
+    this.#maxBuffered = options.maxBufferedBytes ?? 32 * 1024 * 1024;
   }
 
   /** The peer's current maximum chunk size. */
@@ -591,9 +600,10 @@ export class ChunkDecoder {
   push(bytes: Uint8Array): RtmpMessage[] {
     if (this.#failed) throw this.#failed;
     this.#bytesRead += bytes.length;
+    // Chunk data is copied into the message's payload; an unread tail is copied before
+    // returning, as the caller may reuse its buffer.
     const rest = this.#buf.subarray(this.#pos);
-    // Copied: the caller may reuse its buffer, and incomplete messages keep views into ours.
-    this.#buf = rest.length ? concat([rest, bytes]) : bytes.slice();
+    this.#buf = rest.length ? concat([rest, bytes]) : bytes;
     this.#pos = 0;
     const out: RtmpMessage[] = [];
     try {
@@ -602,6 +612,8 @@ export class ChunkDecoder {
       if (e instanceof RtmpError) this.#failed = e;
       throw e;
     }
+    this.#buf = this.#buf.slice(this.#pos);
+    this.#pos = 0;
     return out;
   }
 
@@ -632,7 +644,7 @@ export class ChunkDecoder {
     } else {
       p += 1;
     }
-    const headerLen = [11, 7, 3, 0][fmt]!;
+    const headerLen = HEADER_LENGTH[fmt]!;
     if (p + headerLen > avail) return false;
     let state = this.#streams.get(csid);
     if (!state && fmt !== 0) {
@@ -684,7 +696,7 @@ export class ChunkDecoder {
         type: 0,
         streamId: 0,
         extended: false,
-        parts: [],
+        payload: EMPTY,
         received: 0,
       };
       this.#streams.set(csid, state);
@@ -704,14 +716,20 @@ export class ChunkDecoder {
       state.type = type;
       state.streamId = streamId;
       state.extended = extended;
+      if (this.#buffered + length > this.#maxBuffered) {
+        this.#fail(`incomplete messages would hold more than ${this.#maxBuffered} bytes`, start);
+      }
+      this.#buffered += length;
+      state.payload = length ? new Uint8Array(length) : EMPTY;
     }
-    state.parts.push(b.subarray(p, p + n));
+    if (n) state.payload.set(b.subarray(p, p + n), state.received);
     state.received += n;
     p += n;
     this.#pos = p;
     if (state.received === state.length) {
-      const payload = state.parts.length === 1 ? state.parts[0]!.slice() : concat(state.parts);
-      state.parts = [];
+      const payload = state.payload.length ? state.payload : new Uint8Array(0);
+      this.#buffered -= state.length;
+      state.payload = EMPTY;
       state.received = 0;
       const msg: RtmpMessage = {
         type: state.type,
@@ -735,8 +753,9 @@ export class ChunkDecoder {
       // @implements RTMP §5.4.2
       if (c.kind === "abort") {
         const s = this.#streams.get(c.chunkStreamId);
-        if (s) {
-          s.parts = [];
+        if (s && s.received) {
+          this.#buffered -= s.length;
+          s.payload = EMPTY;
           s.received = 0;
         }
       }
@@ -1115,6 +1134,94 @@ function decodeValues(message: RtmpMessage, what: string): AmfValue[] {
     const offset = (e as { offset?: number }).offset;
     throw new RtmpError(`Cannot decode ${what}: ${(e as Error).message}`, offset, { cause: e });
   }
+}
+
+// === Aggregate messages (RTMP §7.1.6) ===
+
+/**
+ * Builds an Aggregate Message from sub-messages: each written with the RTMP message header
+ * of RTMP §6.1.1 (type, length, timestamp, stream ID) and followed by a back pointer.
+ *
+ * @param messages The sub-messages (their stream IDs are replaced by `streamId`).
+ * @param streamId The aggregate's message stream ID.
+ * @returns The aggregate message, timestamped with the first sub-message's timestamp.
+ *
+ * @example
+ * ```ts
+ * import { decodeAggregate, encodeAggregate } from "@rtclite/vnd/adobe/rtmp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const agg = encodeAggregate([
+ *   { type: 8, streamId: 1, timestamp: 100, payload: new Uint8Array([0x2e, 1]) },
+ *   { type: 9, streamId: 1, timestamp: 120, payload: new Uint8Array([0x12, 2]) },
+ * ], 1);
+ * equal(agg.payload.length, 2 * (11 + 2 + 4));
+ * equal(decodeAggregate(agg)[1]!.timestamp, 120);
+ * ```
+ */
+export function encodeAggregate(messages: readonly RtmpMessage[], streamId: number): RtmpMessage {
+  const size = messages.reduce((n, m) => n + 11 + m.payload.length + 4, 0);
+  const payload = new Uint8Array(size);
+  const view = new DataView(payload.buffer);
+  let p = 0;
+  for (const m of messages) {
+    // @implements RTMP §6.1.1
+    payload[p] = m.type;
+    writeUint24(payload, p + 1, m.payload.length);
+    view.setUint32(p + 4, m.timestamp >>> 0);
+    writeUint24(payload, p + 8, streamId);
+    payload.set(m.payload, p + 11);
+    p += 11 + m.payload.length;
+    view.setUint32(p, 11 + m.payload.length);
+    p += 4;
+  }
+  return { type: MessageType.AGGREGATE, streamId, timestamp: messages[0]?.timestamp ?? 0, payload };
+}
+
+/**
+ * Splits an Aggregate Message into its sub-messages, with timestamps moved by the difference
+ * between the aggregate's timestamp and the first sub-message's, and the aggregate's stream ID.
+ *
+ * @param message The aggregate message (type 22).
+ * @returns The sub-messages.
+ * @throws {RtmpError} When a sub-message header or body runs past the end.
+ *
+ * @example
+ * ```ts
+ * import { decodeAggregate, RtmpError } from "@rtclite/vnd/adobe/rtmp";
+ * import { throws } from "node:assert/strict";
+ *
+ * throws(() => decodeAggregate({ type: 22, streamId: 1, timestamp: 0, payload: new Uint8Array(5) }), RtmpError);
+ * ```
+ */
+export function decodeAggregate(message: RtmpMessage): RtmpMessage[] {
+  // @implements RTMP §7.1.6
+  const b = message.payload;
+  const out: RtmpMessage[] = [];
+  let offset: number | undefined;
+  let p = 0;
+  while (p < b.length) {
+    if (p + 11 > b.length) {
+      throw new RtmpError(`Cannot decode aggregate message: sub-message header at ${p} is cut`, p);
+    }
+    const length = readUint24(b, p + 1);
+    const timestamp = readUint32(b, p + 4);
+    if (p + 11 + length + 4 > b.length) {
+      throw new RtmpError(
+        `Cannot decode aggregate message: sub-message of ${length} bytes at ${p} runs past the end`,
+        p,
+      );
+    }
+    offset ??= (message.timestamp - timestamp) >>> 0;
+    out.push({
+      type: b[p]!,
+      streamId: message.streamId,
+      timestamp: (timestamp + offset) >>> 0,
+      payload: b.slice(p + 11, p + 11 + length),
+    });
+    p += 11 + length + 4;
+  }
+  return out;
 }
 
 /** Concatenates byte arrays. */

@@ -289,7 +289,7 @@ export interface AudioTagHeader {
  * ```
  */
 export function decodeAudioTagHeader(data: Uint8Array): AudioTagHeader {
-  // @implements FLV "AUDIODATA"
+  // @implements FLV "Audio tags"
   if (data.length < 1) throw new FlvError("Cannot decode AUDIODATA: no data", 0);
   const b = data[0]!;
   const h: AudioTagHeader = {
@@ -298,7 +298,7 @@ export function decodeAudioTagHeader(data: Uint8Array): AudioTagHeader {
     soundSize: (b >> 1) & 1,
     soundType: b & 1,
   };
-  // @implements FLV "AACAUDIODATA"
+  // @implements FLV "Audio tags"
   if (h.soundFormat === 10) {
     if (data.length < 2) throw new FlvError("Cannot decode AACAUDIODATA: no AACPacketType", 1);
     h.aacPacketType = data[1]!;
@@ -346,10 +346,10 @@ export interface VideoTagHeader {
  * ```
  */
 export function decodeVideoTagHeader(data: Uint8Array): VideoTagHeader {
-  // @implements FLV "VIDEODATA"
+  // @implements FLV "Video tags"
   if (data.length < 1) throw new FlvError("Cannot decode VIDEODATA: no data", 0);
   const h: VideoTagHeader = { frameType: data[0]! >> 4, codecId: data[0]! & 15 };
-  // @implements FLV "AVCVIDEOPACKET"
+  // @implements FLV "Video tags"
   if (h.codecId === 7 && h.frameType !== 5) {
     if (data.length < 5) {
       throw new FlvError(

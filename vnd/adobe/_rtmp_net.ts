@@ -4,6 +4,7 @@
 import { getLogger } from "@rtclite/std/log";
 import type { AmfObject, AmfValue } from "./amf.ts";
 import {
+  decodeAggregate,
   decodeCommand,
   decodeControl,
   decodeData,
@@ -103,6 +104,8 @@ export interface RtmpServerOptions {
   maxConnections?: number;
   /** Bytes queued for a slow player before it is dropped (default 16 MiB). */
   maxQueued?: number;
+  /** Time for a client to complete the handshake and `connect`, in ms (default 10 000). */
+  connectTimeout?: number;
   /** Called once listening, with the bound address. */
   onListen?: (addr: Deno.NetAddr) => void;
 }
@@ -149,6 +152,8 @@ export class RtmpServer implements AsyncDisposable {
   readonly #lives = new Map<string, Live>();
   readonly #finished: Promise<void>;
   #closing = false;
+  #closed: Promise<void> | undefined;
+  readonly #io = new Set<Promise<void>>();
 
   /** @internal Use {@linkcode serveRtmp}. */
   constructor(options: RtmpServerOptions) {
@@ -192,9 +197,10 @@ export class RtmpServer implements AsyncDisposable {
       try {
         conn = await this.#listener.accept();
       } catch (e) {
-        if (this.#closing) return;
+        if (this.#closing || e instanceof Deno.errors.BadResource) return;
         log.error("Accept failed: {error}", { error: String(e) });
-        return;
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
       if (this.#sessions.size >= (this.#options.maxConnections ?? 1000)) {
         log.warn("Refusing connection from {peer}: too many connections", {
@@ -233,6 +239,12 @@ export class RtmpServer implements AsyncDisposable {
     if (!l.publisher && l.players.size === 0) this.#lives.delete(l.key);
   }
 
+  /** @internal Keeps a recording's last writes for {@linkcode RtmpServer.close} to await. */
+  track(io: Promise<void>): void {
+    this.#io.add(io);
+    io.finally(() => this.#io.delete(io));
+  }
+
   /** @internal */
   get recordDir(): string | undefined {
     return this.#options.record;
@@ -243,13 +255,18 @@ export class RtmpServer implements AsyncDisposable {
    *
    * @returns When everything is closed.
    */
-  async close(): Promise<void> {
-    if (this.#closing) return await this.#finished;
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
     this.#closing = true;
     this.#listener.close();
     const sessions = [...this.#sessions];
     for (const s of sessions) s.close("server shutting down");
     await Promise.allSettled(sessions.map((s) => s.done));
+    await Promise.allSettled([...this.#io]);
     await this.#finished;
     log.info("RTMP server closed");
   }
@@ -273,6 +290,7 @@ class Session {
   readonly writer: Writer;
   readonly peer: string;
   app = "";
+  #connected = false;
   #nextStreamId = 1;
   readonly #publishing = new Map<number, Live>();
   readonly #playing = new Map<number, { live: Live; player: Player }>();
@@ -305,6 +323,9 @@ class Session {
 
   async run(): Promise<void> {
     log.debug("Connection from {peer}", { peer: this.peer });
+    const timer = setTimeout(() => {
+      if (!this.#connected) this.close("no connect command in time");
+    }, this.options.connectTimeout ?? 10_000);
     const buf = new Uint8Array(64 * 1024);
     try {
       while (!this.#closed) {
@@ -323,6 +344,7 @@ class Session {
         });
       }
     } finally {
+      clearTimeout(timer);
       this.close();
     }
   }
@@ -356,7 +378,8 @@ class Session {
       case MessageType.VIDEO:
         return this.#media(m);
       case MessageType.AGGREGATE:
-        return log.debug("Ignoring aggregate message from {peer}", { peer: this.peer });
+        for (const sub of decodeAggregate(m)) this.#handle(sub);
+        return;
       default:
         if (m.type <= 6) decodeControl(m); // validates
     }
@@ -382,6 +405,7 @@ class Session {
         // @implements RTMP §7.2.1.1
         const obj = (c.object ?? {}) as AmfObject;
         this.app = typeof obj.app === "string" ? obj.app.replace(/\/+$/, "") : "";
+        this.#connected = true;
         this.send(windowAckSizeMessage(WINDOW));
         this.send(setPeerBandwidthMessage(WINDOW, 2));
         this.send(setChunkSizeMessage(this.options.chunkSize ?? 4096));
@@ -525,6 +549,7 @@ class Session {
     live.recorder = undefined;
     if (rec) {
       rec.chain = rec.chain.then(() => rec.file.close()).catch(() => {});
+      this.server.track(rec.chain);
     }
     if (!this.#closed) {
       this.#onStatus(
@@ -858,7 +883,10 @@ export class RtmpClient {
     const streamId = await this.createStream();
     const info = this.#status(streamId);
     this.send(
-      encodeCommand({ name: "publish", transactionId: 0, object: null, args: [name, "live"] }, streamId),
+      encodeCommand(
+        { name: "publish", transactionId: 0, object: null, args: [name, "live"] },
+        streamId,
+      ),
     );
     const got = await info;
     if (got.code !== "NetStream.Publish.Start") {

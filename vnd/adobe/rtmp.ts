@@ -7,7 +7,8 @@
  * {@linkcode ChunkDecoder} (message header types 0-3, extended timestamps, chunk size
  * changes, abort, interleaved chunk streams, size limits), the protocol control and user
  * control message builders with {@linkcode decodeControl}, AMF 0 command and data messages
- * ({@linkcode encodeCommand}, {@linkcode decodeCommand}), and {@linkcode RtmpConnection},
+ * ({@linkcode encodeCommand}, {@linkcode decodeCommand}), aggregate messages
+ * ({@linkcode decodeAggregate}), and {@linkcode RtmpConnection},
  * which ties them into one side of a connection (acknowledgement window, ping answers).
  * FLV files are read with {@linkcode FlvReader} and written with {@linkcode encodeFlvHeader}
  * and {@linkcode encodeFlvTag}. {@linkcode serveRtmp} runs a live server (one publisher and
@@ -69,8 +70,8 @@ import { parseVerbosity, setupLogging } from "@rtclite/std/log";
 import {
   decodeScriptData,
   encodeFlvHeader,
-  encodeScriptData,
   encodeFlvTag,
+  encodeScriptData,
   FlvReader,
   type FlvTagType,
 } from "./_rtmp_flv.ts";
@@ -90,10 +91,12 @@ export {
   type ChunkDecoderOptions,
   ChunkEncoder,
   type ControlMessage,
+  decodeAggregate,
   decodeCommand,
   decodeControl,
   decodeData,
   DEFAULT_CHUNK_SIZE,
+  encodeAggregate,
   encodeCommand,
   encodeData,
   encodeHandshake1,

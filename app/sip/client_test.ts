@@ -1,0 +1,379 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+import { type Call, SipClient, SipClientError } from "./client.ts";
+import { SipServer } from "./server.ts";
+import { ToneSource, WavSink } from "../net/media.ts";
+import { interopTest, startPeer, withTimeout } from "@rtclite/testing";
+import { equal, ok, rejects } from "node:assert/strict";
+
+// Ports of this file: 15100-15129 (the CLI test uses 15130-15139).
+const HOST = "127.0.0.1";
+
+/** Goertzel power of one frequency in a block of samples. */
+function goertzel(samples: Int16Array, hz: number, rate = 8000): number {
+  const k = 2 * Math.cos((2 * Math.PI * hz) / rate);
+  let s1 = 0;
+  let s2 = 0;
+  for (const x of samples) {
+    const s0 = x + k * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return s1 * s1 + s2 * s2 - k * s1 * s2;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function once<T>(register: (fn: (v: T) => void) => void): Promise<T> {
+  return new Promise((resolve) => register(resolve));
+}
+
+async function startServer(port: number, auth?: Record<string, string>, minExpires?: number) {
+  return await SipServer.start({
+    listen: [{ transport: "udp", host: HOST, port }],
+    domains: ["example.com"],
+    ...(auth ? { auth } : {}),
+    ...(minExpires !== undefined ? { minExpires } : {}),
+  });
+}
+
+Deno.test("SipClient registers with digest, calls through the proxy with tone, DTMF, MESSAGE and hang-up (RFC 3261 §10, §13, RFC 3428, RFC 4733)", async () => {
+  const server = await startServer(15100, { alice: "a-secret", bob: "b-secret" });
+  const proxy = `sip:${HOST}:15100`;
+  const alice = await SipClient.start({
+    aor: "sip:alice@example.com",
+    displayName: "Alice",
+    password: "a-secret",
+    port: 15101,
+    outboundProxy: proxy,
+  });
+  const bob = await SipClient.start({
+    aor: "sip:bob@example.com",
+    password: "b-secret",
+    port: 15102,
+    outboundProxy: proxy,
+  });
+  try {
+    const ra = await alice.register();
+    equal(ra.status, 200);
+    ok(ra.expires > 0 && ra.expires <= 3600);
+    equal((await bob.register()).status, 200);
+    equal(alice.registered, true);
+    const bindings = await server.location.lookup("sip:bob@example.com");
+    equal(bindings.length, 1);
+    equal(bindings[0]!.uri, bob.contact);
+
+    const heard = new WavSink();
+    const incoming = once<Call>((fn) => bob.on("incoming", fn));
+    const events: string[] = [];
+    const call = await alice.call("sip:bob@example.com", { source: new ToneSource(440) });
+    call.on("ringing", () => events.push("ringing"));
+    call.on("answered", () => events.push("answered"));
+    const bobCall = await withTimeout(incoming, 5000, "incoming call");
+    equal(bobCall.direction, "incoming");
+    equal(bobCall.remote, "sip:alice@example.com");
+    equal(bobCall.remoteName, "Alice");
+    equal(bobCall.state, "ringing");
+    const digits: string[] = [];
+    bobCall.on("dtmf", (d) => digits.push(d));
+    await bobCall.accept({ sink: heard, source: new ToneSource(1000) });
+    await withTimeout(call.answered, 5000, "answer");
+    equal(call.state, "answered");
+    equal(call.media?.encoding, "PCMU");
+    equal(call.media?.dtmfPayloadType, 101);
+    equal(call.media?.direction, "sendrecv");
+    ok(events.includes("ringing"), `events: ${events}`);
+    equal(events.at(-1), "answered");
+
+    // RFC 4733 telephone events
+    await call.sendDtmf("1#9");
+    await sleep(200);
+    equal(digits.join(""), "1#9");
+    equal(bobCall.digits, "1#9");
+
+    // RFC 3428 MESSAGE through the proxy
+    const got = once<{ from: string; text: string }>((fn) => bob.on("message", fn));
+    equal(await alice.message("sip:bob@example.com", "hello, bob"), 200);
+    const m = await withTimeout(got, 2000, "message");
+    equal(m.from, "sip:alice@example.com");
+    equal(m.text, "hello, bob");
+
+    await sleep(600);
+    // The recording holds alice's 440 Hz tone, not bob's own 1000 Hz.
+    const samples = heard.samples;
+    ok(samples.length >= 8000, `only ${samples.length} samples recorded`);
+    const tail = samples.subarray(samples.length - 4000);
+    const p440 = goertzel(tail, 440);
+    const p1000 = goertzel(tail, 1000);
+    const p700 = goertzel(tail, 700);
+    ok(p440 > 50 * p1000 && p440 > 50 * p700, `440: ${p440}, 1000: ${p1000}, 700: ${p700}`);
+    ok(call.stats().packetsSent > 20);
+    ok(call.stats().packetsReceived > 20);
+
+    // Hang-up ends both sides (BYE through the record-routed path).
+    const bobEnded = bobCall.ended;
+    await call.hangup();
+    equal(call.state, "ended");
+    equal(await withTimeout(bobEnded, 3000, "BYE at bob"), "BYE received");
+    equal(bobCall.state, "ended");
+    equal(alice.calls.length, 0);
+    equal(bob.calls.length, 0);
+
+    await alice.unregister();
+    equal((await server.location.lookup("sip:alice@example.com")).length, 0);
+    equal(alice.registered, false);
+  } finally {
+    await alice.close();
+    await bob.close();
+    await server.close();
+  }
+});
+
+Deno.test("SipClient.register() fails with SipClientError on a wrong password (RFC 3261 §22.2)", async () => {
+  const server = await startServer(15103, { alice: "right" });
+  const alice = await SipClient.start({
+    aor: "sip:alice@example.com",
+    password: "wrong",
+    port: 15104,
+    outboundProxy: `sip:${HOST}:15103`,
+  });
+  try {
+    const err = await alice.register().catch((x: unknown) => x);
+    ok(err instanceof SipClientError);
+    ok(err.status === 401 || err.status === 403, `status ${err.status}`);
+    equal(alice.registered, false);
+  } finally {
+    await alice.close();
+    await server.close();
+  }
+});
+
+Deno.test("SipClient raises a short interval to Min-Expires and refreshes the binding (RFC 3261 §10.2.8, §10.2.4)", async () => {
+  const server = await startServer(15105, undefined, 2);
+  const alice = await SipClient.start({
+    aor: "sip:alice@example.com",
+    port: 15106,
+    outboundProxy: `sip:${HOST}:15105`,
+    expires: 1,
+  });
+  try {
+    const registrations: number[] = [];
+    alice.on("registered", (s) => registrations.push(s));
+    const r = await alice.register();
+    equal(r.expires, 2);
+    await sleep(1400);
+    ok(registrations.length >= 2, `registrations: ${registrations}`);
+    equal((await server.location.lookup("sip:alice@example.com")).length, 1);
+  } finally {
+    await alice.close();
+    await server.close();
+  }
+});
+
+Deno.test("Call: reject, no listener, and cancel before the answer (RFC 3261 §13.3.1.3, §9.1)", async () => {
+  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15107 });
+  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15108 });
+  try {
+    // No incoming listener: 480 Temporarily Unavailable.
+    const c0 = await alice.call(`sip:bob@${HOST}:15107`);
+    const e0 = await c0.answered.catch((x: unknown) => x);
+    ok(e0 instanceof SipClientError);
+    equal(e0.status, 480);
+    equal(await c0.ended, "480 Temporarily Unavailable");
+
+    // Rejected: 486 Busy Here.
+    const reject = (call: Call) => call.reject(486);
+    bob.on("incoming", reject);
+    const c1 = await alice.call(`sip:bob@${HOST}:15107`);
+    equal(await c1.ended, "486 Busy Here");
+    equal(c1.state, "ended");
+    bob.off("incoming", reject);
+
+    // Cancelled while ringing: both sides end.
+    const incoming = once<Call>((fn) => bob.on("incoming", fn));
+    const c2 = await alice.call(`sip:bob@${HOST}:15107`);
+    const ringing = once<number>((fn) => c2.on("ringing", fn));
+    const b2 = await withTimeout(incoming, 3000, "incoming");
+    equal(await withTimeout(ringing, 3000, "ringing"), 180);
+    equal(c2.state, "ringing");
+    await c2.hangup();
+    equal(c2.state, "ended");
+    equal(await withTimeout(b2.ended, 3000, "cancel at bob"), "cancelled");
+    await rejects(b2.accept(), SipClientError);
+  } finally {
+    await alice.close();
+    await bob.close();
+  }
+});
+
+Deno.test("Call.hold() and resume() re-INVITE with sendonly and sendrecv (RFC 3261 §14, RFC 3264 §8.4)", async () => {
+  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15109 });
+  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15110 });
+  try {
+    const holds: boolean[] = [];
+    const accepted = Promise.withResolvers<Call>();
+    bob.on("incoming", async (call) => {
+      call.on("hold", (h) => holds.push(h));
+      await call.accept();
+      accepted.resolve(call);
+    });
+    const call = await alice.call(`sip:bob@${HOST}:15109`, { source: new ToneSource(300) });
+    await withTimeout(call.answered, 3000, "answer");
+    const b = await accepted.promise;
+    await call.hold();
+    equal(call.held, true);
+    equal(call.media?.direction, "sendonly");
+    equal(b.media?.direction, "recvonly");
+    await call.resume();
+    equal(call.held, false);
+    equal(call.media?.direction, "sendrecv");
+    equal(holds.join(), "true,false");
+    // An in-dialog MESSAGE (RFC 3428 §4)
+    const got = once<{ text: string }>((fn) => bob.on("message", fn));
+    equal(await call.message("in the call"), 200);
+    equal((await got).text, "in the call");
+    // The callee hangs up this time.
+    await b.hangup();
+    equal(await withTimeout(call.ended, 3000, "BYE at alice"), "BYE received");
+  } finally {
+    await alice.close();
+    await bob.close();
+  }
+});
+
+Deno.test("SipClient MESSAGE: 415 for an unknown type, 1300-byte limit over UDP (RFC 3428 §7, §8)", async () => {
+  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15111 });
+  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15112 });
+  try {
+    bob.on("message", () => {});
+    const target = `sip:bob@${HOST}:15111`;
+    const err = await alice.message(target, new Uint8Array([1, 2]), "application/x-unknown")
+      .catch((x: unknown) => x);
+    ok(err instanceof SipClientError);
+    equal(err.status, 415);
+    await rejects(alice.message(target, "x".repeat(1300)), RangeError);
+    await rejects(alice.message("bob@nowhere", "hi"), TypeError);
+    await rejects(alice.call("tel:+15551234"), /not a sip: or sips: URI/);
+    equal(await alice.message(target, "ü".repeat(300)), 200);
+  } finally {
+    await alice.close();
+    await bob.close();
+  }
+});
+
+Deno.test("SipClient.close() hangs up its calls; the peer sees BYE (RFC 3261 §15.1)", async () => {
+  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15113 });
+  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15114 });
+  try {
+    const accepted = Promise.withResolvers<Call>();
+    bob.on("incoming", async (call) => {
+      await call.accept();
+      accepted.resolve(call);
+    });
+    const call = await alice.call(`sip:bob@${HOST}:15113`);
+    await withTimeout(call.answered, 3000, "answer");
+    const b = await accepted.promise;
+    await alice.close();
+    equal(call.state, "ended");
+    equal(await withTimeout(b.ended, 3000, "BYE"), "BYE received");
+    await rejects(alice.call(`sip:bob@${HOST}:15113`), /closed/);
+  } finally {
+    await alice.close();
+    await bob.close();
+  }
+});
+
+Deno.test("SipClient over TCP: a call and a message (RFC 3261 §18)", async () => {
+  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15117, transport: "tcp" });
+  const alice = await SipClient.start({
+    aor: "sip:alice@127.0.0.1",
+    port: 15118,
+    transport: "tcp",
+  });
+  try {
+    equal(bob.contact, "sip:bob@127.0.0.1:15117;transport=tcp");
+    const text = once<string>((fn) => bob.on("message", (m) => fn(m.text)));
+    bob.on("incoming", (call) => call.accept());
+    const target = `sip:bob@${HOST}:15117;transport=tcp`;
+    const call = await alice.call(target);
+    await withTimeout(call.answered, 3000, "answer over TCP");
+    equal(await alice.message(target, "over tcp"), 200);
+    equal(await text, "over tcp");
+    await call.hangup();
+    equal(call.state, "ended");
+  } finally {
+    await alice.close();
+    await bob.close();
+  }
+});
+
+interopTest(
+  "SipClient calls a SIPp UAS (sipp -sn uas), which answers and takes the BYE",
+  [{ bin: "sipp", apt: "sip-tester" }],
+  async () => {
+    await using sipp = startPeer("sipp", [
+      "-sn",
+      "uas",
+      "-i",
+      HOST,
+      "-mi",
+      HOST,
+      "-p",
+      "15115",
+      "-m",
+      "1",
+      "-nostdin",
+    ]);
+    await sleep(500);
+    const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15116 });
+    try {
+      const call = await alice.call(`sip:service@${HOST}:15115`, { source: new ToneSource(440) });
+      await withTimeout(call.answered, 5000, "SIPp answer");
+      equal(call.state, "answered");
+      equal(call.media?.encoding, "PCMU");
+      await sleep(300);
+      const reason = await call.hangup();
+      equal(reason, "BYE sent");
+      const status = await withTimeout(sipp.child.status, 10000, "SIPp exit");
+      equal(status.code, 0, sipp.output().slice(-2000));
+    } finally {
+      await alice.close();
+    }
+  },
+  { timeout: 30_000 },
+);
+
+interopTest(
+  "A SIPp UAC (sipp -sn uac) calls SipClient, which answers and takes the BYE",
+  [{ bin: "sipp", apt: "sip-tester" }],
+  async () => {
+    const bob = await SipClient.start({ aor: "sip:service@127.0.0.1", port: 15119 });
+    try {
+      const incoming = once<Call>((fn) => bob.on("incoming", fn));
+      bob.on("incoming", (call) => call.accept());
+      await using sipp = startPeer("sipp", [
+        "-sn",
+        "uac",
+        `${HOST}:15119`,
+        "-i",
+        HOST,
+        "-mi",
+        HOST,
+        "-p",
+        "15120",
+        "-m",
+        "1",
+        "-timeout",
+        "20s",
+        "-nostdin",
+      ]);
+      const call = await withTimeout(incoming, 10_000, "INVITE from SIPp");
+      equal(await withTimeout(call.ended, 10_000, "BYE from SIPp"), "BYE received");
+      equal(call.media?.encoding, "PCMU");
+      const status = await withTimeout(sipp.child.status, 10_000, "SIPp exit");
+      equal(status.code, 0, sipp.output().slice(-2000));
+    } finally {
+      await bob.close();
+    }
+  },
+  { timeout: 30_000 },
+);

@@ -1,0 +1,458 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { interopTest, run, startPeer } from "@rtclite/testing";
+import {
+  parseMessage,
+  SipEndpoint,
+  type SipMessage,
+  UdpTransport,
+  UserAgent,
+} from "@rtclite/std/ietf/rfc3261";
+import { MemoryLocationStore, parseServerArgs, SipServer } from "./server.ts";
+
+const enc = new TextEncoder();
+const VECTORS = new URL("../../std/ietf/testdata/rfc4475/", import.meta.url);
+
+/** Sends one datagram and waits for one reply (or `undefined` after `ms`). */
+async function exchange(
+  port: number,
+  text: string | Uint8Array,
+  ms = 1000,
+): Promise<SipMessage | undefined> {
+  const sock = await UdpTransport.listen({ port: 0 });
+  try {
+    const got = Promise.withResolvers<SipMessage | undefined>();
+    sock.onMessage = (m) => got.resolve(m);
+    const timer = setTimeout(() => got.resolve(undefined), ms);
+    const raw = typeof text === "string"
+      ? enc.encode(text.replaceAll("$PORT", String(sock.port)))
+      : text;
+    await sock.send(raw, "127.0.0.1", port);
+    const r = await got.promise;
+    clearTimeout(timer);
+    return r;
+  } finally {
+    await sock.close();
+  }
+}
+
+const options = (port: number, user = "") =>
+  `OPTIONS sip:${user}127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:$PORT;branch=z9hG4bK${crypto.randomUUID()}\r\n` +
+  `From: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:${user}127.0.0.1>\r\nCall-ID: ${crypto.randomUUID()}\r\n` +
+  `CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
+
+const register = (port: number, user: string, contact: string, extra = "") =>
+  `REGISTER sip:127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:$PORT;branch=z9hG4bK${crypto.randomUUID()}\r\n` +
+  `From: <sip:${user}@127.0.0.1>;tag=9\r\nTo: <sip:${user}@127.0.0.1>\r\nCall-ID: reg-${user}\r\n` +
+  `CSeq: ${
+    Math.floor(Math.random() * 1e6) + 1
+  } REGISTER\r\nMax-Forwards: 70\r\n${contact}${extra}Content-Length: 0\r\n\r\n`;
+
+Deno.test("parseServerArgs() pairs -t and -l in order and reads --auth", () => {
+  deepEqual(
+    parseServerArgs(["-t", "udp", "-l", "127.0.0.1:15060", "-t", "tcp", "-l", "[::1]:15061"]),
+    {
+      listen: [
+        { transport: "udp", host: "127.0.0.1", port: 15060 },
+        { transport: "tcp", host: "::1", port: 15061 },
+      ],
+    },
+  );
+  equal(parseServerArgs(["-t", "sctp"]), "Unknown transport sctp");
+  equal(parseServerArgs(["--auth", "nocolon"]), "--auth needs USER:PASSWORD, got nocolon");
+  equal(parseServerArgs(["--bogus"]), "Unknown option --bogus");
+});
+
+Deno.test("registrar keeps several contacts with q-values and expiry, removes with * (RFC 3261 §10.3)", async () => {
+  const server = await SipServer.start({
+    listen: [{ transport: "udp", host: "127.0.0.1", port: 0 }],
+  });
+  const port = server.endpoint.transports[0]!.port;
+  try {
+    let r = await exchange(
+      port,
+      register(
+        port,
+        "carol",
+        "Contact: <sip:carol@192.0.2.1>;q=0.5, <sip:carol@192.0.2.2>\r\nExpires: 120\r\n",
+      ),
+    );
+    equal(r?.status, 200);
+    const contacts = r!.contacts();
+    equal(contacts.length, 2);
+    equal(contacts[0]!.uri, "sip:carol@192.0.2.2"); // best q first
+    equal(contacts[1]!.params.q, "0.5");
+    equal(contacts[0]!.params.expires, "120");
+    r = await exchange(
+      port,
+      register(port, "carol", "Contact: <sip:carol@192.0.2.1>;expires=0\r\n"),
+    );
+    deepEqual(r!.contacts().map((c) => c.uri), ["sip:carol@192.0.2.2"]);
+    r = await exchange(
+      port,
+      register(port, "carol", "Contact: <sip:carol@192.0.2.3>;expires=10\r\n"),
+    );
+    equal(r?.status, 423);
+    equal(r!.header("Min-Expires"), "60");
+    r = await exchange(port, register(port, "carol", "Contact: *\r\n")); // * needs Expires: 0
+    equal(r?.status, 400);
+    r = await exchange(port, register(port, "carol", "Contact: *\r\nExpires: 0\r\n"));
+    equal(r?.status, 200);
+    equal(r!.contacts().length, 0);
+    deepEqual(await server.location.lookup("sip:carol@127.0.0.1"), []);
+    // RFC 4475 §3.3.12-14: contact parameters, URI parameters, escaped headers.
+    for (
+      const [name, uri] of [
+        ["cparam01", "sip:+19725552222@gw1.example.net"],
+        ["cparam02", "sip:+19725552222@gw1.example.net;unknownparam"],
+        ["regescrt", "sip:user@example.com?Route=%3Csip:sip.example.com%3E"],
+      ]
+    ) {
+      const text = new TextDecoder().decode(Deno.readFileSync(new URL(name + ".dat", VECTORS)))
+        .replace("REGISTER sip:example.com", `REGISTER sip:127.0.0.1:${port}`);
+      const reply = await exchange(
+        port,
+        text.replace(/Via: SIP\/2.0\/UDP [^;]+/, "Via: SIP/2.0/UDP 127.0.0.1:$PORT"),
+      );
+      equal(reply?.status, 200, name);
+      equal(reply!.contacts()[0]!.uri, uri, name);
+    }
+    // RFC 4475 §3.3.4: a registrar rejects an AOR that is not a SIP URI.
+    const unksm2 = new TextDecoder().decode(Deno.readFileSync(new URL("unksm2.dat", VECTORS)))
+      .replace("REGISTER sip:example.com", `REGISTER sip:127.0.0.1:${port}`)
+      .replace(/Via: SIP\/2.0\/UDP [^;]+/, "Via: SIP/2.0/UDP 127.0.0.1:$PORT");
+    equal((await exchange(port, unksm2))?.status, 400);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("MemoryLocationStore drops expired bindings", async () => {
+  let now = 1000;
+  const store = new MemoryLocationStore(() => now);
+  await store.update("sip:a@b", () => [
+    { contact: "<sip:a@1>", uri: "sip:a@1", q: 1, expires: 2000, callId: "c", cseq: 1 },
+    { contact: "<sip:a@2>", uri: "sip:a@2", q: 0.1, expires: 5000, callId: "c", cseq: 1 },
+  ]);
+  equal((await store.lookup("sip:a@b")).length, 2);
+  now = 3000;
+  deepEqual((await store.lookup("sip:a@b")).map((b) => b.uri), ["sip:a@2"]);
+});
+
+Deno.test("server answers OPTIONS and the error statuses of RFC 4475 §3.3 (483, 416, 420, 505, 400)", async () => {
+  const server = await SipServer.start({
+    listen: [{ transport: "udp", host: "127.0.0.1", port: 0 }],
+    domains: ["example.com"],
+  });
+  const port = server.endpoint.transports[0]!.port;
+  try {
+    equal((await exchange(port, options(port)))?.status, 200);
+    const vec = (name: string) =>
+      new TextDecoder().decode(Deno.readFileSync(new URL(name + ".dat", VECTORS)))
+        .replace(/Via: SIP\/2.0\/(UDP|TCP|TLS) [^;\r\n]+/, "Via: SIP/2.0/UDP 127.0.0.1:$PORT");
+    equal((await exchange(port, vec("zeromf")))?.status, 483);
+    equal((await exchange(port, vec("unkscm")))?.status, 416);
+    equal((await exchange(port, vec("novelsc")))?.status, 416);
+    equal((await exchange(port, vec("bext01")))?.status, 420);
+    equal(
+      (await exchange(
+        port,
+        vec("badvers").replace("SIP/7.0/UDP c.example.com", "SIP/2.0/UDP 127.0.0.1:$PORT"),
+      ))?.status,
+      505,
+    );
+    equal((await exchange(port, vec("mismatch01")))?.status, 400);
+    equal((await exchange(port, vec("insuf")))?.status, 400);
+    equal(
+      (await exchange(port, vec("regaut01").replace("sip:example.com", `sip:127.0.0.1:${port}`)))
+        ?.status,
+      200,
+    );
+    // Unknown user in a hosted domain.
+    equal((await exchange(port, vec("invut")))?.status, 480);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("registrar with --auth challenges and accepts digest credentials (RFC 3261 §22.4)", async () => {
+  const server = await SipServer.start({
+    listen: [{ transport: "udp", host: "127.0.0.1", port: 0 }],
+    auth: { dave: "secret" },
+  });
+  const port = server.endpoint.transports[0]!.port;
+  const mk = async (password: string) =>
+    new UserAgent({
+      endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+      aor: "sip:dave@127.0.0.1",
+      password,
+    });
+  const good = await mk("secret");
+  const bad = await mk("wrong");
+  try {
+    equal((await good.register(`sip:127.0.0.1:${port}`)).status, 200);
+    equal((await bad.register(`sip:127.0.0.1:${port}`)).status, 401);
+    equal((await server.location.lookup("sip:dave@127.0.0.1")).length, 1);
+  } finally {
+    await good.close();
+    await bad.close();
+    await server.close();
+  }
+});
+
+Deno.test("server survives mutated RFC 4475 messages, garbage and bad TCP clients, then answers OPTIONS", async () => {
+  const server = await SipServer.start({
+    listen: [
+      { transport: "udp", host: "127.0.0.1", port: 0 },
+      { transport: "tcp", host: "127.0.0.1", port: 0 },
+    ],
+    domains: ["example.com", "example.net", "company.com", "example.org", "chair-dnrc.example.com"],
+  });
+  const udp = server.endpoint.transports[0]!.port;
+  const tcp = server.endpoint.transports[1]!.port;
+  const sock = await UdpTransport.listen({ port: 0 });
+  const conns: Deno.Conn[] = [];
+  try {
+    let seed = 42;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    const files = [...Deno.readDirSync(VECTORS)].map((f) =>
+      Deno.readFileSync(new URL(f.name, VECTORS))
+    );
+    let sent = 0;
+    for (const orig of files) {
+      for (let k = 0; k < 8; k++) {
+        const b = orig.slice(0, k === 0 ? orig.length : rand(orig.length) + 1);
+        for (let j = 0; j < k; j++) b[rand(b.length)] = rand(256);
+        await sock.send(b, "127.0.0.1", udp);
+        sent++;
+      }
+    }
+    ok(sent > 300);
+    await sock.send(new Uint8Array(60000).fill(65), "127.0.0.1", udp); // oversized garbage
+    await sock.send(crypto.getRandomValues(new Uint8Array(1200)), "127.0.0.1", udp);
+    // TCP: garbage, an oversized header block, a half-open client and a slow one.
+    const garbage = await Deno.connect({ port: tcp });
+    await garbage.write(crypto.getRandomValues(new Uint8Array(4096)));
+    conns.push(garbage);
+    const huge = await Deno.connect({ port: tcp });
+    conns.push(huge);
+    await huge.write(enc.encode("OPTIONS sip:x SIP/2.0\r\nX: " + "a".repeat(70000)));
+    const idle = await Deno.connect({ port: tcp });
+    conns.push(idle);
+    const slow = await Deno.connect({ port: tcp });
+    conns.push(slow);
+    await slow.write(enc.encode("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1"));
+    const badLength = await Deno.connect({ port: tcp });
+    conns.push(badLength);
+    await badLength.write(enc.encode(Deno.readTextFileSync(new URL("ncl.dat", VECTORS))));
+    // Everyone else is still served.
+    const r = await exchange(udp, options(udp));
+    equal(r?.status, 200);
+    equal(r?.header("Allow")?.includes("INVITE"), true);
+    // The TCP listener still answers on a fresh connection.
+    const good = await Deno.connect({ port: tcp });
+    conns.push(good);
+    const local = (good.localAddr as Deno.NetAddr).port;
+    await good.write(
+      enc.encode(
+        options(tcp).replace("SIP/2.0/UDP", "SIP/2.0/TCP").replace("$PORT", String(local)),
+      ),
+    );
+    const buf = new Uint8Array(4096);
+    const n = await good.read(buf);
+    const reply = parseMessage(buf.subarray(0, n ?? 0));
+    equal(reply.status, 200);
+    // The garbage and oversized connections were closed by the server.
+    const gbuf = new Uint8Array(100);
+    equal(await garbage.read(gbuf).catch(() => null), null);
+    equal(await huge.read(gbuf).catch(() => null), null);
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await sock.close();
+    await server.close();
+  }
+});
+
+// === Interop with real peers (127.0.0.1, ports 15060-15099 and 25060-25099) ===
+
+const SIPP = [{ bin: "sipp", apt: "sip-tester" }];
+const L = ["-i", "127.0.0.1", "-mi", "127.0.0.1", "-nostdin"];
+
+async function sippStats(file: string): Promise<{ ok: number; failed: number; retrans: number }> {
+  const s = await Deno.readTextFile(file);
+  const cum = (name: string) =>
+    Number(new RegExp(`${name}\\s*\\|[^|]*\\|\\s*(\\d+)`).exec(s)?.[1] ?? -1);
+  const retrans = [...s.matchAll(/^\s+\S+\s+(?:-+>|<-+)\s+(?:E-RTD1\s+)?\d+\s+(\d+)/gm)]
+    .reduce((a, m) => a + Number(m[1]), 0);
+  return { ok: cum("Successful call"), failed: cum("Failed call"), retrans };
+}
+
+async function sippCalls(
+  extra: string[],
+  calls: number,
+): Promise<{ ok: number; failed: number; retrans: number }> {
+  const dir = await Deno.makeTempDir();
+  const server = await SipServer.start({
+    listen: [{ transport: "udp", host: "127.0.0.1", port: 15060 }],
+  });
+  try {
+    await using uas = startPeer("sipp", ["-sn", "uas", ...L, "-p", "25071", "-timeout", "120s"], {
+      cwd: dir,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const res = await run("sipp", [
+      "-sn",
+      "uac",
+      "127.0.0.1:25071",
+      "-rsa",
+      "127.0.0.1:15060",
+      ...L,
+      "-p",
+      "25072",
+      "-m",
+      String(calls),
+      ...extra,
+      "-timeout",
+      "100s",
+      "-trace_screen",
+      "-screen_file",
+      `${dir}/uac.screen`,
+    ], { cwd: dir, timeout: 110_000 });
+    const stats = await sippStats(`${dir}/uac.screen`);
+    equal(res.code, 0, `sipp uac exit ${res.code}: ${JSON.stringify(stats)}`);
+    void uas;
+    return stats;
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+interopTest("SIPp UAC -> our proxy -> SIPp UAS: 1000 calls, zero failures", SIPP, async () => {
+  const s = await sippCalls(["-r", "400"], 1000);
+  equal(s.ok, 1000);
+  equal(s.failed, 0);
+}, { timeout: 60_000 });
+
+interopTest(
+  "SIPp UAC with -lost 10 through our proxy: retransmissions recover every call",
+  SIPP,
+  async () => {
+    const s = await sippCalls(["-r", "300", "-lost", "10"], 1000);
+    equal(s.ok, 1000);
+    equal(s.failed, 0);
+    ok(s.retrans > 100, `expected retransmissions, saw ${s.retrans}`);
+  },
+  { timeout: 120_000 },
+);
+
+const REG_XML = (auth: boolean) =>
+  `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="register">
+  <send retrans="500"><![CDATA[
+      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      Max-Forwards: 70
+      From: <sip:${auth ? "erin" : "user[call_number]"}@[remote_ip]>;tag=[pid]SIPpTag0[call_number]
+      To: <sip:${auth ? "erin" : "user[call_number]"}@[remote_ip]>
+      Call-ID: [call_id]
+      CSeq: 1 REGISTER
+      Contact: <sip:user[call_number]@[local_ip]:[local_port]>
+      Expires: 3600
+      Content-Length: 0
+
+  ]]></send>
+${
+    auth
+      ? `  <recv response="401" auth="true"/>
+  <send retrans="500"><![CDATA[
+      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      Max-Forwards: 70
+      From: <sip:erin@[remote_ip]>;tag=[pid]SIPpTag0[call_number]
+      To: <sip:erin@[remote_ip]>
+      Call-ID: [call_id]
+      CSeq: 2 REGISTER
+      Contact: <sip:user[call_number]@[local_ip]:[local_port]>
+      [authentication username=erin password=secret]
+      Expires: 3600
+      Content-Length: 0
+
+  ]]></send>
+`
+      : ""
+  }  <recv response="200" rtd="true"/>
+</scenario>
+`;
+
+for (const auth of [false, true]) {
+  interopTest(
+    `SIPp REGISTER scenario against our registrar${auth ? " with digest" : ""}`,
+    SIPP,
+    async () => {
+      const dir = await Deno.makeTempDir();
+      const server = await SipServer.start({
+        listen: [{ transport: "udp", host: "127.0.0.1", port: 15061 }],
+        ...(auth ? { auth: { erin: "secret" } } : {}),
+      });
+      try {
+        await Deno.writeTextFile(`${dir}/reg.xml`, REG_XML(auth));
+        const res = await run("sipp", [
+          "-sf",
+          `${dir}/reg.xml`,
+          "127.0.0.1:15061",
+          ...L,
+          "-p",
+          "25073",
+          "-m",
+          "500",
+          "-r",
+          "500",
+          "-timeout",
+          "30s",
+          "-trace_screen",
+          "-screen_file",
+          `${dir}/reg.screen`,
+        ], { cwd: dir, timeout: 40_000 });
+        const s = await sippStats(`${dir}/reg.screen`);
+        equal(res.code, 0, JSON.stringify(s));
+        equal(s.ok, 500);
+        equal(s.failed, 0);
+        // With digest every call registers one more contact of erin.
+        const aor = auth ? "sip:erin@127.0.0.1" : "sip:user1@127.0.0.1";
+        equal((await server.location.lookup(aor)).length, auth ? 500 : 1);
+      } finally {
+        await server.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+    { timeout: 45_000 },
+  );
+}
+
+interopTest("sipsak OPTIONS to our server", [{ bin: "sipsak", apt: "sipsak" }], async () => {
+  const server = await SipServer.start({
+    listen: [{ transport: "udp", host: "127.0.0.1", port: 15062 }],
+  });
+  try {
+    const res = await run("sipsak", [
+      "-vv",
+      "-H",
+      "127.0.0.1",
+      "-r",
+      "15062",
+      "-s",
+      "sip:127.0.0.1",
+    ], {
+      timeout: 10_000,
+    });
+    equal(res.code, 0, res.stdout + res.stderr);
+    ok(res.stdout.includes("SIP/2.0 200 OK"), res.stdout);
+  } finally {
+    await server.close();
+  }
+}, { timeout: 20_000 });
