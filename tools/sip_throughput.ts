@@ -128,7 +128,7 @@ async function waitUdp(port: number): Promise<void> {
   throw new Error(`Nothing listens on UDP ${port}`);
 }
 
-async function measure(name: string, port: number): Promise<{ reg: Result[]; calls: Result[] }> {
+async function measureRegister(name: string, port: number): Promise<Result[]> {
   const reg: Result[] = [];
   for (const rate of regRates) {
     const r = await sipp([
@@ -148,6 +148,10 @@ async function measure(name: string, port: number): Promise<{ reg: Result[]; cal
     console.error(`${name} REGISTER ${rate}/s: ${JSON.stringify(r)}`);
     if (r.failed !== 0) break;
   }
+  return reg;
+}
+
+async function measureCalls(name: string, port: number): Promise<Result[]> {
   const calls: Result[] = [];
   for (const rate of callRates) {
     const uas = new Deno.Command("sipp", {
@@ -183,7 +187,30 @@ async function measure(name: string, port: number): Promise<{ reg: Result[]; cal
       await uas.status;
     }
   }
-  return { reg, calls };
+  return calls;
+}
+
+/** Runs `fn` against a freshly started server (one per scenario, so no backlog carries over). */
+async function withServer<T>(
+  start: () => Deno.ChildProcess,
+  port: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const child = start();
+  try {
+    await waitUdp(port);
+    return await fn();
+  } finally {
+    Deno.kill(child.pid, "SIGTERM");
+    const t = setTimeout(() => {
+      try {
+        Deno.kill(child.pid, "SIGKILL");
+      } catch { /* gone */ }
+    }, 3000);
+    await child.status;
+    clearTimeout(t);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 function best(rs: Result[]): string {
@@ -197,46 +224,36 @@ function best(rs: Result[]): string {
 
 const results: Record<string, { reg: Result[]; calls: Result[] }> = {};
 try {
-  const ours = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../app/sip/server.ts", import.meta.url).pathname,
-      "-q",
-      "-l",
-      "127.0.0.1:15090",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    await waitUdp(15090);
-    results.rtclite = await measure("rtclite", 15090);
-  } finally {
-    Deno.kill(ours.pid, "SIGTERM");
-    await ours.status;
-  }
-  if (withKamailio) {
-    await Deno.writeTextFile(`${dir}/kamailio.cfg`, KAMAILIO_CFG);
-    await Deno.mkdir(`${dir}/run`);
-    const kam = new Deno.Command("kamailio", {
-      args: ["-DD", "-E", "-Y", `${dir}/run`, "-f", `${dir}/kamailio.cfg`],
+  const ours = () =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../app/sip/server.ts", import.meta.url).pathname,
+        "-q",
+        "-l",
+        "127.0.0.1:15090",
+      ],
       stdout: "null",
       stderr: "null",
     }).spawn();
-    try {
-      await waitUdp(15091);
-      results.kamailio = await measure("kamailio", 15091);
-    } finally {
-      Deno.kill(kam.pid, "SIGTERM");
-      const t = setTimeout(() => {
-        try {
-          Deno.kill(kam.pid, "SIGKILL");
-        } catch { /* gone */ }
-      }, 3000);
-      await kam.status;
-      clearTimeout(t);
-    }
+  results.rtclite = {
+    reg: await withServer(ours, 15090, () => measureRegister("rtclite", 15090)),
+    calls: await withServer(ours, 15090, () => measureCalls("rtclite", 15090)),
+  };
+  if (withKamailio) {
+    await Deno.writeTextFile(`${dir}/kamailio.cfg`, KAMAILIO_CFG);
+    await Deno.mkdir(`${dir}/run`);
+    const kam = () =>
+      new Deno.Command("kamailio", {
+        args: ["-DD", "-E", "-Y", `${dir}/run`, "-f", `${dir}/kamailio.cfg`],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    results.kamailio = {
+      reg: await withServer(kam, 15091, () => measureRegister("kamailio", 15091)),
+      calls: await withServer(kam, 15091, () => measureCalls("kamailio", 15091)),
+    };
   }
 } finally {
   await Deno.remove(dir, { recursive: true });

@@ -65,8 +65,8 @@ import {
   UserAgent,
 } from "@rtclite/std/ietf/rfc3261";
 import { parseUri } from "@rtclite/std/ietf/rfc2396";
-import { type NegotiatedStream, OfferAnswer } from "@rtclite/std/ietf/rfc3264";
-import { formatSdp, parseSdp } from "@rtclite/std/ietf/rfc4566";
+import { type LocalStream, type NegotiatedStream, OfferAnswer } from "@rtclite/std/ietf/rfc3264";
+import { formatSdp, getDirection, parseSdp } from "@rtclite/std/ietf/rfc4566";
 import { type AudioSink, type AudioSource, MediaSession } from "../net/media.ts";
 import { getLogger } from "@rtclite/std/log";
 
@@ -258,6 +258,7 @@ export class Call {
   #ended = Promise.withResolvers<string>();
   #hangupWanted = false;
   #reoffering = false;
+  #awaitingAck = false;
   #remoteHeld = false;
   #held = false;
   #stream: NegotiatedStream | undefined;
@@ -400,6 +401,8 @@ export class Call {
   // @implements RFC3261 §13.3.1.4, RFC3264 §6
   /**
    * Answers an incoming call with 200 OK and an SDP answer, and starts media.
+   * When the INVITE had no offer, the 200 OK carries the offer and the call
+   * is answered once the ACK brings the answer (RFC 3264 §4).
    *
    * @param options Audio source and sink.
    * @throws {SipClientError} When the call is not ringing or the offer cannot be answered
@@ -418,13 +421,20 @@ export class Call {
       await media.close();
       throw new SipClientError(`Cannot accept the call: it is ${this.#state}`);
     }
-    let answer: string;
+    const offerless = !core.remoteBody?.length;
+    let body: string;
     try {
-      this.#oa.setRemoteOffer(parseSdp(decoder.decode(core.remoteBody ?? new Uint8Array())));
-      answer = formatSdp(this.#oa.createAnswer([this.#media.localStream]));
-      const stream = this.#oa.negotiated[0];
-      if (!stream || stream.rejected) throw new Error("no common audio format");
-      this.#startMedia(stream);
+      if (offerless) {
+        // @implements RFC3261 §13.3.1.4 ¶3
+        body = formatSdp(this.#oa.createOffer(this.#localStreams()));
+        this.#awaitingAck = true;
+      } else {
+        this.#oa.setRemoteOffer(parseSdp(decoder.decode(core.remoteBody)));
+        body = formatSdp(this.#oa.createAnswer(this.#localStreams()));
+        const stream = this.#oa.negotiated[0];
+        if (!stream || stream.rejected) throw new Error("no common audio format");
+        this.#startMedia(stream);
+      }
     } catch (e) {
       // @implements RFC3261 §13.3.1.3 ¶2
       this.reject(488);
@@ -433,8 +443,30 @@ export class Call {
         488,
       );
     }
-    core.accept(answer);
-    this.#setAnswered();
+    core.accept(body);
+    if (!core.dialog) {
+      // The INVITE transaction was over (cancelled, timed out) before the answer.
+      this._end(core.endReason || "cancelled");
+      throw new SipClientError("Cannot accept the call: the INVITE is no longer pending");
+    }
+    if (offerless) await this.answered;
+    else this.#setAnswered();
+  }
+
+  // @implements RFC3261 §13.2.2.4 ¶4, RFC3264 §4
+  /** @internal The ACK of an incoming call; it carries the answer when our 2xx had the offer. */
+  _onAck(body: Uint8Array): void {
+    if (!this.#awaitingAck) return;
+    this.#awaitingAck = false;
+    try {
+      const [stream] = this.#oa.setRemoteAnswer(parseSdp(decoder.decode(body)));
+      if (!stream || stream.rejected) throw new Error("the audio stream was rejected");
+      this.#startMedia(stream);
+      this.#setAnswered();
+    } catch (e) {
+      this.#core?.bye().catch(() => 0);
+      this._end(`Cannot use the answer in the ACK: ${e instanceof Error ? e.message : e}`);
+    }
   }
 
   // @implements RFC3261 §13.3.1.3
@@ -463,7 +495,7 @@ export class Call {
     if (this.#state === "ended") return await this.ended;
     if (this.#state === "answered" && core) {
       // @implements RFC3261 §15.1.1
-      const status = await this.#client._bounded(core.bye(), 4000, 408);
+      const status = await this.#client._bounded(core.bye().catch(() => 503), 4000, 408);
       this._end(status >= 200 && status < 300 ? "hung up" : `hung up (BYE answered ${status})`);
     } else if (this.direction === "outgoing") {
       // @implements RFC3261 §9.1
@@ -551,13 +583,15 @@ export class Call {
     this.#reoffering = true;
     let r: SipMessage;
     try {
-      const offer = hold ? this.#oa.hold() : this.#oa.resume();
+      // @implements RFC3264 §8.4 ¶2
+      const offer = this.#oa.createOffer(this.#localStreams(hold));
       r = await core.reinvite(formatSdp(offer));
     } finally {
       this.#reoffering = false;
     }
     // @implements RFC3261 §14.1 ¶10
     if (r.status < 200 || r.status >= 300) {
+      this.#rollback();
       throw new SipClientError(
         `Cannot ${hold ? "hold" : "resume"} the call: re-INVITE answered ${r.status} ${r.reason}`,
         r.status,
@@ -568,16 +602,44 @@ export class Call {
     this.#held = hold;
   }
 
+  /** The streams to offer or answer with: sendonly while this side holds. */
+  #localStreams(hold = this.#held): LocalStream[] {
+    const s = this.#media!.localStream;
+    return [hold ? { ...s, direction: "sendonly" } : s];
+  }
+
+  /**
+   * Forgets an offer the peer refused: a fresh offer/answer state with the
+   * same `o=` session and a higher version, so the next offer is accepted.
+   */
+  #rollback(): void {
+    const o = this.#oa.localDescription?.origin;
+    this.#oa = new OfferAnswer({
+      address: this.#client.mediaHost,
+      ...(o
+        ? {
+          username: o.username,
+          sessionId: o.sessionId,
+          sessionVersion: String(BigInt(o.sessionVersion) + 1n),
+        }
+        : { username: "rtclite" }),
+    });
+  }
+
   // @implements RFC3261 §14.2, RFC3264 §8
   #onReinvite(m: SipMessage): Uint8Array | undefined {
     const media = this.#media;
     if (!media) return undefined;
     try {
-      this.#oa.setRemoteOffer(parseSdp(m.text));
-      const answer = formatSdp(this.#oa.createAnswer([media.localStream]));
+      const offer = parseSdp(m.text);
+      this.#oa.setRemoteOffer(offer);
+      const answer = formatSdp(this.#oa.createAnswer(this.#localStreams()));
       const stream = this.#oa.negotiated[0];
       if (stream) this.#startMedia(stream);
-      const held = stream?.direction === "recvonly" || stream?.direction === "inactive";
+      const first = offer.media[0];
+      const offered = first ? getDirection(first, offer) : "sendrecv";
+      // @implements RFC3264 §8.4 ¶2-3
+      const held = offered === "sendonly" || offered === "inactive";
       if (held !== this.#remoteHeld) {
         this.#remoteHeld = held;
         this.#events.emit("hold", held);
@@ -1070,6 +1132,17 @@ export class SipClient implements AsyncDisposable {
   // @implements RFC3428 §7
   #onRequest(inc: IncomingRequest): void {
     const m = inc.request;
+    if (m.method === "ACK") {
+      this.#coreOnRequest(inc);
+      let id = "";
+      try {
+        id = m.callId();
+      } catch { /* validated by the endpoint */ }
+      for (const c of this.#calls) {
+        if (c.direction === "incoming" && c.callId === id) c._onAck(m.body);
+      }
+      return;
+    }
     if (m.method !== "MESSAGE") return this.#coreOnRequest(inc);
     const reply = (status: number, headers: [string, string][] = []) => {
       inc.transaction?.respond(createResponse(m, status, {

@@ -3,7 +3,7 @@ import { type Call, SipClient, SipClientError } from "./client.ts";
 import { SipServer } from "./server.ts";
 import { ToneSource, WavSink } from "../net/media.ts";
 import { interopTest, startPeer, withTimeout } from "@rtclite/testing";
-import { equal, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 
 // Ports of this file: 15100-15129 (the CLI test uses 15130-15139).
 const HOST = "127.0.0.1";
@@ -169,6 +169,30 @@ Deno.test("SipClient raises a short interval to Min-Expires and refreshes the bi
   }
 });
 
+Deno.test("SipClient emits registration-failed when a refresh is refused (RFC 3261 §10.2.4)", async () => {
+  let server = await startServer(15123, { alice: "old" }, 2);
+  const alice = await SipClient.start({
+    aor: "sip:alice@example.com",
+    password: "old",
+    port: 15125,
+    outboundProxy: `sip:${HOST}:15123`,
+    expires: 2,
+  });
+  try {
+    equal((await alice.register()).expires, 2);
+    // The server restarts with another password: the refresh in 1 s fails.
+    await server.close();
+    server = await startServer(15123, { alice: "new" }, 2);
+    const failed = once<SipClientError>((fn) => alice.on("registration-failed", fn));
+    const e = await withTimeout(failed, 3000, "registration-failed");
+    ok(e.status === 401 || e.status === 403, `status ${e.status}`);
+    equal(alice.registered, false);
+  } finally {
+    await alice.close();
+    await server.close();
+  }
+});
+
 Deno.test("Call: reject, no listener, and cancel before the answer (RFC 3261 §13.3.1.3, §9.1)", async () => {
   const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15107 });
   const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15108 });
@@ -219,7 +243,9 @@ Deno.test("Call.hold() and resume() re-INVITE with sendonly and sendrecv (RFC 32
     const call = await alice.call(`sip:bob@${HOST}:15109`, { source: new ToneSource(300) });
     await withTimeout(call.answered, 3000, "answer");
     const b = await accepted.promise;
-    await call.hold();
+    const holding = call.hold();
+    await rejects(call.resume(), /in progress/);
+    await holding;
     equal(call.held, true);
     equal(call.media?.direction, "sendonly");
     equal(b.media?.direction, "recvonly");
@@ -284,10 +310,12 @@ Deno.test("SipClient.close() hangs up its calls; the peer sees BYE (RFC 3261 §1
 
 Deno.test("SipClient over TCP: a call and a message (RFC 3261 §18)", async () => {
   const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15117, transport: "tcp" });
+  const wire: string[] = [];
   const alice = await SipClient.start({
     aor: "sip:alice@127.0.0.1",
     port: 15118,
     transport: "tcp",
+    trace: (dir, text, _host, port) => wire.push(`${dir} ${port} ${text.split("\r\n")[0]}`),
   });
   try {
     equal(bob.contact, "sip:bob@127.0.0.1:15117;transport=tcp");
@@ -300,6 +328,15 @@ Deno.test("SipClient over TCP: a call and a message (RFC 3261 §18)", async () =
     equal(await text, "over tcp");
     await call.hangup();
     equal(call.state, "ended");
+    // The trace saw every request sent and the final responses, all on the TCP peer's port.
+    deepEqual(wire.filter((l) => l.startsWith("sent")).map((l) => l.split(" ")[2]), [
+      "INVITE",
+      "ACK",
+      "MESSAGE",
+      "BYE",
+    ]);
+    equal(wire.filter((l) => l.startsWith("received") && l.includes(" 200 OK")).length, 3);
+    ok(wire.every((l) => l.split(" ")[1] === "15117"), wire.join("\n"));
   } finally {
     await alice.close();
     await bob.close();
@@ -369,6 +406,48 @@ interopTest(
       const call = await withTimeout(incoming, 10_000, "INVITE from SIPp");
       equal(await withTimeout(call.ended, 10_000, "BYE from SIPp"), "BYE received");
       equal(call.media?.encoding, "PCMU");
+      const status = await withTimeout(sipp.child.status, 10_000, "SIPp exit");
+      equal(status.code, 0, sipp.output().slice(-2000));
+    } finally {
+      await bob.close();
+    }
+  },
+  { timeout: 30_000 },
+);
+
+interopTest(
+  "A SIPp UAC sends an offerless INVITE: SipClient offers in the 200 OK, takes the answer from the ACK (RFC 3264 §4)",
+  [{ bin: "sipp", apt: "sip-tester" }],
+  async () => {
+    const bob = await SipClient.start({ aor: "sip:service@127.0.0.1", port: 15121 });
+    try {
+      const answered = Promise.withResolvers<Call>();
+      bob.on("incoming", async (call) => {
+        await call.accept();
+        answered.resolve(call);
+      });
+      await using sipp = startPeer("sipp", [
+        "-sf",
+        new URL("./testdata/sipp_uac_offerless.xml", import.meta.url).pathname,
+        `${HOST}:15121`,
+        "-i",
+        HOST,
+        "-mi",
+        HOST,
+        "-mp",
+        "15126",
+        "-p",
+        "15122",
+        "-m",
+        "1",
+        "-timeout",
+        "20s",
+        "-nostdin",
+      ]);
+      const call = await withTimeout(answered.promise, 10_000, "ACK with the answer");
+      equal(call.media?.encoding, "PCMU");
+      equal(call.media?.remotePort, 15126);
+      equal(await withTimeout(call.ended, 10_000, "BYE from SIPp"), "BYE received");
       const status = await withTimeout(sipp.child.status, 10_000, "SIPp exit");
       equal(status.code, 0, sipp.output().slice(-2000));
     } finally {

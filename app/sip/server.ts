@@ -41,6 +41,7 @@ import {
   TcpTransport,
   TlsTransport,
   UdpTransport,
+  WsTransport,
 } from "@rtclite/std/ietf/rfc3261";
 import { parseContacts } from "@rtclite/std/ietf/rfc3261";
 import { parseUri, type Uri } from "@rtclite/std/ietf/rfc2396";
@@ -243,8 +244,13 @@ export class SipServer {
             if (!options.tls) throw new TypeError("Cannot listen on TLS: no certificate given");
             transports.push(await TlsTransport.listen({ ...o, ...options.tls }));
             break;
-          default:
-            throw new TypeError(`Cannot listen on ${l.transport}: not available in this build`);
+          case "ws":
+            transports.push(await WsTransport.listen(o));
+            break;
+          case "wss":
+            if (!options.tls) throw new TypeError("Cannot listen on WSS: no certificate given");
+            transports.push(await WsTransport.listen({ ...o, ...options.tls }));
+            break;
         }
       }
     } catch (e) {
@@ -446,8 +452,8 @@ Options:
   -l, --local H:P     listen address and port (repeatable); default udp 0.0.0.0:5060
   -r, --domain D      hosted domain (repeatable)
       --auth U:P      require digest authentication for REGISTER with this user (repeatable)
-      --cert FILE     TLS certificate (PEM) for tls listeners
-      --key FILE      TLS private key (PEM) for tls listeners
+      --cert FILE     TLS certificate (PEM) for tls and wss listeners
+      --key FILE      TLS private key (PEM) for tls and wss listeners
       --stateless     forward without transactions
   -d, --verbose       debug logging (-q for errors only)
   -h, --help          show this help

@@ -456,3 +456,83 @@ interopTest("sipsak OPTIONS to our server", [{ bin: "sipsak", apt: "sipsak" }], 
     await server.close();
   }
 }, { timeout: 20_000 });
+
+interopTest("baresip UAs register with our server and call through it", [{
+  bin: "baresip",
+  apt: "baresip-core",
+}], async () => {
+  const dir = await Deno.makeTempDir();
+  const seen: string[] = [];
+  const server = await SipServer.start({
+    listen: [{ transport: "udp", host: "127.0.0.1", port: 15063 }],
+    onTrace: (e) => {
+      const m = e.message;
+      seen.push(`${e.direction} ${m.isRequest ? m.method : m.status} ${e.port}`);
+    },
+  });
+  const mkcfg = async (name: string, sip: number, ctrl: number, rtp: number, answer: string) => {
+    await Deno.mkdir(`${dir}/${name}`);
+    await Deno.writeTextFile(
+      `${dir}/${name}/config`,
+      [
+        "poll_method epoll",
+        `sip_listen 127.0.0.1:${sip}`,
+        "net_interface 127.0.0.1",
+        "dns_server 127.0.0.1:53",
+        "audio_player aubridge,nil",
+        "audio_alert aubridge,nil",
+        "audio_source aufile,/usr/share/baresip/callwaiting.wav",
+        `rtp_ports ${rtp}-${rtp + 3}`,
+        "module_path /usr/lib/baresip/modules",
+        "module g711.so",
+        "module aufile.so",
+        "module aubridge.so",
+        "module_tmp account.so",
+        "module_app menu.so",
+        "module_app ctrl_tcp.so",
+        `ctrl_tcp_listen 127.0.0.1:${ctrl}`,
+        "",
+      ].join("\n"),
+    );
+    await Deno.writeTextFile(
+      `${dir}/${name}/accounts`,
+      `<sip:${name}@127.0.0.1:15063>;regint=600;answermode=${answer}\n`,
+    );
+    await Deno.writeTextFile(`${dir}/${name}/contacts`, "");
+  };
+  try {
+    await mkcfg("alice", 25080, 25082, 25088, "auto"); // baresip also takes SIP port + 1 for TLS
+    await mkcfg("bob", 25085, 25083, 25092, "manual");
+    await using alice = startPeer("baresip", ["-f", `${dir}/alice`], { cwd: dir });
+    await alice.waitFor(/200 OK/, 10_000);
+    equal((await server.location.lookup("sip:alice@127.0.0.1")).length, 1);
+    await using bob = startPeer("baresip", [
+      "-f",
+      `${dir}/bob`,
+      "-e",
+      "/dial sip:alice@127.0.0.1:15063",
+    ], {
+      cwd: dir,
+    });
+    await bob.waitFor(/Call established/, 15_000);
+    await alice.waitFor(/Call established/, 5_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    // Hang up through ctrl_tcp (netstring-framed JSON).
+    const j = '{"command":"hangup","params":"","token":"1"}';
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: 25083 });
+    await conn.write(enc.encode(`${j.length}:${j},`));
+    conn.close();
+    for (let i = 0; i < 50 && seen.filter((x) => x === "out 200 25085").length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The INVITE and the BYE went through our proxy, each answered 200.
+    ok(seen.includes("in INVITE 25085") && seen.includes("out INVITE 25080"), seen.join("\n"));
+    ok(seen.includes("in BYE 25085") && seen.includes("out BYE 25080"), seen.join("\n"));
+    ok(seen.includes("in 200 25080") && seen.includes("out 200 25085"), seen.join("\n"));
+    await bob.stop(3000);
+    await alice.stop(3000);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}, { timeout: 45_000 });

@@ -2,7 +2,7 @@
 import { type CallerOptions, parseCallerArgs, runCaller } from "./main.ts";
 import { SipServer } from "@rtclite/app/sip/server";
 import { SipClient } from "@rtclite/app/sip/client";
-import { readWav } from "@rtclite/std/ietf/rfc3551";
+import { readWav, writeWav } from "@rtclite/std/ietf/rfc3551";
 import { run, startPeer, withTimeout } from "@rtclite/testing";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import fc from "fast-check";
@@ -225,4 +225,42 @@ Deno.test("runCaller() returns 1 when the call fails", async () => {
     lines.at(-1),
     "failed: Cannot call sip:nobody@127.0.0.1:15135: 480 Temporarily Unavailable",
   );
+});
+
+Deno.test("runCaller() plays a WAV file for its length; the listener records it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const tone = new Int16Array(4000); // 0.5 s of 600 Hz
+    for (let i = 0; i < tone.length; i++) {
+      tone[i] = Math.round(8000 * Math.sin((2 * Math.PI * 600 * i) / 8000));
+    }
+    await Deno.writeFile(
+      `${dir}/play.wav`,
+      writeWav({ sampleRate: 8000, channels: 1, samples: tone }),
+    );
+    const listening = Promise.withResolvers<void>();
+    const heard: string[] = [];
+    const listener = runCaller(
+      parsed(["-l", "--local", "127.0.0.1:15136", "--record", `${dir}/rec.wav`]),
+      (l) => {
+        heard.push(l);
+        if (l.startsWith("listening")) listening.resolve();
+      },
+    );
+    await withTimeout(listening.promise, 5000, "listener");
+    const lines: string[] = [];
+    const code = await runCaller(
+      parsed(["--local", "127.0.0.1:15137", "--file", `${dir}/play.wav`, "sip:b@127.0.0.1:15136"]),
+      (l) => lines.push(l),
+    );
+    equal(code, 0, lines.join("\n"));
+    const seconds = Number(/after ([\d.]+) s/.exec(lines.at(-1)!)?.[1]);
+    ok(seconds >= 0.5 && seconds < 1.5, lines.at(-1));
+    equal(await withTimeout(listener, 5000, "listener exit"), 0);
+    const { samples } = readWav(await Deno.readFile(`${dir}/rec.wav`));
+    const p600 = goertzel(samples, 600);
+    ok(p600 > 20 * goertzel(samples, 440) && p600 > 20 * goertzel(samples, 1000), "no 600 Hz");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -114,6 +114,8 @@ export {
   type TransportName,
   type TransportOptions,
   UdpTransport,
+  WsTransport,
+  type WsTransportOptions,
 } from "./_sip_transport.ts";
 export {
   type ClientTransaction,

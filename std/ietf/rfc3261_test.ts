@@ -31,6 +31,7 @@ import {
   UdpTransport,
   UserAgent,
   validateMessage,
+  WsTransport,
 } from "./rfc3261.ts";
 
 const DIR = new URL("./testdata/rfc4475/", import.meta.url);
@@ -754,6 +755,26 @@ Deno.test("UserAgent over TCP reuses one connection (RFC 3261 §18.3)", async ()
   await bob.close();
 });
 
+Deno.test("UserAgent over WebSocket: call and BYE on one connection (RFC 7118 §5)", async () => {
+  const { aliceEp, bobEp } = await uaPair(() => WsTransport.listen({ port: 0 }));
+  const bob = new UserAgent({
+    endpoint: bobEp,
+    aor: "sip:bob@127.0.0.1",
+    onInvite: (c) => c.accept("v=0\r\n"),
+  });
+  const alice = new UserAgent({ endpoint: aliceEp, aor: "sip:alice@127.0.0.1" });
+  const call = await alice.invite(
+    `sip:bob@127.0.0.1:${bobEp.transports[0]!.port};transport=ws`,
+    "v=0\r\n",
+  );
+  equal(call.state, "established");
+  equal(call.invite.via()[0]!.transport, "WS");
+  equal(await call.bye(), 200);
+  equal((bobEp.transports[0] as WsTransport).connections, 1);
+  await alice.close();
+  await bob.close();
+});
+
 Deno.test("TLS transport carries OPTIONS with a self-signed certificate (RFC 3261 §26.2.1)", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -868,4 +889,101 @@ Deno.test("ProxyCore forks in parallel and returns the best response (RFC 3261 �
   equal(call.endReason, "404 Not Found");
   for (const e of [a, b, pep]) await e.close();
   await alice.close();
+});
+
+Deno.test("ProxyCore detects a loop with 482 (RFC 3261 §16.3 item 4)", async () => {
+  const pep = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+  const self = `sip:x@127.0.0.1:${pep.transports[0]!.port}`;
+  const proxy = new ProxyCore({
+    endpoint: pep,
+    isLocal: (u) => u.host === "example.com",
+    locate: () => [self],
+  });
+  pep.onRequest = (r) => proxy.handle(r);
+  pep.onStrayResponse = (r) => proxy.handleStray(r);
+  const alice = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:alice@127.0.0.1",
+    outboundProxy: `sip:127.0.0.1:${pep.transports[0]!.port}`,
+  });
+  const r = await alice.options("sip:bob@example.com");
+  equal(r.status, 482);
+  await pep.close();
+  await alice.close();
+});
+
+Deno.test("ProxyCore double Record-Routes between UDP and TCP (RFC 5658 §4)", async () => {
+  const pep = new SipEndpoint({
+    transports: [await UdpTransport.listen({ port: 0 }), await TcpTransport.listen({ port: 0 })],
+  });
+  const bobEp = new SipEndpoint({ transports: [await TcpTransport.listen({ port: 0 })] });
+  let routes: string[] = [];
+  const bob = new UserAgent({
+    endpoint: bobEp,
+    aor: "sip:bob@127.0.0.1",
+    onInvite: (c) => {
+      routes = c.invite.values("Record-Route");
+      c.accept("v=0\r\n");
+    },
+  });
+  const target = `sip:bob@127.0.0.1:${bobEp.transports[0]!.port};transport=tcp`;
+  const proxy = new ProxyCore({
+    endpoint: pep,
+    isLocal: (u) => u.host === "example.com",
+    locate: () => [target],
+  });
+  pep.onRequest = (r) => proxy.handle(r);
+  pep.onStrayResponse = (r) => proxy.handleStray(r);
+  const alice = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:alice@127.0.0.1",
+    outboundProxy: `sip:127.0.0.1:${pep.transports[0]!.port}`,
+  });
+  const call = await alice.invite("sip:bob@example.com", "v=0\r\n");
+  equal(call.state, "established");
+  deepEqual(routes, [
+    `<sip:127.0.0.1:${pep.transports[1]!.port};transport=tcp;lr>`,
+    `<sip:127.0.0.1:${pep.transports[0]!.port};lr>`,
+  ]);
+  // Alice's route set is the reverse: the UDP side first.
+  deepEqual(call.dialog!.routeSet, [...routes].reverse());
+  equal(await call.bye(), 200);
+  await pep.close();
+  await alice.close();
+  await bob.close();
+});
+
+Deno.test("ProxyCore forks sequentially: the next target after a 486 (RFC 3261 §16.6)", async () => {
+  const busy = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+  busy.onRequest = ({ request, transaction }) => {
+    if (request.method === "INVITE") {
+      transaction?.respond(createResponse(request, 486, { toTag: "b" }));
+    }
+  };
+  const bob = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:bob@127.0.0.1",
+    onInvite: (c) => c.accept("v=0\r\n"),
+  });
+  const targets = [busy, bob.endpoint].map((e) => `sip:bob@127.0.0.1:${e.transports[0]!.port}`);
+  const pep = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+  const proxy = new ProxyCore({
+    endpoint: pep,
+    isLocal: (u) => u.host === "example.com",
+    locate: () => targets,
+    sequential: true,
+  });
+  pep.onRequest = (r) => proxy.handle(r);
+  pep.onStrayResponse = (r) => proxy.handleStray(r);
+  const alice = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:alice@127.0.0.1",
+    outboundProxy: `sip:127.0.0.1:${pep.transports[0]!.port}`,
+  });
+  const call = await alice.invite("sip:bob@example.com", "v=0\r\n");
+  equal(call.state, "established");
+  equal(await call.bye(), 200);
+  for (const e of [busy, pep]) await e.close();
+  await alice.close();
+  await bob.close();
 });

@@ -1372,7 +1372,7 @@ export class XmppClient implements AsyncDisposable {
   #flush(): void {
     const text = this.#stream.takeOutput();
     if (!text) return;
-    log.trace("SEND {text}", { text });
+    log.debug("SEND {text}", { text });
     const bytes = utf8.encode(text);
     const conn = this.#conn;
     this.#writing = this.#writing.then(async () => {
@@ -1407,7 +1407,7 @@ export class XmppClient implements AsyncDisposable {
           this.#handle(this.#stream.end());
           break;
         }
-        log.trace("RECV {text}", { text: new TextDecoder().decode(buf.subarray(0, n)) });
+        log.debug("RECV {text}", { text: new TextDecoder().decode(buf.subarray(0, n)) });
         const events = this.#stream.receive(buf.subarray(0, n));
         this.#flush();
         await this.#handle(events);

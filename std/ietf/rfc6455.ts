@@ -945,6 +945,7 @@ export class WebSocketProtocol {
   #state: "open" | "closing" | "closed" = "open";
   #closeSent = false;
   #closeReceived = false;
+  #closeEcho: Uint8Array | undefined;
   #out: Uint8Array[] = [];
   #outBytes = 0;
   #slab: Uint8Array = new Uint8Array(0);
@@ -1008,6 +1009,14 @@ export class WebSocketProtocol {
     return this.#closeReason;
   }
 
+  /**
+   * Whether messages may still be sent: no Close frame sent yet. Stays true after a Close frame
+   * is received until {@linkcode WebSocketProtocol.takeOutput | takeOutput()} queues the reply.
+   */
+  get canSend(): boolean {
+    return !this.#closeSent && (this.#state !== "closed" || this.#closeEcho !== undefined);
+  }
+
   /** Bytes queued by `send`, `ping`, `close` and automatic replies, not yet taken. */
   get bufferedAmount(): number {
     return this.#outBytes;
@@ -1019,6 +1028,11 @@ export class WebSocketProtocol {
    * @returns Chunks of encoded frames.
    */
   takeOutput(): Uint8Array[] {
+    if (this.#closeEcho) {
+      this.#queueFrame(Opcode.Close, this.#closeEcho, true, false);
+      this.#closeEcho = undefined;
+      this.#closeSent = true;
+    }
     this.#seal();
     const out = this.#out;
     this.#out = [];
@@ -1260,16 +1274,10 @@ export class WebSocketProtocol {
   #onClose(payload: Uint8Array): void {
     const { code, reason } = decodeClosePayload(payload);
     this.#closeReceived = true;
-    if (!this.#closeSent) {
-      // Echo the status code and reason received (§5.5.1 ¶5).
-      this.#queueFrame(
-        Opcode.Close,
-        payload,
-        true,
-        false,
-      );
-      this.#closeSent = true;
-    }
+    // Echo the status code and reason received (§5.5.1 ¶5). The reply is queued by the next
+    // takeOutput(), so that the application can still answer messages that arrived before the
+    // Close frame in the same read.
+    if (!this.#closeSent) this.#closeEcho = payload;
     this.#state = "closed";
     this.#closeCode = code;
     this.#closeReason = reason;
@@ -1280,6 +1288,7 @@ export class WebSocketProtocol {
   // @implements RFC6455 §7.1.7
   #fail(error: WebSocketParseError): void {
     this.#events.push({ type: "error", error });
+    this.#closeEcho = undefined;
     const reason = error.message.length <= 123
       ? error.message
       : error.message.slice(0, 120) + "...";
@@ -1344,21 +1353,29 @@ export class WebSocketProtocol {
    * @throws {DOMException} `InvalidStateError` after the closing handshake started.
    */
   // @implements RFC6455 §6.1, §5.4 ¶12
-  send(data: string | Uint8Array, options: SendOptions = {}): void {
-    if (this.#state !== "open") {
+  send(data: string | Uint8Array, options?: SendOptions): void {
+    if (!this.canSend) {
       throw new DOMException(
         "Cannot send: the WebSocket is closing or closed",
         "InvalidStateError",
       );
     }
-    const isText = typeof data === "string" && !options.binary;
+    const size = Math.max(1, options?.fragmentSize ?? this.#fragmentSize);
+    const compress = this.#compressor !== undefined && options?.compress !== false;
+    const isText = typeof data === "string" && !options?.binary;
+    if (isText) {
+      const max = data.length * 3; // UTF-8 bytes per UTF-16 code unit, at most
+      if (max <= 16384 && max <= size && (!compress || max < this.#threshold)) {
+        this.#queueText(data);
+        return;
+      }
+    }
     let payload = typeof data === "string" ? encoder.encode(data) : data;
     let rsv1 = false;
-    if (this.#compressor && options.compress !== false && payload.length >= this.#threshold) {
-      payload = this.#compressor.compress(payload);
+    if (compress && payload.length >= this.#threshold) {
+      payload = this.#compressor!.compress(payload);
       rsv1 = true;
     }
-    const size = Math.max(1, options.fragmentSize ?? this.#fragmentSize);
     let opcode: number = isText ? Opcode.Text : Opcode.Binary;
     if (payload.length <= size) {
       this.#queueFrame(opcode, payload, true, rsv1);
@@ -1370,6 +1387,23 @@ export class WebSocketProtocol {
       opcode = Opcode.Continuation;
       rsv1 = false;
     }
+  }
+
+  /** A short text message, UTF-8-encoded straight into the output slab. */
+  #queueText(data: string): void {
+    const max = data.length * 3;
+    const hMax = frameHeaderLength(max, this.#client);
+    this.#reserve(hMax + max);
+    const buf = this.#slab;
+    const start = this.#slabPos;
+    const { written } = encoder.encodeInto(data, buf.subarray(start + hMax, start + hMax + max));
+    const h = frameHeaderLength(written, this.#client);
+    if (h !== hMax) buf.copyWithin(start + h, start + hMax, start + hMax + written);
+    const key = this.#client ? randomKey() : undefined;
+    const o = writeHeader(buf, start, 0x80 | Opcode.Text, written, key);
+    if (key !== undefined) maskWith(buf.subarray(o, o + written), key, 0);
+    this.#slabPos = o + written;
+    this.#outBytes += h + written;
   }
 
   /**
@@ -1412,7 +1446,7 @@ export class WebSocketProtocol {
   // @implements RFC6455 §7.1.2
   close(code?: number, reason = ""): void {
     const payload = encodeClosePayload(code, reason);
-    if (this.#closeSent) return;
+    if (this.#closeSent || this.#closeEcho) return;
     this.#queueFrame(Opcode.Close, payload, true, false);
     this.#closeSent = true;
     this.#closeCode = code ?? CloseCode.NoStatus;
@@ -2344,6 +2378,10 @@ function timeoutError(ms: number, what: string): Error {
  * (`string` for text, `Uint8Array` for binary): while a `for await` loop is slower than the
  * peer, reading from the socket pauses once `highWaterMark` messages wait (backpressure).
  *
+ * Replies sent from a `message` handler go out before the automatic answer to a Close frame that
+ * arrived in the same read; a `for await` loop that is behind when the peer closes can no longer
+ * reply (its `send` is ignored, as after any close).
+ *
  * `new WebSocket(url)` connects as a client; servers get instances from
  * {@linkcode serveWebSocket}, {@linkcode acceptWebSocket} or {@linkcode upgradeWebSocket}.
  *
@@ -2630,7 +2668,6 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
   #process(data: Uint8Array): void {
     const proto = this.#proto!;
     const events = proto.receive(data);
-    this.#flushProto();
     for (const ev of events) {
       switch (ev.type) {
         case "message":
@@ -2653,6 +2690,8 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
           break;
       }
     }
+    // Replies sent by handlers go out before the automatic Close reply.
+    this.#flushProto();
   }
 
   #deliver(data: string | Uint8Array): void {
@@ -2695,7 +2734,7 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
 
   #flushProto(): void {
     const proto = this.#proto;
-    if (!proto || proto.bufferedAmount === 0) return;
+    if (!proto) return;
     for (const chunk of proto.takeOutput()) this.#enqueue(chunk);
   }
 
@@ -2774,6 +2813,7 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
   /**
    * Sends a message: a string as text, bytes (or an ArrayBuffer, a view or a Blob) as binary.
    * Does nothing once closing, as in browsers; see `bufferedAmount` and {@linkcode flush}.
+   * A Blob is read first; messages sent after it wait for it, so the order is kept.
    *
    * @param data The message.
    * @throws {DOMException} `InvalidStateError` while connecting.
@@ -2782,18 +2822,36 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
     if (this.#readyState === 0) {
       throw new DOMException("Cannot send: the WebSocket is connecting", "InvalidStateError");
     }
-    if (this.#readyState !== 1 || this.#proto!.state !== "open") return;
-    if (data instanceof Blob) {
-      data.arrayBuffer().then((b) => this.send(b));
-      return;
-    }
-    const payload = typeof data === "string"
+    if (this.#readyState !== 1 || !this.#proto!.canSend) return;
+    const payload = data instanceof Blob || typeof data === "string"
       ? data
       : ArrayBuffer.isView(data)
       ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
       : new Uint8Array(data);
+    if (payload instanceof Blob || this.#blobQueue) {
+      // A Blob is read asynchronously; messages after it wait so that order is kept.
+      (this.#blobQueue ??= []).push(payload);
+      if (this.#blobQueue.length === 1) this.#drainBlobs();
+      return;
+    }
     this.#proto!.send(payload);
     this.#flushProto();
+  }
+
+  #blobQueue: (string | Uint8Array | Blob)[] | undefined;
+
+  async #drainBlobs(): Promise<void> {
+    const q = this.#blobQueue!;
+    while (q.length) {
+      const item = q[0]!;
+      const payload = item instanceof Blob ? new Uint8Array(await item.arrayBuffer()) : item;
+      q.shift();
+      if (this.#readyState === 1 && this.#proto!.canSend) {
+        this.#proto!.send(payload);
+        this.#flushProto();
+      }
+    }
+    this.#blobQueue = undefined;
   }
 
   /**

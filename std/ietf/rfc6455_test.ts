@@ -1564,3 +1564,39 @@ Deno.test("command line: serve --echo and connect echo stdin lines (websocat sty
     await server.status;
   }
 });
+
+Deno.test("WebSocketProtocol lets the application answer messages that precede a Close frame (RFC 6455 §5.5.1)", () => {
+  const p = new WebSocketProtocol({ role: "server" });
+  const wire = concatBytes(
+    peerBytes({ op: 1, data: "last words" }, "server"),
+    peerBytes({ op: 8, data: closePayload(1000, "bye") }, "server"),
+  );
+  const events = p.receive(wire);
+  assertEquals(simplify(events), [["message", "last words"], ["close", 1000, true]]);
+  assert(p.canSend);
+  p.send("reply");
+  assertEquals(sentFrames(p.takeOutput(), "server"), [[1, "reply"], [8, 1000]]);
+  assert(!p.canSend);
+  assertThrows(() => p.send("late"), DOMException);
+});
+
+Deno.test("WebSocket.send() keeps the order of Blob and other messages", async () => {
+  const got: unknown[] = [];
+  const done = Promise.withResolvers<void>();
+  await using server = serveWebSocket({ hostname: "127.0.0.1", port: 0 }, (ws) => {
+    ws.binaryType = "arraybuffer";
+    ws.onmessage = (e) => {
+      got.push(typeof e.data === "string" ? e.data : [...new Uint8Array(e.data)]);
+      if (got.length === 3) done.resolve();
+    };
+  });
+  const ws = new WebSocket(`ws://127.0.0.1:${server.addr.port}/`);
+  await waitEvent(ws, "open");
+  ws.send("one");
+  ws.send(new Blob([new Uint8Array([2, 2])]));
+  ws.send("three");
+  await done.promise;
+  assertEquals(got, ["one", [2, 2], "three"]);
+  ws.close();
+  await waitEvent(ws, "close");
+});
