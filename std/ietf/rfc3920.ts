@@ -574,7 +574,7 @@ export function parseStanzaError(stanza: XmlElement): StanzaError | undefined {
  *   'xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error></iq>');
  * ```
  */
-// @implements RFC6120 §8.3.1 ¶2
+// @implements RFC6120 §8.3.1 ¶3
 export function iqError(request: XmlElement, condition: string, type = "cancel"): XmlElement {
   const attrs: Record<string, string> = { type: "error", id: request.attr("id") ?? "" };
   const from = request.attr("from");
@@ -810,7 +810,7 @@ export class XmppStream {
   /**
    * Called by the adapter once TLS is up after a `starttls` event: restarts the stream.
    */
-  // @implements RFC6120 §5.4.3.3 ¶1-4
+  // @implements RFC6120 §5.4.3.3 ¶1-5
   tlsEstablished(): void {
     if (this.#state !== "tls") {
       throw new XmppError(`Cannot restart stream after TLS: state is ${this.#state}`);
@@ -852,7 +852,7 @@ export class XmppStream {
    *
    * @returns A `closed` event unless the stream was already closed.
    */
-  // @implements RFC6120 §4.4 ¶3
+  // @implements RFC6120 §4.4 ¶7
   end(): XmppEvent[] {
     if (this.#state === "closed") return [];
     const orderly = this.#state === "closing";
@@ -912,14 +912,14 @@ export class XmppStream {
     this.#events.push({ type: "closed", error });
   }
 
-  // @implements RFC6120 §4.4 ¶4
+  // @implements RFC6120 §4.4 ¶4-8
   #onClose(): void {
     if (this.#state !== "closing") this.#out.push(STREAM_CLOSE);
     this.#state = "closed";
     this.#events.push({ type: "closed" });
   }
 
-  // @implements RFC6120 §4.7.3, RFC6120 §4.7.5 ¶5-6, RFC6120 §4.8.1, RFC6120 §4.8.2
+  // @implements RFC6120 §4.7.3, RFC6120 §4.7.5 ¶9-10, RFC6120 §4.8.1, RFC6120 §4.8.2
   #onOpen(root: XmlElement): void {
     if (root.localName !== "stream" || root.namespace !== NS.streams) {
       return this.#fail(new StreamError("invalid-namespace", "root is not a stream"));
@@ -1053,7 +1053,12 @@ export class XmppStream {
   }
 
   #saslText(e: XmlElement): string {
-    return utf8d.decode(fromBase64(e.text, `SASL <${e.localName}>`));
+    const bytes = fromBase64(e.text, `SASL <${e.localName}>`);
+    try {
+      return utf8d.decode(bytes);
+    } catch {
+      throw new SaslError("incorrect-encoding", `SASL <${e.localName}> is not UTF-8`);
+    }
   }
 
   // @implements RFC6120 §6.4.3, RFC6120 §6.4.5, RFC6120 §6.4.6, RFC6120 §6.3.10
@@ -1089,7 +1094,7 @@ export class XmppStream {
           this.#scram.verify(data);
           this.#scramVerified = true;
         }
-        // @implements RFC6120 §6.4.6 ¶3-4, RFC6120 §6.3.2, RFC6120 §4.3.3
+        // @implements RFC6120 §6.4.6 ¶5-6, RFC6120 §6.3.2, RFC6120 §4.3.3
         this.#authenticated = true;
         this.#scram = undefined;
         this.#events.push({ type: "authenticated", mechanism: this.#mechanism! });
@@ -1312,7 +1317,7 @@ export class XmppClient implements AsyncDisposable {
    * @throws {StanzaError} When the answer is an error.
    * @throws {XmppTimeoutError} When no answer arrives in time or the stream closes.
    */
-  // @implements RFC6120 §8.2.3 ¶4, RFC6120 §8.1.3
+  // @implements RFC6120 §8.2.3 ¶5, RFC6120 §8.1.3
   request(iq: XmlElement, timeout = 10_000): Promise<XmlElement> {
     const id = iq.attr("id") ?? this.#stream.nextId("iq");
     iq.setAttr("id", id);
@@ -1455,7 +1460,7 @@ export class XmppClient implements AsyncDisposable {
     }
   }
 
-  // @implements RFC6120 §8.2.3 ¶3-4
+  // @implements RFC6120 §8.2.3 ¶11-12
   #route(stanza: XmlElement): void {
     if (stanza.localName === "iq" && stanza.namespace === NS.client) {
       const type = stanza.attr("type");
@@ -1470,7 +1475,12 @@ export class XmppClient implements AsyncDisposable {
           return;
         }
       } else if (type === "get" || type === "set") {
-        const ns = stanza.elements()[0]?.namespace ?? "";
+        // @implements RFC6120 §8.2.3 ¶13
+        if (stanza.elements().length !== 1) {
+          this.#reply(iqError(stanza, "bad-request", "modify"));
+          return;
+        }
+        const ns = stanza.elements()[0]!.namespace;
         const h = this.#iqHandlers.get(ns);
         if (!h) {
           this.#reply(iqError(stanza, "service-unavailable"));

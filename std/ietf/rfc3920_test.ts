@@ -310,6 +310,16 @@ Deno.test("XmppStream reports SASL failure with its condition (RFC 6120 §6.4.5)
   equal(s.takeOutput(), "</stream:stream>");
 });
 
+Deno.test("XmppStream aborts SCRAM on a challenge that is not UTF-8 (RFC 6120 §6.5.5)", () => {
+  const s = stream({ mechanisms: ["SCRAM-SHA-1"] });
+  s.takeOutput();
+  s.receive(HEAD + "a'>" + features(mechanisms("SCRAM-SHA-1")));
+  s.takeOutput();
+  const [ev] = s.receive(`<challenge xmlns='${SASL}'>/w==</challenge>`);
+  ok(ev?.type === "closed" && ev.error instanceof SaslError);
+  equal(ev.error.condition, "incorrect-encoding");
+});
+
 Deno.test("XmppStream aborts SCRAM when the server signature is wrong (RFC 6120 §6.4.4)", () => {
   const s = stream({ nonce: "fyko+d2lbbFgONRv9qkxdawL", mechanisms: ["SCRAM-SHA-1"] });
   s.takeOutput();
@@ -397,6 +407,7 @@ Deno.test("XmppStream never throws on random server input (property)", () => {
     `<success xmlns='${SASL}'/>`,
     `<challenge xmlns='${SASL}'>${b64("r=abc,s=QSXC,i=1")}</challenge>`,
     `<challenge xmlns='${SASL}'>!!!</challenge>`,
+    `<challenge xmlns='${SASL}'>/w==</challenge>`, // 0xff: not UTF-8
     "<iq type='result' id='bind_1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>@@</jid></bind></iq>",
     "</stream:stream>",
     "<message/>",
@@ -478,6 +489,7 @@ async function login(say: (s: string) => Promise<void>, hear: () => Promise<stri
 
 Deno.test("XmppClient matches iq results, errors and timeouts, and answers unknown requests (RFC 6120 §8.2.3)", async () => {
   let unknownReply = "";
+  let emptyReply = "";
   const server = scriptedServer(async (say, hear) => {
     await login(say, hear);
     let got = await hear();
@@ -491,6 +503,8 @@ Deno.test("XmppClient matches iq results, errors and timeouts, and answers unkno
     await hear(); // third request: no answer, the client times out
     await say("<iq type='get' id='srv1' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>");
     unknownReply = await hear();
+    await say("<iq type='set' id='srv2' from='example.com'/>");
+    emptyReply = await hear();
     await say("<message from='a@b/c'><body>bye</body></message>");
     await hear(); // the client's close
     await say("</stream:stream>");
@@ -517,6 +531,7 @@ Deno.test("XmppClient matches iq results, errors and timeouts, and answers unkno
     unknownReply.includes('type="error" id="srv1"') && unknownReply.includes("service-unavailable"),
     unknownReply,
   );
+  ok(emptyReply.includes('id="srv2"') && emptyReply.includes("bad-request"), emptyReply);
   await client.close();
   equal(await client.closed, undefined);
   await server.done;

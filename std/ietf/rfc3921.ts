@@ -380,7 +380,7 @@ export function parseRosterQuery(query: XmlElement): RosterItem[] {
  * equal(isValidRosterPush(push("from='evil@y'"), "me@x/r"), false);
  * ```
  */
-// @implements RFC6121 §2.1.6 ¶3-5
+// @implements RFC6121 §2.1.6 ¶3-4
 export function isValidRosterPush(iq: XmlElement, ownJid: string): boolean {
   const from = iq.attr("from");
   if (from !== undefined) {

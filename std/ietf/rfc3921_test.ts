@@ -248,6 +248,15 @@ async function must(bin: string, args: string[]): Promise<void> {
 
 async function startProsody(): Promise<Prosody> {
   const dir = await Deno.makeTempDir({ prefix: "rtclite-prosody-" });
+  try {
+    return await setUpProsody(dir);
+  } catch (e) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+}
+
+async function setUpProsody(dir: string): Promise<Prosody> {
   await Deno.chmod(dir, 0o755); // Prosody reads its config as user prosody
   await Deno.mkdir(`${dir}/data`);
   await Deno.mkdir(`${dir}/certs`);
