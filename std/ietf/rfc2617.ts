@@ -55,8 +55,8 @@
  * @module
  */
 // @implements RFC2617 (HTTP Authentication: Basic and Digest Access Authentication)
-import { md5 } from "npm:@noble/hashes@^2.0.1/legacy.js";
-import { sha512_256 } from "npm:@noble/hashes@^2.0.1/sha2.js";
+import { md5 } from "@noble/hashes/legacy.js";
+import { sha512_256 } from "@noble/hashes/sha2.js";
 import { ParseError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 

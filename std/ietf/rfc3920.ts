@@ -53,10 +53,10 @@
  * @module
  */
 // @implements RFC6120 (XMPP core: client side)
-import { hmac } from "npm:@noble/hashes@2.4.0/hmac.js";
-import { sha1 } from "npm:@noble/hashes@2.4.0/legacy.js";
-import { pbkdf2 } from "npm:@noble/hashes@2.4.0/pbkdf2.js";
-import { sha256 } from "npm:@noble/hashes@2.4.0/sha2.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha1 } from "@noble/hashes/legacy.js";
+import { pbkdf2 } from "@noble/hashes/pbkdf2.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { ParseError } from "../errors.ts";
 import { getLogger } from "../log.ts";
 import {

@@ -42,9 +42,9 @@
  * @module
  */
 // @implements RFC8489 (STUN)
-import { hmac } from "npm:@noble/hashes@2.4.0/hmac.js";
-import { sha256 } from "npm:@noble/hashes@2.4.0/sha2.js";
-import { md5, sha1 } from "npm:@noble/hashes@2.4.0/legacy.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { md5, sha1 } from "@noble/hashes/legacy.js";
 import dgram from "node:dgram";
 import { ParseError } from "../errors.ts";
 export { ParseError };

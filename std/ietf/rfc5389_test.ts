@@ -1,8 +1,8 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { hmac } from "npm:@noble/hashes@2.4.0/hmac.js";
-import { sha256 } from "npm:@noble/hashes@2.4.0/sha2.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { interopTest, run, startPeer } from "@rtclite/testing";
 import {
   addressAttribute,
