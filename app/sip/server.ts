@@ -182,6 +182,12 @@ export interface SipServerOptions {
   stateless?: boolean;
   /** Observes every message the server sends and receives. */
   onTrace?: (event: SipTraceEvent) => void;
+  /** Address to put in Via and Record-Route for wildcard listeners (default: the first non-loopback IPv4 address). */
+  advertise?: string;
+  /** Log every registration at debug level (costs time at high rates); default false. */
+  verbose?: boolean;
+  /** Resolves host names of forwarding targets (default: IP literals, `localhost`, then DNS A records). */
+  resolve?: (host: string) => Promise<string[]>;
 }
 
 /**
@@ -199,6 +205,7 @@ export class SipServer {
   #auth: Record<string, string>;
   #min: number;
   #max: number;
+  #verbose: boolean;
 
   private constructor(endpoint: SipEndpoint, options: SipServerOptions) {
     this.endpoint = endpoint;
@@ -207,6 +214,7 @@ export class SipServer {
     this.#auth = options.auth ?? {};
     this.#min = options.minExpires ?? 60;
     this.#max = options.maxExpires ?? 3600;
+    this.#verbose = options.verbose ?? false;
     if (Object.keys(this.#auth).length) {
       this.#digest = new DigestServer({
         realm: options.domains?.[0] ?? "rtclite",
@@ -259,9 +267,10 @@ export class SipServer {
     }
     const endpoint = new SipEndpoint({
       transports,
-      advertisedHost: "127.0.0.1",
+      advertisedHost: options.advertise ?? advertisedAddress(),
       ...(options.stateless ? { stateless: true } : {}),
       ...(options.onTrace ? { onTrace: options.onTrace } : {}),
+      ...(options.resolve ? { resolve: options.resolve } : {}),
     });
     return new SipServer(endpoint, options);
   }
@@ -432,8 +441,21 @@ export class SipServer {
       }`,
     ]);
     headers.push(["Date", new Date(now).toUTCString()]);
-    log.info("Registered {aor}: {count} binding(s)", { aor, count: bindings.length });
+    if (this.#verbose) {
+      log.debug("Registered {aor}: {count} binding(s)", { aor, count: bindings.length });
+    }
     reply(200, headers);
+  }
+}
+
+function advertisedAddress(): string {
+  try {
+    const ifs = Deno.networkInterfaces().filter((i) =>
+      i.family === "IPv4" && !i.address.startsWith("127.")
+    );
+    return ifs[0]?.address ?? "127.0.0.1";
+  } catch {
+    return "127.0.0.1";
   }
 }
 
@@ -455,6 +477,7 @@ Options:
       --cert FILE     TLS certificate (PEM) for tls and wss listeners
       --key FILE      TLS private key (PEM) for tls and wss listeners
       --stateless     forward without transactions
+      --advertise H   address for Via and Record-Route when listening on 0.0.0.0
   -d, --verbose       debug logging (-q for errors only)
   -h, --help          show this help
 `;
@@ -520,6 +543,9 @@ export function parseServerArgs(args: string[]): SipServerOptions | string {
         case "--stateless":
           o.stateless = true;
           break;
+        case "--advertise":
+          o.advertise = next();
+          break;
         default:
           return `Unknown option ${a}`;
       }
@@ -565,6 +591,7 @@ if (import.meta.main) {
       key: await Deno.readTextFile(opts.keyFile),
     };
   }
+  if (level === "debug") opts.verbose = true;
   const server = await SipServer.start(opts);
   for (const t of server.endpoint.transports) {
     log.info("Listening on {transport} {host}:{port}", {

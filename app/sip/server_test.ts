@@ -42,6 +42,8 @@ const options = (port: number, user = "") =>
   `CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
 
 let cseq = 0;
+/** No DNS query leaves the machine: only IP literals resolve. */
+const noDns = (host: string) => Promise.resolve(/^[\d.]+$|:/.test(host) ? [host] : []);
 const register = (port: number, user: string, contact: string, extra = "") =>
   `REGISTER sip:127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:$PORT;branch=z9hG4bK${crypto.randomUUID()}\r\n` +
   `From: <sip:${user}@127.0.0.1>;tag=9\r\nTo: <sip:${user}@127.0.0.1>\r\nCall-ID: reg-${user}\r\n` +
@@ -142,6 +144,7 @@ Deno.test("server answers OPTIONS and the error statuses of RFC 4475 §3.3 (483,
   const server = await SipServer.start({
     listen: [{ transport: "udp", host: "127.0.0.1", port: 0 }],
     domains: ["example.com"],
+    resolve: noDns,
   });
   const port = server.endpoint.transports[0]!.port;
   try {
@@ -206,6 +209,7 @@ Deno.test("server survives mutated RFC 4475 messages, garbage and bad TCP client
       { transport: "tcp", host: "127.0.0.1", port: 0 },
     ],
     domains: ["example.com", "example.net", "company.com", "example.org", "chair-dnrc.example.com"],
+    resolve: noDns,
   });
   const udp = server.endpoint.transports[0]!.port;
   const tcp = server.endpoint.transports[1]!.port;
@@ -542,3 +546,31 @@ interopTest("baresip UAs register with our server and call through it", [{
     await Deno.remove(dir, { recursive: true });
   }
 }, { timeout: 45_000 });
+
+Deno.test("server command line starts, answers OPTIONS and exits cleanly on SIGTERM", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./server.ts", import.meta.url).pathname,
+      "-q",
+      "-t",
+      "udp",
+      "-l",
+      "127.0.0.1:15065",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  try {
+    const reader = child.stdout.getReader();
+    const { value } = await reader.read();
+    ok(new TextDecoder().decode(value).includes("SIP server ready"));
+    reader.releaseLock();
+    equal((await exchange(15065, options(15065)))?.status, 200);
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const status = await child.status;
+  equal(status.code, 0);
+});

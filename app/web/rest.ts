@@ -43,7 +43,7 @@
  * @module
  */
 import { DigestServer, parseBasicCredentials } from "@rtclite/std/ietf/rfc2617";
-import { getLogger } from "@rtclite/std/log";
+import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
 import { parseXml, serialize, XmlElement, type XmlNode } from "@rtclite/std/w3c/simplexml";
 
 export type { XmlElement, XmlNode };
@@ -1515,7 +1515,6 @@ Serves the JSON document under /data/ (changes are saved to FILE.json unless --r
 and the directory under /files/; --user requires authentication for both.`;
 
 async function main(argv: string[]): Promise<number> {
-  const { parseVerbosity, setupLogging } = await import("@rtclite/std/log");
   const { level, args } = parseVerbosity(argv);
   await setupLogging(level);
   const opts = new Map<string, string[]>();

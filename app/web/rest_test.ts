@@ -17,6 +17,7 @@ import { basicCredentials, DigestClient } from "@rtclite/std/ietf/rfc2617";
 import { parseXml } from "@rtclite/std/w3c/simplexml";
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
+import { interopTest, run } from "@rtclite/testing";
 
 /** Serves `router` on 127.0.0.1 (free port) for the duration of `fn`. */
 async function withServer(
@@ -561,3 +562,51 @@ Deno.test("rest.ts command line serves --data (saving changes) and --files", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+interopTest(
+  "curl --digest and --basic authenticate against digestAuth() and basicAuth()",
+  [{ bin: "curl", apt: "curl" }],
+  async (t) => {
+    const users: Record<string, string> = { Mufasa: "Circle Of Life" };
+    for (const [scheme, auth] of [["digest", "--digest"], ["basic", "--basic"]] as const) {
+      await t.step(scheme, async () => {
+        const router = new Router()
+          .use(
+            scheme === "digest"
+              ? digestAuth({
+                realm: "curl",
+                algorithms: ["MD5"],
+                lookup: (u) => users[u] ? { password: users[u] } : undefined,
+              })
+              : basicAuth({ realm: "curl", verify: (u, p) => users[u] === p }),
+          )
+          .get("/who/{x}", (_req, ctx) => new Response(`${ctx.user} ${ctx.params.x}`));
+        await withServer(router, async (base) => {
+          const good = await run("curl", [
+            "-sS",
+            auth,
+            "-u",
+            "Mufasa:Circle Of Life",
+            "-w",
+            " %{http_code}",
+            `${base}/who/me?q=1`,
+          ], { timeout: 10_000, stdout: "piped", stderr: "piped" });
+          equal(good.stdout, "Mufasa me 200");
+          const bad = await run("curl", [
+            "-sS",
+            auth,
+            "-u",
+            "Mufasa:wrong",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            `${base}/who/me`,
+          ], { timeout: 10_000, stdout: "piped", stderr: "piped" });
+          equal(bad.stdout, "401");
+        });
+      });
+    }
+  },
+  { timeout: 30_000 },
+);

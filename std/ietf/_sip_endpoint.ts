@@ -536,6 +536,9 @@ export class SipEndpoint {
 
   /** Closes every transport; pending transactions stop with them. */
   async close(): Promise<void> {
+    for (const tx of [...this.#clients.values(), ...this.#servers.values()]) tx.close();
+    this.#clients.clear();
+    this.#servers.clear();
     await Promise.all(this.transports.map((t) => t.close()));
   }
 }

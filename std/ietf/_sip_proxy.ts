@@ -45,6 +45,8 @@ export interface ProxyOptions {
   sequential?: boolean;
   /** Extension option tags this proxy supports in Proxy-Require (default none). */
   supported?: string[];
+  /** Timer C for INVITE branches in milliseconds (default 180000, more than 3 minutes is allowed). */
+  timerC?: number;
 }
 
 /** One branch of a response context. */
@@ -56,6 +58,7 @@ interface Branch {
   provisional: boolean;
   cancelled: boolean;
   cancelSent: boolean;
+  timerC: number | undefined;
 }
 
 /** The response context of one forwarded request (§16.7). */
@@ -374,12 +377,32 @@ export class ProxyCore {
       provisional: false,
       cancelled: false,
       cancelSent: false,
+      timerC: undefined,
     };
     ctx.branches.push(b);
     this.#branchCtx.set(branch, ctx);
     b.tx = this.#ep.forward(copy, target, {
       onResponse: (r) => this.#onBranchResponse(ctx, b, r, source),
     });
+    if (copy.method === "INVITE") this.#startTimerC(ctx, b, source);
+  }
+
+  // @implements RFC3261 §16.8
+  #startTimerC(ctx: ResponseContext, b: Branch, source: SipSource): void {
+    const clock = this.#ep.clock;
+    if (b.timerC !== undefined) clock.clear(b.timerC);
+    b.timerC = clock.set(() => {
+      b.timerC = undefined;
+      if (b.final) return;
+      if (b.provisional) {
+        // A CANCEL ends the branch; its 487 completes the context.
+        b.cancelled = true;
+        if (!b.cancelSent) this.#sendCancel(b);
+      } else {
+        b.tx?.close();
+        this.#onBranchResponse(ctx, b, createResponse(b.request, 408), source);
+      }
+    }, this.#o.timerC ?? 180_000);
   }
 
   // === Responses (RFC 3261 §16.7) ===
@@ -392,10 +415,16 @@ export class ProxyCore {
   ): void {
     if (b) {
       if (r.status < 200) {
+        // @implements RFC3261 §16.7 ¶4
+        if (r.status > 100 && b.timerC !== undefined) this.#startTimerC(ctx, b, source);
         b.provisional = true;
         // @implements RFC3261 §9.1 ¶6
         if (b.cancelled && !b.cancelSent) this.#sendCancel(b);
-      } else b.final = r;
+      } else {
+        b.final = r;
+        if (b.timerC !== undefined) this.#ep.clock.clear(b.timerC);
+        b.timerC = undefined;
+      }
     }
     // A locally generated response (408, 503) carries our Via at the top too.
     if (b && r.status >= 200) {

@@ -210,6 +210,11 @@ export abstract class Transaction {
     this.opts.onTerminated?.();
   }
 
+  /** Ends the transaction at once (endpoint shutdown): stops every timer, reports nothing. */
+  close(): void {
+    this.terminate();
+  }
+
   /** Hands a message to the transport. */
   protected send(m: SipMessage): void {
     this.opts.send(m);

@@ -126,7 +126,9 @@ export class UdpTransport implements SipTransport {
       if (msg.length <= 4 && msg.every((b) => b === 13 || b === 10)) return;
       let m: SipMessage;
       try {
-        m = parseMessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
+        // Copy: the datagram is a view into a 64 KiB receive buffer that the parsed body
+        // would otherwise keep alive for the transaction's lifetime.
+        m = parseMessage(new Uint8Array(msg));
       } catch (e) {
         if (e instanceof SipParseError) {
           log.debug("Dropped malformed datagram from {host}:{port}: {error}", {

@@ -987,3 +987,35 @@ Deno.test("ProxyCore forks sequentially: the next target after a 486 (RFC 3261 ย
   await alice.close();
   await bob.close();
 });
+
+Deno.test("ProxyCore Timer C cancels a branch that only rings (RFC 3261 ยง16.8)", async () => {
+  const clock = new ManualClock();
+  const bob = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:bob@127.0.0.1",
+    onInvite: (c) => c.ringing(),
+  });
+  const target = `sip:bob@127.0.0.1:${bob.endpoint.transports[0]!.port}`;
+  const pep = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })], clock });
+  const proxy = new ProxyCore({
+    endpoint: pep,
+    isLocal: (u) => u.host === "example.com",
+    locate: () => [target],
+    timerC: 1000,
+  });
+  pep.onRequest = (r) => proxy.handle(r);
+  pep.onStrayResponse = (r) => proxy.handleStray(r);
+  const alice = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:alice@127.0.0.1",
+    outboundProxy: `sip:127.0.0.1:${pep.transports[0]!.port}`,
+  });
+  const call = await alice.invite("sip:bob@example.com", undefined, (c) => {
+    c.onState = (s) => s === "ringing" && clock.advance(1000);
+  });
+  equal(call.state, "terminated");
+  equal(call.endReason, "487 Request Terminated");
+  await pep.close();
+  await alice.close();
+  await bob.close();
+});

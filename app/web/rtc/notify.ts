@@ -49,7 +49,7 @@
  * @module
  */
 import { serveWebSocket, WebSocket, type WebSocketServer } from "@rtclite/std/ietf/rfc6455";
-import { getLogger } from "@rtclite/std/log";
+import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
 
 const log = getLogger("web", "rtc", "notify");
 
@@ -349,7 +349,9 @@ export class SignalingHub {
       this.#error(peer, "room-full", `Cannot join: room ${room} has ${members.size} members`);
       return false;
     }
-    if (!members && this.#rooms.size >= this.#o.maxRooms) {
+    // Moving out of a room where the peer is alone frees that room.
+    const freed = peer.room !== undefined && this.#rooms.get(peer.room)?.size === 1 ? 1 : 0;
+    if (!members && this.#rooms.size - freed >= this.#o.maxRooms) {
       this.#error(peer, "too-many-rooms", `Cannot join: ${this.#rooms.size} rooms exist`);
       return false;
     }
@@ -534,7 +536,6 @@ Relays JSON signaling messages between WebSocket clients of a room:
 ws://HOST:PORT/PATH?room=NAME[&id=ID], or send {"type":"join","room":"NAME"}.`;
 
 async function main(argv: string[]): Promise<number> {
-  const { parseVerbosity, setupLogging } = await import("@rtclite/std/log");
   const { level, args } = parseVerbosity(argv);
   await setupLogging(level);
   const opts: Record<string, string> = {};

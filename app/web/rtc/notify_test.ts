@@ -251,7 +251,7 @@ Deno.test("serveNotify() relays between three WebSocket clients of a room", asyn
   b.send({ type: "ping" });
   deepEqual(await b.nth(7), { type: "pong" });
   // Far above the socket limit: the WebSocket layer closes with 1009 (message too big).
-  b.send("y".repeat(8 * 1024));
+  b.send("y".repeat(20 * 1024)); // the socket limit is max(4 × 1024, 16 KiB)
   equal((await b.closed).code, 1009);
   deepEqual(await a.nth(5), { type: "left", id: "bob" });
   deepEqual(await c.nth(3), { type: "left", id: "bob" });
@@ -325,6 +325,7 @@ function peer(id) {
 }
 (async () => {
   const result = { pc1: "", pc2: "", message: "" };
+  const t0 = performance.now();
   try {
     const p1 = peer("pc1");
     await p1.opened;
@@ -336,6 +337,7 @@ function peer(id) {
     }
     result.pc1 = p1.pc.connectionState;
     result.pc2 = p2.pc.connectionState;
+    result.ms = Math.round(performance.now() - t0);
   } catch (e) { result.error = String(e); }
   result.log = document.getElementById("log").textContent;
   await fetch("/data/result", { method: "PUT", headers: { "content-type": "application/json" },
@@ -386,6 +388,7 @@ interopTest(
           { pc1: "connected", pc2: "connected", message: "hello through notify" },
           JSON.stringify(result),
         );
+        console.log(`Chromium peers connected through notify.ts in ${result.ms} ms`);
       } finally {
         await http.shutdown();
       }
@@ -395,3 +398,30 @@ interopTest(
   },
   { timeout: 60_000 },
 );
+
+Deno.test("notify.ts command line serves the protocol with its limits", async () => {
+  await using proc = startPeer(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL("./notify.ts", import.meta.url).pathname,
+    "--hostname",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--path",
+    "/ws",
+    "--max-room-size",
+    "1",
+  ]);
+  await proc.waitFor(/Signaling on ws:\/\/127\.0\.0\.1:\d+\/ws/, 20_000);
+  const port = /127\.0\.0\.1:(\d+)/.exec(proc.output())![1];
+  const a = new Client(`ws://127.0.0.1:${port}/ws?room=r&id=a`);
+  deepEqual(await a.nth(1), { type: "welcome", id: "a", room: "r", peers: [] });
+  const b = new Client(`ws://127.0.0.1:${port}/ws`);
+  await b.opened;
+  b.send({ type: "join", room: "r" });
+  equal((await b.nth(1)).code, "room-full");
+  a.ws.close();
+  b.ws.close();
+  await Promise.all([a.closed, b.closed]);
+});

@@ -1,0 +1,604 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+import { deepEqual, equal, notEqual, ok, throws } from "node:assert/strict";
+import { createSocket } from "node:dgram";
+import fc from "fast-check";
+import {
+  type Address,
+  bucketIndex,
+  compareDistance,
+  type Contact,
+  decodeMessage,
+  type DhtMessage,
+  DhtNode,
+  type DhtNodeOptions,
+  type DhtOutput,
+  DhtParseError,
+  distance,
+  encodeMessage,
+  fromHex,
+  hashKey,
+  ID_LENGTH,
+  Lookup,
+  MAX_MESSAGE_SIZE,
+  type OperationResult,
+  parseAddress,
+  randomId,
+  RoutingTable,
+  toHex,
+  UdpDht,
+} from "./dht.ts";
+
+const idb = (first: number, last = 0) => {
+  const id = new Uint8Array(ID_LENGTH);
+  id[0] = first;
+  id[ID_LENGTH - 1] = last;
+  return id;
+};
+const contact = (id: Uint8Array, port = 4000): Contact => ({ id, host: "127.0.0.1", port });
+
+// === Identifiers ===
+
+Deno.test("distance(), bucketIndex(), compareDistance() follow the XOR metric (Kademlia §2.1)", () => {
+  const a = randomId(), b = randomId(), c = randomId();
+  // d(a,a) = 0, symmetry, triangle inequality for XOR (d(a,c) <= d(a,b) XOR d(b,c) holds equal)
+  equal(toHex(distance(a, a)), "00".repeat(20));
+  equal(toHex(distance(a, b)), toHex(distance(b, a)));
+  equal(toHex(distance(a, c)), toHex(distance(distance(a, b), distance(b, c))));
+  equal(bucketIndex(idb(0), idb(0x80)), 159);
+  equal(bucketIndex(idb(0), idb(0x01)), 152);
+  equal(bucketIndex(idb(0), idb(0, 2)), 1);
+  equal(bucketIndex(idb(0, 3), idb(0, 2)), 0);
+  ok(compareDistance(idb(0, 1), idb(0, 2), idb(0)) < 0);
+  ok(compareDistance(idb(0x40), idb(0x80), idb(0xc0)) > 0);
+  equal(compareDistance(a, a, b), 0);
+  equal(toHex(hashKey("")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  throws(() => fromHex("00"), RangeError);
+  deepEqual(parseAddress("[fe80::1]:53"), { host: "fe80::1", port: 53 });
+  throws(() => parseAddress("127.0.0.1"), RangeError);
+  throws(() => parseAddress("127.0.0.1:70000"), RangeError);
+});
+
+// === Routing table ===
+
+Deno.test("RoutingTable keeps buckets least recently seen first (Kademlia §2.2)", () => {
+  const t = new RoutingTable(idb(0), { k: 3, clock: () => 0 });
+  for (const b of [0x80, 0x81, 0x82]) equal(t.seen(contact(idb(b), b)).type, "added");
+  equal(t.seen(contact(idb(0x80), 1)).type, "updated"); // moves to the tail, new port
+  deepEqual(t.contacts().map((c) => c.port), [0x81, 0x82, 1]);
+  equal(t.seen(contact(idb(0))).type, "self");
+  // Different buckets do not compete.
+  equal(t.seen(contact(idb(0x40))).type, "added");
+  equal(t.size, 4);
+});
+
+Deno.test("RoutingTable pings the oldest before evicting it (Kademlia §2.2)", async (t) => {
+  await t.step("the oldest answers: it stays, the newcomer waits", () => {
+    const rt = new RoutingTable(idb(0), { k: 2, clock: () => 0 });
+    rt.seen(contact(idb(0x80), 1));
+    rt.seen(contact(idb(0x81), 2));
+    const r = rt.seen(contact(idb(0x82), 3));
+    ok(r.type === "ping");
+    equal(r.oldest.port, 1);
+    // Another newcomer while the ping is out does not ping again.
+    equal(rt.seen(contact(idb(0x83), 4)).type, "updated");
+    equal(rt.seen(contact(idb(0x80), 1)).type, "updated"); // the pong
+    deepEqual(rt.contacts().map((c) => c.port), [2, 1]);
+    // Later, when a contact fails, the newest replacement takes its place.
+    equal(rt.failed(idb(0x81)), true);
+    deepEqual(rt.contacts().map((c) => c.port), [1, 4]);
+  });
+  await t.step("the oldest is silent: the newcomer replaces it", () => {
+    const rt = new RoutingTable(idb(0), { k: 2, clock: () => 0 });
+    rt.seen(contact(idb(0x80), 1));
+    rt.seen(contact(idb(0x81), 2));
+    equal(rt.seen(contact(idb(0x82), 3)).type, "ping");
+    equal(rt.failed(idb(0x80)), true);
+    deepEqual(rt.contacts().map((c) => c.port), [2, 3]);
+  });
+  await t.step("without replacements a contact is dropped after maxFailures", () => {
+    const rt = new RoutingTable(idb(0), { k: 2, maxFailures: 2, clock: () => 0 });
+    rt.seen(contact(idb(0x80), 1));
+    equal(rt.failed(idb(0x80)), false);
+    equal(rt.size, 1);
+    equal(rt.failed(idb(0x80)), true);
+    equal(rt.size, 0);
+    equal(rt.failed(idb(0x80)), false);
+  });
+});
+
+Deno.test("RoutingTable.closest() sorts by XOR distance", () => {
+  const rt = new RoutingTable(idb(0), { k: 20, clock: () => 0 });
+  const ids = Array.from({ length: 60 }, () => randomId());
+  ids.forEach((id, i) => rt.seen(contact(id, i)));
+  const target = randomId();
+  const got = rt.closest(target, 5);
+  const all = rt.contacts().sort((a, b) => compareDistance(a.id, b.id, target));
+  deepEqual(got.map((c) => c.port), all.slice(0, 5).map((c) => c.port));
+});
+
+Deno.test("RoutingTable.staleTargets() refreshes idle buckets by the clock (Kademlia §2.3)", () => {
+  let now = 0;
+  const self = randomId();
+  const rt = new RoutingTable(self, { k: 4, clock: () => now });
+  const far = new Uint8Array(self);
+  far[0] = far[0]! ^ 0x80;
+  rt.seen(contact(far));
+  deepEqual(rt.staleTargets(1000), []);
+  now = 1000;
+  const targets = rt.staleTargets(1000);
+  equal(targets.length, 160); // all buckets up to the highest non-empty one
+  targets.forEach((id, i) => equal(bucketIndex(self, id), i));
+  deepEqual(rt.staleTargets(1000), []);
+  now = 1500;
+  rt.touched(far);
+  now = 2000;
+  const stale = rt.staleTargets(1000);
+  equal(stale.length, 159); // bucket 159 was looked up at 1500
+  ok(stale.every((id) => bucketIndex(self, id) !== 159));
+});
+
+// === Lookup ===
+
+/** A perfect network: each node answers with the k closest of all. */
+function perfectNetwork(n: number) {
+  const all = Array.from({ length: n }, (_, i) => contact(randomId(), 5000 + i));
+  const answer = (target: Uint8Array, k: number) =>
+    [...all].sort((a, b) => compareDistance(a.id, b.id, target)).slice(0, k);
+  return { all, answer };
+}
+
+Deno.test("Lookup converges on the k closest nodes with alpha in flight (Kademlia §2.3)", () => {
+  const { all, answer } = perfectNetwork(300);
+  const target = randomId();
+  const k = 8;
+  // Seeds: a few random far nodes; each queried node returns its k closest *from its own view*,
+  // here the k closest it knows among a random third of the network.
+  const views = new Map(all.map((c) => [toHex(c.id), all.filter(() => Math.random() < 0.3)]));
+  const l = new Lookup(target, all.slice(0, 3), { k, alpha: 3 });
+  const queue = l.next();
+  equal(queue.length, 3);
+  let queries = 0;
+  while (queue.length) {
+    const c = queue.shift()!;
+    queries++;
+    ok(l.inFlight <= 3);
+    const view = views.get(toHex(c.id))!;
+    const nodes = [...view, c].sort((a, b) => compareDistance(a.id, b.id, target)).slice(0, k);
+    queue.push(...l.answer(c.id, nodes));
+  }
+  equal(l.done, true);
+  ok(queries < 120, `${queries} queries`);
+  deepEqual(l.closest().map((c) => c.port), answer(target, k).map((c) => c.port));
+});
+
+Deno.test("Lookup skips failed nodes and collects values", () => {
+  const { all, answer } = perfectNetwork(50);
+  const target = randomId();
+  const k = 5;
+  const dead = new Set(answer(target, 2).map((c) => toHex(c.id))); // the two closest are down
+  const l = new Lookup(target, all.slice(0, 1), { k, alpha: 2 });
+  const queue = l.next();
+  while (queue.length) {
+    const c = queue.shift()!;
+    if (dead.has(toHex(c.id))) queue.push(...l.failure(c.id));
+    else {
+      const values = c.port % 2 ? [{ value: new Uint8Array([c.port & 0xff]), ttl: 5 }] : [];
+      queue.push(...l.answer(c.id, answer(target, k + 2), values));
+    }
+  }
+  ok(l.done);
+  const expected = answer(target, k + 2).filter((c) => !dead.has(toHex(c.id))).slice(0, k);
+  deepEqual(l.closest().map((c) => c.port), expected.map((c) => c.port));
+  ok(l.values.length >= 1);
+  // Answers from nodes not asked are ignored.
+  deepEqual(l.answer(randomId(), all), []);
+  equal(l.done, true);
+});
+
+Deno.test("Lookup never queries itself and ends at once with no seeds", () => {
+  const self = randomId();
+  const l = new Lookup(randomId(), [contact(self)], { k: 3 }, self);
+  deepEqual(l.next(), []);
+  equal(l.done, true);
+  deepEqual(l.closest(), []);
+});
+
+// === Codec ===
+
+const arbId = fc.uint8Array({ minLength: 20, maxLength: 20 });
+const arbV4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join("."));
+const arbV6 = fc.ipV6().map((h) => {
+  // Normalise through the codec's own canonical form by a round trip of a contact.
+  const m = decodeMessage(encodeMessage({
+    type: "nodes",
+    tx: 0,
+    sender: new Uint8Array(20),
+    nodes: [{ id: new Uint8Array(20), host: h, port: 1 }],
+  }));
+  return (m as { nodes: Contact[] }).nodes[0]!.host;
+});
+const arbContact = fc.record({
+  id: arbId,
+  host: fc.oneof(arbV4, arbV6),
+  port: fc.nat(65535),
+});
+const arbContacts = fc.array(arbContact, { maxLength: 20 });
+const arbValue = fc.uint8Array({ maxLength: 300 });
+const header = { tx: fc.nat(0xffffffff).map((n) => n >>> 0), sender: arbId };
+const arbMessage: fc.Arbitrary<DhtMessage> = fc.oneof(
+  fc.record({ type: fc.constant("ping" as const), ...header }),
+  fc.record({ type: fc.constant("pong" as const), ...header }),
+  fc.record({ type: fc.constant("find-node" as const), ...header, target: arbId }),
+  fc.record({ type: fc.constant("find-value" as const), ...header, key: arbId }),
+  fc.record({ type: fc.constant("nodes" as const), ...header, nodes: arbContacts }),
+  fc.record({
+    type: fc.constant("values" as const),
+    ...header,
+    values: fc.array(fc.record({ value: arbValue, ttl: fc.nat(0xffffffff) }), { maxLength: 5 }),
+    nodes: fc.array(arbContact, { maxLength: 8 }),
+  }),
+  fc.record({
+    type: fc.constant("store" as const),
+    ...header,
+    key: arbId,
+    value: arbValue,
+    ttl: fc.nat(0xffffffff),
+    secretHash: arbId,
+  }, { requiredKeys: ["type", "tx", "sender", "key", "value", "ttl"] }),
+  fc.record({
+    type: fc.constant("stored" as const),
+    ...header,
+    status: fc.constantFrom("stored" as const, "refused" as const),
+  }),
+  fc.record({
+    type: fc.constant("remove" as const),
+    ...header,
+    key: arbId,
+    valueHash: arbId,
+    secret: fc.uint8Array({ maxLength: 255 }),
+    ttl: fc.nat(0xffffffff),
+  }),
+  fc.record({
+    type: fc.constant("removed" as const),
+    ...header,
+    status: fc.constantFrom("removed" as const, "not-found" as const, "denied" as const),
+  }),
+);
+
+Deno.test("decodeMessage(encodeMessage(m)) equals m (property)", () => {
+  fc.assert(
+    fc.property(arbMessage, (m) => {
+      const bytes = encodeMessage(m);
+      ok(bytes.length <= MAX_MESSAGE_SIZE);
+      deepEqual(decodeMessage(bytes), m);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("decodeMessage() throws only DhtParseError on random and mutated input (property)", () => {
+  const onlyTyped = (data: Uint8Array) => {
+    try {
+      const m = decodeMessage(data);
+      // Whatever decodes re-encodes to the same bytes.
+      deepEqual(encodeMessage(m), data);
+    } catch (e) {
+      if (!(e instanceof DhtParseError)) throw e;
+    }
+  };
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), onlyTyped), { numRuns: 500 });
+  fc.assert(
+    fc.property(
+      arbMessage,
+      fc.nat(),
+      fc.nat(255),
+      fc.nat(8),
+      (m, at, byte, cut) => {
+        const bytes = encodeMessage(m);
+        const mutated = bytes.slice(0, Math.max(0, bytes.length - cut));
+        if (mutated.length) mutated[at % mutated.length] = byte;
+        onlyTyped(mutated);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("decodeMessage() and encodeMessage() enforce limits", async (t) => {
+  const sender = new Uint8Array(20);
+  await t.step("oversized datagram", () => {
+    throws(() => decodeMessage(new Uint8Array(MAX_MESSAGE_SIZE + 1)), DhtParseError);
+  });
+  await t.step("wrong version and unknown type", () => {
+    const ping = encodeMessage({ type: "ping", tx: 1, sender });
+    throws(() => decodeMessage(Uint8Array.of(2, ...ping.subarray(1))), /unsupported version 2/);
+    throws(() => decodeMessage(Uint8Array.of(1, 99, ...ping.subarray(2))), /unknown type 99/);
+  });
+  await t.step("trailing bytes", () => {
+    const ping = encodeMessage({ type: "ping", tx: 1, sender });
+    throws(() => decodeMessage(Uint8Array.of(...ping, 0)), /1 trailing bytes/);
+  });
+  await t.step("truncated header", () => {
+    throws(() => decodeMessage(new Uint8Array(10)), /header needs 26 bytes/);
+  });
+  await t.step("values, contacts, secrets too large to encode", () => {
+    const key = new Uint8Array(20);
+    throws(
+      () =>
+        encodeMessage({ type: "store", tx: 1, sender, key, ttl: 1, value: new Uint8Array(1025) }),
+      DhtParseError,
+    );
+    throws(() =>
+      encodeMessage({
+        type: "nodes",
+        tx: 1,
+        sender,
+        nodes: Array(33).fill(contact(key)),
+      }), /more than 32 contacts/);
+    throws(() =>
+      encodeMessage({
+        type: "remove",
+        tx: 1,
+        sender,
+        key,
+        valueHash: key,
+        ttl: 1,
+        secret: new Uint8Array(256),
+      }), DhtParseError);
+    throws(
+      () =>
+        encodeMessage({ type: "nodes", tx: 1, sender, nodes: [{ ...contact(key), host: "x" }] }),
+      /not an IP address/,
+    );
+    throws(() => encodeMessage({ type: "ping", tx: -1, sender }), DhtParseError);
+    throws(() => encodeMessage({ type: "ping", tx: 1, sender: new Uint8Array(3) }), DhtParseError);
+  });
+});
+
+// === DhtNode in a simulated network (injected clock, no sockets, no sleeping) ===
+
+class SimNet {
+  now = 0;
+  nodes = new Map<number, DhtNode>();
+  down = new Set<number>();
+  queue: { from: Address; out: DhtOutput[] }[] = [];
+  results = new Map<string, OperationResult>();
+  sent = 0;
+
+  add(port: number, options: DhtNodeOptions = {}): DhtNode {
+    const n = new DhtNode({ k: 8, rpcTimeout: 1000, clock: () => this.now, ...options });
+    this.nodes.set(port, n);
+    return n;
+  }
+
+  addr(port: number): Address {
+    return { host: "127.0.0.1", port };
+  }
+
+  pump(): void {
+    while (this.queue.length) {
+      const { from, out } = this.queue.shift()!;
+      for (const o of out) {
+        if (o.type === "done") {
+          this.results.set(`${from.port}/${o.result.id}`, o.result);
+          continue;
+        }
+        this.sent++;
+        if (this.down.has(o.to.port) || this.down.has(from.port)) continue;
+        const node = this.nodes.get(o.to.port);
+        if (node) this.queue.push({ from: o.to, out: node.receive(o.data, from) });
+      }
+    }
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+    for (const [port, n] of this.nodes) {
+      if (!this.down.has(port)) this.queue.push({ from: this.addr(port), out: n.tick() });
+    }
+    this.pump();
+  }
+
+  run(port: number, op: (n: DhtNode) => { id: number; out: DhtOutput[] }): OperationResult {
+    const { id, out } = op(this.nodes.get(port)!);
+    this.queue.push({ from: this.addr(port), out });
+    this.pump();
+    for (let i = 0; i < 50 && !this.results.has(`${port}/${id}`); i++) this.advance(500);
+    const r = this.results.get(`${port}/${id}`);
+    if (!r) throw new Error(`operation ${id} on ${port} did not finish`);
+    return r;
+  }
+
+  build(n: number, options: DhtNodeOptions = {}): void {
+    for (let p = 1; p <= n; p++) this.add(p, options);
+    for (let p = 2; p <= n; p++) this.run(p, (node) => node.join([this.addr(1)]));
+  }
+}
+
+const text = (r: OperationResult) =>
+  r.type === "get" ? r.values.map((v) => new TextDecoder().decode(v.value)).sort() : [];
+
+Deno.test("DhtNode: put, get, remove across 40 simulated nodes (Kademlia §2.3)", () => {
+  const net = new SimNet();
+  net.build(40);
+  for (const n of net.nodes.values()) ok(n.table.size >= 8, `table of ${n.table.size}`);
+  const put = net.run(7, (n) => n.put("song", "la", { ttl: 600, secret: "pw" }));
+  equal(put.type === "put" && put.stored, 8);
+  net.run(9, (n) => n.put("song", "di", { ttl: 600 }));
+  // Replicated on exactly the 8 closest nodes.
+  const key = hashKey("song");
+  const holders = [...net.nodes].filter(([, n]) => n.storedValues("song").length > 0);
+  const closest = [...net.nodes].sort(([, a], [, b]) => compareDistance(a.id, b.id, key))
+    .slice(0, 8);
+  deepEqual(holders.map(([p]) => p).sort(), closest.map(([p]) => p).sort());
+  for (const p of net.nodes.keys()) deepEqual(text(net.run(p, (n) => n.get("song"))), ["di", "la"]);
+  // Removal: wrong secret refused, no secret refused, right secret works.
+  const wrong = net.run(3, (n) => n.remove("song", "la", "nope"));
+  ok(wrong.type === "remove" && wrong.removed === 0 && wrong.denied === 8);
+  const noSecret = net.run(3, (n) => n.remove("song", "di", "pw"));
+  ok(noSecret.type === "remove" && noSecret.removed === 0 && noSecret.denied === 8);
+  const right = net.run(3, (n) => n.remove("song", "la", "pw"));
+  ok(right.type === "remove" && right.removed === 8);
+  deepEqual(text(net.run(30, (n) => n.get("song"))), ["di"]);
+  // The tombstone stops a replica (same secret) from bringing it back; a new secret may.
+  const again = net.run(11, (n) => n.put("song", "la", { ttl: 600, secret: "pw" }));
+  deepEqual(again.type === "put" && again.stored, 0);
+  const other = net.run(11, (n) => n.put("song", "la", { ttl: 600, secret: "other" }));
+  deepEqual(other.type === "put" && other.stored, 8);
+});
+
+Deno.test("DhtNode: values expire after their TTL by the injected clock", () => {
+  const net = new SimNet();
+  net.build(20);
+  net.run(5, (n) => n.put("k", "short", { ttl: 30 }));
+  net.run(5, (n) => n.put("k", "long", { ttl: 3000 }));
+  deepEqual(text(net.run(12, (n) => n.get("k"))), ["long", "short"]);
+  const got = net.run(12, (n) => n.get("k"));
+  ok(got.type === "get" && got.values.every((v) => v.ttl <= 3000 && v.ttl > 0));
+  net.advance(31_000);
+  deepEqual(text(net.run(12, (n) => n.get("k"))), ["long"]);
+  // Housekeeping has dropped the expired copies from memory.
+  const total = [...net.nodes.values()].reduce((s, n) => s + n.storedCount, 0);
+  equal(total, 8);
+});
+
+Deno.test("DhtNode: survives dead nodes, republishes to their successors (Kademlia §2.5)", () => {
+  const net = new SimNet();
+  net.build(30, { republishInterval: 60_000, refreshInterval: 600_000 });
+  net.run(2, (n) => n.put("x", "y", { ttl: 3600 }));
+  const key = hashKey("x");
+  const ranked = [...net.nodes].sort(([, a], [, b]) => compareDistance(a.id, b.id, key));
+  // Kill five of the eight holders.
+  for (const [p] of ranked.slice(0, 5)) net.down.add(p);
+  const asker = ranked.find(([p]) => p !== 2 && !net.down.has(p))![0];
+  deepEqual(text(net.run(asker, (n) => n.get("x"))), ["y"]);
+  // After the republish interval the survivors copy the value to the next-closest live nodes.
+  for (let i = 0; i < 40; i++) net.advance(2000);
+  const live = ranked.filter(([p]) => !net.down.has(p)).slice(0, 8);
+  for (const [p, n] of live) deepEqual(n.storedValues("x").length, 1, `node ${p}`);
+});
+
+Deno.test("DhtNode: ping-before-evict and RPC timeouts with the injected clock", () => {
+  const net = new SimNet();
+  const self = idb(0);
+  const a = net.add(1, { id: self, k: 2 });
+  // Three nodes in bucket 159 of node 1; the first two fill it.
+  for (const [port, first] of [[2, 0x80], [3, 0x81], [4, 0x82]] as const) {
+    net.add(port, { id: idb(first, port), k: 2 });
+    net.queue.push({
+      from: net.addr(port),
+      out: net.nodes.get(port)!.join([net.addr(1)]).out,
+    });
+    if (port === 4) net.down.add(2); // the oldest goes silent before the newcomer arrives
+    net.pump();
+  }
+  // Node 1 pinged node 2 (silent); the newcomer waits until the ping times out.
+  deepEqual(a.table.contacts().map((c) => c.port).sort(), [2, 3]);
+  net.advance(1000);
+  deepEqual(a.table.contacts().map((c) => c.port).sort(), [3, 4]);
+});
+
+Deno.test("DhtNode.receive() drops bad datagrams and unsolicited answers", () => {
+  const n = new DhtNode({ clock: () => 0 });
+  const from = { host: "127.0.0.1", port: 9 };
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), (data) => {
+    const out = n.receive(data, from);
+    ok(out.every((o) => o.type === "send"));
+  }));
+  // An answer nobody asked for is ignored and does not enter the table.
+  const pong = encodeMessage({ type: "pong", tx: 5, sender: randomId() });
+  deepEqual(n.receive(pong, from), []);
+  // A ping is answered and its sender added.
+  const peer = randomId();
+  const out = n.receive(encodeMessage({ type: "ping", tx: 77, sender: peer }), from);
+  equal(out.length, 1);
+  const reply = decodeMessage((out[0] as { data: Uint8Array }).data);
+  deepEqual(reply, { type: "pong", tx: 77, sender: n.id });
+  equal(n.table.size, 1);
+  // A store with TTL 0 is refused.
+  const store = n.receive(
+    encodeMessage({
+      type: "store",
+      tx: 1,
+      sender: peer,
+      key: peer,
+      ttl: 0,
+      value: new Uint8Array(),
+    }),
+    from,
+  );
+  deepEqual(decodeMessage((store[0] as { data: Uint8Array }).data), {
+    type: "stored",
+    tx: 1,
+    sender: n.id,
+    status: "refused",
+  });
+  throws(() => n.put("k", new Uint8Array(2000)), RangeError);
+  throws(() => n.put("k", "v", { ttl: 0 }), RangeError);
+  throws(() => n.get(new Uint8Array(3)), RangeError);
+});
+
+Deno.test("DhtNode caps values per key", () => {
+  const net = new SimNet();
+  net.build(3, { maxValuesPerKey: 2 });
+  for (const v of ["a", "b", "c"]) net.run(1, (n) => n.put("k", v));
+  equal(text(net.run(2, (n) => n.get("k"))).length, 2);
+});
+
+// === A real network on 127.0.0.1 ===
+
+Deno.test({
+  name: "UdpDht: 25 nodes on 127.0.0.1 store, find, survive losses, expire and remove",
+  async fn() {
+    let skew = 0;
+    const clock = () => Date.now() + skew;
+    const nodes: UdpDht[] = [];
+    try {
+      for (let i = 0; i < 25; i++) {
+        nodes.push(await UdpDht.open({ k: 8, rpcTimeout: 300, clock }));
+      }
+      for (const n of nodes.slice(1)) await n.join([nodes[0]!.address]);
+      for (const n of nodes) ok(n.node.table.size >= 8);
+      equal(await nodes[4]!.put("room", "alice", { ttl: 60, secret: "a-pw" }), 8);
+      equal(await nodes[9]!.put("room", "bob", { ttl: 600, secret: "b-pw" }), 8);
+      const found = await Promise.all(nodes.map((n) => n.getText("room")));
+      for (const f of found) deepEqual(f, ["alice", "bob"]);
+      // Lose three of the eight holders.
+      const key = hashKey("room");
+      const ranked = [...nodes].sort((a, b) => compareDistance(a.node.id, b.node.id, key));
+      const lost = ranked.slice(0, 3);
+      for (const n of lost) await n.close();
+      const alive = nodes.filter((n) => !lost.includes(n));
+      for (const n of alive.slice(0, 8)) deepEqual(await n.getText("room"), ["alice", "bob"]);
+      // Wrong secret: refused, the value stays.
+      equal(await alive[0]!.remove("room", "bob", "a-pw"), false);
+      deepEqual(await alive[1]!.getText("room"), ["alice", "bob"]);
+      // Alice's TTL runs out.
+      skew += 61_000;
+      deepEqual(await alive[2]!.getText("room"), ["bob"]);
+      // The right secret removes Bob.
+      equal(await alive[3]!.remove("room", "bob", "b-pw"), true);
+      deepEqual(await alive[4]!.getText("room"), []);
+    } finally {
+      for (const n of nodes) await n.close();
+    }
+  },
+});
+
+Deno.test("UdpDht ignores garbage datagrams", async () => {
+  await using a = await UdpDht.open();
+  await using b = await UdpDht.open();
+  const sock = createSocket("udp4");
+  try {
+    for (let i = 0; i < 50; i++) {
+      const data = crypto.getRandomValues(new Uint8Array(i * 7));
+      await new Promise((r) => sock.send(data, a.address.port, "127.0.0.1", r));
+    }
+  } finally {
+    await new Promise<void>((r) => sock.close(() => r()));
+  }
+  equal(await b.join([a.address]), 1);
+  equal(await b.put("k", "v"), 2);
+  deepEqual(await a.getText("k"), ["v"]);
+  notEqual(toHex(a.node.id), toHex(b.node.id));
+});
