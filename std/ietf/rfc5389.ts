@@ -50,6 +50,7 @@ import { ParseError } from "../errors.ts";
 export { ParseError };
 import { getLogger, parseVerbosity, setupLogging } from "../log.ts";
 import { parseStunUri, STUN_PORT, stunUriPort } from "./rfc7064.ts";
+import { serverArgument } from "./_host.ts";
 
 const log = getLogger("stun");
 
@@ -2358,15 +2359,12 @@ export function serveStunUdp(
 
 // === Command line ===
 
-/** Parses `stun:host[:port]` (RFC 7064) or a plain `host[:port]` into host and port. */
+/** Parses `stun:host[:port]` or a plain `host[:port]` into host and port. */
 function parseServer(text: string): { host: string; port: number } {
-  if (/^stuns?:/i.test(text)) {
-    const uri = parseStunUri(text);
-    return { host: uri.host.replace(/^\[(.*)\]$/, "$1"), port: stunUriPort(uri) };
-  }
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text);
-  if (!m) throw new TypeError(`Invalid server address: "${text}"`);
-  return { host: m[1] ?? m[2]!, port: m[3] ? Number(m[3]) : STUN_PORT };
+  return serverArgument(text, /^stuns?:/i, (t) => {
+    const uri = parseStunUri(t);
+    return { host: uri.host, port: stunUriPort(uri) };
+  }, STUN_PORT);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -65,6 +65,7 @@ import {
   type UdpServer,
 } from "./rfc5389.ts";
 import { parseTurnUri, TURN_PORT, turnUriPort } from "./rfc7065.ts";
+import { serverArgument } from "./_host.ts";
 export type { StunAttribute, StunMessage, TransportAddress, UdpServer } from "./rfc5389.ts";
 export { StunClass, StunTransactionError } from "./rfc5389.ts";
 
@@ -1026,14 +1027,12 @@ export async function serveTurnUdp(
 
 // === Command line ===
 
+/** Parses `turn:host[:port]` or a plain `host[:port]` into host and port. */
 function parseServer(text: string): { host: string; port: number } {
-  if (/^turns?:/i.test(text)) {
-    const uri = parseTurnUri(text);
-    return { host: uri.host.replace(/^\[(.*)\]$/, "$1"), port: turnUriPort(uri) };
-  }
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text);
-  if (!m) throw new TypeError(`Invalid server address: "${text}"`);
-  return { host: m[1] ?? m[2]!, port: m[3] ? Number(m[3]) : TURN_PORT };
+  return serverArgument(text, /^turns?:/i, (t) => {
+    const uri = parseTurnUri(t);
+    return { host: uri.host, port: turnUriPort(uri) };
+  }, TURN_PORT);
 }
 
 async function main(argv: string[]): Promise<number> {
