@@ -1,5 +1,5 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -761,4 +761,24 @@ Deno.test("StunClient resends after 5xx at most 4 times (RFC 8489 §6.3.4)", asy
   );
   equal(getErrorCode(res)?.code, 500);
   equal(calls, -95);
+});
+
+Deno.test("command line: --serve answers, a stun: URI prints the mapped address", async () => {
+  const port = 13490;
+  await using server = startPeer(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL("./rfc5389.ts", import.meta.url).pathname,
+    "--serve",
+    `127.0.0.1:${port}`,
+  ]);
+  await server.waitFor(`STUN server on 127.0.0.1:${port}`, 20_000);
+  const out = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL("./rfc5389.ts", import.meta.url).pathname,
+    `stun:127.0.0.1:${port}`,
+  ], { timeout: 20_000 });
+  equal(out.code, 0, out.stderr);
+  match(out.stdout.trim(), /^127\.0\.0\.1:\d+$/);
 });
