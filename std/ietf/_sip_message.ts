@@ -42,7 +42,8 @@ for (let c = 48; c <= 57; c++) TOKEN[c] = 1;
 for (let c = 65; c <= 90; c++) TOKEN[c] = 1;
 for (let c = 97; c <= 122; c++) TOKEN[c] = 1;
 
-function isToken(code: number): boolean {
+/** Whether a character code is an RFC 3261 token character (internal). */
+export function isToken(code: number): boolean {
   return code < 128 && TOKEN[code] === 1;
 }
 
@@ -71,7 +72,8 @@ function trimWs(s: string, from: number): string {
   return s.slice(a, b);
 }
 
-function skipWs(s: string, i: number): number {
+/** Skips whitespace from `i` (internal). */
+export function skipWs(s: string, i: number): number {
   while (i < s.length && isWs(s.charCodeAt(i))) i++;
   return i;
 }
@@ -754,7 +756,8 @@ function checkRequestUri(uri: string, offset: number): void {
 
 // === Integers ===
 
-function parseInteger(v: string, what: string, max: number): number {
+/** Parses a bounded decimal integer (internal). */
+export function parseInteger(v: string, what: string, max: number): number {
   if (!/^\d{1,10}$/.test(v)) {
     throw new SipParseError(`Cannot parse ${what}: "${v.slice(0, 40)}" is not a number`);
   }
@@ -803,7 +806,8 @@ export function splitList(value: string): string[] {
   return out;
 }
 
-function readQuoted(s: string, i: number): [string, number] {
+/** Reads a quoted string at `i` (internal): text and end offset. */
+export function readQuoted(s: string, i: number): [string, number] {
   // s[i] === '"'
   let out = "";
   for (let j = i + 1; j < s.length; j++) {
@@ -838,7 +842,13 @@ function isValueChar(c: number): boolean {
 }
 
 /** Parses `*( SEMI generic-param )` from `s` at `i`; returns params and end. */
-function parseParamsAt(s: string, i: number, params: SipParams, stopAtComma: boolean): number {
+/** Parses `*(SEMI generic-param)` at `i` into `params` (internal); returns the end. */
+export function parseParamsAt(
+  s: string,
+  i: number,
+  params: SipParams,
+  stopAtComma: boolean,
+): number {
   for (;;) {
     i = skipWs(s, i);
     if (i >= s.length) return i;
@@ -1191,7 +1201,8 @@ export function parseCSeq(value: string): CSeq {
 
 // === Whole-message checks ===
 
-const DATE_RE =
+/** RFC 1123 dates in GMT (internal). */
+export const DATE_RE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 // @implements RFC3261 §8.1.1, §8.2.2, §20

@@ -794,8 +794,8 @@ export class UserAgent {
     const call = this.#incoming.get(invTx);
     // @implements RFC3261 §9.2 ¶4
     if (call && call.state === "ringing") {
-      this._respondInvite(call, 487);
       call._setState("terminated", "cancelled");
+      this._respondInvite(call, 487);
     }
   }
 

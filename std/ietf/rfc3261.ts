@@ -9,7 +9,8 @@
  *
  * - messages: {@linkcode parseMessage}, {@linkcode SipMessage} with typed
  *   header access ({@linkcode parseVia}, {@linkcode parseAddress},
- *   {@linkcode parseCSeq}), {@linkcode validateMessage} and
+ *   {@linkcode parseCSeq}, {@linkcode parseTokenWithParams}, {@linkcode parseWarning},
+ *   {@linkcode parseRetryAfter}, {@linkcode parseSipDate}), {@linkcode validateMessage} and
  *   {@linkcode SipStreamFramer} for TCP/TLS (§7, §18.3, §20, §25);
  * - transactions: the four state machines of §17 with timers A-K over an
  *   injected {@linkcode Clock} ({@linkcode ManualClock} in tests), and the
@@ -80,6 +81,17 @@ export {
   validateMessage,
   type Via,
 } from "./_sip_message.ts";
+export {
+  parseRetryAfter,
+  parseSipDate,
+  parseSipInteger,
+  parseTimestamp,
+  parseTokenWithParams,
+  parseWarning,
+  type RetryAfter,
+  type TokenWithParams,
+  type Warning,
+} from "./_sip_headers.ts";
 export {
   ackForNon2xx,
   type ClientFailure,

@@ -18,7 +18,12 @@ import {
   parseAddressList,
   parseCSeq,
   parseMessage,
+  parseRetryAfter,
+  parseSipDate,
+  parseTimestamp,
+  parseTokenWithParams,
   parseVia,
+  parseWarning,
   ProxyCore,
   serverTransactionKey,
   SipEndpoint,
@@ -309,6 +314,40 @@ Deno.test("parseAddress() handles name-addr, addr-spec, quoting and lists (RFC 3
   throws(() => parseAddress("<sip:a@b"), SipParseError);
   throws(() => parseAddress("nothing"), SipParseError);
   deepEqual(splitList("a, b,,c"), ["a", "b", "c"]);
+});
+
+Deno.test("typed access to the other RFC 3261 §20 header fields", () => {
+  const mp = parseMessage(vector("mpart01"));
+  deepEqual(parseTokenWithParams(mp.header("Content-Type")!), {
+    value: "multipart/mixed",
+    params: { boundary: "7a9cbec02ceef655" },
+  });
+  equal(parseSipDate(mp.header("Date")!).toISOString(), "2005-10-15T04:44:56.000Z");
+  deepEqual(parseTokenWithParams("application/SDP;level=1"), {
+    value: "application/sdp",
+    params: { level: "1" },
+  });
+  equal(
+    parseMessage(vector("semiuri")).values("Accept").map((a) => parseTokenWithParams(a).value).at(
+      -1,
+    ),
+    "message/sipfrag",
+  );
+  deepEqual(parseWarning('370 192.0.2.1:5060 "Insufficient bandwidth"'), {
+    code: 370,
+    agent: "192.0.2.1:5060",
+    text: "Insufficient bandwidth",
+  });
+  // RFC 4475 §3.1.2.5: a four-digit warn-code and an overlarge Retry-After are errors.
+  const lg = parseMessage(vector("scalarlg"));
+  throws(() => parseWarning(lg.header("Warning")!), SipParseError);
+  throws(() => parseRetryAfter(lg.header("Retry-After")!), SipParseError);
+  deepEqual(parseRetryAfter("18000;duration=3600"), {
+    seconds: 18000,
+    params: { duration: "3600" },
+  });
+  deepEqual(parseTimestamp("54.3 0.2"), { time: 54.3, delay: 0.2 });
+  throws(() => parseSipDate("Fri, 01 Jan 2010 16:00:00 EST"), SipParseError);
 });
 
 Deno.test("parseCSeq() rejects numbers of 2**31 and more (RFC 3261 §8.1.1.5)", () => {
@@ -1015,6 +1054,103 @@ Deno.test("ProxyCore Timer C cancels a branch that only rings (RFC 3261 §16.8)"
   });
   equal(call.state, "terminated");
   equal(call.endReason, "487 Request Terminated");
+  await pep.close();
+  await alice.close();
+  await bob.close();
+});
+
+Deno.test("UserAgent retries with Proxy-Authorization after 407 (RFC 3261 §22.3)", async () => {
+  const { DigestServer } = await import("./rfc2617.ts");
+  const digest = new DigestServer({ realm: "example.com", algorithms: ["MD5"] });
+  const server = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+  const seen: string[] = [];
+  server.onRequest = async ({ request, transaction }) => {
+    const auth = request.header("Proxy-Authorization");
+    seen.push(auth ? "with credentials" : "without");
+    const ok = auth !== undefined &&
+      (await digest.verify(
+        auth,
+        { method: request.method!, uri: request.uri! },
+        (u) => u === "alice" ? { password: "pw" } : undefined,
+      )).ok;
+    const r = createResponse(request, ok ? 200 : 407, { toTag: "t" });
+    if (!ok) { for (const c of await digest.challenge()) r.add("Proxy-Authenticate", c); }
+    transaction?.respond(r);
+  };
+  const alice = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:alice@example.com",
+    password: "pw",
+  });
+  const r = await alice.options(`sip:127.0.0.1:${server.transports[0]!.port}`);
+  equal(r.status, 200);
+  deepEqual(seen, ["without", "with credentials"]);
+  equal(r.cseq().seq, 2);
+  await alice.close();
+  await server.close();
+});
+
+Deno.test("ProxyCore propagates CANCEL downstream (RFC 3261 §16.10)", async () => {
+  let bobCall: import("./rfc3261.ts").Call | undefined;
+  const bob = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:bob@127.0.0.1",
+    onInvite: (c) => {
+      bobCall = c;
+      c.ringing();
+    },
+  });
+  const target = `sip:bob@127.0.0.1:${bob.endpoint.transports[0]!.port}`;
+  const pep = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+  const proxy = new ProxyCore({
+    endpoint: pep,
+    isLocal: (u) => u.host === "example.com",
+    locate: () => [target],
+  });
+  pep.onRequest = (r) => proxy.handle(r);
+  pep.onStrayResponse = (r) => proxy.handleStray(r);
+  const alice = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:alice@127.0.0.1",
+    outboundProxy: `sip:127.0.0.1:${pep.transports[0]!.port}`,
+  });
+  const call = await alice.invite("sip:bob@example.com", undefined, (c) => {
+    c.onState = (s) => s === "ringing" && c.cancel();
+  });
+  equal(call.endReason, "487 Request Terminated");
+  equal(await bobCall!.ended, "cancelled");
+  await pep.close();
+  await alice.close();
+  await bob.close();
+});
+
+Deno.test("a stateless proxy forwards a call without transactions (RFC 3261 §16.11)", async () => {
+  const bob = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:bob@127.0.0.1",
+    onInvite: (c) => c.accept("v=0\r\n"),
+  });
+  const target = `sip:bob@127.0.0.1:${bob.endpoint.transports[0]!.port}`;
+  const pep = new SipEndpoint({
+    transports: [await UdpTransport.listen({ port: 0 })],
+    stateless: true,
+  });
+  const proxy = new ProxyCore({
+    endpoint: pep,
+    isLocal: (u) => u.host === "example.com",
+    locate: () => [target],
+  });
+  pep.onRequest = (r) => proxy.handle(r);
+  pep.onStrayResponse = (r) => proxy.handleStray(r);
+  const alice = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
+    aor: "sip:alice@127.0.0.1",
+    outboundProxy: `sip:127.0.0.1:${pep.transports[0]!.port}`,
+  });
+  const call = await alice.invite("sip:bob@example.com", "v=0\r\n");
+  equal(call.state, "established");
+  equal(await call.bye(), 200);
+  deepEqual(pep.transactionCount, { client: 0, server: 0 });
   await pep.close();
   await alice.close();
   await bob.close();

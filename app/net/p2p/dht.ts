@@ -20,7 +20,8 @@
  * to enforce before anything is allocated. See {@linkcode encodeMessage}.
  *
  * Command line: `deno run -A app/net/p2p/dht.ts --port 4000 [--bootstrap 127.0.0.1:4001]
- * [--ttl SECONDS] [--secret S] put KEY VALUE | get KEY | remove KEY VALUE | serve`.
+ * [--ttl SECONDS] [--secret S] [--timeout MS] put KEY VALUE | get KEY | remove KEY VALUE | serve`.
+ * A one-shot command runs a node of its own for the duration of the command.
  *
  * @see {@link https://pdos.csail.mit.edu/~petar/papers/maymounkov-kademlia-lncs.pdf | Kademlia: A Peer-to-peer Information System Based on the XOR Metric (Maymounkov and Mazières, 2002)}
  * @see {@link https://www.usenix.org/legacy/event/usenix04/tech/general/rhea/rhea.pdf | Handling Churn in a DHT (Bamboo, Rhea et al., 2004)}
@@ -1822,7 +1823,10 @@ export class UdpDht implements AsyncDisposable {
   #address: Address;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #clock: () => number;
-  #waiting = new Map<number, (r: OperationResult) => void>();
+  #waiting = new Map<
+    number,
+    { resolve: (r: OperationResult) => void; reject: (e: Error) => void }
+  >();
   #closed = false;
 
   private constructor(node: DhtNode, socket: Socket, address: Address, clock: () => number) {
@@ -1881,9 +1885,9 @@ export class UdpDht implements AsyncDisposable {
           if (e) log.debug("Send failed: {e}", { e: String(e) });
         });
       } else {
-        const resolve = this.#waiting.get(o.result.id);
+        const waiter = this.#waiting.get(o.result.id);
         this.#waiting.delete(o.result.id);
-        resolve?.(o.result);
+        waiter?.resolve(o.result);
       }
     }
     this.#schedule();
@@ -1898,7 +1902,9 @@ export class UdpDht implements AsyncDisposable {
 
   #run(start: { id: number; out: DhtOutput[] }): Promise<OperationResult> {
     if (this.#closed) return Promise.reject(new DhtError("Cannot run operation: node is closed"));
-    const p = new Promise<OperationResult>((r) => this.#waiting.set(start.id, r));
+    const p = new Promise<OperationResult>((resolve, reject) =>
+      this.#waiting.set(start.id, { resolve, reject })
+    );
     this.#apply(start.out);
     return p;
   }
@@ -1977,11 +1983,15 @@ export class UdpDht implements AsyncDisposable {
     return r.type === "remove" && r.removed > 0;
   }
 
-  /** Closes the socket; pending operations never finish. */
+  /** Closes the socket; pending operations reject with a {@linkcode DhtError}. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     clearTimeout(this.#timer);
+    for (const { reject } of this.#waiting.values()) {
+      reject(new DhtError("Cannot finish operation: node closed"));
+    }
+    this.#waiting.clear();
     return new Promise((resolve) => this.#socket.close(() => resolve()));
   }
 
@@ -1994,7 +2004,7 @@ export class UdpDht implements AsyncDisposable {
 // === Command line ===
 
 const USAGE = `Usage: deno run -A app/net/p2p/dht.ts [--host H] --port P [--bootstrap HOST:PORT]...
-         [--ttl SECONDS] [--secret S] [-v|-q] COMMAND
+         [--ttl SECONDS] [--secret S] [--timeout MS] [-v|-q] COMMAND
 Commands:
   put KEY VALUE        store VALUE under KEY on the closest nodes
   get KEY              print the values under KEY, one a line
@@ -2005,7 +2015,7 @@ async function main(argv: string[]): Promise<number> {
   const { level, args } = parseVerbosity(argv);
   await setupLogging(level);
   const bootstrap: Address[] = [];
-  let host = "127.0.0.1", port = 0, ttl = 3600, secret: string | undefined;
+  let host = "127.0.0.1", port = 0, ttl = 3600, rpcTimeout = 2000, secret: string | undefined;
   const rest: string[] = [];
   try {
     for (let i = 0; i < args.length; i++) {
@@ -2015,6 +2025,7 @@ async function main(argv: string[]): Promise<number> {
       else if (a === "--bootstrap") bootstrap.push(parseAddress(args[++i] ?? ""));
       else if (a === "--ttl") ttl = Number(args[++i]);
       else if (a === "--secret") secret = args[++i];
+      else if (a === "--timeout") rpcTimeout = Number(args[++i]);
       else if (a === "-h" || a === "--help") {
         console.log(USAGE);
         return 0;
@@ -2026,11 +2037,21 @@ async function main(argv: string[]): Promise<number> {
   }
   const [cmd, key, value] = rest;
   const arity: Record<string, number> = { put: 3, get: 2, remove: 3, serve: 1 };
-  if (!cmd || arity[cmd] !== rest.length || !Number.isInteger(port)) {
+  if (
+    !cmd || arity[cmd] !== rest.length || !Number.isInteger(port) || !(rpcTimeout > 0) ||
+    !Number.isInteger(ttl)
+  ) {
     console.error(USAGE);
     return 2;
   }
-  await using dht = await UdpDht.open({ host, port });
+  let opened: UdpDht;
+  try {
+    opened = await UdpDht.open({ host, port, rpcTimeout });
+  } catch (e) {
+    console.error(`Cannot bind ${host}:${port}: ${e instanceof Error ? e.message : e}`);
+    return 1;
+  }
+  await using dht = opened;
   if (bootstrap.length) await dht.join(bootstrap);
   try {
     switch (cmd) {

@@ -1,13 +1,15 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-import { deepEqual, equal, notEqual, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, notEqual, ok, rejects, throws } from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import fc from "fast-check";
+import { run, startPeer } from "@rtclite/testing";
 import {
   type Address,
   bucketIndex,
   compareDistance,
   type Contact,
   decodeMessage,
+  DhtError,
   type DhtMessage,
   DhtNode,
   type DhtNodeOptions,
@@ -148,27 +150,30 @@ function perfectNetwork(n: number) {
 }
 
 Deno.test("Lookup converges on the k closest nodes with alpha in flight (Kademlia §2.3)", () => {
-  const { all, answer } = perfectNetwork(300);
-  const target = randomId();
+  const { all, answer } = perfectNetwork(200);
   const k = 8;
-  // Seeds: a few random far nodes; each queried node returns its k closest *from its own view*,
-  // here the k closest it knows among a random third of the network.
-  const views = new Map(all.map((c) => [toHex(c.id), all.filter(() => Math.random() < 0.3)]));
-  const l = new Lookup(target, all.slice(0, 3), { k, alpha: 3 });
-  const queue = l.next();
-  equal(queue.length, 3);
-  let queries = 0;
-  while (queue.length) {
-    const c = queue.shift()!;
-    queries++;
-    ok(l.inFlight <= 3);
-    const view = views.get(toHex(c.id))!;
-    const nodes = [...view, c].sort((a, b) => compareDistance(a.id, b.id, target)).slice(0, k);
-    queue.push(...l.answer(c.id, nodes));
+  // Each node answers from its own k-bucket routing table holding every node that fits.
+  const tables = new Map(all.map((c) => {
+    const rt = new RoutingTable(c.id, { k, clock: () => 0 });
+    for (const other of all) rt.seen(other);
+    return [toHex(c.id), rt];
+  }));
+  for (let round = 0; round < 20; round++) {
+    const target = randomId();
+    const l = new Lookup(target, all.slice(round, round + 3), { k, alpha: 3 });
+    const queue = l.next();
+    equal(queue.length, 3);
+    let queries = 0;
+    while (queue.length) {
+      const c = queue.shift()!;
+      queries++;
+      ok(l.inFlight <= 3);
+      queue.push(...l.answer(c.id, tables.get(toHex(c.id))!.closest(target, k)));
+    }
+    equal(l.done, true);
+    ok(queries < 60, `${queries} queries`);
+    deepEqual(l.closest().map((c) => c.port), answer(target, k).map((c) => c.port));
   }
-  equal(l.done, true);
-  ok(queries < 120, `${queries} queries`);
-  deepEqual(l.closest().map((c) => c.port), answer(target, k).map((c) => c.port));
 });
 
 Deno.test("Lookup skips failed nodes and collects values", () => {
@@ -176,20 +181,31 @@ Deno.test("Lookup skips failed nodes and collects values", () => {
   const target = randomId();
   const k = 5;
   const dead = new Set(answer(target, 2).map((c) => toHex(c.id))); // the two closest are down
-  const l = new Lookup(target, all.slice(0, 1), { k, alpha: 2 });
+  const seed = all.find((c) => !dead.has(toHex(c.id)))!;
+  const l = new Lookup(target, [seed], { k, alpha: 2 });
+  const answered: number[] = [];
   const queue = l.next();
   while (queue.length) {
     const c = queue.shift()!;
     if (dead.has(toHex(c.id))) queue.push(...l.failure(c.id));
     else {
-      const values = c.port % 2 ? [{ value: new Uint8Array([c.port & 0xff]), ttl: 5 }] : [];
+      answered.push(c.port);
+      const values = [{ value: new Uint8Array([c.port % 2]), ttl: c.port }];
       queue.push(...l.answer(c.id, answer(target, k + 2), values));
     }
   }
   ok(l.done);
   const expected = answer(target, k + 2).filter((c) => !dead.has(toHex(c.id))).slice(0, k);
   deepEqual(l.closest().map((c) => c.port), expected.map((c) => c.port));
-  ok(l.values.length >= 1);
+  // One copy of each distinct value, with the longest TTL reported.
+  const best = (parity: number) => Math.max(...answered.filter((p) => p % 2 === parity));
+  deepEqual(
+    l.values.sort((a, b) => a.value[0]! - b.value[0]!),
+    [0, 1].filter((p) => answered.some((x) => x % 2 === p)).map((p) => ({
+      value: new Uint8Array([p]),
+      ttl: best(p),
+    })),
+  );
   // Answers from nodes not asked are ignored.
   deepEqual(l.answer(randomId(), all), []);
   equal(l.done, true);
@@ -601,4 +617,56 @@ Deno.test("UdpDht ignores garbage datagrams", async () => {
   equal(await b.put("k", "v"), 2);
   deepEqual(await a.getText("k"), ["v"]);
   notEqual(toHex(a.node.id), toHex(b.node.id));
+});
+
+Deno.test("UdpDht.close() rejects pending operations with DhtError", async () => {
+  const a = await UdpDht.open({ rpcTimeout: 5000 });
+  // A bootstrap address nobody answers on: the join waits for its timeout.
+  const joining = rejects(a.join([{ host: "127.0.0.1", port: 9 }]), DhtError);
+  await a.close();
+  await joining;
+  await rejects(a.get("k"), DhtError);
+});
+
+Deno.test({
+  name: "command line: serve, put, get, remove (ports 17040-17042)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const cli = new URL("./dht.ts", import.meta.url).pathname;
+    const dht = (port: number, ...args: string[]) =>
+      run(
+        Deno.execPath(),
+        ["run", "-A", cli, "--port", String(port), "--timeout", "200", ...args],
+        {
+          timeout: 20_000,
+        },
+      );
+    await using server = startPeer(Deno.execPath(), [
+      "run",
+      "-A",
+      cli,
+      "--port",
+      "17040",
+      "--timeout",
+      "200",
+      "serve",
+    ]);
+    await server.waitFor("on 127.0.0.1:17040", 20_000);
+    const boot = ["--bootstrap", "127.0.0.1:17040"];
+    const put = await dht(17041, ...boot, "--secret", "pw", "put", "greeting", "hello");
+    equal(put.code, 0, put.stderr);
+    equal(put.stdout.trim(), "stored on 2 nodes");
+    const get = await dht(17042, ...boot, "get", "greeting");
+    equal(get.stdout, "hello\n");
+    const wrong = await dht(17042, ...boot, "--secret", "no", "remove", "greeting", "hello");
+    equal(wrong.code, 1);
+    const right = await dht(17042, ...boot, "--secret", "pw", "remove", "greeting", "hello");
+    equal(right.code, 0, right.stderr);
+    equal((await dht(17042, ...boot, "get", "greeting")).stdout, "");
+    equal((await dht(17042, "bogus")).code, 2);
+    const busy = await dht(17040, "get", "greeting"); // the server holds the port
+    equal(busy.code, 1);
+    ok(busy.stderr.includes("Cannot bind 127.0.0.1:17040"), busy.stderr);
+  },
 });
