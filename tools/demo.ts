@@ -2,8 +2,9 @@
 /**
  * `deno task demo`: the main job. Runs the SIP registrar/proxy
  * (`app/sip/server`) and two user agents (`std/ietf/rfc3261`) on
- * 127.0.0.1: alice and bob register with digest authentication, alice calls
- * bob with an SDP offer (RFC 3264), bob answers, the call stays up a few
+ * 127.0.0.1: alice and bob register with digest authentication (401), alice
+ * calls bob with an SDP offer (RFC 3264) and answers the proxy's 407
+ * challenge with credentials, bob answers, the call stays up a few
  * seconds and alice hangs up. The messages the server saw are printed as a
  * ladder diagram.
  *
@@ -108,11 +109,11 @@ if (failed) Deno.exit(1);
 function label(m: SipMessage): string {
   if (m.isRequest) {
     const sdp = m.body.length ? " (SDP)" : "";
-    const auth = m.has("Authorization") ? " +auth" : "";
+    const auth = m.has("Authorization") || m.has("Proxy-Authorization") ? " +auth" : "";
     return `${m.method}${auth}${sdp}`;
   }
   const sdp = m.body.length ? " (SDP)" : "";
-  return `${m.status} ${m.reason}${sdp}`;
+  return `${m.status} ${m.reason.replace("Authentication", "Auth")}${sdp}`;
 }
 
 function printLadder(): void {

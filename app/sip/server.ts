@@ -46,7 +46,7 @@ import {
 import { parseContacts } from "@rtclite/std/ietf/rfc3261";
 import { parseUri, type Uri } from "@rtclite/std/ietf/rfc2396";
 export type { Uri } from "@rtclite/std/ietf/rfc2396";
-import { DigestServer } from "@rtclite/std/ietf/rfc2617";
+import { DigestServer, parseDigestCredentials } from "@rtclite/std/ietf/rfc2617";
 import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
 
 const log = getLogger("sip", "server");
@@ -168,7 +168,11 @@ export interface SipServerOptions {
   listen?: ListenSpec[];
   /** Hosted domains (besides the listening addresses). */
   domains?: string[];
-  /** Users and passwords; when given, REGISTER requires digest authentication. */
+  /**
+   * Users and passwords; when given, REGISTER requires digest authentication
+   * (401) and the proxy challenges (407) the out-of-dialog requests of the
+   * hosted domains' users (From in a hosted domain) before forwarding them.
+   */
   auth?: Record<string, string>;
   /** Location store; default in memory. */
   location?: LocationStore;
@@ -203,6 +207,7 @@ export class SipServer {
   #domains: Set<string>;
   #digest: DigestServer | undefined;
   #auth: Record<string, string>;
+  #realm: string;
   #min: number;
   #max: number;
   #verbose: boolean;
@@ -212,12 +217,13 @@ export class SipServer {
     this.location = options.location ?? new MemoryLocationStore();
     this.#domains = new Set((options.domains ?? []).map((d) => d.toLowerCase()));
     this.#auth = options.auth ?? {};
+    this.#realm = options.domains?.[0] ?? "rtclite";
     this.#min = options.minExpires ?? 60;
     this.#max = options.maxExpires ?? 3600;
     this.#verbose = options.verbose ?? false;
     if (Object.keys(this.#auth).length) {
       this.#digest = new DigestServer({
-        realm: options.domains?.[0] ?? "rtclite",
+        realm: this.#realm,
         algorithms: ["MD5"],
       });
     }
@@ -313,7 +319,78 @@ export class SipServer {
         }
       } catch { /* answered by the proxy */ }
     }
+    // @implements RFC3261 §16.3 ¶7
+    if (this.#digest && m.method !== "ACK" && m.method !== "CANCEL" && this.#fromOurUser(m)) {
+      this.#authorizeProxy(inc).then((ok) => {
+        if (ok) this.proxy.handle(inc);
+      }).catch((e) => {
+        log.warn("Proxy authentication failed: {error}", { error: String(e) });
+        this.#reply(inc, createResponse(m, 500));
+      });
+      return;
+    }
     this.proxy.handle(inc);
+  }
+
+  /** Whether an out-of-dialog request claims to come from a user of a hosted domain. */
+  #fromOurUser(m: SipMessage): boolean {
+    try {
+      if (m.to().params.tag !== undefined) return false;
+      const from = parseUri(m.from().uri);
+      return from.user !== undefined && this.#isOurs(from);
+    } catch {
+      return false;
+    }
+  }
+
+  // @implements RFC3261 §22.3
+  /**
+   * Checks the request's Proxy-Authorization for this proxy's realm: answers
+   * 407 with a fresh challenge when it is missing or wrong, 403 when the
+   * authenticated user is not the From user, 400 when the credentials' `uri`
+   * names another address-of-record than the Request-URI.
+   */
+  async #authorizeProxy(inc: IncomingRequest): Promise<boolean> {
+    const m = inc.request;
+    const digest = this.#digest!;
+    const reply = (status: number, headers: { name: string; value: string }[] = []) => {
+      this.#reply(inc, createResponse(m, status, { toTag: "pa" + randomTag(), headers }));
+      return false;
+    };
+    let mine: { value: string; uri: string } | undefined;
+    for (const h of m.headers) {
+      if (h.name !== "Proxy-Authorization") continue;
+      try {
+        const c = parseDigestCredentials(h.value);
+        // @implements RFC3261 §22.3 ¶8
+        if (c.realm === this.#realm) mine = { value: h.value, uri: c.uri };
+      } catch { /* another scheme or realm: not ours to consume */ }
+    }
+    let stale = false;
+    if (mine) {
+      // RFC 3261 §22.4 item 6: the digest-uri need not equal the Request-URI,
+      // but it must name the same address-of-record (parameters may differ).
+      // @implements RFC3261 §22.4
+      let sameUri = false;
+      try {
+        sameUri = aorOf(parseUri(mine.uri)) === aorOf(parseUri(m.uri!));
+      } catch { /* a bad uri does not match */ }
+      if (!sameUri) return reply(400);
+      const v = await digest.verify(mine.value, {
+        method: m.method!,
+        uri: m.uri!,
+        checkUri: false,
+      }, (u) => {
+        const p = this.#auth[u];
+        return p === undefined ? undefined : { password: p };
+      });
+      if (v.ok) {
+        return parseUri(m.from().uri).user === v.username ? true : reply(403);
+      }
+      stale = v.stale;
+    }
+    const challenges = await digest.challenge({ stale });
+    return reply(407, challenges.map((value) => ({ name: "Proxy-Authenticate", value })));
   }
 
   #reply(inc: IncomingRequest, r: SipMessage): void {
@@ -448,6 +525,10 @@ export class SipServer {
   }
 }
 
+function randomTag(): string {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
+}
+
 function advertisedAddress(): string {
   try {
     const ifs = Deno.networkInterfaces().filter((i) =>
@@ -473,7 +554,8 @@ Options:
   -t, --transport T   udp | tcp | tls | ws | wss (repeatable; paired with -l in order)
   -l, --local H:P     listen address and port (repeatable); default udp 0.0.0.0:5060
   -r, --domain D      hosted domain (repeatable)
-      --auth U:P      require digest authentication for REGISTER with this user (repeatable)
+      --auth U:P      require digest authentication (401 for REGISTER, 407 for the
+                      hosted users' calls and messages) with this user (repeatable)
       --cert FILE     TLS certificate (PEM) for tls and wss listeners
       --key FILE      TLS private key (PEM) for tls and wss listeners
       --stateless     forward without transactions

@@ -5,8 +5,11 @@ import {
   parseMessage,
   SipEndpoint,
   type SipMessage,
+  type SipTransport,
+  TlsTransport,
   UdpTransport,
   UserAgent,
+  WsTransport,
 } from "@rtclite/std/ietf/rfc3261";
 import { MemoryLocationStore, parseServerArgs, SipServer } from "./server.ts";
 
@@ -199,6 +202,166 @@ Deno.test("registrar with --auth challenges and accepts digest credentials (RFC 
     await good.close();
     await bad.close();
     await server.close();
+  }
+});
+
+Deno.test("proxy with --auth answers 407 to an unauthenticated INVITE and forwards an authenticated one (RFC 3261 §22.3)", async () => {
+  const seen: string[] = [];
+  const server = await SipServer.start({
+    listen: [{ transport: "udp", host: "127.0.0.1", port: 0 }],
+    domains: ["example.com"],
+    auth: { alice: "wonderland", bob: "builder", mallory: "evil" },
+    onTrace: ({ direction, message: m }) => {
+      if (direction === "in" && m.isRequest) {
+        seen.push(`${m.method}${m.has("Proxy-Authorization") ? "+auth" : ""}`);
+      } else if (direction === "out" && m.status === 407) seen.push("407");
+    },
+  });
+  const proxy = `sip:127.0.0.1:${server.endpoint.transports[0]!.port}`;
+  const mk = async (name: string, password?: string) =>
+    new UserAgent({
+      endpoint: new SipEndpoint({
+        transports: [await UdpTransport.listen({ host: "127.0.0.1", port: 0 })],
+      }),
+      aor: `sip:${name}@example.com`,
+      ...(password === undefined ? {} : { password }),
+      outboundProxy: proxy,
+    });
+  const bob = await mk("bob", "builder");
+  const alice = await mk("alice", "wonderland");
+  const anon = await mk("alice");
+  const mallory = await mk("mallory", "evil");
+  bob.onInvite = (call) => call.accept("v=0\r\n");
+  try {
+    equal((await bob.register(proxy)).status, 200);
+    // Without credentials: 407 with a Proxy-Authenticate challenge, nothing forwarded.
+    const refused = await anon.invite("sip:bob@example.com");
+    equal(refused.state, "terminated");
+    ok(refused.endReason.startsWith("407"), refused.endReason);
+    // A user authenticated as someone else than the From user: 403.
+    const spoof = new UserAgent({
+      endpoint: new SipEndpoint({
+        transports: [await UdpTransport.listen({ host: "127.0.0.1", port: 0 })],
+      }),
+      aor: "sip:alice@example.com",
+      username: "mallory",
+      password: "evil",
+      outboundProxy: proxy,
+    });
+    try {
+      const r = await spoof.invite("sip:bob@example.com");
+      ok(r.endReason.startsWith("403"), r.endReason);
+    } finally {
+      await spoof.close();
+    }
+    // With credentials: the UA retries after the 407 and the call goes through.
+    const call = await alice.invite("sip:bob@example.com", "v=0\r\n");
+    equal(call.state, "established");
+    equal(await call.bye(), 200);
+    ok(seen.includes("INVITE+auth"), seen.join(" "));
+    ok(seen.includes("407"), seen.join(" "));
+    // ACK and in-dialog BYE were not challenged; OPTIONS to the server itself is not either.
+    equal(seen.filter((x) => x === "407").length, 3, seen.join(" "));
+    equal((await anon.options(proxy)).status, 200);
+  } finally {
+    for (const ua of [alice, bob, anon, mallory]) await ua.close();
+    await server.close();
+  }
+});
+
+async function selfSigned(dir: string): Promise<{ cert: string; key: string }> {
+  const out = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-keyout",
+      `${dir}/key.pem`,
+      "-out",
+      `${dir}/cert.pem`,
+    ],
+    stderr: "null",
+  }).output();
+  equal(out.code, 0);
+  return {
+    cert: await Deno.readTextFile(`${dir}/cert.pem`),
+    key: await Deno.readTextFile(`${dir}/key.pem`),
+  };
+}
+
+Deno.test("server over TLS, WS and WSS: UAs register and call UDP UAs through it (RFC 3261 §26.2, RFC 7118)", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const { cert, key } = await selfSigned(dir);
+  const server = await SipServer.start({
+    listen: (["udp", "tls", "ws", "wss"] as const).map((transport) => ({
+      transport,
+      host: "127.0.0.1",
+      port: 0,
+    })),
+    domains: ["example.com"],
+    tls: { cert, key },
+  });
+  const port = (name: string) => server.endpoint.transport(name as "UDP")!.port;
+  const uas: UserAgent[] = [];
+  const mk = async (name: string, transport: SipTransport, proxyParams: string) => {
+    const ua = new UserAgent({
+      endpoint: new SipEndpoint({ transports: [transport] }),
+      aor: `sip:${name}@example.com`,
+      outboundProxy: `sip:127.0.0.1:${port(transport.name)}${proxyParams}`,
+      onInvite: (c) => c.accept("v=0\r\n"),
+    });
+    uas.push(ua);
+    equal((await ua.register(`sip:example.com`)).status, 200);
+    return ua;
+  };
+  try {
+    const udp = await mk("uma", await UdpTransport.listen({ host: "127.0.0.1", port: 0 }), "");
+    const cases: [string, () => Promise<SipTransport>, string][] = [
+      [
+        "tls",
+        () => TlsTransport.listen({ host: "127.0.0.1", port: 0, cert, key, caCerts: [cert] }),
+        ";transport=tls",
+      ],
+      ["ws", () => WsTransport.listen({ host: "127.0.0.1", port: 0 }), ";transport=ws"],
+      [
+        "wss",
+        () => WsTransport.listen({ host: "127.0.0.1", port: 0, cert, key, caCerts: [cert] }),
+        ";transport=wss",
+      ],
+    ];
+    for (const [name, listen, params] of cases) {
+      await t.step(
+        `${name.toUpperCase()}: register, call a UDP UA and be called by it`,
+        async () => {
+          const ua = await mk(`${name}user`, await listen(), params);
+          const [binding] = await server.location.lookup(`sip:${name}user@example.com`);
+          ok(binding?.uri.endsWith(`;transport=${name}`), binding?.uri);
+          const out = await ua.invite("sip:uma@example.com", "v=0\r\n");
+          equal(out.state, "established", out.endReason);
+          equal(out.invite.via()[0]!.transport, name.toUpperCase());
+          equal(await out.bye(), 200);
+          const back = await udp.invite(`sip:${name}user@example.com`, "v=0\r\n");
+          equal(back.state, "established", back.endReason);
+          equal(await back.bye(), 200);
+        },
+      );
+    }
+  } finally {
+    for (const ua of uas) await ua.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

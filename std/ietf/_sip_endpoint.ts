@@ -35,6 +35,7 @@ import {
   type TimerValues,
 } from "./_sip_transaction.ts";
 import type { SipConnection, SipSource, SipTransport, TransportName } from "./_sip_transport.ts";
+import { resolveSipTargets, type SipDnsResolver } from "./rfc3263.ts";
 
 const log = getLogger("sip", "endpoint");
 
@@ -95,6 +96,12 @@ export interface SipEndpointOptions {
   stateless?: boolean;
   /** Resolves a host name to addresses; default: IP literals as they are, `localhost`, then `Deno.resolveDns`. */
   resolve?: (host: string) => Promise<string[]>;
+  /**
+   * DNS client for RFC 3263 server location (NAPTR, SRV, A/AAAA; the rfc1035
+   * `DnsResolver` fits). Without it, host names go through `resolve` and
+   * there is no failover; IP literals and `localhost` never use DNS.
+   */
+  dns?: SipDnsResolver;
 }
 
 /** A message seen by {@linkcode SipEndpointOptions.onTrace}. */
@@ -199,6 +206,8 @@ export class SipEndpoint {
   #servers = new Map<string, ServerTransaction>();
   #advertised: string | undefined;
   #resolve: (host: string) => Promise<string[]>;
+  #dns: SipDnsResolver | undefined;
+  #sent = new WeakMap<SipMessage, SipTarget>();
   #stateless: boolean;
   #trace: ((event: SipTraceEvent) => void) | undefined;
 
@@ -215,6 +224,7 @@ export class SipEndpoint {
     this.timers = options.timers ?? DEFAULT_TIMERS;
     this.#advertised = options.advertisedHost;
     this.#resolve = options.resolve ?? defaultResolve;
+    this.#dns = options.dns;
     this.#stateless = options.stateless ?? false;
     this.#trace = options.onTrace;
     for (const t of this.transports) t.onMessage = (m, src) => this.receive(m, src);
@@ -393,11 +403,13 @@ export class SipEndpoint {
     host: string,
     port: number,
     connection?: SipConnection,
+    onError?: () => void,
   ): void {
     this.#trace?.({ direction: "out", message: m, transport: t, host, port });
-    t.send(m.toBytes(), host, port, connection).catch((e) =>
-      log.debug("Send to {host}:{port} failed: {error}", { host, port, error: String(e) })
-    );
+    t.send(m.toBytes(), host, port, connection).catch((e) => {
+      log.debug("Send to {host}:{port} failed: {error}", { host, port, error: String(e) });
+      onError?.();
+    });
   }
 
   // === Sending requests (RFC 3261 §8.1.2, §18.1.1) ===
@@ -406,15 +418,28 @@ export class SipEndpoint {
   /**
    * Where a request goes: the first Route when it is a loose router,
    * else the Request-URI (§8.1.2, §12.2.1.1), with `transport` and `maddr`
-   * parameters honoured and host names resolved.
+   * parameters honoured and host names resolved. With a `dns` resolver this
+   * is the first of {@linkcode SipEndpoint.targets}.
    *
    * @param m The request.
    * @returns The target.
    */
   async target(m: SipMessage): Promise<SipTarget> {
+    return (await this.targets(m))[0]!;
+  }
+
+  /**
+   * Every target to try for a request, in order (RFC 3263 §4 when the
+   * endpoint has a `dns` resolver; otherwise a single target).
+   *
+   * @param m The request.
+   * @returns The targets, most preferred first (never empty).
+   * @throws {Error} When no target can be found.
+   */
+  async targets(m: SipMessage): Promise<SipTarget[]> {
     const route = m.addresses("Route")[0];
     const uri = parseUri(route ? route.uri : m.uri!);
-    return await this.uriTarget(uri);
+    return await this.uriTargets(uri);
   }
 
   /**
@@ -424,6 +449,38 @@ export class SipEndpoint {
    * @returns The target.
    */
   async uriTarget(uri: Uri): Promise<SipTarget> {
+    return (await this.uriTargets(uri))[0]!;
+  }
+
+  // @implements RFC3263 §4
+  /**
+   * Every target for a URI, in the order to try them: with a `dns` resolver
+   * and a host name (not an IP literal or `localhost`), the RFC 3263
+   * procedure (NAPTR, SRV, A/AAAA) restricted to this endpoint's transports;
+   * otherwise the URI's transport parameter (or sips), maddr, host and port.
+   *
+   * @param uri A SIP or SIPS URI.
+   * @returns The targets (never empty).
+   * @throws {Error} When no target can be found.
+   */
+  async uriTargets(uri: Uri): Promise<SipTarget[]> {
+    let host = uri.params.get("maddr") ?? uri.host;
+    if (host.startsWith("[")) host = host.slice(1, -1);
+    const literal = IPV4.test(host) || host.includes(":") || host === "localhost";
+    if (this.#dns && !literal) {
+      const names = [...new Set(this.transports.map((t) => t.name))];
+      const found = await resolveSipTargets(uri, {
+        resolver: this.#dns,
+        transports: names.map((n) => n.toLowerCase() as Lowercase<TransportName>),
+      });
+      const list: SipTarget[] = [];
+      for (const f of found) {
+        const name = f.transport.toUpperCase() as TransportName;
+        if (names.includes(name)) list.push({ transport: name, host: f.address, port: f.port });
+      }
+      if (list.length === 0) throw new Error(`Cannot locate a SIP server for ${host}`);
+      return list;
+    }
     const tp = uri.params.get("transport")?.toUpperCase();
     let transport: TransportName = uri.scheme === "sips"
       ? "TLS"
@@ -431,28 +488,52 @@ export class SipEndpoint {
       ? tp
       : "UDP";
     if (!this.transport(transport)) transport = this.transports[0]!.name;
-    let host = uri.params.get("maddr") ?? uri.host;
-    if (host.startsWith("[")) host = host.slice(1, -1);
     const addrs = await this.#resolve(host);
     if (addrs.length === 0) throw new Error(`Cannot resolve ${host}`);
-    return { transport, host: addrs[0]!, port: uriPort(uri) };
+    return [{ transport, host: addrs[0]!, port: uriPort(uri) }];
+  }
+
+  /**
+   * Where the endpoint last sent a request (after any failover), so that a
+   * CANCEL can follow its INVITE (§9.1).
+   *
+   * @param m A request sent with {@linkcode SipEndpoint.request}.
+   * @returns The target, or `undefined` when `m` was not sent here.
+   */
+  sentTarget(m: SipMessage): SipTarget | undefined {
+    return this.#sent.get(m);
   }
 
   /**
    * Sends a request in a new client transaction. A top Via with a fresh
    * branch and `rport` is added (§8.1.1.7, RFC 3581 §3); ACK is sent
-   * without a transaction.
+   * without a transaction. When there are several targets (RFC 3263), a
+   * transport error, a timeout or a 503 moves the request to the next one
+   * in a new transaction (RFC 3263 §4.3).
    *
    * @param m The request (without the endpoint's own Via).
    * @param callbacks Response and failure callbacks, optional fixed target.
-   * @returns The client transaction (`undefined` for ACK).
+   * @returns The client transaction (`undefined` for ACK); after a failover
+   *   the request continues in a new one.
    */
   async request(
     m: SipMessage,
     callbacks: RequestCallbacks = {},
   ): Promise<ClientTransaction | undefined> {
-    const target = callbacks.target ?? await this.target(m);
+    const targets = callbacks.target ? [callbacks.target] : await this.targets(m);
+    return this.#attempt(m, targets, 0, callbacks);
+  }
+
+  #attempt(
+    m: SipMessage,
+    targets: SipTarget[],
+    i: number,
+    callbacks: RequestCallbacks,
+  ): ClientTransaction | undefined {
+    const target = targets[i]!;
+    this.#sent.set(m, target);
     const t = this.transport(target.transport) ?? this.transports[0]!;
+    if (i > 0) m.popVia();
     const branch = m.method === "ACK" && m.has("Via") ? undefined : newBranch();
     if (branch !== undefined || !m.has("Via")) {
       m.add(
@@ -462,14 +543,42 @@ export class SipEndpoint {
       );
     }
     if (!m.has("Max-Forwards")) m.add("Max-Forwards", "70");
-    const send = (x: SipMessage) => this.#write(t, x, target.host, target.port);
     if (m.method === "ACK") {
-      send(m);
+      this.#write(t, m, target.host, target.port);
       return undefined;
     }
-    return this.#newClient(m, send, t.reliable, callbacks);
+    let tx: ClientTransaction | undefined = undefined;
+    const send = (x: SipMessage) =>
+      this.#write(t, x, target.host, target.port, undefined, () => tx?.transportError());
+    if (i + 1 >= targets.length) {
+      tx = this.#newClient(m, send, t.reliable, callbacks);
+      return tx;
+    }
+    // @implements RFC3263 §4.3 ¶1-2
+    let failedOver = false;
+    const failover = (why: string) => {
+      failedOver = true;
+      const next = targets[i + 1]!;
+      log.info("{method} to {host}:{port} failed ({why}); trying {next}:{nextPort}", {
+        method: m.method,
+        host: target.host,
+        port: target.port,
+        why,
+        next: next.host,
+        nextPort: next.port,
+      });
+      queueMicrotask(() => this.#attempt(m, targets, i + 1, callbacks));
+    };
+    tx = this.#newClient(m, send, t.reliable, {
+      onFailure: (why) => failover(why),
+      onResponse: (r) => {
+        if (failedOver) return;
+        if (r.status === 503) failover("503");
+        else callbacks.onResponse?.(r);
+      },
+    });
+    return tx;
   }
-
   /**
    * Sends a request whose top Via is already set (a proxy forwarding, §16.6)
    * in a new client transaction to a fixed target.
@@ -485,12 +594,15 @@ export class SipEndpoint {
     callbacks: RequestCallbacks = {},
   ): ClientTransaction | undefined {
     const t = this.transport(target.transport) ?? this.transports[0]!;
-    const send = (x: SipMessage) => this.#write(t, x, target.host, target.port);
     if (m.method === "ACK") {
-      send(m);
+      this.#write(t, m, target.host, target.port);
       return undefined;
     }
-    return this.#newClient(m, send, t.reliable, callbacks);
+    let tx: ClientTransaction | undefined = undefined;
+    const send = (x: SipMessage) =>
+      this.#write(t, x, target.host, target.port, undefined, () => tx?.transportError());
+    tx = this.#newClient(m, send, t.reliable, callbacks);
+    return tx;
   }
 
   /**

@@ -243,6 +243,27 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
+/** Body text by body array, so that formatting decodes a body once. */
+const BODY_TEXT = new WeakMap<Uint8Array, string>();
+
+/** What {@linkcode SipMessage.toString} formatted last, to reuse while unchanged. */
+interface FormatCache {
+  method: string | undefined;
+  uri: string | undefined;
+  status: number;
+  reason: string;
+  version: string;
+  len: number;
+  fields: SipHeader[];
+  names: string[];
+  values: string[];
+  lines: string[];
+  head: string;
+  bytes: Uint8Array | undefined;
+  bytesOf: string | undefined;
+  bytesBody: Uint8Array | undefined;
+}
+
 /**
  * A SIP request or response (RFC 3261 §7): start line, ordered header
  * fields and body. Header values are kept as text and parsed on demand by
@@ -500,41 +521,121 @@ export class SipMessage {
   /**
    * Formats the message for the wire; Content-Length is set from the body.
    *
+   * The formatted line of each header field is remembered and reused while
+   * the field (its object, name and value) is unchanged, and so is the whole
+   * head while nothing in it changed, as drachtio-sip reuses the text it
+   * parsed: retransmissions and forwarded messages rebuild only what changed.
+   * The body text is decoded once per `body` array (assign a new array to
+   * change the body; edits inside the same array are not seen here, only by
+   * {@linkcode SipMessage.toBytes}).
+   *
    * @returns The message text.
    */
   toString(): string {
     const head = this.#head(this.body.length);
-    return this.body.length === 0 ? head : head + decoder.decode(this.body);
+    if (this.body.length === 0) return head;
+    let text = BODY_TEXT.get(this.body);
+    if (text === undefined) {
+      text = decoder.decode(this.body);
+      BODY_TEXT.set(this.body, text);
+    }
+    return head + text;
   }
 
   /**
-   * Formats the message to bytes (the body is copied verbatim).
+   * Formats the message to bytes (the body is copied verbatim). While the
+   * message and its `body` array stay unchanged, later calls return the same
+   * array (a retransmission costs no copy): treat it as read-only.
    *
    * @returns The message bytes.
    */
   toBytes(): Uint8Array {
-    const h = encoder.encode(this.#head(this.body.length));
-    if (this.body.length === 0) return h;
-    const out = new Uint8Array(h.length + this.body.length);
-    out.set(h);
-    out.set(this.body, h.length);
+    const head = this.#head(this.body.length);
+    const c = this.#cache!;
+    if (c.bytes !== undefined && c.bytesOf === head && c.bytesBody === this.body) return c.bytes;
+    const h = encoder.encode(head);
+    let out = h;
+    if (this.body.length) {
+      out = new Uint8Array(h.length + this.body.length);
+      out.set(h);
+      out.set(this.body, h.length);
+    }
+    c.bytes = out;
+    c.bytesOf = head;
+    c.bytesBody = this.body;
     return out;
   }
 
+  #cache: FormatCache | undefined;
+
   #head(len: number): string {
+    const c = this.#cache;
+    const hs = this.headers;
+    const n = hs.length;
+    if (
+      c !== undefined && c.len === len && c.method === this.method && c.uri === this.uri &&
+      c.status === this.status && c.reason === this.reason && c.version === this.version &&
+      c.fields.length === n
+    ) {
+      let i = 0;
+      for (; i < n; i++) {
+        const h = hs[i]!;
+        if (h !== c.fields[i] || h.value !== c.values[i] || h.name !== c.names[i]) break;
+      }
+      if (i === n) return c.head;
+    }
+    // Rebuild, reusing the lines of fields that did not change (walking the
+    // old list alongside, so that a field added or removed costs one line).
+    const fields: SipHeader[] = new Array(n);
+    const names: string[] = new Array(n);
+    const values: string[] = new Array(n);
+    const lines: string[] = new Array(n);
     let s = this.method !== undefined
       ? this.method + " " + this.uri + " " + this.version + "\r\n"
       : this.version + " " + this.status + " " + this.reason + "\r\n";
     let cl = false;
-    for (const h of this.headers) {
-      if (h.name === "Content-Length") {
+    let j = 0;
+    for (let i = 0; i < n; i++) {
+      const h = hs[i]!;
+      const name = h.name, value = h.value;
+      let line: string | undefined;
+      if (c !== undefined) {
+        if (c.fields[j] !== h && c.fields[j + 1] === h) j++;
+        if (c.fields[j] === h) {
+          if (c.values[j] === value && c.names[j] === name) line = c.lines[j];
+          j++;
+        }
+      }
+      if (line === undefined) line = name + ": " + value + "\r\n";
+      fields[i] = h;
+      names[i] = name;
+      values[i] = value;
+      lines[i] = line;
+      if (name === "Content-Length") {
         if (cl) continue;
         cl = true;
         s += "Content-Length: " + len + "\r\n";
-      } else s += h.name + ": " + h.value + "\r\n";
+      } else s += line;
     }
     if (!cl) s += "Content-Length: " + len + "\r\n";
-    return s + "\r\n";
+    s += "\r\n";
+    this.#cache = {
+      method: this.method,
+      uri: this.uri,
+      status: this.status,
+      reason: this.reason,
+      version: this.version,
+      len,
+      fields,
+      names,
+      values,
+      lines,
+      head: s,
+      bytes: undefined,
+      bytesOf: undefined,
+      bytesBody: undefined,
+    };
+    return s;
   }
 
   #required(name: string): string {
@@ -613,7 +714,12 @@ export function parseMessage(
     }
     if (hend < 0) throw new SipParseError("Cannot parse SIP message: no empty line after headers");
     contentLength = parseHead(input.slice(start, hend), m);
-    body = bstart >= input.length ? EMPTY : encoder.encode(input.slice(bstart));
+    if (bstart >= input.length) body = EMPTY;
+    else {
+      const text = input.slice(bstart);
+      body = encoder.encode(text);
+      BODY_TEXT.set(body, text);
+    }
   } else {
     let start = 0;
     while (start < input.length && (input[start] === 13 || input[start] === 10)) start++;

@@ -387,7 +387,7 @@ export class TcpTransport implements SipTransport {
   async #accept(): Promise<void> {
     try {
       for await (const conn of this.#listener) {
-        if (this.#conns.size >= (this.#opts.maxConnections ?? 1024)) {
+        if (this.connections >= (this.#opts.maxConnections ?? 1024)) {
           log.warn("Refusing connection: too many connections");
           conn.close();
           continue;
@@ -401,15 +401,29 @@ export class TcpTransport implements SipTransport {
 
   #adopt(conn: Deno.Conn): StreamConnection {
     const c = new StreamConnection(conn);
-    const key = `${c.host}:${c.port}`;
-    this.#conns.set(key, c);
+    const keys = [`${c.host}:${c.port}`];
+    this.#conns.set(keys[0]!, c);
     c.onClose = () => {
-      if (this.#conns.get(key) === c) this.#conns.delete(key);
+      for (const k of keys) if (this.#conns.get(k) === c) this.#conns.delete(k);
     };
     const framer = new SipStreamFramer({ maxSize: this.#opts.maxMessageSize ?? 65535 });
     c.pump(
       framer,
       (m) => {
+        if (keys.length === 1 && m.isRequest) {
+          // Requests toward the client's sent-by (e.g. its registered Contact)
+          // reuse the connection it opened, as for WebSocket (RFC 7118 §5);
+          // an open connection already indexed by that address is kept.
+          const via = /^\s*SIP\s*\/\s*2\.0\s*\/\s*(?:TCP|TLS)\s+([^;:\s,\[]+|\[[^\]]*\])(?::(\d+))?/i
+            .exec(m.values("Via")[0] ?? "");
+          if (via) {
+            const alias = `${via[1]!.replace(/^\[|\]$/g, "").toLowerCase()}:${
+              via[2] ?? (this.name === "TLS" ? 5061 : 5060)
+            }`;
+            keys.push(alias);
+            if (!this.#conns.get(alias)?.open) this.#conns.set(alias, c);
+          }
+        }
         try {
           this.onMessage(m, { transport: this, host: c.host, port: c.port, connection: c });
         } catch (e) {
@@ -427,7 +441,7 @@ export class TcpTransport implements SipTransport {
 
   /** Number of open connections. */
   get connections(): number {
-    return this.#conns.size;
+    return new Set(this.#conns.values()).size;
   }
 
   /**

@@ -666,7 +666,8 @@ export class UserAgent {
     c.add("Max-Forwards", "70");
     c.add("CSeq", `${inv.cseq().seq} CANCEL`);
     // The CANCEL reuses the INVITE's Via (same branch), so send it as-is.
-    this.endpoint.target(inv).then((target) =>
+    const sent = this.endpoint.sentTarget(inv);
+    (sent ? Promise.resolve(sent) : this.endpoint.target(inv)).then((target) =>
       this.endpoint.forward(c, target, {
         onResponse: (r) => log.debug("CANCEL answered {status}", { status: r.status }),
       })

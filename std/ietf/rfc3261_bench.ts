@@ -5,7 +5,7 @@
 import sip from "npm:sip@0.0.6";
 import * as drachtio from "npm:drachtio-sip@0.6.3";
 import JsSipParser from "npm:jssip@3.13.8/lib/Parser.js";
-import { parseMessage, validateMessage } from "./rfc3261.ts";
+import { parseMessage, SipMessage, validateMessage } from "./rfc3261.ts";
 
 const SDP = "v=0\r\no=alice 2890844526 2890844526 IN IP4 pc33.atlanta.example.com\r\ns=-\r\n" +
   "c=IN IP4 192.0.2.101\r\nt=0 0\r\nm=audio 49172 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\n" +
@@ -90,6 +90,22 @@ for (const [name, text] of messages) {
   });
   Deno.bench({ name: "rtclite SipMessage.toBytes", group: fgroup }, () => {
     ours.toBytes();
+  });
+  const init = ours.isRequest
+    ? { method: ours.method!, uri: ours.uri! }
+    : { status: ours.status, reason: ours.reason };
+  // The same message formatted from scratch (a new object: no remembered lines).
+  Deno.bench({ name: "rtclite toString, first format", group: fgroup }, () => {
+    new SipMessage({ ...init, headers: ours.headers, body: ours.body }).toString();
+  });
+  // A proxy's case: the top Via changes, every other line is reused.
+  const changed = parseMessage(text);
+  const via = changed.headers.find((h) => h.name === "Via")!;
+  const vias = [via.value, via.value + ";received=192.0.2.99"];
+  let n = 0;
+  Deno.bench({ name: "rtclite toString after changing the top Via", group: fgroup }, () => {
+    via.value = vias[n++ & 1]!;
+    changed.toString();
   });
   Deno.bench({ name: "sip@0.0.6 stringify", group: fgroup }, () => {
     S.stringify(theirs);

@@ -1155,3 +1155,169 @@ Deno.test("a stateless proxy forwards a call without transactions (RFC 3261 §16
   await alice.close();
   await bob.close();
 });
+
+// === RFC 3263 target resolution and failover ===
+
+Deno.test("SipEndpoint locates servers by NAPTR/SRV and fails over to the next target (RFC 3263 §4.3)", async (t) => {
+  const { DnsResolver, DnsZone, serveDns } = await import("./rfc1035.ts");
+  const deadUdp = await UdpTransport.listen({ host: "127.0.0.1", port: 0 });
+  const deadUdpPort = deadUdp.port;
+  await deadUdp.close();
+  const deadTcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadTcpPort = deadTcp.addr.port;
+  deadTcp.close();
+  const live = new SipEndpoint({
+    transports: [
+      await UdpTransport.listen({ host: "127.0.0.1", port: 0 }),
+      await TcpTransport.listen({ host: "127.0.0.1", port: 0 }),
+    ],
+  });
+  const busy = new SipEndpoint({
+    transports: [await UdpTransport.listen({ host: "127.0.0.1", port: 0 })],
+  });
+  const seen: string[] = [];
+  live.onRequest = ({ request, transaction, source }) => {
+    seen.push(`${source.transport.name} ${request.uri}`);
+    transaction?.respond(createResponse(request, 200));
+  };
+  busy.onRequest = ({ request, transaction }) => transaction?.respond(createResponse(request, 503));
+  const [liveUdp, liveTcp] = [live.transports[0]!.port, live.transports[1]!.port];
+  const srv = (name: string, priority: number, port: number, target: string) => ({
+    name,
+    type: "SRV" as const,
+    ttl: 60,
+    data: { priority, weight: 0, port, target },
+  });
+  const naptr = (name: string, services: string, replacement: string) => ({
+    name,
+    type: "NAPTR" as const,
+    ttl: 60,
+    data: { order: 10, preference: 10, flags: "S", services, regexp: "", replacement },
+  });
+  const zone = new DnsZone([
+    naptr("udp.test", "SIP+D2U", "_sip._udp.udp.test"),
+    srv("_sip._udp.udp.test", 10, deadUdpPort, "dead.udp.test"),
+    srv("_sip._udp.udp.test", 20, liveUdp, "live.udp.test"),
+    naptr("busy.test", "SIP+D2U", "_sip._udp.busy.test"),
+    srv("_sip._udp.busy.test", 10, busy.transports[0]!.port, "busy.busy.test"),
+    srv("_sip._udp.busy.test", 20, liveUdp, "live.busy.test"),
+    naptr("tcp.test", "SIP+D2T", "_sip._tcp.tcp.test"),
+    srv("_sip._tcp.tcp.test", 10, deadTcpPort, "dead.tcp.test"),
+    srv("_sip._tcp.tcp.test", 20, liveTcp, "live.tcp.test"),
+    ...["dead.udp.test", "live.udp.test", "busy.busy.test", "live.busy.test", "dead.tcp.test"]
+      .concat(["live.tcp.test"])
+      .map((name) => ({ name, type: "A" as const, ttl: 60, data: "127.0.0.1" })),
+  ]);
+  await using dns = await serveDns({ zone, hostname: "127.0.0.1", port: 0 });
+  const resolver = new DnsResolver({ servers: [`127.0.0.1:${dns.port}`], timeout: 1000 });
+  const client = new SipEndpoint({
+    transports: [
+      await UdpTransport.listen({ host: "127.0.0.1", port: 0 }),
+      await TcpTransport.listen({ host: "127.0.0.1", port: 0 }),
+    ],
+    dns: resolver,
+    timers: { t1: 10, t2: 40, t4: 50 },
+  });
+  const options = (uri: string) =>
+    new SipMessage({ method: "OPTIONS", uri })
+      .add("From", "<sip:a@127.0.0.1>;tag=1").add("To", `<${uri}>`)
+      .add("Call-ID", crypto.randomUUID()).add("CSeq", "1 OPTIONS");
+  const send = async (req: SipMessage) => {
+    const done = Promise.withResolvers<number>();
+    await client.request(req, { onResponse: (r) => r.status >= 200 && done.resolve(r.status) });
+    return await done.promise;
+  };
+  try {
+    await t.step("targets() lists both SRV targets in priority order", async () => {
+      deepEqual(await client.targets(options("sip:bob@udp.test")), [
+        { transport: "UDP", host: "127.0.0.1", port: deadUdpPort },
+        { transport: "UDP", host: "127.0.0.1", port: liveUdp },
+      ]);
+    });
+    await t.step("a timeout (Timer F) at the first target moves on to the second", async () => {
+      const req = options("sip:bob@udp.test");
+      equal(await send(req), 200);
+      equal(client.sentTarget(req)?.port, liveUdp);
+      equal(seen.at(-1), "UDP sip:bob@udp.test");
+    });
+    await t.step("a 503 at the first target moves on to the second", async () => {
+      const req = options("sip:bob@busy.test");
+      equal(await send(req), 200);
+      equal(client.sentTarget(req)?.port, liveUdp);
+      equal(req.via().length, 1);
+    });
+    await t.step("a transport error (TCP refused) moves on to the second", async () => {
+      const req = options("sip:bob@tcp.test");
+      equal(await send(req), 200);
+      deepEqual(client.sentTarget(req), { transport: "TCP", host: "127.0.0.1", port: liveTcp });
+      equal(seen.at(-1), "TCP sip:bob@tcp.test");
+    });
+    await t.step("IP literals need no DNS", async () => {
+      deepEqual(await client.targets(options(`sip:bob@127.0.0.1:${liveUdp}`)), [
+        { transport: "UDP", host: "127.0.0.1", port: liveUdp },
+      ]);
+    });
+  } finally {
+    await client.close();
+    await live.close();
+    await busy.close();
+  }
+});
+
+// === Formatting reuses unchanged lines ===
+
+Deno.test("SipMessage.toString() and toBytes() reflect every change after reusing formatted lines", () => {
+  const text = "INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\n" +
+    "From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: f1\r\n" +
+    "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 4\r\n\r\nv=0\n";
+  const m = parseMessage(text);
+  const fresh = (x: SipMessage) =>
+    new SipMessage({
+      ...(x.isRequest ? { method: x.method!, uri: x.uri! } : { status: x.status, reason: x.reason }),
+      headers: x.headers.map((h) => ({ ...h })),
+      body: x.body.slice(),
+    });
+  const dec = new TextDecoder();
+  const check = () => {
+    const want = fresh(m).toString();
+    equal(m.toString(), want);
+    equal(dec.decode(m.toBytes()), want);
+  };
+  check();
+  equal(m.toBytes(), m.toBytes()); // unchanged: the same array again
+  m.headers[0]!.value += ";received=192.0.2.1";
+  check();
+  m.add("Via", "SIP/2.0/UDP proxy.example.com;branch=z9hG4bK2", true);
+  check();
+  m.popVia();
+  check();
+  m.set("Max-Forwards", "69");
+  check();
+  m.remove("Call-ID").add("Call-ID", "f2");
+  check();
+  m.headers[1] = { name: "From", value: "<sip:carol@example.com>;tag=9" };
+  check();
+  m.uri = "sip:bob@192.0.2.4";
+  check();
+  m.body = new TextEncoder().encode("v=0\r\ns=-\r\n");
+  check();
+  ok(m.toString().includes("Content-Length: 10\r\n"));
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.nat(20), fc.constantFrom("add", "set", "remove", "edit", "pop")), {
+      maxLength: 12,
+    }),
+    (ops) => {
+      for (const [k, op] of ops) {
+        const names = ["Via", "Route", "X-A", "Contact", "Max-Forwards"];
+        const name = names[k % names.length]!;
+        const value = name === "Via" ? `SIP/2.0/UDP h${k};branch=z9hG4bK${k}` : `v${k}`;
+        if (op === "add") m.add(name, value, k % 2 === 0);
+        else if (op === "set") m.set(name, value);
+        else if (op === "remove") m.remove(name);
+        else if (op === "pop") m.popVia();
+        else if (m.headers.length) m.headers[k % m.headers.length]!.value += `;e=${k}`;
+        check();
+      }
+    },
+  ), { numRuns: 100 });
+});

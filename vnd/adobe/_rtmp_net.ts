@@ -36,7 +36,22 @@ export const RTMP_PORT = 1935;
 
 const WINDOW = 2_500_000;
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+/**
+ * A duplex byte transport a server connection can run over: a `Deno.Conn`, or a tunnel
+ * such as an RTMPT session (see {@linkcode RtmpServer.attach}).
+ */
+export interface RtmpTransport {
+  /** The peer's address (used in log messages). */
+  readonly remoteAddr: Deno.Addr;
+  /** Reads into `buffer`; resolves with the byte count, or `null` at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `bytes`; resolves with how many were taken. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Closes the transport. */
+  close(): void;
+}
+
+async function writeAll(conn: RtmpTransport, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
@@ -47,7 +62,7 @@ class Writer {
   #queued = 0;
   #failed = false;
   constructor(
-    readonly conn: Deno.Conn,
+    readonly conn: RtmpTransport,
     readonly maxQueued: number,
     readonly onFail: (why: string) => void,
   ) {}
@@ -215,6 +230,48 @@ export class RtmpServer implements AsyncDisposable {
     }
   }
 
+  /**
+   * Runs one server connection over another byte transport (used by RTMPT tunnels), with
+   * the same streams, limits and shutdown as the TCP connections.
+   *
+   * @param transport The transport.
+   * @returns `false` (and closes the transport) when the server is closing or full.
+   *
+   * @example
+   * ```ts
+   * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp";
+   * import { equal } from "node:assert/strict";
+   *
+   * await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
+   * let closed = false;
+   * const transport = {
+   *   remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
+   *   read: () => Promise.resolve(null),
+   *   write: (b: Uint8Array) => Promise.resolve(b.length),
+   *   close: () => void (closed = true),
+   * };
+   * equal(server.attach(transport), true);
+   * await server.close();
+   * equal(closed, true);
+   * ```
+   */
+  attach(transport: RtmpTransport): boolean {
+    if (this.#closing || this.#sessions.size >= (this.#options.maxConnections ?? 1000)) {
+      log.warn("Refusing connection from {peer}: {why}", {
+        peer: addrText(transport.remoteAddr),
+        why: this.#closing ? "server closing" : "too many connections",
+      });
+      try {
+        transport.close();
+      } catch { /* already closed */ }
+      return false;
+    }
+    const session = new Session(this, transport, this.#options);
+    this.#sessions.add(session);
+    session.run().finally(() => this.#sessions.delete(session));
+    return true;
+  }
+
   /** @internal */
   live(key: string): Live {
     let l = this.#lives.get(key);
@@ -300,7 +357,7 @@ class Session {
 
   constructor(
     readonly server: RtmpServer,
-    readonly conn: Deno.TcpConn,
+    readonly conn: RtmpTransport,
     readonly options: RtmpServerOptions,
   ) {
     this.peer = addrText(conn.remoteAddr);

@@ -140,6 +140,7 @@ export {
   type RtmpClientOptions,
   RtmpServer,
   type RtmpServerOptions,
+  type RtmpTransport,
   type RtmpUrl,
   serveRtmp,
 } from "./_rtmp_net.ts";
