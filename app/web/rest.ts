@@ -116,7 +116,7 @@ export class UnauthorizedError extends HttpError {
    * @param challenges `WWW-Authenticate` values, one header field each.
    */
   constructor(message: string, challenges: readonly string[]) {
-    super(401, message, challenges.map((c) => ["WWW-Authenticate", c]));
+    super(401, message, challenges.map((c): [string, string] => ["WWW-Authenticate", c]));
   }
 }
 
