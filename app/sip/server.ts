@@ -31,6 +31,7 @@
 import {
   ALLOW,
   createResponse,
+  type DnsLookup,
   type IncomingRequest,
   ProxyCore,
   type SipAddress,
@@ -192,6 +193,8 @@ export interface SipServerOptions {
   verbose?: boolean;
   /** Resolves host names of forwarding targets (default: IP literals, `localhost`, then DNS A records). */
   resolve?: (host: string) => Promise<string[]>;
+  /** DNS client for RFC 3263 location of forwarding targets (NAPTR, SRV, A/AAAA), e.g. rfc1035's `DnsResolver`. */
+  dns?: DnsLookup;
 }
 
 /**
@@ -277,6 +280,7 @@ export class SipServer {
       ...(options.stateless ? { stateless: true } : {}),
       ...(options.onTrace ? { onTrace: options.onTrace } : {}),
       ...(options.resolve ? { resolve: options.resolve } : {}),
+      ...(options.dns ? { dns: options.dns } : {}),
     });
     return new SipServer(endpoint, options);
   }

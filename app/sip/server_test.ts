@@ -2,10 +2,12 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { interopTest, run, startPeer } from "@rtclite/testing";
 import {
+  createResponse,
   parseMessage,
   SipEndpoint,
-  type SipMessage,
+  SipMessage,
   type SipTransport,
+  TcpTransport,
   TlsTransport,
   UdpTransport,
   UserAgent,
@@ -362,6 +364,91 @@ Deno.test("server over TLS, WS and WSS: UAs register and call UDP UAs through it
     for (const ua of uas) await ua.close();
     await server.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("proxy locates a foreign domain by NAPTR/SRV and fails over on 503 and refused TCP (RFC 3263 §4.3)", async () => {
+  const { DnsResolver, DnsZone, serveDns } = await import("@rtclite/std/ietf/rfc1035");
+  const udp = () => UdpTransport.listen({ host: "127.0.0.1", port: 0 });
+  const busy = new SipEndpoint({ transports: [await udp()] });
+  let refused = 0;
+  busy.onRequest = ({ request, transaction }) => {
+    refused++;
+    transaction?.respond(createResponse(request, 503));
+  };
+  const live = new SipEndpoint({
+    transports: [await udp(), await TcpTransport.listen({ host: "127.0.0.1", port: 0 })],
+  });
+  const got: string[] = [];
+  live.onRequest = ({ request, transaction, source }) => {
+    got.push(`${source.transport.name} ${request.method} ${request.uri}`);
+    transaction?.respond(createResponse(request, 200));
+  };
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadTcp = closed.addr.port;
+  closed.close();
+  const srv = (name: string, priority: number, port: number) => ({
+    name,
+    type: "SRV" as const,
+    ttl: 60,
+    data: { priority, weight: 0, port, target: "host.far.test" },
+  });
+  const zone = new DnsZone([
+    {
+      name: "far.test",
+      type: "NAPTR",
+      ttl: 60,
+      data: {
+        order: 10,
+        preference: 10,
+        flags: "S",
+        services: "SIP+D2U",
+        regexp: "",
+        replacement: "_sip._udp.far.test",
+      },
+    },
+    srv("_sip._udp.far.test", 10, busy.transports[0]!.port),
+    srv("_sip._udp.far.test", 20, live.transports[0]!.port),
+    srv("_sip._tcp.tcp.test", 10, deadTcp),
+    srv("_sip._tcp.tcp.test", 20, live.transports[1]!.port),
+    { name: "host.far.test", type: "A", ttl: 60, data: "127.0.0.1" },
+  ]);
+  await using dns = await serveDns({ zone, hostname: "127.0.0.1", port: 0 });
+  const server = await SipServer.start({
+    listen: [
+      { transport: "udp", host: "127.0.0.1", port: 0 },
+      { transport: "tcp", host: "127.0.0.1", port: 0 },
+    ],
+    domains: ["example.com"],
+    dns: new DnsResolver({ servers: [`127.0.0.1:${dns.port}`], timeout: 1000 }),
+  });
+  const client = new SipEndpoint({ transports: [await udp()] });
+  const proxy = {
+    transport: "UDP" as const,
+    host: "127.0.0.1",
+    port: server.endpoint.transports[0]!.port,
+  };
+  const ask = async (uri: string) => {
+    const m = new SipMessage({ method: "OPTIONS", uri }).add("From", "<sip:a@example.org>;tag=1")
+      .add("To", `<${uri}>`).add("Call-ID", crypto.randomUUID()).add("CSeq", "1 OPTIONS");
+    const done = Promise.withResolvers<number>();
+    await client.request(m, {
+      target: proxy,
+      onResponse: (r) => r.status >= 200 && done.resolve(r.status),
+    });
+    return await done.promise;
+  };
+  try {
+    equal(await ask("sip:bob@far.test"), 200);
+    deepEqual(got, ["UDP OPTIONS sip:bob@far.test"]);
+    equal(refused, 1); // the first SRV target answered 503 first
+    equal(await ask("sip:carol@tcp.test;transport=tcp"), 200);
+    deepEqual(got.at(-1), "TCP OPTIONS sip:carol@tcp.test;transport=tcp");
+  } finally {
+    await client.close();
+    await server.close();
+    await busy.close();
+    await live.close();
   }
 });
 

@@ -3,7 +3,8 @@
 /**
  * The SIP endpoint: binds transports to the transaction layer, matches
  * messages to transactions, stamps Via received/rport (RFC 3581), routes
- * responses (§18.2.2) and resolves request targets (§8.1.2).
+ * responses (§18.2.2) and resolves request targets (§8.1.2), with RFC 3263
+ * NAPTR/SRV location and failover when given a DNS client.
  *
  * Private part of `rfc3261.ts`; import from there.
  *
@@ -101,7 +102,21 @@ export interface SipEndpointOptions {
    * `DnsResolver` fits). Without it, host names go through `resolve` and
    * there is no failover; IP literals and `localhost` never use DNS.
    */
-  dns?: SipDnsResolver;
+  dns?: DnsLookup;
+}
+
+/**
+ * The DNS client {@linkcode SipEndpoint} needs for RFC 3263: the shape of
+ * rfc3263's `SipDnsResolver`, which the rfc1035 `DnsResolver` has.
+ */
+export interface DnsLookup {
+  /**
+   * Returns the records of one type for a name (rfc1035 `DnsRecord`s), `[]` when there are none.
+   *
+   * @param name Fully qualified domain name, with a final dot.
+   * @param type Record type.
+   */
+  resolve(name: string, type: "NAPTR" | "SRV" | "A" | "AAAA"): Promise<readonly object[]>;
 }
 
 /** A message seen by {@linkcode SipEndpointOptions.onTrace}. */
@@ -224,7 +239,8 @@ export class SipEndpoint {
     this.timers = options.timers ?? DEFAULT_TIMERS;
     this.#advertised = options.advertisedHost;
     this.#resolve = options.resolve ?? defaultResolve;
-    this.#dns = options.dns;
+    // The records a DnsLookup returns are rfc1035 DnsRecords (kept out of this API's types).
+    this.#dns = options.dns as SipDnsResolver | undefined;
     this.#stateless = options.stateless ?? false;
     this.#trace = options.onTrace;
     for (const t of this.transports) t.onMessage = (m, src) => this.receive(m, src);
@@ -554,8 +570,9 @@ export class SipEndpoint {
       tx = this.#newClient(m, send, t.reliable, callbacks);
       return tx;
     }
-    // @implements RFC3263 §4.3 ¶1-2
+    // @implements RFC3263 §4.3 ¶2
     let failedOver = false;
+    let answered = false;
     const failover = (why: string) => {
       failedOver = true;
       const next = targets[i + 1]!;
@@ -570,11 +587,18 @@ export class SipEndpoint {
       queueMicrotask(() => this.#attempt(m, targets, i + 1, callbacks));
     };
     tx = this.#newClient(m, send, t.reliable, {
-      onFailure: (why) => failover(why),
+      // A timeout counts only when nothing at all was answered.
+      onFailure: (why) => {
+        if (why === "transport" || !answered) failover(why);
+        else callbacks.onFailure?.(why);
+      },
       onResponse: (r) => {
         if (failedOver) return;
         if (r.status === 503) failover("503");
-        else callbacks.onResponse?.(r);
+        else {
+          answered = true;
+          callbacks.onResponse?.(r);
+        }
       },
     });
     return tx;

@@ -257,7 +257,6 @@ interface FormatCache {
   fields: SipHeader[];
   names: string[];
   values: string[];
-  lines: string[];
   head: string;
   bytes: Uint8Array | undefined;
   bytesOf: string | undefined;
@@ -521,10 +520,9 @@ export class SipMessage {
   /**
    * Formats the message for the wire; Content-Length is set from the body.
    *
-   * The formatted line of each header field is remembered and reused while
-   * the field (its object, name and value) is unchanged, and so is the whole
-   * head while nothing in it changed, as drachtio-sip reuses the text it
-   * parsed: retransmissions and forwarded messages rebuild only what changed.
+   * The formatted head is remembered and returned again while the start
+   * line and every header field (object, name and value) are unchanged, as
+   * drachtio-sip returns the text it parsed; any change rebuilds it.
    * The body text is decoded once per `body` array (assign a new array to
    * change the body; edits inside the same array are not seen here, only by
    * {@linkcode SipMessage.toBytes}).
@@ -584,38 +582,25 @@ export class SipMessage {
       }
       if (i === n) return c.head;
     }
-    // Rebuild, reusing the lines of fields that did not change (walking the
-    // old list alongside, so that a field added or removed costs one line).
+    // Rebuild and remember what was formatted.
     const fields: SipHeader[] = new Array(n);
     const names: string[] = new Array(n);
     const values: string[] = new Array(n);
-    const lines: string[] = new Array(n);
     let s = this.method !== undefined
       ? this.method + " " + this.uri + " " + this.version + "\r\n"
       : this.version + " " + this.status + " " + this.reason + "\r\n";
     let cl = false;
-    let j = 0;
     for (let i = 0; i < n; i++) {
       const h = hs[i]!;
       const name = h.name, value = h.value;
-      let line: string | undefined;
-      if (c !== undefined) {
-        if (c.fields[j] !== h && c.fields[j + 1] === h) j++;
-        if (c.fields[j] === h) {
-          if (c.values[j] === value && c.names[j] === name) line = c.lines[j];
-          j++;
-        }
-      }
-      if (line === undefined) line = name + ": " + value + "\r\n";
       fields[i] = h;
       names[i] = name;
       values[i] = value;
-      lines[i] = line;
       if (name === "Content-Length") {
         if (cl) continue;
         cl = true;
         s += "Content-Length: " + len + "\r\n";
-      } else s += line;
+      } else s += name + ": " + value + "\r\n";
     }
     if (!cl) s += "Content-Length: " + len + "\r\n";
     s += "\r\n";
@@ -629,7 +614,6 @@ export class SipMessage {
       fields,
       names,
       values,
-      lines,
       head: s,
       bytes: undefined,
       bytesOf: undefined,

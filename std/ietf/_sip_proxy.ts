@@ -309,7 +309,8 @@ export class ProxyCore {
     targetUri: string,
     source: SipSource,
     branch: string,
-  ): Promise<[SipMessage, SipTarget, SipTransport]> {
+    fixed?: SipTarget,
+  ): Promise<[SipMessage, SipTarget, SipTransport, SipTarget[]]> {
     // @implements RFC3261 §16.6 ¶2-4
     const copy = new Message({
       method: req.method!,
@@ -321,7 +322,8 @@ export class ProxyCore {
     // @implements RFC3261 §16.6 ¶5
     const mf = copy.maxForwards();
     copy.set("Max-Forwards", String(mf === undefined ? 70 : mf - 1));
-    const target = await this.#ep.target(copy);
+    const targets = fixed ? [fixed] : await this.#ep.targets(copy);
+    const target = targets[0]!;
     const out = this.#ep.transport(target.transport) ?? this.#ep.transports[0]!;
     // @implements RFC3261 §16.6 ¶6, RFC5658 §4
     if (
@@ -343,7 +345,7 @@ export class ProxyCore {
       `SIP/2.0/${out.name} ${this.#ep.hostFor(out)}:${out.port};branch=${branch}`,
       true,
     );
-    return [copy, target, out];
+    return [copy, target, out, targets];
   }
 
   async #forwardStateless(req: SipMessage, targetUri: string, inc: IncomingRequest): Promise<void> {
@@ -360,9 +362,9 @@ export class ProxyCore {
     const branch = `${MAGIC_COOKIE}${loopHash(ctx.request)}.${
       crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36)
     }`;
-    let copy: SipMessage, target: SipTarget;
+    let copy: SipMessage, target: SipTarget, targets: SipTarget[];
     try {
-      [copy, target] = await this.#prepare(ctx.request, targetUri, source, branch);
+      [copy, target, , targets] = await this.#prepare(ctx.request, targetUri, source, branch);
     } catch (e) {
       log.info("Cannot reach {target}: {error}", { target: targetUri, error: String(e) });
       const r = createResponse(ctx.request, 502);
@@ -381,10 +383,69 @@ export class ProxyCore {
     };
     ctx.branches.push(b);
     this.#branchCtx.set(branch, ctx);
-    b.tx = this.#ep.forward(copy, target, {
-      onResponse: (r) => this.#onBranchResponse(ctx, b, r, source),
-    });
+    this.#send(ctx, b, targetUri, targets, 0, source);
     if (copy.method === "INVITE") this.#startTimerC(ctx, b, source);
+  }
+
+  /** Sends a branch to `targets[i]`, moving on to the next target on failure. */
+  #send(
+    ctx: ResponseContext,
+    b: Branch,
+    targetUri: string,
+    targets: SipTarget[],
+    i: number,
+    source: SipSource,
+  ): void {
+    let failed = false;
+    const tx = this.#ep.forward(b.request, b.target, {
+      onFailure: () => failed = true,
+      onResponse: (r) => {
+        if (b.tx !== tx) return;
+        // @implements RFC3263 §4.3 ¶2
+        if (
+          (r.status === 503 || (failed && !b.provisional)) && i + 1 < targets.length &&
+          !b.cancelled && !b.final && !ctx.finalSent
+        ) {
+          this.#failover(ctx, b, targetUri, targets, i + 1, source).catch((e) => {
+            log.info("Failover to {target} failed: {error}", {
+              target: targetUri,
+              error: String(e),
+            });
+            this.#onBranchResponse(ctx, b, createResponse(b.request, 502), source);
+          });
+          return;
+        }
+        this.#onBranchResponse(ctx, b, r, source);
+      },
+    });
+    b.tx = tx;
+  }
+
+  async #failover(
+    ctx: ResponseContext,
+    b: Branch,
+    targetUri: string,
+    targets: SipTarget[],
+    i: number,
+    source: SipSource,
+  ): Promise<void> {
+    const old = b.request.via()[0]?.params.branch;
+    if (old) this.#branchCtx.delete(old);
+    const branch = `${MAGIC_COOKIE}${loopHash(ctx.request)}.${
+      crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36)
+    }`;
+    const [copy, target] = await this.#prepare(ctx.request, targetUri, source, branch, targets[i]);
+    log.info("Branch to {host}:{port} failed; trying {next}:{nextPort}", {
+      host: b.target.host,
+      port: b.target.port,
+      next: target.host,
+      nextPort: target.port,
+    });
+    b.request = copy;
+    b.target = target;
+    b.provisional = false;
+    this.#branchCtx.set(branch, ctx);
+    this.#send(ctx, b, targetUri, targets, i, source);
   }
 
   // @implements RFC3261 §16.8

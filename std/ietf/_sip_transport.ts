@@ -414,8 +414,9 @@ export class TcpTransport implements SipTransport {
           // Requests toward the client's sent-by (e.g. its registered Contact)
           // reuse the connection it opened, as for WebSocket (RFC 7118 §5);
           // an open connection already indexed by that address is kept.
-          const via = /^\s*SIP\s*\/\s*2\.0\s*\/\s*(?:TCP|TLS)\s+([^;:\s,\[]+|\[[^\]]*\])(?::(\d+))?/i
-            .exec(m.values("Via")[0] ?? "");
+          const via =
+            /^\s*SIP\s*\/\s*2\.0\s*\/\s*(?:TCP|TLS)\s+([^;:\s,\[]+|\[[^\]]*\])(?::(\d+))?/i
+              .exec(m.values("Via")[0] ?? "");
           if (via) {
             const alias = `${via[1]!.replace(/^\[|\]$/g, "").toLowerCase()}:${
               via[2] ?? (this.name === "TLS" ? 5061 : 5060)

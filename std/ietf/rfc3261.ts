@@ -131,6 +131,7 @@ export {
 } from "./_sip_transport.ts";
 export {
   type ClientTransaction,
+  type DnsLookup,
   type IncomingRequest,
   newBranch,
   randomToken,

@@ -94,11 +94,11 @@ for (const [name, text] of messages) {
   const init = ours.isRequest
     ? { method: ours.method!, uri: ours.uri! }
     : { status: ours.status, reason: ours.reason };
-  // The same message formatted from scratch (a new object: no remembered lines).
+  // The same message formatted from scratch (a new object: nothing remembered).
   Deno.bench({ name: "rtclite toString, first format", group: fgroup }, () => {
     new SipMessage({ ...init, headers: ours.headers, body: ours.body }).toString();
   });
-  // A proxy's case: the top Via changes, every other line is reused.
+  // A proxy's case: the top Via changes, so the head is formatted again.
   const changed = parseMessage(text);
   const via = changed.headers.find((h) => h.name === "Via")!;
   const vias = [via.value, via.value + ";received=192.0.2.99"];

@@ -5,7 +5,8 @@
  *
  * The module has three layers, each usable on its own:
  *
- * - **Codecs**: {@linkcode encodeFrame}/{@linkcode decodeFrame} (RFC 6455 §5.2), the HTTP/1.1
+ * - **Codecs**: {@linkcode encodeFrame}/{@linkcode decodeFrame} (RFC 6455 §5.2) with the
+ *   zero-copy {@linkcode encodeFrameHeader} (header only, payload sent as it is), the HTTP/1.1
  *   head parsers {@linkcode parseHttpRequest}/{@linkcode parseHttpResponse}, the handshake
  *   functions {@linkcode createHandshake}, {@linkcode acceptHandshake} and
  *   {@linkcode verifyHandshake}, and extension header parsing ({@linkcode parseExtensions}).
@@ -116,6 +117,9 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 /** Default limit on an HTTP head (request or status line plus headers), in bytes. */
 export const DEFAULT_MAX_HEAD_SIZE = 16 * 1024;
 const MAX_HEADERS = 100;
+// Output slabs start at FIRST_SLAB_SIZE (cut from the shared pool below) and double up to
+// SLAB_SIZE, so that a connection that sends a few small frames does not allocate 64 KiB.
+const FIRST_SLAB_SIZE = 1024;
 const SLAB_SIZE = 65536;
 
 // === Errors ===
@@ -363,7 +367,9 @@ function maskWith(data: Uint8Array, key: number, phase: number): void {
   const k = rotl(key, phase); // Its top byte now masks data[0].
   const n = data.length;
   let i = 0;
-  if (n >= 64) {
+  if (n >= 128) {
+    // Whole 32-bit words from the first aligned byte (a typed-array view costs more than it saves
+    // on short payloads).
     while (((data.byteOffset + i) & 3) !== 0) {
       data[i] = data[i]! ^ ((k >>> (24 - 8 * (i & 3))) & 0xff);
       i++;
@@ -374,6 +380,14 @@ function maskWith(data: Uint8Array, key: number, phase: number): void {
     const u32 = new Uint32Array(data.buffer, data.byteOffset + i, words);
     for (let j = 0; j < words; j++) u32[j] = u32[j]! ^ w;
     i += words * 4;
+  } else {
+    const k0 = k >>> 24, k1 = (k >>> 16) & 0xff, k2 = (k >>> 8) & 0xff, k3 = k & 0xff;
+    for (; i + 4 <= n; i += 4) {
+      data[i] = data[i]! ^ k0;
+      data[i + 1] = data[i + 1]! ^ k1;
+      data[i + 2] = data[i + 2]! ^ k2;
+      data[i + 3] = data[i + 3]! ^ k3;
+    }
   }
   for (; i < n; i++) data[i] = data[i]! ^ ((k >>> (24 - 8 * (i & 3))) & 0xff);
 }
@@ -457,6 +471,29 @@ function writeHeader(
   return o;
 }
 
+// Headers and small frames are cut from a shared pool, as Node's Buffer.allocUnsafe does: in V8
+// a new typed array with its own ArrayBuffer costs some hundred nanoseconds, a view a tenth of it.
+// Every region is handed out once, so the views never overlap.
+const POOL_SIZE = 8192;
+const POOLED_MAX = 1024;
+let pool = new Uint8Array(POOL_SIZE);
+let poolPos = 0;
+
+/** `n` zeroed bytes: a view into the shared pool when `n <= POOLED_MAX`, else a new array. */
+function alloc(n: number): Uint8Array {
+  if (n > POOLED_MAX) return new Uint8Array(n);
+  if (poolPos + n > POOL_SIZE) {
+    pool = new Uint8Array(POOL_SIZE);
+    poolPos = 0;
+  }
+  const out = pool.subarray(poolPos, poolPos + n);
+  poolPos = (poolPos + n + 7) & ~7; // 8-byte aligned, for the word-wise masking
+  return out;
+}
+
+/** The empty output slab of a new connection (never written: any write reserves a new one). */
+const NO_BYTES = new Uint8Array(0);
+
 function keyOf(mask: Uint8Array): number {
   return ((mask[0]! << 24) | (mask[1]! << 16) | (mask[2]! << 8) | mask[3]!) >>> 0;
 }
@@ -510,7 +547,79 @@ export function encodeFrameInto(frame: Frame, buf: Uint8Array, offset = 0): numb
 }
 
 /**
- * Encodes a frame, masking the payload when `frame.mask` is set.
+ * Encodes the header of a frame (2 to 14 bytes, with the masking key when `frame.mask` is set)
+ * into `buf` at `offset`, without its payload: the zero-copy path for sending a payload that is
+ * already in memory, written after the header as it is (unmasked) or masked by the caller with
+ * {@linkcode applyMask}.
+ *
+ * @param frame The frame whose header to encode (only `payload.length` is read of the payload).
+ * @param buf Destination buffer.
+ * @param offset Where to start writing (default 0).
+ * @returns The number of bytes written, {@linkcode frameHeaderLength}.
+ * @throws {RangeError} When `buf` is too small, the opcode is not 4 bits or the mask not 4 bytes.
+ *
+ * @example A server's 64 KiB binary frame: a 10-byte header, then the payload as it is
+ * ```ts
+ * import { encodeFrameHeaderInto, Opcode } from "@rtclite/std/ietf/rfc6455";
+ * import { deepEqual, equal } from "node:assert/strict";
+ * const payload = new Uint8Array(65536);
+ * const head = new Uint8Array(14);
+ * const n = encodeFrameHeaderInto({ fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: Opcode.Binary, payload }, head);
+ * equal(n, 10);
+ * deepEqual([...head.subarray(0, n)], [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]);
+ * ```
+ */
+// @implements RFC6455 §5.2
+export function encodeFrameHeaderInto(frame: Frame, buf: Uint8Array, offset = 0): number {
+  const len = frame.payload.length;
+  if (frame.mask !== undefined && frame.mask.length !== 4) {
+    throw new RangeError(
+      `Cannot encode frame: masking key has ${frame.mask.length} bytes, expected 4`,
+    );
+  }
+  const h = frameHeaderLength(len, frame.mask !== undefined);
+  if (buf.length - offset < h) {
+    throw new RangeError(
+      `Cannot encode frame header: buffer has ${buf.length - offset} bytes, expected at least ${h}`,
+    );
+  }
+  writeHeader(buf, offset, firstByte(frame), len, frame.mask ? keyOf(frame.mask) : undefined);
+  return h;
+}
+
+/**
+ * Encodes the header of a frame into new bytes, without its payload (see
+ * {@linkcode encodeFrameHeaderInto}); the frame on the wire is these bytes followed by the
+ * payload (masked with {@linkcode applyMask} when `frame.mask` is set). The header is a view
+ * into a shared 8 KiB buffer, like small results of {@linkcode encodeFrame}.
+ *
+ * @param frame The frame whose header to encode (only `payload.length` is read of the payload).
+ * @returns The header bytes.
+ * @throws {RangeError} When the opcode is not 4 bits or the mask not 4 bytes.
+ *
+ * @example An unmasked "Hello" (RFC 6455 §5.7) as header and payload
+ * ```ts
+ * import { encodeFrame, encodeFrameHeader, Opcode } from "@rtclite/std/ietf/rfc6455";
+ * import { deepEqual } from "node:assert/strict";
+ * const frame = {
+ *   fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: Opcode.Text,
+ *   payload: new TextEncoder().encode("Hello"),
+ * };
+ * const head = encodeFrameHeader(frame);
+ * deepEqual([...head], [0x81, 0x05]);
+ * deepEqual([...head, ...frame.payload], [...encodeFrame(frame)]);
+ * ```
+ */
+export function encodeFrameHeader(frame: Frame): Uint8Array {
+  const out = alloc(frameHeaderLength(frame.payload.length, frame.mask !== undefined));
+  encodeFrameHeaderInto(frame, out, 0);
+  return out;
+}
+
+/**
+ * Encodes a frame, masking the payload when `frame.mask` is set. Frames of up to 1 KiB are
+ * views into a shared 8 KiB buffer (as with Node's `Buffer.allocUnsafe`, minus the stale data);
+ * `slice()` the result when a separate `ArrayBuffer` is needed.
  *
  * @param frame The frame to encode (its payload is not changed).
  * @returns The frame's bytes.
@@ -527,7 +636,7 @@ export function encodeFrameInto(frame: Frame, buf: Uint8Array, offset = 0): numb
  * ```
  */
 export function encodeFrame(frame: Frame): Uint8Array {
-  const out = new Uint8Array(encodedFrameLength(frame));
+  const out = alloc(encodedFrameLength(frame));
   encodeFrameInto(frame, out, 0);
   return out;
 }
@@ -948,13 +1057,13 @@ export class WebSocketProtocol {
   #closeEcho: Uint8Array | undefined;
   #out: Uint8Array[] = [];
   #outBytes = 0;
-  #slab: Uint8Array = new Uint8Array(0);
+  #slab: Uint8Array = NO_BYTES;
   #slabPos = 0;
   #regionStart = 0;
   #offset = 0;
   #events: WebSocketEvent[] = [];
   // Header assembly across chunks.
-  readonly #head = new Uint8Array(14);
+  readonly #head = alloc(14);
   #headLen = 0;
   // Current frame whose payload is being received.
   #frame: Header | undefined;
@@ -1332,7 +1441,8 @@ export class WebSocketProtocol {
   #reserve(n: number): void {
     if (this.#slab.length - this.#slabPos >= n) return;
     this.#seal();
-    this.#slab = new Uint8Array(Math.max(SLAB_SIZE, n));
+    const size = Math.min(SLAB_SIZE, this.#slab.length * 2 || FIRST_SLAB_SIZE);
+    this.#slab = alloc(Math.max(size, n));
     this.#slabPos = this.#regionStart = 0;
   }
 

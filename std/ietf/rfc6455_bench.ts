@@ -1,13 +1,22 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // Benchmarks for std/ietf/rfc6455 beside npm:ws@8.23.0 and Deno's built-in WebSocket server.
 //   deno bench -A std/ietf/rfc6455_bench.ts
-// Frame groups: one iteration encodes or decodes 100 frames. Echo groups: one iteration sends a
-// batch of messages from Deno's built-in WebSocket client and waits for every echo, against our
-// server, Deno.upgradeWebSocket (Deno.serve) and the ws server (npm:ws on node:http).
+// Frame groups: one iteration encodes or decodes 100 frames, with the pure codec
+// (encodeFrameHeader, encodeFrame) and with a WebSocketProtocol (send + takeOutput, which
+// queues frames into one output slab) beside ws's Sender.frame and Receiver.
+// Echo groups: one iteration sends a batch of messages from Deno's built-in WebSocket client and
+// waits for every echo, against our server, Deno.upgradeWebSocket (Deno.serve) and the ws server
+// (npm:ws on node:http).
 import { Buffer } from "node:buffer";
 import { createServer } from "node:http";
 import * as wsLib from "npm:ws@8.23.0";
-import { encodeFrame, Opcode, serveWebSocket, WebSocketProtocol } from "./rfc6455.ts";
+import {
+  encodeFrame,
+  encodeFrameHeader,
+  Opcode,
+  serveWebSocket,
+  WebSocketProtocol,
+} from "./rfc6455.ts";
 
 // ws ships no types; the few members used here.
 interface WsSocket {
@@ -16,7 +25,7 @@ interface WsSocket {
 }
 interface WsLib {
   Sender: {
-    frame(data: Uint8Array, options: Record<string, boolean | number>): Uint8Array[];
+    frame(data: Uint8Array, options: Record<string, unknown>): Uint8Array[];
   };
   Receiver: new (options: Record<string, unknown>) => {
     on(event: "message", fn: () => void): void;
@@ -51,44 +60,65 @@ function maskedStream(payload: Uint8Array): Uint8Array {
 for (const [name, payload] of [["64 B", small], ["64 KiB", large]] as const) {
   const wire = maskedStream(payload);
   const wireBuf = Buffer.from(wire);
-  Deno.bench(`rtclite: encode ${FRAMES} server frames of ${name}`, {
+  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+  // Codec rows: like ws's Sender.frame, produce [header, payload] per frame (unmasked) or one
+  // buffer with the masked payload (masked), with a fixed masking key on both sides.
+  const frame = { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, payload };
+  const maskedFrame = { ...frame, mask: MASK };
+  // Protocol rows: one connection per role (its setup, about 150 ns, is not in the loop), each
+  // iteration queues 100 messages and takes the output.
+  const server = new WebSocketProtocol({ role: "server" });
+  const client = new WebSocketProtocol({ role: "client" });
+  const wsPlain = { fin: true, rsv1: false, opcode: 2, mask: false, readOnly: true };
+  const wsMasked = {
+    fin: true,
+    rsv1: false,
+    opcode: 2,
+    mask: true,
+    readOnly: true,
+    maskBuffer: MASK,
+    generateMask() {},
+  };
+  Deno.bench(`rtclite: encodeFrameHeader ${FRAMES} unmasked frames of ${name}`, {
     group: `encode ${name}`,
     baseline: true,
   }, () => {
-    const p = new WebSocketProtocol({ role: "server" });
-    for (let i = 0; i < FRAMES; i++) p.send(payload);
-    if (p.takeOutput().length === 0) throw new Error("no output");
+    let n = 0;
+    for (let i = 0; i < FRAMES; i++) n += [encodeFrameHeader(frame), payload].length;
+    if (n === 0) throw new Error("no output");
   });
-  Deno.bench(
-    `ws: Sender.frame ${FRAMES} server frames of ${name}`,
-    { group: `encode ${name}` },
-    () => {
-      const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
-      let n = 0;
-      for (let i = 0; i < FRAMES; i++) {
-        n += Sender.frame(buf, { fin: true, rsv1: false, opcode: 2, mask: false, readOnly: true })
-          .length;
-      }
-      if (n === 0) throw new Error("no output");
-    },
-  );
-  Deno.bench(`rtclite: encode ${FRAMES} masked client frames of ${name}`, {
+  Deno.bench(`rtclite: WebSocketProtocol.send ${FRAMES} server frames of ${name}`, {
+    group: `encode ${name}`,
+  }, () => {
+    for (let i = 0; i < FRAMES; i++) server.send(payload);
+    if (server.takeOutput().length === 0) throw new Error("no output");
+  });
+  Deno.bench(`ws: Sender.frame ${FRAMES} unmasked frames of ${name}`, {
+    group: `encode ${name}`,
+  }, () => {
+    let n = 0;
+    for (let i = 0; i < FRAMES; i++) n += Sender.frame(buf, wsPlain).length;
+    if (n === 0) throw new Error("no output");
+  });
+  Deno.bench(`rtclite: encodeFrame ${FRAMES} masked frames of ${name}`, {
     group: `mask ${name}`,
     baseline: true,
   }, () => {
-    const p = new WebSocketProtocol({ role: "client" });
-    for (let i = 0; i < FRAMES; i++) p.send(payload);
-    if (p.takeOutput().length === 0) throw new Error("no output");
+    let n = 0;
+    for (let i = 0; i < FRAMES; i++) n += encodeFrame(maskedFrame).length;
+    if (n === 0) throw new Error("no output");
   });
-  Deno.bench(`ws: Sender.frame ${FRAMES} masked client frames of ${name}`, {
+  Deno.bench(`rtclite: WebSocketProtocol.send ${FRAMES} client frames of ${name}`, {
     group: `mask ${name}`,
   }, () => {
-    const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    for (let i = 0; i < FRAMES; i++) client.send(payload);
+    if (client.takeOutput().length === 0) throw new Error("no output");
+  });
+  Deno.bench(`ws: Sender.frame ${FRAMES} masked frames of ${name}`, {
+    group: `mask ${name}`,
+  }, () => {
     let n = 0;
-    for (let i = 0; i < FRAMES; i++) {
-      n +=
-        Sender.frame(buf, { fin: true, rsv1: false, opcode: 2, mask: true, readOnly: true }).length;
-    }
+    for (let i = 0; i < FRAMES; i++) n += Sender.frame(buf, wsMasked).length;
     if (n === 0) throw new Error("no output");
   });
   Deno.bench(`rtclite: decode ${FRAMES} masked frames of ${name}`, {

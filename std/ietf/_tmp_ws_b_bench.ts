@@ -1,0 +1,11 @@
+import { WebSocketProtocol } from "./rfc6455.ts";
+const small = new Uint8Array(64).fill(0x61);
+const large = new Uint8Array(65536).fill(0x62);
+Deno.bench("new protocol only", () => { const p = new WebSocketProtocol({ role: "server" }); if (p.takeOutput().length) throw new Error(); });
+const q = new WebSocketProtocol({ role: "server" });
+Deno.bench("persistent 100x64", () => { for (let i = 0; i < 100; i++) q.send(small); if (!q.takeOutput().length) throw new Error(); });
+Deno.bench("persistent 100x64K", () => { for (let i = 0; i < 100; i++) q.send(large); if (!q.takeOutput().length) throw new Error(); });
+Deno.bench("new 100x64", () => { const p = new WebSocketProtocol({ role: "server" }); for (let i = 0; i < 100; i++) p.send(small); if (!p.takeOutput().length) throw new Error(); });
+Deno.bench("new 100x64K", () => { const p = new WebSocketProtocol({ role: "server" }); for (let i = 0; i < 100; i++) p.send(large); if (!p.takeOutput().length) throw new Error(); });
+Deno.bench("new Uint8Array(4096)", () => { if (!new Uint8Array(4096).length) throw new Error(); });
+Deno.bench("set 64 x100", () => { const b = new Uint8Array(8192); for (let i = 0; i < 100; i++) b.set(small, i * 66); });
