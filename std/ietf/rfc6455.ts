@@ -362,34 +362,43 @@ function bswap(x: number): number {
   return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
 }
 
-/** XORs `data` with a key held as a big-endian 32-bit number; `data[0]` is at key byte `phase`. */
-function maskWith(data: Uint8Array, key: number, phase: number): void {
-  const k = rotl(key, phase); // Its top byte now masks data[0].
-  const n = data.length;
-  let i = 0;
-  if (n >= 128) {
+/**
+ * XORs `data[start..end)` with a key held as a big-endian 32-bit number; `data[start]` is at key
+ * byte `phase`.
+ */
+function maskWith(
+  data: Uint8Array,
+  key: number,
+  phase: number,
+  start = 0,
+  end: number = data.length,
+): void {
+  let k = rotl(key, phase); // Its top byte masks data[i].
+  let i = start;
+  if (end - start >= 128) {
     // Whole 32-bit words from the first aligned byte (a typed-array view costs more than it saves
     // on short payloads).
     while (((data.byteOffset + i) & 3) !== 0) {
-      data[i] = data[i]! ^ ((k >>> (24 - 8 * (i & 3))) & 0xff);
+      data[i] = data[i]! ^ (k >>> 24);
+      k = rotl(k, 1);
       i++;
     }
-    const kk = rotl(k, i);
-    const w = LITTLE_ENDIAN ? bswap(kk) : kk;
-    const words = (n - i) >>> 2;
+    const w = LITTLE_ENDIAN ? bswap(k) : k;
+    const words = (end - i) >>> 2;
     const u32 = new Uint32Array(data.buffer, data.byteOffset + i, words);
     for (let j = 0; j < words; j++) u32[j] = u32[j]! ^ w;
     i += words * 4;
-  } else {
-    const k0 = k >>> 24, k1 = (k >>> 16) & 0xff, k2 = (k >>> 8) & 0xff, k3 = k & 0xff;
-    for (; i + 4 <= n; i += 4) {
-      data[i] = data[i]! ^ k0;
-      data[i + 1] = data[i + 1]! ^ k1;
-      data[i + 2] = data[i + 2]! ^ k2;
-      data[i + 3] = data[i + 3]! ^ k3;
-    }
   }
-  for (; i < n; i++) data[i] = data[i]! ^ ((k >>> (24 - 8 * (i & 3))) & 0xff);
+  const k0 = k >>> 24, k1 = (k >>> 16) & 0xff, k2 = (k >>> 8) & 0xff, k3 = k & 0xff;
+  for (; i + 4 <= end; i += 4) {
+    data[i] = data[i]! ^ k0;
+    data[i + 1] = data[i + 1]! ^ k1;
+    data[i + 2] = data[i + 2]! ^ k2;
+    data[i + 3] = data[i + 3]! ^ k3;
+  }
+  if (i < end) data[i] = data[i]! ^ k0;
+  if (i + 1 < end) data[i + 1] = data[i + 1]! ^ k1;
+  if (i + 2 < end) data[i + 2] = data[i + 2]! ^ k2;
 }
 
 /**
@@ -542,7 +551,7 @@ export function encodeFrameInto(frame: Frame, buf: Uint8Array, offset = 0): numb
   const key = frame.mask ? keyOf(frame.mask) : undefined;
   const o = writeHeader(buf, offset, firstByte(frame), len, key);
   buf.set(frame.payload, o);
-  if (key !== undefined) maskWith(buf.subarray(o, o + len), key, 0);
+  if (key !== undefined) maskWith(buf, key, 0, o, o + len);
   return total;
 }
 
@@ -611,8 +620,12 @@ export function encodeFrameHeaderInto(frame: Frame, buf: Uint8Array, offset = 0)
  * ```
  */
 export function encodeFrameHeader(frame: Frame): Uint8Array {
-  const out = alloc(frameHeaderLength(frame.payload.length, frame.mask !== undefined));
-  encodeFrameHeaderInto(frame, out, 0);
+  const { mask, payload: { length } } = frame;
+  if (mask !== undefined && mask.length !== 4) {
+    throw new RangeError(`Cannot encode frame: masking key has ${mask.length} bytes, expected 4`);
+  }
+  const out = alloc(frameHeaderLength(length, mask !== undefined));
+  writeHeader(out, 0, firstByte(frame), length, mask ? keyOf(mask) : undefined);
   return out;
 }
 
@@ -1425,15 +1438,15 @@ export class WebSocketProtocol {
       const buf = this.#slab;
       const o = writeHeader(buf, this.#slabPos, first, len, key);
       buf.set(payload, o);
-      if (key !== undefined) maskWith(buf.subarray(o, o + len), key, 0);
+      if (key !== undefined) maskWith(buf, key, 0, o, o + len);
       this.#slabPos = o + len;
       this.#outBytes += h + len;
     } else {
       // Large unmasked payloads go out as they are, after their header, without a copy.
-      this.#reserve(h);
-      this.#slabPos = writeHeader(this.#slab, this.#slabPos, first, len, undefined);
       this.#seal();
-      this.#out.push(payload);
+      const head = alloc(h);
+      writeHeader(head, 0, first, len, undefined);
+      this.#out.push(head, payload);
       this.#outBytes += h + len;
     }
   }
@@ -1511,7 +1524,7 @@ export class WebSocketProtocol {
     if (h !== hMax) buf.copyWithin(start + h, start + hMax, start + hMax + written);
     const key = this.#client ? randomKey() : undefined;
     const o = writeHeader(buf, start, 0x80 | Opcode.Text, written, key);
-    if (key !== undefined) maskWith(buf.subarray(o, o + written), key, 0);
+    if (key !== undefined) maskWith(buf, key, 0, o, o + written);
     this.#slabPos = o + written;
     this.#outBytes += h + written;
   }
