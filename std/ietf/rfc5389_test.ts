@@ -17,6 +17,7 @@ import {
   encodeXorAddress,
   errorCodeAttribute,
   getAddress,
+  getAttribute,
   getErrorCode,
   getText,
   getUnknownAttributes,
@@ -253,8 +254,16 @@ Deno.test("decodeStun() throws only StunParseError on random and mutated input (
         const b = valid.slice();
         b[i]! ^= x;
         check(b);
-        // A flipped bit before the FINGERPRINT attribute is caught by it (or the header checks).
-        if (i < valid.length - 8) throws(() => decodeStun(b), StunParseError);
+        // A flipped bit before the FINGERPRINT attribute is caught by it (or the header checks),
+        // unless it lengthened an attribute so that the FINGERPRINT became part of its value.
+        if (i < valid.length - 8) {
+          try {
+            const m = decodeStun(b);
+            equal(getAttribute(m, StunAttr.FINGERPRINT), undefined, `byte ${i} ^ ${x} decoded`);
+          } catch (e) {
+            ok(e instanceof StunParseError, String(e));
+          }
+        }
       },
     ),
     { numRuns: 300 },
