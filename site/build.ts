@@ -376,9 +376,8 @@ async function homePage(pages: Set<string>, notebooks: Notebook[]): Promise<stri
   const readme = await Deno.readTextFile("README.md");
   const intro = readme.split(/\n## /)[0]!.replace(/^# .*\n/, "");
   const rows = (await moduleRows()).map((r) => {
-    const name = pages.has(`${r.path}.html`)
-      ? `<a href="${r.path}.html">${esc(r.path)}</a>`
-      : esc(r.path);
+    const page = `${r.file ?? r.path}.html`;
+    const name = pages.has(page) ? `<a href="${page}">${esc(r.path)}</a>` : esc(r.path);
     const nbs = notebooks.filter((n) => n.modules.includes(r.path))
       .map((n) => `<a href="notebooks/${n.name}.html">${esc(n.name)}</a>`).join(", ");
     const description = marked.parseInline(esc(r.description)) as string;

@@ -16,10 +16,15 @@ export interface ModuleRow {
   /** Non-blank, non-comment lines of the module (0 when not written yet). */
   sloc: number;
   status: "ready" | "planned";
+  /** Where the module lives when not at `path` (without `.ts`). */
+  file?: string;
 }
 
-/** The original collection's modules and what each is for, in its order. */
-export const PLANNED: [string, string][] = [
+/**
+ * The original collection's modules and what each is for, in its order; the
+ * third element names where this port put one that lives elsewhere.
+ */
+export const PLANNED: [path: string, description: string, movedTo?: string][] = [
   ["std/ietf/rfc1035", "DNS messages, stub resolver and a small authoritative server"],
   ["std/ietf/rfc2198", "RTP payload for redundant audio data"],
   ["std/ietf/rfc2396", "URIs and SIP/SIPS/tel addresses"],
@@ -43,7 +48,7 @@ export const PLANNED: [string, string][] = [
   ["std/w3c/simplexml", "A small XML DOM and incremental parser"],
   ["app/sip/client", "SIP user agent library: registration, calls, IM, conferences"],
   ["app/sip/server", "SIP registrar and proxy server, including WebSocket"],
-  ["app/sip/caller", "Command-line SIP caller and call listener"],
+  ["app/sip/caller", "Command-line SIP caller and call listener", "cli/sip-caller/main"],
   ["app/sip/api", "SIP API for programmable servers and clients"],
   ["app/sip/p2p", "P2P-SIP on a distributed hash table"],
   ["app/net/p2p/dht", "Distributed hash table"],
@@ -53,7 +58,7 @@ export const PLANNED: [string, string][] = [
   ["app/web/rtc/notify", "WebRTC signaling server over WebSocket"],
   ["vnd/adobe/amf", "Action Message Format (AMF0 and AMF3)"],
   ["vnd/adobe/rtmp", "RTMP parsing, formatting, server and FLV"],
-  ["vnd/adobe/rtmpclient", "Command-line RTMP client"],
+  ["vnd/adobe/rtmpclient", "Command-line RTMP client", "vnd/adobe/rtmp"],
   ["vnd/adobe/rtmpt", "RTMP tunnelling over HTTP"],
   ["vnd/adobe/siprtmp", "SIP-RTMP gateway for voice and video"],
   ["vnd/adobe/rtmfp", "Real-Time Media Flow Protocol"],
@@ -110,21 +115,44 @@ export async function moduleRows(root = "."): Promise<ModuleRow[]> {
     const source = await Deno.readTextFile(`${root}/${path}.ts`);
     rows.push({
       path,
-      description: moduleSummary(source) ?? planned,
+      description: shortDescription(moduleSummary(source) ?? planned),
       sloc: sloc(source),
       status: "ready",
     });
   };
-  for (const [path, desc] of PLANNED) await add(path, desc);
+  for (const [path, desc, movedTo] of PLANNED) {
+    if (movedTo && (exported.has(movedTo) || await exists(`${root}/${movedTo}.ts`))) {
+      rows.push({
+        path,
+        description: `${desc} (in \`${movedTo}\`)`,
+        sloc: 0,
+        status: "ready",
+        file: movedTo,
+      });
+    } else await add(path, desc);
+  }
   for (const path of [...exported].sort()) if (!seen.has(path)) await add(path, "");
   return rows;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** Shortens a module summary for the table: the part before a colon, at most about 100 characters. */
+export function shortDescription(summary: string): string {
+  const head = summary.split(/:\s/)[0]!;
+  const text = head.length >= 12 ? head : summary;
+  if (text.length <= 100) return text;
+  const cut = text.slice(0, 100);
+  return cut.slice(0, Math.max(cut.lastIndexOf(", "), cut.lastIndexOf(" "))) + " ...";
 }
 
 /** Renders the rows as a Markdown table. */
 export function renderTable(rows: ModuleRow[]): string {
   const lines = ["| module | description | SLoC | status |", "| --- | --- | ---: | --- |"];
   for (const r of rows) {
-    const name = r.status === "ready" ? `[\`${r.path}\`](${r.path}.ts)` : `\`${r.path}\``;
+    const name = r.status === "ready" ? `[\`${r.path}\`](${r.file ?? r.path}.ts)` : `\`${r.path}\``;
     lines.push(
       `| ${name} | ${r.description.replace(/\|/g, "\\|")} | ${r.sloc || ""} | ${r.status} |`,
     );
