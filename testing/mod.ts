@@ -210,3 +210,36 @@ export function freePort(): number {
   l.close();
   return port;
 }
+
+/**
+ * Makes a throwaway self-signed certificate for 127.0.0.1 and localhost with
+ * `openssl` (EC P-256, one day) in `dir`; returns the PEM texts.
+ */
+export async function selfSignedCert(dir: string): Promise<{ cert: string; key: string }> {
+  const { code, stderr } = await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    "-addext",
+    "basicConstraints=critical,CA:FALSE",
+    "-keyout",
+    `${dir}/key.pem`,
+    "-out",
+    `${dir}/cert.pem`,
+  ], { timeout: 30_000 });
+  if (code !== 0) throw new Error(`openssl could not make a certificate: ${stderr}`);
+  return {
+    cert: await Deno.readTextFile(`${dir}/cert.pem`),
+    key: await Deno.readTextFile(`${dir}/key.pem`),
+  };
+}

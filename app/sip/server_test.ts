@@ -1,6 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { interopTest, run, startPeer } from "@rtclite/testing";
+import { interopTest, run, selfSignedCert, startPeer } from "@rtclite/testing";
 import {
   createResponse,
   parseMessage,
@@ -271,41 +271,9 @@ Deno.test("proxy with --auth answers 407 to an unauthenticated INVITE and forwar
   }
 });
 
-async function selfSigned(dir: string): Promise<{ cert: string; key: string }> {
-  const out = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-keyout",
-      `${dir}/key.pem`,
-      "-out",
-      `${dir}/cert.pem`,
-    ],
-    stderr: "null",
-  }).output();
-  equal(out.code, 0);
-  return {
-    cert: await Deno.readTextFile(`${dir}/cert.pem`),
-    key: await Deno.readTextFile(`${dir}/key.pem`),
-  };
-}
-
 Deno.test("server over TLS, WS and WSS: UAs register and call UDP UAs through it (RFC 3261 §26.2, RFC 7118)", async (t) => {
   const dir = await Deno.makeTempDir();
-  const { cert, key } = await selfSigned(dir);
+  const { cert, key } = await selfSignedCert(dir);
   const server = await SipServer.start({
     listen: (["udp", "tls", "ws", "wss"] as const).map((transport) => ({
       transport,

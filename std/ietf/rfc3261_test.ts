@@ -1,6 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
+import { selfSignedCert } from "@rtclite/testing";
 import { parseUri } from "./rfc2396.ts";
 import {
   checkUasRequest,
@@ -817,33 +818,7 @@ Deno.test("UserAgent over WebSocket: call and BYE on one connection (RFC 7118 §
 Deno.test("TLS transport carries OPTIONS with a self-signed certificate (RFC 3261 §26.2.1)", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const out = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-keyout",
-        `${dir}/key.pem`,
-        "-out",
-        `${dir}/cert.pem`,
-      ],
-      stderr: "null",
-    }).output();
-    equal(out.code, 0);
-    const cert = await Deno.readTextFile(`${dir}/cert.pem`);
-    const key = await Deno.readTextFile(`${dir}/key.pem`);
+    const { cert, key } = await selfSignedCert(dir);
     const server = new SipEndpoint({
       transports: [await TlsTransport.listen({ port: 0, cert, key })],
     });
