@@ -218,25 +218,3 @@ export function scanHostPort(s: string, p: number): HostPort {
   }
   return { host, port, end: p };
 }
-
-// === Server arguments of the command lines ===
-
-/**
- * Reads a command-line server argument: a URI that `isUri` recognises and
- * `fromUri` parses (`stun:host:port`, `turn:...`), or a plain `host[:port]`
- * (IPv6 in brackets). The host comes back without brackets.
- */
-export function serverArgument(
-  text: string,
-  isUri: RegExp,
-  fromUri: (text: string) => { host: string; port: number },
-  defaultPort: number,
-): { host: string; port: number } {
-  if (isUri.test(text)) {
-    const { host, port } = fromUri(text);
-    return { host: host.replace(/^\[(.*)\]$/, "$1"), port };
-  }
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text);
-  if (!m) throw new TypeError(`Invalid server address: "${text}"`);
-  return { host: m[1] ?? m[2]!, port: m[3] ? Number(m[3]) : defaultPort };
-}

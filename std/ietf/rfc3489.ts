@@ -31,6 +31,7 @@
 // @implements RFC3489 (classic STUN)
 import dgram from "node:dgram";
 import { getLogger, parseVerbosity, setupLogging } from "../log.ts";
+import { takeOption } from "../cli.ts";
 import {
   addressAttribute,
   createMessage,
@@ -604,10 +605,7 @@ export async function discoverNat(
 async function main(argv: string[]): Promise<number> {
   const { level, args } = parseVerbosity(argv);
   await setupLogging(level === "info" ? "warning" : level);
-  const opt = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args.splice(i, 2)[1] : undefined;
-  };
+  const opt = (name: string) => takeOption(args, name);
   const serve = opt("--serve"),
     ports = opt("--ports"),
     discover = opt("--discover"),

@@ -50,7 +50,7 @@ import { ParseError } from "../errors.ts";
 export { ParseError };
 import { getLogger, parseVerbosity, setupLogging } from "../log.ts";
 import { parseStunUri, STUN_PORT, stunUriPort } from "./rfc7064.ts";
-import { serverArgument } from "./_host.ts";
+import { serverArgument, takeFlag, takeOption } from "../cli.ts";
 
 const log = getLogger("stun");
 
@@ -2370,14 +2370,8 @@ function parseServer(text: string): { host: string; port: number } {
 async function main(argv: string[]): Promise<number> {
   const { level, args } = parseVerbosity(argv);
   await setupLogging(level === "info" ? "warning" : level);
-  const opt = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args.splice(i, 2)[1] : undefined;
-  };
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? (args.splice(i, 1), true) : false;
-  };
+  const opt = (name: string) => takeOption(args, name);
+  const flag = (name: string) => takeFlag(args, name);
   const serve = opt("--serve");
   const user = opt("-u"), pass = opt("-p"), realm = opt("--realm");
   const sha256 = flag("--sha256"), shortTerm = flag("--short-term");

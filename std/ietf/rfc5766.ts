@@ -65,7 +65,7 @@ import {
   type UdpServer,
 } from "./rfc5389.ts";
 import { parseTurnUri, TURN_PORT, turnUriPort } from "./rfc7065.ts";
-import { serverArgument } from "./_host.ts";
+import { serverArgument, takeOption } from "../cli.ts";
 export type { StunAttribute, StunMessage, TransportAddress, UdpServer } from "./rfc5389.ts";
 export { StunClass, StunTransactionError } from "./rfc5389.ts";
 
@@ -1038,10 +1038,7 @@ function parseServer(text: string): { host: string; port: number } {
 async function main(argv: string[]): Promise<number> {
   const { level, args } = parseVerbosity(argv);
   await setupLogging(level === "info" ? "warning" : level);
-  const opt = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args.splice(i, 2)[1] : undefined;
-  };
+  const opt = (name: string) => takeOption(args, name);
   const serve = opt("--serve");
   const user = opt("-u"), pass = opt("-p"), realm = opt("--realm"), ports = opt("--relay-ports");
   if (!user || !pass || (serve === undefined && args.length !== 1)) {

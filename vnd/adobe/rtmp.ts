@@ -67,6 +67,7 @@
  */
 // @implements RTMP (Real Time Messaging Protocol), FLV (Flash Video file format)
 import { parseVerbosity, setupLogging } from "@rtclite/std/log";
+import { takeFlag, takeOption } from "@rtclite/std/cli";
 import {
   decodeScriptData,
   encodeFlvHeader,
@@ -149,21 +150,6 @@ const USAGE = `Usage:
   rtmp.ts serve [--host H] [--port N] [--record DIR] [--chunk-size N] [-v|-q]
   rtmp.ts play rtmp://host[:port]/app/stream --out FILE.flv [--duration SECONDS]
   rtmp.ts publish FILE.flv rtmp://host[:port]/app/stream [--fast]`;
-
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  args.splice(i, 2);
-  if (v === undefined) throw new TypeError(`Missing value after ${name}`);
-  return v;
-}
-
-function flag(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i >= 0) args.splice(i, 1);
-  return i >= 0;
-}
 
 /** Plays a stream into an FLV file; resolves with the number of tags written. */
 async function play(url: string, out: string, seconds: number | undefined): Promise<number> {
@@ -260,10 +246,10 @@ async function main(argv: string[]): Promise<number> {
   const cmd = args.shift();
   try {
     if (cmd === "serve") {
-      const port = Number(option(args, "--port") ?? 1935);
-      const hostname = option(args, "--host") ?? "0.0.0.0";
-      const record = option(args, "--record");
-      const chunkSize = Number(option(args, "--chunk-size") ?? 4096);
+      const port = Number(takeOption(args, "--port") ?? 1935);
+      const hostname = takeOption(args, "--host") ?? "0.0.0.0";
+      const record = takeOption(args, "--record");
+      const chunkSize = Number(takeOption(args, "--chunk-size") ?? 4096);
       if (record) await Deno.mkdir(record, { recursive: true });
       const server = serveRtmp({ hostname, port, chunkSize, ...(record ? { record } : {}) });
       const stop = () => void server.close();
@@ -276,8 +262,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd === "play") {
-      const out = option(args, "--out") ?? "out.flv";
-      const duration = option(args, "--duration");
+      const out = takeOption(args, "--out") ?? "out.flv";
+      const duration = takeOption(args, "--duration");
       const url = args[0];
       if (!url) throw new TypeError("Missing RTMP URL");
       const n = await play(url, out, duration ? Number(duration) : undefined);
@@ -285,7 +271,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd === "publish") {
-      const fast = flag(args, "--fast");
+      const fast = takeFlag(args, "--fast");
       const [file, url] = args;
       if (!file || !url) throw new TypeError("Missing FLV file or RTMP URL");
       const n = await publish(file, url, fast);

@@ -71,6 +71,7 @@
  * @module
  */
 import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
+import { takeOption } from "@rtclite/std/cli";
 import { type RtmpTransport, serveRtmp } from "./_rtmp_net.ts";
 
 const log = getLogger("rtmp", "rtmpt");
@@ -881,15 +882,6 @@ const USAGE = `Usage:
     RTMPT (RTMP over HTTP) on --port (default 8080) and plain RTMP on --rtmp-port
     (default 1935), sharing the same live streams.`;
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  args.splice(i, 2);
-  if (v === undefined) throw new TypeError(`Missing value after ${name}`);
-  return v;
-}
-
 function port(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new RangeError(`Bad port ${text}`);
@@ -905,9 +897,9 @@ async function main(argv: string[]): Promise<number> {
       console.error(USAGE);
       return cmd === "-h" || cmd === "--help" ? 0 : 2;
     }
-    const hostname = option(args, "--host") ?? "0.0.0.0";
-    const httpPort = port(option(args, "--port") ?? "8080");
-    const rtmpPort = port(option(args, "--rtmp-port") ?? "1935");
+    const hostname = takeOption(args, "--host") ?? "0.0.0.0";
+    const httpPort = port(takeOption(args, "--port") ?? "8080");
+    const rtmpPort = port(takeOption(args, "--rtmp-port") ?? "1935");
     const rtmp = serveRtmp({ hostname, port: rtmpPort });
     const rtmpt = new RtmptHandler({ backend: rtmp });
     const http = serveRtmpt({ handler: rtmpt, hostname, port: httpPort });
