@@ -2,7 +2,8 @@
 /**
  * Regenerates the `exports` of the std, app and vnd packages from their files:
  * every `.ts` file that is not private (`_x.ts`), a test, a bench, or under
- * `testdata/` becomes `./path/without/extension`. `--check` only reports.
+ * `testdata/` becomes `./path/without/extension`; a folder's `mod.ts` is
+ * exported as the folder (`./ietf/rfc3261/mod.ts` as `./ietf/rfc3261`). `--check` only reports.
  *
  * @module
  */
@@ -17,7 +18,8 @@ export async function computeExports(root = "."): Promise<Map<string, Record<str
     const rel = rest.join("/");
     const exports = out.get(pkg!);
     if (!exports || /(^|\/)_|_test\.ts$|_bench\.ts$/.test(rel)) continue;
-    exports[`./${rel.replace(/\.ts$/, "")}`] = `./${rel}`;
+    // A folder's `mod.ts` is the folder's own path: `./ietf/rfc3261`.
+    exports[`./${rel.replace(/(\/mod)?\.ts$/, "")}`] = `./${rel}`;
   }
   return out;
 }
