@@ -17,7 +17,7 @@
  *   const n = await conn.read(buf);
  *   if (n) await conn.write(buf.subarray(0, n));
  * }, { maxConnections: 10 });
- * const conn = await Deno.connect(listener.addr as Deno.NetAddr);
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * await conn.write(new TextEncoder().encode("hi"));
  * const buf = new Uint8Array(16);
  * equal(new TextDecoder().decode(buf.subarray(0, (await conn.read(buf))!)), "hi");
