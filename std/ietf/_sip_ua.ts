@@ -11,7 +11,7 @@
  * @module
  */
 import { parseUri } from "./rfc2396.ts";
-import { DigestClient } from "./rfc2617.ts";
+import { DigestClient } from "./rfc2617/mod.ts";
 import { getLogger } from "../log.ts";
 import { createResponse, formatAddress, parseAddress, SipMessage } from "./_sip_message.ts";
 import type { InviteServerTransaction } from "./_sip_transaction.ts";

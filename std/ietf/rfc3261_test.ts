@@ -1035,7 +1035,7 @@ Deno.test("ProxyCore Timer C cancels a branch that only rings (RFC 3261 §16.8)"
 });
 
 Deno.test("UserAgent retries with Proxy-Authorization after 407 (RFC 3261 §22.3)", async () => {
-  const { DigestServer } = await import("./rfc2617.ts");
+  const { DigestServer } = await import("./rfc2617/mod.ts");
   const digest = new DigestServer({ realm: "example.com", algorithms: ["MD5"] });
   const server = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
   const seen: string[] = [];

@@ -1,7 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 /**
  * Send and receive chat messages over XMPP in one call: a small convenience on top of
- * `@rtclite/std/ietf/rfc3921`'s {@linkcode ImClient}.
+ * `@rtclite/std/ietf/rfc3921/deno`'s {@linkcode ImClient}.
  *
  * The original rtclite had a helper for Google Chat (Google Talk) over XMPP. Google has shut
  * down that XMPP service (`talk.google.com`), and today's Google Chat has no XMPP interface, so
@@ -17,8 +17,9 @@
  * TLS unless `allowPlain` is set. For rosters, presence and raw stanzas use
  * `@rtclite/std/ietf/rfc3921` directly.
  *
- * Command line: `deno run -A vnd/google/chat.ts --jid me@example.org --password P
- * [--server host:5222] [--insecure-plain] send you@example.org 'hello'` or `... receive`.
+ * Command line (`vnd/google/chat/main.ts`): `deno run -A vnd/google/chat/main.ts --jid
+ * me@example.org --password P [--server host:5222] [--insecure-plain] send you@example.org 'hello'`
+ * or `... receive`.
  *
  * @see {@link https://www.rfc-editor.org/rfc/rfc6121#section-5 | RFC 6121 §5 (exchanging messages)}
  *
@@ -35,8 +36,7 @@ import {
   type Message,
   parseJid,
   type XmppClientOptions,
-} from "@rtclite/std/ietf/rfc3921";
-import { parseVerbosity, setupLogging } from "@rtclite/std/log";
+} from "@rtclite/std/ietf/rfc3921/deno";
 
 /** An XMPP account and how to reach its server. */
 export interface ChatAccount {
@@ -213,51 +213,3 @@ export async function* receiveMessages(
   await using chat = await openChat(account);
   yield* chat.messages(signal);
 }
-
-// === Command line ===
-
-const USAGE = `Usage: deno run -A vnd/google/chat.ts --jid JID --password P [--server HOST[:PORT]]
-         [--insecure-plain] [--ca FILE] [-v|-q] COMMAND
-Commands:
-  send TO TEXT   send a chat message
-  receive        print incoming messages as "from: body" until interrupted`;
-
-async function main(argv: string[]): Promise<number> {
-  const { level, args } = parseVerbosity(argv);
-  await setupLogging(level);
-  const account: ChatAccount = { jid: "", password: "" };
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--jid") account.jid = args[++i] ?? "";
-    else if (a === "--password") account.password = args[++i] ?? "";
-    else if (a === "--server") account.server = args[++i] ?? "";
-    else if (a === "--insecure-plain") account.allowPlain = true;
-    else if (a === "--ca") account.caCerts = [await Deno.readTextFile(args[++i] ?? "")];
-    else if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      return 0;
-    } else rest.push(a);
-  }
-  const ok = account.jid && (rest[0] === "send" ? rest.length === 3 : rest[0] === "receive");
-  if (!ok) {
-    console.error(USAGE);
-    return 2;
-  }
-  try {
-    if (rest[0] === "send") await sendMessage(account, rest[1]!, rest[2]!);
-    else {
-      const stop = new AbortController();
-      Deno.addSignalListener("SIGINT", () => stop.abort());
-      for await (const m of receiveMessages(account, stop.signal)) {
-        console.log(`${m.from}: ${m.body}`);
-      }
-    }
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 1;
-  }
-  return 0;
-}
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -48,7 +48,7 @@
  * @module
  */
 // @implements RFC6120 §4.1 (XML streams: a root element that frames first-level elements)
-import { ParseError } from "../errors.ts";
+import { ParseError } from "../../errors.ts";
 
 // === Errors ===
 
@@ -588,7 +588,7 @@ class Core {
         try {
           text = this.#decoder.decode(chunk, { stream: !final });
         } catch (cause) {
-          // @implements RFC6120 §11.6 ¶1
+          // @implements RFC6120 §11.6 ¶1, RFC3920 §11.5
           throw new XmlParseError("Cannot parse XML: input is not valid UTF-8", this.offset, {
             cause,
           });
@@ -680,7 +680,7 @@ class Core {
     const depth = this.#stack.length;
     if (depth === 0) {
       // A byte order mark is stripped from documents only; in a stream it is a ZWNBSP.
-      // @implements RFC6120 §11.6 ¶2
+      // @implements RFC6120 §11.6 ¶2, RFC3920 §11.5
       if (!WS.test(raw)) this.#fail("text outside the root element", at + raw.search(/[^ \t\r\n]/));
       this.#started = true;
       return;
@@ -835,7 +835,7 @@ class Core {
       const after = buf[start + 2 + target.length];
       if (after !== "?" && !/[ \t\r\n]/.test(after!)) this.#fail("bad PI target", at);
       if (target === "xml") {
-        // @implements RFC6120 §11.5
+        // @implements RFC6120 §11.5, RFC3920 §11.4
         if (this.#started || this.offset !== 0) {
           this.#fail("XML declaration not at the start", at);
         }
@@ -913,7 +913,7 @@ class Core {
         .exec(body);
     if (!m) this.#fail("malformed XML declaration", at);
     const encoding = m![3];
-    // @implements RFC6120 §11.6 ¶1
+    // @implements RFC6120 §11.6 ¶1, RFC3920 §11.5
     if (encoding !== undefined && encoding.toUpperCase() !== "UTF-8") {
       this.#fail(`unsupported encoding ${encoding}`, at);
     }
@@ -987,7 +987,7 @@ class Core {
     if (!parent) {
       this.#root = el!;
       this.#state = "root";
-      // @implements RFC6120 §4.2
+      // @implements RFC6120 §4.2, RFC3920 §4.4
       if (!this.#document) this.events.push({ type: "open", root: el! });
     } else if (this.#stack.length === 1 && !this.#document) {
       this.#stanzaStart = at;
@@ -998,7 +998,7 @@ class Core {
 
   // Namespaces in XML 1.0 §5-6 (namespace well-formedness, RFC 6120 §11.3 rule 4).
   #checkNamespaces(el: XmlElement, at: number): void {
-    // @implements RFC6120 §4.8.5, RFC6120 §11.3
+    // @implements RFC6120 §4.8.5, RFC6120 §11.3, RFC3920 §4.5
     const expanded = new Set<string>();
     for (const [k, v] of el.attributes) {
       const [prefix, local] = splitName(k);
@@ -1027,7 +1027,7 @@ class Core {
     const depth = this.#stack.length;
     if (depth === 0) {
       this.#state = "epilog";
-      // @implements RFC6120 §4.4
+      // @implements RFC6120 §4.4, RFC3920 §4.1
       if (!this.#document) this.events.push({ type: "close" });
     } else if (depth === 1 && !this.#document) {
       this.events.push({ type: "element", element: el });
@@ -1123,7 +1123,7 @@ export class XmlPushParser {
    * Starts over for a new stream on the same connection (XMPP stream restart after TLS or SASL,
    * RFC 6120 §4.3.3). Clears any error.
    */
-  // @implements RFC6120 §4.3.3
+  // @implements RFC6120 §4.3.3, RFC3920 §6.2
   reset(): void {
     this.#core.reset();
   }
@@ -1136,56 +1136,5 @@ export class XmlPushParser {
   /** The open root element, once its start tag was read. */
   get root(): XmlElement | undefined {
     return this.#core.root;
-  }
-}
-
-// === Command line ===
-
-if (import.meta.main) {
-  const { parseVerbosity, setupLogging } = await import("../log.ts");
-  const { level, args } = parseVerbosity(Deno.args);
-  await setupLogging(level);
-  let indent = 2;
-  let stream = false;
-  let restricted = false;
-  let file: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--stream") stream = true;
-    else if (a === "--restricted") restricted = true;
-    else if (a === "--indent") indent = Number(args[++i]);
-    else if (a === "-h" || a === "--help") {
-      console.log(
-        "Usage: deno run std/w3c/simplexml.ts [--indent N] [--stream] [--restricted] [FILE]\n" +
-          "Parses FILE (or standard input) and pretty-prints it; with --stream, push-parses\n" +
-          "standard input as it arrives and prints one line per stream event.",
-      );
-      Deno.exit(0);
-    } else file = a;
-  }
-  try {
-    if (stream) {
-      const parser = new XmlPushParser({ restricted });
-      const input = file ? (await Deno.open(file)).readable : Deno.stdin.readable;
-      const show = (events: XmlStreamEvent[]) => {
-        for (const e of events) {
-          if (e.type === "open") console.log(`open ${startTag(e.root)}`);
-          else if (e.type === "element") console.log(`element ${serialize(e.element)}`);
-          else if (e.type === "text") console.log(`text ${JSON.stringify(e.text)}`);
-          else console.log("close");
-        }
-      };
-      for await (const chunk of input) show(parser.push(chunk));
-      show(parser.end());
-    } else {
-      const bytes = file ? await Deno.readFile(file) : new Uint8Array(
-        await new Response(Deno.stdin.readable).arrayBuffer(),
-      );
-      console.log(serialize(parseXml(bytes, { restricted }), { indent, declaration: true }));
-    }
-  } catch (e) {
-    if (!(e instanceof XmlParseError)) throw e;
-    console.error(`${e.message} (offset ${e.offset})`);
-    Deno.exit(1);
   }
 }

@@ -1,16 +1,20 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+// This module is browser compatible.
 /**
- * XMPP instant messaging and presence for clients (RFC 3921, updated by RFC 6121): messages,
- * presence, the roster and presence subscriptions, over the XMPP core of
- * `@rtclite/std/ietf/rfc3920`.
+ * XMPP instant messaging and presence for clients: RFC 3921, as updated (obsoleted) by RFC 6121,
+ * which this module implements. References cite RFC 6121's sections and RFC 3921's beside them
+ * where the same rule has another number (RFC 6121 §2 roster is RFC 3921 §7, §3 subscriptions are
+ * §6, §4 presence is §5 and §2.2, §5 messages are §4 and §2.1). Messages, presence, the roster and
+ * presence subscriptions, over the XMPP core of `@rtclite/std/ietf/rfc3920`.
  *
  * The stanza builders and readers ({@linkcode buildMessage}/{@linkcode parseMessage},
  * {@linkcode buildPresence}/{@linkcode parsePresence}, {@linkcode buildRosterQuery}/
- * {@linkcode parseRosterQuery}) are pure; {@linkcode ImClient} adds the roster (get, set, remove,
- * pushes), subscriptions and handlers on top of an {@linkcode XmppClient}.
+ * {@linkcode parseRosterQuery}) and {@linkcode ImClient} (the roster: get, set, remove, pushes;
+ * subscriptions and handlers on top of an {@linkcode XmppSession}) do no I/O.
+ * `@rtclite/std/ietf/rfc3921/deno` connects one over TCP (`ImClient.connect`).
  *
  * Command line:
- * `deno run -A std/ietf/rfc3921.ts --jid user@host --password P [--server 127.0.0.1:5222]
+ * `deno run -A std/ietf/rfc3921/main.ts --jid user@host --password P [--server 127.0.0.1:5222]
  * [--insecure-plain] [--ca cert.pem] send to@host 'hello'` sends a message;
  * `... listen` prints incoming messages (`from: body`) until interrupted; `... roster` prints
  * the roster.
@@ -34,19 +38,12 @@
  * @module
  */
 // @implements RFC6121 (XMPP IM and presence: client side)
-import { getLogger, parseVerbosity, setupLogging } from "../log.ts";
-import { XmlElement } from "../w3c/simplexml.ts";
-import {
-  bareJid,
-  iqError,
-  parseJid,
-  XmppClient,
-  type XmppClientOptions,
-  XmppParseError,
-} from "./rfc3920.ts";
+import { getLogger } from "../../log.ts";
+import { XmlElement } from "../../w3c/simplexml/mod.ts";
+import { bareJid, iqError, parseJid, XmppParseError, type XmppSession } from "../rfc3920/mod.ts";
 
 // The core's types appear in this module's API, so it re-exports the core.
-export * from "./rfc3920.ts";
+export * from "../rfc3920/mod.ts";
 
 const log = getLogger("xmpp", "im");
 
@@ -135,7 +132,7 @@ export function buildMessage(m: Message): XmlElement {
  *   { from: "a@b/c", type: "chat", body: "hi" });
  * ```
  */
-// @implements RFC6121 §5.2.2
+// @implements RFC6121 §5.2.2, RFC3921 §2.1.1
 export function parseMessage(stanza: XmlElement): Message {
   if (stanza.localName !== "message") {
     throw new XmppParseError(`Cannot read message: element is <${stanza.name}>`, 0);
@@ -250,7 +247,7 @@ export function buildPresence(p: Presence = {}): XmlElement {
  *   "<priority>-1</priority></presence>")), { from: "a@b/c", show: "dnd", priority: -1 });
  * ```
  */
-// @implements RFC6121 §4.7.1, RFC6121 §4.7.2.1, RFC6121 §4.7.2.2, RFC6121 §4.7.2.3
+// @implements RFC6121 §4.7.1, RFC6121 §4.7.2.1, RFC6121 §4.7.2.2, RFC6121 §4.7.2.3, RFC3921 §2.2.1, RFC3921 §2.2.2.1, RFC3921 §2.2.2.2, RFC3921 §2.2.2.3
 export function parsePresence(stanza: XmlElement): Presence {
   if (stanza.localName !== "presence") {
     throw new XmppParseError(`Cannot read presence: element is <${stanza.name}>`, 0);
@@ -315,7 +312,7 @@ const SUBSCRIPTIONS = new Set(["none", "to", "from", "both", "remove"]);
  *   'name="Nurse"><group>Servants</group></item></query>');
  * ```
  */
-// @implements RFC6121 §2.1.3, RFC6121 §2.1.5 ¶1-3, RFC6121 §2.3.1, RFC6121 §2.5.1
+// @implements RFC6121 §2.1.3, RFC6121 §2.1.5 ¶1-3, RFC6121 §2.3.1, RFC6121 §2.5.1, RFC3921 §7.1, RFC3921 §7.4, RFC3921 §7.6
 export function buildRosterQuery(items: RosterItem[] = []): XmlElement {
   const q = el("query", { xmlns: NS_ROSTER });
   for (const item of items) {
@@ -344,7 +341,7 @@ export function buildRosterQuery(items: RosterItem[] = []): XmlElement {
  *   [{ jid: "romeo@example.net", name: "Romeo", subscription: "both", groups: ["Friends"] }]);
  * ```
  */
-// @implements RFC6121 §2.1.2, RFC6121 §2.1.2.2, RFC6121 §2.1.2.3, RFC6121 §2.1.2.4, RFC6121 §2.1.2.5, RFC6121 §2.1.2.6, RFC6121 §2.1.4
+// @implements RFC6121 §2.1.2, RFC6121 §2.1.2.2, RFC6121 §2.1.2.3, RFC6121 §2.1.2.4, RFC6121 §2.1.2.5, RFC6121 §2.1.2.6, RFC6121 §2.1.4, RFC3921 §7.1
 export function parseRosterQuery(query: XmlElement): RosterItem[] {
   return query.elements("item", NS_ROSTER).map((item) => {
     const jid = item.attr("jid");
@@ -380,7 +377,7 @@ export function parseRosterQuery(query: XmlElement): RosterItem[] {
  * equal(isValidRosterPush(push("from='evil@y'"), "me@x/r"), false);
  * ```
  */
-// @implements RFC6121 §2.1.6 ¶3-4
+// @implements RFC6121 §2.1.6 ¶3-4, RFC3921 §7.4
 export function isValidRosterPush(iq: XmlElement, ownJid: string): boolean {
   const from = iq.attr("from");
   if (from !== undefined) {
@@ -397,26 +394,38 @@ export function isValidRosterPush(iq: XmlElement, ownJid: string): boolean {
 // === Client ===
 
 /**
- * An XMPP IM client: messages, presence, roster and subscriptions over an {@linkcode XmppClient}.
+ * An XMPP IM client: messages, presence, roster and subscriptions over an {@linkcode XmppSession}.
  *
- * @example Roster handling against an in-process stream (see the notebook for a full exchange)
+ * @example Over a session that records what is sent (see the notebook for a full exchange)
  * ```ts
- * import { ImClient } from "@rtclite/std/ietf/rfc3921";
+ * import { ImClient, type XmlElement, type XmppSession } from "@rtclite/std/ietf/rfc3921";
  * import { equal } from "node:assert/strict";
- * equal(typeof ImClient.connect, "function");
+ *
+ * const sent: string[] = [];
+ * const session = {
+ *   jid: "romeo@example.net/orchard",
+ *   send: (stanza: XmlElement) => void sent.push(stanza.toString()),
+ *   handleIq: () => {},
+ * } as unknown as XmppSession;
+ * const im = new ImClient(session);
+ * im.sendMessage("juliet@example.com", "Neither, fair saint");
+ * im.subscribe("juliet@example.com/balcony");
+ * equal(sent[0], '<message to="juliet@example.com" type="chat"><body>Neither, fair saint</body></message>');
+ * equal(sent[1], '<presence to="juliet@example.com" type="subscribe"/>');
  * ```
  */
 export class ImClient implements AsyncDisposable {
-  #client: XmppClient;
+  #client: XmppSession;
   #roster = new Map<string, RosterItem>();
   #rosterHandlers = new Set<(item: RosterItem) => void>();
 
   /**
-   * Wraps a connected XMPP client (use {@linkcode ImClient.connect} to connect too).
+   * Wraps an online XMPP session (`ImClient.connect` of `@rtclite/std/ietf/rfc3921/deno` connects
+   * over TCP too).
    *
-   * @param client An online {@linkcode XmppClient}.
+   * @param client An online session, e.g. an `XmppClient` of `@rtclite/std/ietf/rfc3920/deno`.
    */
-  constructor(client: XmppClient) {
+  constructor(client: XmppSession) {
     this.#client = client;
     // @implements RFC6121 §2.1.6, RFC3921 §7.4
     client.handleIq(NS_ROSTER, (iq) => {
@@ -431,18 +440,8 @@ export class ImClient implements AsyncDisposable {
     });
   }
 
-  /**
-   * Connects and authenticates (see {@linkcode XmppClient.connect}).
-   *
-   * @param options Connection options.
-   * @returns The IM client.
-   */
-  static async connect(options: XmppClientOptions): Promise<ImClient> {
-    return new ImClient(await XmppClient.connect(options));
-  }
-
-  /** The underlying core client. */
-  get client(): XmppClient {
+  /** The underlying session. */
+  get client(): XmppSession {
     return this.#client;
   }
 
@@ -474,7 +473,7 @@ export class ImClient implements AsyncDisposable {
    *
    * @param p Presence content (default: available).
    */
-  // @implements RFC6121 §4.2.1, RFC6121 §4.4.1, RFC6121 §4.5.1
+  // @implements RFC6121 §4.2.1, RFC6121 §4.4.1, RFC6121 §4.5.1, RFC3921 §5.1.1, RFC3921 §5.1.2, RFC3921 §5.1.5
   sendPresence(p: Presence = {}): void {
     this.#client.send(buildPresence(p));
   }
@@ -575,7 +574,7 @@ export class ImClient implements AsyncDisposable {
    * @param handler Called with each presence.
    * @returns A function that removes the handler.
    */
-  // @implements RFC6121 §4.4.4, RFC6121 §3.1.4
+  // @implements RFC6121 §4.4.4, RFC6121 §3.1.4, RFC3921 §5.1.2, RFC3921 §6.2
   onPresence(handler: (p: Presence) => void): () => void {
     return this.#client.onStanza((s) => {
       if (s.localName !== "presence") return;
@@ -599,7 +598,7 @@ export class ImClient implements AsyncDisposable {
   }
 
   /** Sends unavailable presence and closes the stream. */
-  // @implements RFC6121 §4.5.1
+  // @implements RFC6121 §4.5.1, RFC3921 §5.1.5
   async close(): Promise<void> {
     if (this.#client.stream.state === "online") this.sendPresence({ type: "unavailable" });
     await this.#client.close();
@@ -610,75 +609,3 @@ export class ImClient implements AsyncDisposable {
     await this.close();
   }
 }
-
-// === Command line ===
-
-const USAGE = `Usage: deno run -A std/ietf/rfc3921.ts --jid JID --password P [--server HOST:PORT]
-         [--insecure-plain] [--no-tls] [--ca FILE] [--mechanism M] [-v|-q] COMMAND
-Commands:
-  send TO TEXT   send a chat message
-  listen         print incoming messages as "from: body" until interrupted
-  roster         print the roster, one item a line`;
-
-async function main(argv: string[]): Promise<number> {
-  const { level, args } = parseVerbosity(argv);
-  await setupLogging(level);
-  const opts: XmppClientOptions = { jid: "", password: "" };
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--jid") opts.jid = args[++i] ?? "";
-    else if (a === "--password") opts.password = args[++i] ?? "";
-    else if (a === "--server") {
-      const [host, port] = (args[++i] ?? "").split(/:(?=\d+$)/);
-      opts.hostname = host!;
-      if (port) opts.port = Number(port);
-    } else if (a === "--insecure-plain") opts.allowPlain = true;
-    else if (a === "--no-tls") opts.tls = "disabled";
-    else if (a === "--ca") opts.caCerts = [await Deno.readTextFile(args[++i] ?? "")];
-    else if (a === "--mechanism") opts.mechanisms = [args[++i] ?? ""];
-    else if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      return 0;
-    } else rest.push(a);
-  }
-  if (!opts.jid || !rest[0]) {
-    console.error(USAGE);
-    return 2;
-  }
-  let im: ImClient;
-  try {
-    im = await ImClient.connect(opts);
-  } catch (e) {
-    console.error(`Cannot connect: ${e instanceof Error ? e.message : e}`);
-    return 1;
-  }
-  try {
-    if (rest[0] === "send" && rest.length === 3) {
-      im.sendMessage(rest[1]!, rest[2]!);
-    } else if (rest[0] === "roster") {
-      for (const i of await im.getRoster()) {
-        console.log(`${i.jid}\t${i.subscription ?? ""}\t${i.name ?? ""}\t${i.groups.join(",")}`);
-      }
-    } else if (rest[0] === "listen") {
-      im.onMessage((m) => {
-        if (m.body !== undefined) console.log(`${m.from ?? ""}: ${m.body}`);
-      });
-      im.sendPresence();
-      const stop = new Promise<void>((resolve) => Deno.addSignalListener("SIGINT", resolve));
-      const why = await Promise.race([stop.then(() => undefined), im.client.closed]);
-      if (why) throw why;
-    } else {
-      console.error(USAGE);
-      return 2;
-    }
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 1;
-  } finally {
-    await im.close();
-  }
-  return 0;
-}
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,7 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { interopTest, run } from "@rtclite/testing";
 import {
   AuthParseError,
   basicCredentials,
@@ -11,7 +10,6 @@ import {
   digestHash,
   type DigestInput,
   DigestServer,
-  type DigestServerOptions,
   formatChallenge,
   formatDigestChallenge,
   formatDigestCredentials,
@@ -20,7 +18,7 @@ import {
   parseCredentials,
   parseDigestChallenge,
   parseDigestCredentials,
-} from "./rfc2617.ts";
+} from "./mod.ts";
 
 Deno.test("RFC 2617 §3.5 and RFC 7616 §3.9 worked examples reproduce exactly", async (t) => {
   await t.step("RFC 2617 §3.5 (MD5, qop=auth)", async () => {
@@ -491,97 +489,3 @@ Deno.test("formatDigestCredentials() quotes per RFC 7616 §3.4", () => {
       'response="00", algorithm=MD5-sess, cnonce="c"',
   );
 });
-
-Deno.test("command line prints the Authorization value", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-q",
-      new URL("./rfc2617.ts", import.meta.url).pathname,
-      "--user",
-      "Mufasa",
-      "--password",
-      "Circle Of Life",
-      "--uri",
-      "/dir/index.html",
-      "--cnonce",
-      "0a4f113b",
-      'Digest realm="testrealm@host.com", qop="auth", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093"',
-    ],
-  }).output();
-  equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  match(new TextDecoder().decode(out.stdout), /response="6629fae49393a05397450978507c4ef1"/);
-});
-
-interopTest(
-  "curl --digest authenticates against DigestServer",
-  [{ bin: "curl", apt: "curl" }],
-  async (t) => {
-    const users: Record<string, string> = { alice: "wonderland" };
-    // curl before 8.8.0 hashes algorithm=SHA-512-256 with SHA-256 (fixed in curl 8.8.0).
-    const version = /curl (\d+)\.(\d+)/.exec((await run("curl", ["--version"])).stdout);
-    const curlSha512256 = Number(version?.[1]) * 100 + Number(version?.[2]) >= 808;
-    for (
-      const [label, options] of [
-        ["MD5", { algorithms: ["MD5"] }],
-        ["SHA-256", { algorithms: ["SHA-256"] }],
-        ["SHA-512-256", { algorithms: ["SHA-512-256"] }],
-        ["MD5-sess", { algorithms: ["MD5-sess"] }],
-        ["SHA-256 with userhash", { algorithms: ["SHA-256"], userhash: true }],
-        ["SHA-256 and MD5 challenges", { algorithms: ["SHA-256", "MD5"] }],
-      ] as [string, Partial<DigestServerOptions>][]
-    ) {
-      // Old curl's wrong SHA-512-256 answer must be refused, never accepted.
-      const curlWrong = label === "SHA-512-256" && !curlSha512256;
-      await t.step(
-        curlWrong ? `${label} (curl < 8.8 answers wrongly: refused)` : label,
-        async () => {
-          const server = new DigestServer({ realm: "rtclite@127.0.0.1", ...options });
-          const hashed = new Map<string, string>();
-          for (const [user] of Object.entries(users)) {
-            for (const alg of options.algorithms ?? []) {
-              hashed.set(await computeUserhash(alg, user, "rtclite@127.0.0.1"), user);
-            }
-          }
-          const lookup = (name: string, _realm: string, userhash: boolean) => {
-            const user = userhash ? hashed.get(name) : name;
-            return user && users[user] ? { username: user, password: users[user]! } : undefined;
-          };
-          await using http = Deno.serve(
-            { hostname: "127.0.0.1", port: 0, onListen() {} },
-            async (req) => {
-              const url = new URL(req.url);
-              const authorization = req.headers.get("authorization");
-              if (authorization) {
-                const r = await server.verify(authorization, {
-                  method: req.method,
-                  uri: url.pathname + url.search,
-                }, lookup);
-                if (r.ok) {
-                  return new Response(`hello ${r.username}`, {
-                    headers: { "authentication-info": r.authenticationInfo },
-                  });
-                }
-              }
-              const headers = new Headers();
-              for (const c of await server.challenge()) headers.append("www-authenticate", c);
-              return new Response("unauthorized", { status: 401, headers });
-            },
-          );
-          const url = `http://127.0.0.1:${http.addr.port}/dir/index.html?x=1`;
-          const good = await run("curl", ["-sS", "--digest", "-u", "alice:wonderland", url], {
-            timeout: 10_000,
-          });
-          equal(good.stdout, curlWrong ? "unauthorized" : "hello alice", good.stderr);
-          const bad = await run(
-            "curl",
-            ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--digest", "-u", "alice:x", url],
-            { timeout: 10_000 },
-          );
-          equal(bad.stdout, "401");
-        },
-      );
-    }
-  },
-  { timeout: 60_000 },
-);

@@ -1,8 +1,13 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // This module is browser compatible.
 /**
- * HTTP Basic and Digest access authentication (RFC 2617, RFC 7616, RFC 8760) for HTTP and SIP
- * clients and servers.
+ * HTTP Basic and Digest access authentication (RFC 2617, whose Digest scheme is replaced by
+ * RFC 7616, with RFC 8760 for SIP) for HTTP and SIP clients and servers.
+ *
+ * This module implements RFC 7616, the successor of RFC 2617's Digest part; the file keeps
+ * RFC 2617's name. References cite RFC 7616's section and, where the same rule is in RFC 2617
+ * under another number, RFC 2617's beside it (RFC 7616 §3.3 is RFC 2617 §3.2.1, §3.4 is §3.2.2,
+ * §3.5 is §3.2.3, §5.5 is §4.5).
  *
  * The client side parses `WWW-Authenticate` / `Proxy-Authenticate` values (several challenges in
  * one header, quoted-string escapes), picks the topmost digest challenge it supports and answers
@@ -57,8 +62,9 @@
 // @implements RFC2617 (HTTP Authentication: Basic and Digest Access Authentication)
 import { md5 } from "@noble/hashes/legacy.js";
 import { sha512_256 } from "@noble/hashes/sha2.js";
-import { ParseError } from "../errors.ts";
-import { getLogger } from "../log.ts";
+import { toHex } from "../../bytes.ts";
+import { ParseError } from "../../errors.ts";
+import { getLogger } from "../../log.ts";
 
 const log = getLogger("http", "auth");
 const encoder = new TextEncoder();
@@ -387,12 +393,6 @@ export function digestAlgorithm(name: string | undefined): DigestAlgorithm | und
   return ALGORITHMS.find((a) => a.toUpperCase() === upper);
 }
 
-function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
 /**
  * The unkeyed digest `H(data)` as lower-case hex for a digest algorithm (its `-sess` variant uses
  * the same hash).
@@ -411,7 +411,7 @@ function toHex(bytes: Uint8Array): string {
  * equal(await digestHash("MD5", "abc"), "900150983cd24fb0d6963f7d28e17f72");
  * ```
  */
-// @implements RFC7616 §3.2, RFC8760 §2.2
+// @implements RFC7616 §3.2, RFC2617 §3.1.3, RFC8760 §2.2
 export async function digestHash(
   algorithm: DigestAlgorithm,
   data: string | Uint8Array,
@@ -539,7 +539,7 @@ export async function computeDigestResponse(input: DigestInput): Promise<string>
  *   "793263caabb707a56211940d90411ea4a575adeccb7e360aeb624ed06ece9b0b");
  * ```
  */
-// @implements RFC7616 §3.4.4
+// @implements RFC7616 §3.4.4 (new in RFC 7616: RFC 2617 has no userhash)
 export function computeUserhash(
   algorithm: DigestAlgorithm,
   username: string,
@@ -628,7 +628,7 @@ export function parseDigestChallenge(challenge: AuthChallenge): DigestChallenge 
  *   qop: ["auth"], userhash: false }), 'Digest realm="r", nonce="n", algorithm=SHA-256, qop="auth"');
  * ```
  */
-// @implements RFC7616 §3.3 ¶36-37
+// @implements RFC7616 §3.3 ¶36-37, RFC2617 §3.2.1
 export function formatDigestChallenge(c: DigestChallenge): string {
   const params: Record<string, string> = { realm: c.realm };
   if (c.domain?.length) params.domain = c.domain.join(" ");
@@ -778,7 +778,7 @@ function decodeExtValue(v: string): string | undefined {
  * equal(parseDigestCredentials(value).cnonce, "c");
  * ```
  */
-// @implements RFC7616 §3.4 ¶21-22
+// @implements RFC7616 §3.4 ¶21-22, RFC2617 §3.2.2
 export function formatDigestCredentials(c: DigestCredentials): string {
   const params: Record<string, string> = c.extendedUsername
     ? { "username*": encodeExtValue(c.username) }
@@ -1207,7 +1207,7 @@ export class DigestServer {
    * @param options `stale: true` after a {@linkcode verify} result with `stale`.
    * @returns `WWW-Authenticate` (or `Proxy-Authenticate`) values, one header field each.
    */
-  // @implements RFC8760 §2.3 ¶2, RFC7616 §3.3
+  // @implements RFC8760 §2.3 ¶2, RFC7616 §3.3, RFC2617 §3.2.1
   async challenge(options: { stale?: boolean } = {}): Promise<string[]> {
     const nonce = await this.nonce();
     return this.#o.algorithms.map((algorithm) => {
@@ -1267,7 +1267,7 @@ export class DigestServer {
     }
     if (algorithm.endsWith("-sess") && c.cnonce === undefined) return fail("malformed");
     if (this.#o.opaque !== undefined && c.opaque !== this.#o.opaque) return fail("opaque");
-    // @implements RFC7616 §3.4.6 ¶2
+    // @implements RFC7616 §3.4.6 ¶2, RFC2617 §3.2.2.5
     if (request.checkUri !== false && c.uri !== request.uri) return fail("uri");
     const state = await this.checkNonce(c.nonce);
     if (state === "invalid") return fail("nonce");
@@ -1291,11 +1291,11 @@ export class DigestServer {
     if (request.body !== undefined) input.body = request.body;
     const expected = await computeDigestResponse(input);
     if (!timingSafeEqual(expected, c.response.toLowerCase())) return fail("response");
-    // @implements RFC7616 §3.3 ¶16-17
+    // @implements RFC7616 §3.3 ¶16-17, RFC2617 §3.2.1
     if (state === "stale") return fail("stale", true);
-    // @implements RFC7616 §3.4 ¶17-18, RFC7616 §5.5
+    // @implements RFC7616 §3.4 ¶17-18, RFC7616 §5.5, RFC2617 §3.2.2, RFC2617 §4.5
     if (c.nc !== undefined && !this.#acceptNc(c.nonce, parseInt(c.nc, 16))) return fail("replay");
-    // @implements RFC7616 §3.5
+    // @implements RFC7616 §3.5, RFC2617 §3.2.3
     const info: Record<string, string> = {};
     if (qop !== undefined) {
       info.qop = qop;
@@ -1330,41 +1330,5 @@ export class DigestServer {
     if (s.mask & bit) return false;
     s.mask |= bit;
     return true;
-  }
-}
-
-// === Command line ===
-
-if (import.meta.main) {
-  const { parseVerbosity, setupLogging } = await import("../log.ts");
-  const { level, args } = parseVerbosity(Deno.args);
-  await setupLogging(level);
-  const opts: Record<string, string> = {};
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a.startsWith("--") && i + 1 < args.length) opts[a.slice(2)] = args[++i]!;
-    else rest.push(a);
-  }
-  if (rest.length !== 1 || !opts.user || opts.password === undefined) {
-    console.error(
-      "Usage: deno run std/ietf/rfc2617.ts --user U --password P [--method REGISTER] " +
-        "[--uri sip:example.com] [--body TEXT] [--cnonce C] [-v|-q] 'Digest realm=...,nonce=...'\n" +
-        "Prints the Authorization value answering the challenge.",
-    );
-    Deno.exit(2);
-  }
-  try {
-    const client = new DigestClient({
-      username: opts.user,
-      password: opts.password,
-      ...(opts.cnonce !== undefined ? { cnonce: () => opts.cnonce! } : {}),
-    });
-    const request: DigestRequest = { method: opts.method ?? "GET", uri: opts.uri ?? "/" };
-    if (opts.body !== undefined) request.body = opts.body;
-    console.log(await client.authorize(rest[0]!, request));
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    Deno.exit(1);
   }
 }

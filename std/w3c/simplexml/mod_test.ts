@@ -1,5 +1,5 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
 import {
   escapeAttribute,
@@ -14,7 +14,7 @@ import {
   XmlPushParser,
   XmlRestrictedError,
   type XmlStreamEvent,
-} from "./simplexml.ts";
+} from "./mod.ts";
 
 type Plain = { name: string; attrs: [string, string][]; children: (Plain | string)[] };
 
@@ -444,32 +444,4 @@ Deno.test("property: split random input gives the same events or the same error"
     }),
     { numRuns: 1000 },
   );
-});
-
-Deno.test("command line pretty-prints and reports errors with the offset", async () => {
-  const run = async (args: string[], input: string) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-q", new URL("./simplexml.ts", import.meta.url).pathname, ...args],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(input));
-    await w.close();
-    const out = await child.output();
-    return {
-      code: out.code,
-      stdout: new TextDecoder().decode(out.stdout),
-      stderr: new TextDecoder().decode(out.stderr),
-    };
-  };
-  const ok1 = await run([], "<a><b>x</b></a>");
-  equal(ok1.code, 0);
-  equal(ok1.stdout, '<?xml version="1.0" encoding="UTF-8"?>\n<a>\n  <b>x</b>\n</a>\n');
-  const bad = await run([], "<a><b></a>");
-  equal(bad.code, 1);
-  match(bad.stderr, /expected <\/b>.*offset 6/);
-  const stream = await run(["--stream"], "<s><m>1</m></s>");
-  equal(stream.stdout, "open <s>\nelement <m>1</m>\nclose\n");
 });
