@@ -66,6 +66,8 @@ import { toHex } from "../../bytes.ts";
 import { ParseError } from "../../errors.ts";
 import { getLogger } from "../../log.ts";
 
+export { ParseError };
+
 const log = getLogger("http", "auth");
 const encoder = new TextEncoder();
 

@@ -62,6 +62,9 @@ import {
   XmppTimeoutError,
 } from "./mod.ts";
 
+// The whole pure API, so that a Deno program imports one module.
+export * from "./mod.ts";
+
 const log = getLogger("xmpp", "core");
 const utf8 = new TextEncoder();
 

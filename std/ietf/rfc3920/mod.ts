@@ -59,8 +59,5 @@
  * @module
  */
 // @implements RFC6120 (XMPP core: client side)
-export { ParseError } from "../../errors.ts";
-export { XmlElement, type XmlNode } from "../../w3c/simplexml/mod.ts";
-export * from "./stanza.ts";
 export { ScramClient, type ScramOptions } from "./scram.ts";
-export * from "./stream.ts";
+export * from "./stream.ts"; // with stanza.ts: addresses, stanza errors, typed errors

@@ -22,6 +22,10 @@
 import { ParseError } from "../../errors.ts";
 import { XmlElement } from "../../w3c/simplexml/mod.ts";
 
+// Types of this module's API that come from elsewhere.
+export { ParseError, XmlElement };
+export type { XmlNode } from "../../w3c/simplexml/mod.ts";
+
 const utf8 = new TextEncoder();
 
 // === Namespaces (RFC 6120 §4.8) ===

@@ -42,6 +42,9 @@ import {
   XmppParseError,
 } from "./stanza.ts";
 
+// The addresses, stanza helpers and errors this module's API uses.
+export * from "./stanza.ts";
+
 const log = getLogger("xmpp", "core");
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder("utf-8", { fatal: true });

@@ -19,6 +19,8 @@ import { ImClient as SessionImClient } from "./mod.ts";
 
 export * from "./mod.ts";
 export * from "../rfc3920/deno.ts";
+/** The I/O-free `ImClient` of `@rtclite/std/ietf/rfc3921`, which this module's extends. */
+export { SessionImClient };
 
 /**
  * The IM client of `@rtclite/std/ietf/rfc3921` with a way to connect: an

@@ -50,6 +50,8 @@
 // @implements RFC6120 §4.1 (XML streams: a root element that frames first-level elements)
 import { ParseError } from "../../errors.ts";
 
+export { ParseError };
+
 // === Errors ===
 
 /** Malformed XML (not well-formed or not namespace-well-formed); `offset` counts characters. */
