@@ -1062,7 +1062,10 @@ export interface DigestServerOptions {
   algorithms?: DigestAlgorithm[];
   /** qop values to offer; default `["auth"]`. */
   qop?: Qop[];
-  /** Accept credentials without qop (RFC 2069 / old SIP clients; no replay check). Default false. */
+  /**
+   * Accept credentials without qop (RFC 2069 / old SIP clients). Such credentials carry no `nc`, so
+   * each nonce is accepted once; a second use is answered `stale` (a fresh nonce). Default false.
+   */
   allowNoQop?: boolean;
   /** Ask clients to hash the username. Default false. */
   userhash?: boolean;
@@ -1070,7 +1073,11 @@ export interface DigestServerOptions {
   opaque?: string;
   /** Clock in milliseconds; default `Date.now`. */
   now?: () => number;
-  /** How many nonces to track for replay detection; default 10000. */
+  /**
+   * Most nonces tracked for replay detection at once; default 10000. A nonce is tracked from its
+   * first accepted use until it expires, and never forgotten before: when this many live nonces
+   * are tracked, credentials with a new nonce are answered `stale` until one expires.
+   */
   maxTrackedNonces?: number;
 }
 
@@ -1090,6 +1097,28 @@ function fromB64url(s: string): Uint8Array | undefined {
   }
 }
 
+/** The issue time written in a nonce (checked with its HMAC first). */
+function issued(nonce: Uint8Array): number {
+  return new DataView(nonce.buffer, nonce.byteOffset).getFloat64(0);
+}
+
+/** Accepts `nc` into a nonce's 64-wide sliding window; false for a repeat or a too old value. */
+function acceptNc(s: { max: number; mask: bigint }, nc: number): boolean {
+  if (nc === 0) return false;
+  if (nc > s.max) {
+    const shift = BigInt(Math.min(nc - s.max, 64));
+    s.mask = ((s.mask << shift) | 1n) & 0xffffffffffffffffn;
+    s.max = nc;
+    return true;
+  }
+  const back = s.max - nc;
+  if (back >= 64) return false;
+  const bit = 1n << BigInt(back);
+  if (s.mask & bit) return false;
+  s.mask |= bit;
+  return true;
+}
+
 function timingSafeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
@@ -1104,6 +1133,12 @@ function timingSafeEqual(a: string, b: string): boolean {
  * credentials yield `stale`; each nonce's `nc` values are tracked in a 64-wide sliding window
  * (as IPsec does) so a repeated or too old `nc` is rejected as a replay while requests that
  * overtake each other are still accepted.
+ *
+ * Replay state is bounded by the nonce lifetime, not by forgetting: a nonce is tracked from its
+ * first accepted use until it expires (after which it can only ever be `stale`), at most
+ * `maxTrackedNonces` at once. When the table is full of live nonces, a new nonce is answered
+ * `stale` instead of evicting one, so a captured `Authorization` is never accepted twice,
+ * whatever other users do. The clock never runs backwards for these decisions.
  *
  * @example A stale nonce
  * ```ts
@@ -1126,7 +1161,9 @@ function timingSafeEqual(a: string, b: string): boolean {
 export class DigestServer {
   #o: Required<Omit<DigestServerOptions, "opaque" | "secret">> & { opaque?: string };
   #key: Promise<CryptoKey>;
-  #seen = new Map<string, { max: number; mask: bigint }>();
+  #seen = new Map<string, { max: number; mask: bigint; expires: number }>();
+  #nextExpiry = Infinity;
+  #clock = -Infinity;
 
   /**
    * Creates a server.
@@ -1170,6 +1207,17 @@ export class DigestServer {
     return data;
   }
 
+  /** How many nonces are tracked for replay detection now (at most `maxTrackedNonces`). */
+  get trackedNonces(): number {
+    return this.#seen.size;
+  }
+
+  // The clock, never going backwards: a nonce once expired stays expired, so forgetting it is safe.
+  #now(): number {
+    this.#clock = Math.max(this.#clock, this.#o.now());
+    return this.#clock;
+  }
+
   /**
    * Makes a fresh nonce.
    *
@@ -1178,7 +1226,7 @@ export class DigestServer {
   // @implements RFC7616 §3.3 ¶7-11, RFC2617 §4.3
   async nonce(): Promise<string> {
     const stamp = new Uint8Array(16);
-    new DataView(stamp.buffer).setFloat64(0, this.#o.now());
+    new DataView(stamp.buffer).setFloat64(0, this.#now());
     crypto.getRandomValues(stamp.subarray(8));
     const out = new Uint8Array(NONCE_BYTES);
     out.set(stamp);
@@ -1197,8 +1245,7 @@ export class DigestServer {
     if (!bytes || bytes.length !== NONCE_BYTES) return "invalid";
     const mac = await this.#mac(this.#signed(bytes.subarray(0, 16)));
     if (!timingSafeEqual(toHex(mac), toHex(bytes.subarray(16)))) return "invalid";
-    const issued = new DataView(bytes.buffer, bytes.byteOffset).getFloat64(0);
-    const age = this.#o.now() - issued;
+    const age = this.#now() - issued(bytes);
     return age < 0 || age > this.#o.nonceLifetime ? "stale" : "valid";
   }
 
@@ -1296,7 +1343,18 @@ export class DigestServer {
     // @implements RFC7616 §3.3 ¶16-17, RFC2617 §3.2.1
     if (state === "stale") return fail("stale", true);
     // @implements RFC7616 §3.4 ¶17-18, RFC7616 §5.5, RFC2617 §3.2.2, RFC2617 §4.5
-    if (c.nc !== undefined && !this.#acceptNc(c.nonce, parseInt(c.nc, 16))) return fail("replay");
+    const seen = this.#track(c.nonce);
+    if (!seen) {
+      log.warn("Digest: {n} live nonces tracked; answering stale until one expires", {
+        n: this.#seen.size,
+      });
+      return fail("stale", true);
+    }
+    // Without qop there is no nc: the nonce is good for one request (RFC 2069 clients re-use it,
+    // and get a fresh one through stale=true).
+    if (c.nc === undefined) {
+      if (!acceptNc(seen, 1)) return fail("replay", true);
+    } else if (!acceptNc(seen, parseInt(c.nc, 16))) return fail("replay");
     // @implements RFC7616 §3.5, RFC2617 §3.2.3
     const info: Record<string, string> = {};
     if (qop !== undefined) {
@@ -1310,27 +1368,30 @@ export class DigestServer {
     return { ok: true, username, authenticationInfo };
   }
 
-  #acceptNc(nonce: string, nc: number): boolean {
-    let s = this.#seen.get(nonce);
-    if (!s) {
-      if (this.#seen.size >= this.#o.maxTrackedNonces) {
-        this.#seen.delete(this.#seen.keys().next().value!);
+  // The replay window of a nonce, tracked until the nonce expires; undefined when the table is
+  // full of live nonces (a live one is never evicted).
+  #track(nonce: string): { max: number; mask: bigint; expires: number } | undefined {
+    const known = this.#seen.get(nonce);
+    if (known) return known;
+    const now = this.#now();
+    // Entries come roughly in issue order: drop expired ones from the front, cheaply.
+    for (const [k, s] of this.#seen) {
+      if (s.expires >= now) break;
+      this.#seen.delete(k);
+    }
+    if (this.#seen.size >= this.#o.maxTrackedNonces && now > this.#nextExpiry) {
+      let next = Infinity;
+      for (const [k, s] of this.#seen) {
+        if (s.expires < now) this.#seen.delete(k);
+        else next = Math.min(next, s.expires);
       }
-      s = { max: 0, mask: 0n };
-      this.#seen.set(nonce, s);
+      this.#nextExpiry = next;
     }
-    if (nc === 0) return false;
-    if (nc > s.max) {
-      const shift = BigInt(Math.min(nc - s.max, 64));
-      s.mask = ((s.mask << shift) | 1n) & 0xffffffffffffffffn;
-      s.max = nc;
-      return true;
-    }
-    const back = s.max - nc;
-    if (back >= 64) return false;
-    const bit = 1n << BigInt(back);
-    if (s.mask & bit) return false;
-    s.mask |= bit;
-    return true;
+    if (this.#seen.size >= this.#o.maxTrackedNonces) return undefined;
+    const expires = issued(fromB64url(nonce)!) + this.#o.nonceLifetime;
+    const s = { max: 0, mask: 0n, expires };
+    this.#seen.set(nonce, s);
+    this.#nextExpiry = Math.min(this.#nextExpiry, expires);
+    return s;
   }
 }

@@ -489,3 +489,80 @@ Deno.test("formatDigestCredentials() quotes per RFC 7616 §3.4", () => {
       'response="00", algorithm=MD5-sess, cnonce="c"',
   );
 });
+
+// Issue 18 item 4: replay tracking kept only the last 10,000 nonces, so after another user logged
+// in 10,001 times, alice's captured Authorization was accepted again.
+Deno.test("DigestServer never accepts a captured Authorization twice, whatever other users do (RFC 7616 §5.5)", async (t) => {
+  let now = 1_000_000;
+  const server = new DigestServer({
+    realm: "example.com",
+    algorithms: ["MD5"],
+    nonceLifetime: 60_000,
+    now: () => now,
+  });
+  const users: Record<string, string> = { alice: "secret", mallory: "mallory" };
+  const lookup = (u: string) => users[u] ? { password: users[u]! } : undefined;
+  const req = { method: "REGISTER", uri: "sip:example.com" };
+  const alice = new DigestClient({ username: "alice", password: "secret" });
+  const aliceChallenge = await server.challenge();
+  const captured = await alice.authorize(aliceChallenge, req);
+  equal((await server.verify(captured, req, lookup)).ok, true);
+
+  await t.step("10,001 logins of another user, then the replay: refused", async () => {
+    const mallory = new DigestClient({ username: "mallory", password: "mallory" });
+    let accepted = 0, refused = 0;
+    for (let i = 0; i < 10_001; i++) {
+      now += 1; // 10 s in all, well within the nonce lifetime
+      const r = await server.verify(
+        await mallory.authorize(await server.challenge(), req),
+        req,
+        lookup,
+      );
+      if (r.ok) accepted++;
+      else {
+        refused++;
+        deepEqual(r, { ok: false, reason: "stale", stale: true, username: "mallory" });
+      }
+    }
+    // The table is bounded: alice's live nonce plus 9,999 of mallory's; the rest were refused.
+    equal(server.trackedNonces, 10_000);
+    equal(accepted, 9_999);
+    equal(refused, 2);
+    const replay = await server.verify(captured, req, lookup);
+    equal(replay.ok, false);
+    equal(!replay.ok && replay.reason, "replay");
+    // Alice herself goes on with the next nc on her nonce.
+    equal((await server.verify(await alice.authorize(aliceChallenge, req), req, lookup)).ok, true);
+  });
+
+  await t.step(
+    "once the nonces expire the table empties; the replay is only ever stale",
+    async () => {
+      now += 60_001;
+      const replay = await server.verify(captured, req, lookup);
+      deepEqual(replay, { ok: false, reason: "stale", stale: true, username: "alice" });
+      const fresh = await alice.authorize(await server.challenge(), req);
+      equal((await server.verify(fresh, req, lookup)).ok, true);
+      equal(server.trackedNonces, 1);
+      // A clock that jumps back does not revive the forgotten nonces.
+      now -= 120_000;
+      equal((await server.verify(captured, req, lookup)).ok, false);
+    },
+  );
+});
+
+Deno.test("DigestServer accepts a nonce once without qop (RFC 2069), then answers stale", async () => {
+  const server = new DigestServer({ realm: "r", algorithms: ["MD5"], allowNoQop: true });
+  const req = { method: "REGISTER", uri: "sip:r" };
+  const lookup = () => ({ password: "p" });
+  const [challenge] = await server.challenge();
+  const noQop = challenge!.replace(/, qop="auth"/, "");
+  const auth = await new DigestClient({ username: "u", password: "p" }).authorize(noQop, req);
+  equal((await server.verify(auth, req, lookup)).ok, true);
+  deepEqual(await server.verify(auth, req, lookup), {
+    ok: false,
+    reason: "replay",
+    stale: true,
+    username: "u",
+  });
+});
