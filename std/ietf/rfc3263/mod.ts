@@ -277,7 +277,7 @@ export class SipLocateError extends Error {
  * import { resolveSipTargets } from "@rtclite/std/ietf/rfc3263";
  * import { deepEqual } from "node:assert/strict";
  *
- * const resolver = { resolve: () => Promise.reject(new Error("no DNS needed")) };
+ * const resolver = { resolve: () => Promise.reject(new RangeError("no DNS needed")) };
  * deepEqual(await resolveSipTargets("sips:bob@[2001:db8::5]", { resolver }), [
  *   { transport: "tls", host: "2001:db8::5", port: 5061, address: "2001:db8::5" },
  * ]);
