@@ -662,21 +662,25 @@ function formatIpv6(b: Uint8Array, o: number): string {
  */
 class DnsWriter extends ByteWriter {
   /** Offsets of the name suffixes written so far (lower-case), for compression. */
-  readonly names = new Map<string, number>();
+  names = new Map<string, number>();
 
   /** Writes a 16-bit field, refusing values that do not fit. */
   override u16(v: number, what = "16-bit field"): void {
     if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
       throw new RangeError(`Cannot encode ${what}: ${v} is not a 16-bit unsigned integer`);
     }
-    super.u16(v);
+    this.ensure(2);
+    this.view.setUint16(this.pos, v);
+    this.pos += 2;
   }
   /** Writes a 32-bit field, refusing values that do not fit. */
   override u32(v: number, what = "32-bit field"): void {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
       throw new RangeError(`Cannot encode ${what}: ${v} is not a 32-bit unsigned integer`);
     }
-    super.u32(v);
+    this.ensure(4);
+    this.view.setUint32(this.pos, v);
+    this.pos += 4;
   }
   /** A <character-string>: length byte and up to 255 bytes (RFC 1035 §3.3). */
   charString(b: Uint8Array, what: string): void {
@@ -890,7 +894,7 @@ function writeOpt(w: DnsWriter, e: Edns): void {
 export function encodeMessage(msg: DnsMessageInit): Uint8Array {
   const w = writer;
   w.pos = 0;
-  w.names.clear();
+  w.names = new Map();
   const qs = msg.questions ?? [], an = msg.answers ?? [];
   const ns = msg.authorities ?? [], ar = msg.additionals ?? [];
   w.u16(msg.id ?? 0, "message ID");
