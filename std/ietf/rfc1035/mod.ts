@@ -51,7 +51,7 @@
  * @module
  */
 // @implements RFC1035 (Domain names - implementation and specification)
-import { ByteReader, ByteWriter } from "../../bytes.ts";
+import { ByteReader, ByteWriter, toHex } from "../../bytes.ts";
 import { ParseError } from "../../errors.ts";
 
 // === Types, classes and codes (RFC 1035 §3.2.2, §3.2.4, §4.1.1) ===
@@ -1323,8 +1323,7 @@ export function formatRdata(rr: DnsRecord): string {
     case "CAA":
       return `${rr.data.flags} ${rr.data.tag} ${quoteLatin1(rr.data.value)}`;
     default: {
-      const hex = Array.from(rr.data, (b) => b.toString(16).padStart(2, "0")).join("")
-        .toUpperCase();
+      const hex = toHex(rr.data).toUpperCase();
       return `\\# ${rr.data.length}${hex ? " " + hex : ""}`;
     }
   }
