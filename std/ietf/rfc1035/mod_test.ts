@@ -14,6 +14,7 @@ import {
   parseIp,
   parseResolvConf,
   sameName,
+  TcpDeframer,
   typeCode,
   typeName,
 } from "./mod.ts";
@@ -645,4 +646,102 @@ Deno.test("DnsZone answers authoritatively (RFC 1035 §6.2)", async (t) => {
     assertEquals(zone.answer({ questions: [] }).rcode, 1);
     assertEquals(zone.answer({ opcode: 2, questions: [{ name: "a", type: "A" }] }).rcode, 4);
   });
+});
+
+// === TCP framing (RFC 1035 §4.2.2) ===
+
+/** Pushes `chunks` one by one, collecting every message the deframer gives after each. */
+function deframeAll(deframer: TcpDeframer, chunks: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const chunk of chunks) {
+    deframer.push(chunk);
+    for (let m = deframer.next(); m !== undefined; m = deframer.next()) out.push(m);
+  }
+  return out;
+}
+
+Deno.test("TcpDeframer reads length-prefixed messages from split and coalesced reads", async (t) => {
+  const messages = [
+    encodeMessage({ id: 1, rd: true, questions: [{ name: "sip.test", type: "NAPTR" }] }),
+    encodeMessage({ id: 2, qr: true, answers: [ZONE_RECORDS[1]!] }),
+    new Uint8Array(0),
+    encodeMessage({ id: 3, qr: true, answers: ZONE_RECORDS.slice(6) }), // the big TXT set
+  ];
+  const stream = Uint8Array.from(messages.flatMap((m) => [...frameTcp(m)]));
+  await t.step("all in one read", () => {
+    const d = new TcpDeframer();
+    assertEquals(deframeAll(d, [stream]), messages);
+    assertEquals(d.pending, 0);
+  });
+  await t.step("one byte per read", () => {
+    const d = new TcpDeframer();
+    assertEquals(deframeAll(d, Array.from(stream, (b) => Uint8Array.of(b))), messages);
+  });
+  await t.step("split inside the length prefix and inside a message", () => {
+    const d = new TcpDeframer();
+    const first = frameTcp(messages[0]!).length;
+    const cuts = [1, first - 3, first + 1, first + 5, stream.length - 7, stream.length];
+    const chunks = cuts.map((end, i) => stream.slice(i ? cuts[i - 1] : 0, end));
+    assertEquals(deframeAll(d, chunks), messages);
+  });
+  await t.step("a partial message waits and is counted as pending", () => {
+    const d = new TcpDeframer();
+    d.push(stream.subarray(0, 5));
+    assertEquals([d.next(), d.pending], [undefined, 5]);
+  });
+  await t.step("returned messages are copies: the caller may reuse its read buffer", () => {
+    const d = new TcpDeframer();
+    const buf = frameTcp(messages[0]!);
+    d.push(buf);
+    buf.fill(0);
+    assertEquals(d.next(), messages[0]);
+  });
+  await t.step("decodeMessage reads what it returns", () => {
+    const d = new TcpDeframer();
+    assertEquals(deframeAll(d, [stream]).slice(0, 2).map((m) => decodeMessage(m).id), [1, 2]);
+  });
+});
+
+Deno.test("TcpDeframer gives the same messages for any split of the stream (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 600 }), { maxLength: 6 }),
+      fc.array(fc.nat(), { maxLength: 12 }),
+      (messages: Uint8Array[], cutSeeds: number[]) => {
+        const stream = Uint8Array.from(messages.flatMap((m) => [...frameTcp(m)]));
+        const cuts = [...new Set(cutSeeds.map((c) => c % (stream.length + 1)))].sort((a, b) =>
+          a - b
+        );
+        const chunks = [...cuts, stream.length].map((end, i, all) =>
+          stream.slice(i ? all[i - 1] : 0, end)
+        );
+        const d = new TcpDeframer();
+        assertEquals(deframeAll(d, chunks), messages);
+        assertEquals(d.pending, 0);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("TcpDeframer refuses a length over its limit with DnsParseError", () => {
+  const small = Uint8Array.of(1, 2, 3);
+  const d = new TcpDeframer(512);
+  // A good message, then a prefix that claims 513 bytes, in one read.
+  d.push(Uint8Array.of(...frameTcp(small), 0x02, 0x01, 9, 9));
+  assertEquals(d.next(), small, "the message before the bad prefix is still returned");
+  const err = throwsParse(() => d.next(), "513");
+  assertEquals(err.offset, 5, "offset of the bad prefix in the stream");
+  throwsParse(() => d.next(), "limit of 512");
+  d.push(frameTcp(small));
+  throwsParse(() => d.next(), "513"); // the stream stays unreadable
+  // At the limit is fine; the default limit is the largest a prefix can say.
+  const at = new TcpDeframer(3);
+  at.push(frameTcp(small));
+  assertEquals(at.next(), small);
+  const max = new TcpDeframer();
+  max.push(frameTcp(new Uint8Array(0xffff)));
+  assertEquals(max.next()?.length, 0xffff);
+  assertThrows(() => new TcpDeframer(0x10000), RangeError);
+  assertThrows(() => new TcpDeframer(-1), RangeError);
 });

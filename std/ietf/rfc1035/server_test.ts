@@ -1,5 +1,5 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-import { decodeMessage, DnsZone, frameTcp } from "./mod.ts";
+import { decodeMessage, DnsZone, encodeMessage, frameTcp, TcpDeframer } from "./mod.ts";
 import { DnsResolver } from "./resolver.ts";
 import { serveDns } from "./server.ts";
 import { ZONE_RECORDS } from "../testdata/dns_zone.ts";
@@ -38,5 +38,33 @@ Deno.test("serveDns() survives bad queries and answers FORMERR when it can", asy
     assertEquals(ok.answers.length, 1);
   } finally {
     sock.close();
+  }
+});
+
+Deno.test("serveDns() answers TCP queries that arrive coalesced and split (RFC 1035 §4.2.2)", async () => {
+  await using server = await serveDns({ zone: new DnsZone(ZONE_RECORDS), port: 0 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    const q = (id: number) =>
+      frameTcp(encodeMessage({ id, questions: [{ name: "pbx.sip.test", type: "A" }] }));
+    // Two queries in one write, then a third cut inside its length prefix and its body.
+    await conn.write(Uint8Array.of(...q(1), ...q(2)));
+    const third = q(3);
+    for (const part of [third.subarray(0, 1), third.subarray(1, 9), third.subarray(9)]) {
+      await conn.write(part);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ids: number[] = [];
+    const deframer = new TcpDeframer();
+    const buf = new Uint8Array(4096);
+    while (ids.length < 3) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      deframer.push(buf.subarray(0, n));
+      for (let m = deframer.next(); m; m = deframer.next()) ids.push(decodeMessage(m).id);
+    }
+    assertEquals(ids, [1, 2, 3]);
+  } finally {
+    conn.close();
   }
 });
