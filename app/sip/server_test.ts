@@ -336,7 +336,9 @@ Deno.test("server over TLS, WS and WSS: UAs register and call UDP UAs through it
 });
 
 Deno.test("proxy locates a foreign domain by NAPTR/SRV and fails over on 503 and refused TCP (RFC 3263 §4.3)", async () => {
-  const { DnsResolver, DnsZone, serveDns } = await import("@rtclite/std/ietf/rfc1035");
+  const { DnsZone } = await import("@rtclite/std/ietf/rfc1035");
+  const { DnsResolver } = await import("@rtclite/std/ietf/rfc1035/resolver");
+  const { serveDns } = await import("@rtclite/std/ietf/rfc1035/server");
   const udp = () => UdpTransport.listen({ host: "127.0.0.1", port: 0 });
   const busy = new SipEndpoint({ transports: [await udp()] });
   let refused = 0;

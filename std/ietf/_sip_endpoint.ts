@@ -36,7 +36,7 @@ import {
   type TimerValues,
 } from "./_sip_transaction.ts";
 import type { SipConnection, SipSource, SipTransport, TransportName } from "./_sip_transport.ts";
-import { resolveSipTargets, type SipDnsResolver } from "./rfc3263.ts";
+import { resolveSipTargets, type SipDnsResolver } from "./rfc3263/mod.ts";
 
 const log = getLogger("sip", "endpoint");
 

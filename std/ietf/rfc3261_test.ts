@@ -1134,7 +1134,9 @@ Deno.test("a stateless proxy forwards a call without transactions (RFC 3261 §16
 // === RFC 3263 target resolution and failover ===
 
 Deno.test("SipEndpoint locates servers by NAPTR/SRV and fails over to the next target (RFC 3263 §4.3)", async (t) => {
-  const { DnsResolver, DnsZone, serveDns } = await import("./rfc1035.ts");
+  const { DnsZone } = await import("./rfc1035/mod.ts");
+  const { DnsResolver } = await import("./rfc1035/resolver.ts");
+  const { serveDns } = await import("./rfc1035/server.ts");
   const deadUdp = await UdpTransport.listen({ host: "127.0.0.1", port: 0 });
   const deadUdpPort = deadUdp.port;
   await deadUdp.close();

@@ -46,10 +46,12 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { sha1 } from "@noble/hashes/legacy.js";
+import { ByteReader, ByteWriter, equals, fromHex as bytesFromHex, toHex } from "@rtclite/std/bytes";
+import { runCommand, UsageError } from "@rtclite/std/cli";
 import { ParseError } from "@rtclite/std/errors";
-import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
+import { getLogger } from "@rtclite/std/log";
 
-export { ParseError };
+export { ParseError, toHex };
 
 const log = getLogger("dht");
 
@@ -79,26 +81,8 @@ export function hashKey(data: Uint8Array | string): NodeId {
 }
 
 /**
- * Formats an identifier as lowercase hexadecimal.
- *
- * @param id The bytes.
- * @returns The hex string.
- *
- * @example
- * ```ts
- * import { toHex } from "@rtclite/app/net/p2p/dht";
- * import { equal } from "node:assert/strict";
- * equal(toHex(new Uint8Array([0, 255])), "00ff");
- * ```
- */
-export function toHex(id: Uint8Array): string {
-  let s = "";
-  for (const b of id) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
-/**
- * Reads a 40-digit hexadecimal identifier.
+ * Reads a 40-digit hexadecimal identifier (`toHex`, re-exported from
+ * `@rtclite/std/bytes`, writes one).
  *
  * @param hex The text.
  * @returns The identifier.
@@ -116,9 +100,7 @@ export function fromHex(hex: string): NodeId {
   if (!/^[0-9a-fA-F]{40}$/.test(hex)) {
     throw new RangeError(`Cannot read node ID: ${JSON.stringify(hex)} is not 40 hex digits`);
   }
-  const out = new Uint8Array(ID_LENGTH);
-  for (let i = 0; i < ID_LENGTH; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  return bytesFromHex(hex);
 }
 
 /**
@@ -206,12 +188,6 @@ export function bucketIndex(self: NodeId, other: NodeId): number {
     if (x !== 0) return (ID_LENGTH - 1 - i) * 8 + (31 - Math.clz32(x));
   }
   return -1;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** A random identifier in bucket `index` of `self` (for bucket refresh). */
@@ -367,85 +343,20 @@ const STORE_STATUS: StoreStatus[] = ["stored", "refused"];
 const REMOVE_STATUS: RemoveStatus[] = ["removed", "not-found", "denied"];
 const HEADER = 26;
 
-class Writer {
-  buf = new Uint8Array(MAX_MESSAGE_SIZE);
-  view = new DataView(this.buf.buffer);
-  off = 0;
-  need(n: number): void {
-    if (this.off + n > MAX_MESSAGE_SIZE) {
-      throw new DhtParseError(
-        `Cannot encode DHT message: longer than ${MAX_MESSAGE_SIZE} bytes`,
-        this.off,
-      );
-    }
-  }
-  u8(v: number): void {
-    this.need(1);
-    this.buf[this.off++] = v;
-  }
-  u16(v: number): void {
-    this.need(2);
-    this.view.setUint16(this.off, v);
-    this.off += 2;
-  }
-  u32(v: number): void {
-    this.need(4);
-    this.view.setUint32(this.off, v);
-    this.off += 4;
-  }
-  bytes(b: Uint8Array): void {
-    this.need(b.length);
-    this.buf.set(b, this.off);
-    this.off += b.length;
-  }
-  id(b: Uint8Array, what: string): void {
-    if (b.length !== ID_LENGTH) {
-      throw new DhtParseError(`Cannot encode DHT message: ${what} has ${b.length} bytes`, this.off);
-    }
-    this.bytes(b);
-  }
+const dhtError = (message: string, offset: number) =>
+  new DhtParseError(message.replace(/^Cannot encode:/, "Cannot encode DHT message:"), offset);
+
+/** A writer that refuses to pass {@linkcode MAX_MESSAGE_SIZE}. */
+function messageWriter(): ByteWriter {
+  return new ByteWriter(256, MAX_MESSAGE_SIZE, dhtError);
 }
 
-class Reader {
-  off = 0;
-  view: DataView;
-  constructor(readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+/** Writes a 20-byte identifier. */
+function writeId(w: ByteWriter, b: Uint8Array, what: string): void {
+  if (b.length !== ID_LENGTH) {
+    throw new DhtParseError(`Cannot encode DHT message: ${what} has ${b.length} bytes`, w.pos);
   }
-  need(n: number, what: string): void {
-    if (this.off + n > this.buf.length) {
-      throw new DhtParseError(
-        `Cannot decode DHT message: ${what} needs ${n} bytes at offset ${this.off}, ` +
-          `${this.buf.length - this.off} left`,
-        this.off,
-      );
-    }
-  }
-  u8(what: string): number {
-    this.need(1, what);
-    return this.buf[this.off++]!;
-  }
-  u16(what: string): number {
-    this.need(2, what);
-    const v = this.view.getUint16(this.off);
-    this.off += 2;
-    return v;
-  }
-  u32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getUint32(this.off);
-    this.off += 4;
-    return v;
-  }
-  bytes(n: number, what: string): Uint8Array {
-    this.need(n, what);
-    const out = this.buf.slice(this.off, this.off + n);
-    this.off += n;
-    return out;
-  }
-  fail(what: string): never {
-    throw new DhtParseError(`Cannot decode DHT message: ${what}`, this.off);
-  }
+  w.bytes(b);
 }
 
 function ipv4Bytes(host: string): Uint8Array | undefined {
@@ -497,22 +408,22 @@ function formatIpv6(b: Uint8Array): string {
   return hex.slice(0, best).join(":") + "::" + hex.slice(best + bestLen).join(":");
 }
 
-function writeContact(w: Writer, c: Contact): void {
-  w.id(c.id, "contact ID");
+function writeContact(w: ByteWriter, c: Contact): void {
+  writeId(w, c.id, "contact ID");
   const v4 = ipv4Bytes(c.host);
   const v6 = v4 ? undefined : ipv6Bytes(c.host);
   if (!v4 && !v6) {
-    throw new DhtParseError(`Cannot encode DHT message: ${c.host} is not an IP address`, w.off);
+    throw new DhtParseError(`Cannot encode DHT message: ${c.host} is not an IP address`, w.pos);
   }
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) {
-    throw new DhtParseError(`Cannot encode DHT message: port ${c.port} is out of range`, w.off);
+    throw new DhtParseError(`Cannot encode DHT message: port ${c.port} is out of range`, w.pos);
   }
   w.u8(v4 ? 4 : 6);
   w.bytes(v4 ?? v6!);
   w.u16(c.port);
 }
 
-function readContact(r: Reader): Contact {
+function readContact(r: ByteReader): Contact {
   const id = r.bytes(ID_LENGTH, "contact ID");
   const family = r.u8("address family");
   if (family !== 4 && family !== 6) r.fail(`unknown address family ${family}`);
@@ -521,15 +432,15 @@ function readContact(r: Reader): Contact {
   return { id, host, port: r.u16("port") };
 }
 
-function writeContacts(w: Writer, nodes: Contact[]): void {
+function writeContacts(w: ByteWriter, nodes: Contact[]): void {
   if (nodes.length > MAX_CONTACTS) {
-    throw new DhtParseError(`Cannot encode DHT message: more than ${MAX_CONTACTS} contacts`, w.off);
+    throw new DhtParseError(`Cannot encode DHT message: more than ${MAX_CONTACTS} contacts`, w.pos);
   }
   w.u8(nodes.length);
   for (const c of nodes) writeContact(w, c);
 }
 
-function readContacts(r: Reader): Contact[] {
+function readContacts(r: ByteReader): Contact[] {
   const n = r.u8("contact count");
   if (n > MAX_CONTACTS) r.fail(`${n} contacts, at most ${MAX_CONTACTS} allowed`);
   const out: Contact[] = [];
@@ -537,18 +448,18 @@ function readContacts(r: Reader): Contact[] {
   return out;
 }
 
-function checkValue(w: Writer, value: Uint8Array): void {
+function checkValue(w: ByteWriter, value: Uint8Array): void {
   if (value.length > MAX_VALUE_SIZE) {
     throw new DhtParseError(
       `Cannot encode DHT message: value has ${value.length} bytes, at most ${MAX_VALUE_SIZE}`,
-      w.off,
+      w.pos,
     );
   }
 }
 
-function checkTtl(w: Writer, ttl: number): void {
+function checkTtl(w: ByteWriter, ttl: number): void {
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 0xffffffff) {
-    throw new DhtParseError(`Cannot encode DHT message: TTL ${ttl} is not a uint32`, w.off);
+    throw new DhtParseError(`Cannot encode DHT message: TTL ${ttl} is not a uint32`, w.pos);
   }
 }
 
@@ -583,30 +494,30 @@ function checkTtl(w: Writer, ttl: number): void {
  * ```
  */
 export function encodeMessage(m: DhtMessage): Uint8Array {
-  const w = new Writer();
+  const w = messageWriter();
   w.u8(VERSION);
   w.u8(TYPES.indexOf(m.type));
   if (!Number.isInteger(m.tx) || m.tx < 0 || m.tx > 0xffffffff) {
     throw new DhtParseError(`Cannot encode DHT message: tx ${m.tx} is not a uint32`, 2);
   }
   w.u32(m.tx);
-  w.id(m.sender, "sender");
+  writeId(w, m.sender, "sender");
   switch (m.type) {
     case "ping":
     case "pong":
       break;
     case "find-node":
-      w.id(m.target, "target");
+      writeId(w, m.target, "target");
       break;
     case "find-value":
-      w.id(m.key, "key");
+      writeId(w, m.key, "key");
       break;
     case "nodes":
       writeContacts(w, m.nodes);
       break;
     case "values":
       if (m.values.length > 255) {
-        throw new DhtParseError("Cannot encode DHT message: more than 255 values", w.off);
+        throw new DhtParseError("Cannot encode DHT message: more than 255 values", w.pos);
       }
       w.u8(m.values.length);
       for (const v of m.values) {
@@ -619,11 +530,11 @@ export function encodeMessage(m: DhtMessage): Uint8Array {
       writeContacts(w, m.nodes);
       break;
     case "store":
-      w.id(m.key, "key");
+      writeId(w, m.key, "key");
       checkTtl(w, m.ttl);
       w.u32(m.ttl);
       w.u8(m.secretHash ? 1 : 0);
-      if (m.secretHash) w.id(m.secretHash, "secret hash");
+      if (m.secretHash) writeId(w, m.secretHash, "secret hash");
       checkValue(w, m.value);
       w.u16(m.value.length);
       w.bytes(m.value);
@@ -632,14 +543,14 @@ export function encodeMessage(m: DhtMessage): Uint8Array {
       w.u8(STORE_STATUS.indexOf(m.status));
       break;
     case "remove":
-      w.id(m.key, "key");
-      w.id(m.valueHash, "value hash");
+      writeId(w, m.key, "key");
+      writeId(w, m.valueHash, "value hash");
       checkTtl(w, m.ttl);
       w.u32(m.ttl);
       if (m.secret.length > MAX_SECRET_SIZE) {
         throw new DhtParseError(
           `Cannot encode DHT message: secret longer than ${MAX_SECRET_SIZE} bytes`,
-          w.off,
+          w.pos,
         );
       }
       w.u8(m.secret.length);
@@ -649,7 +560,7 @@ export function encodeMessage(m: DhtMessage): Uint8Array {
       w.u8(REMOVE_STATUS.indexOf(m.status));
       break;
   }
-  return w.buf.slice(0, w.off);
+  return w.finish();
 }
 
 /**
@@ -674,14 +585,14 @@ export function decodeMessage(data: Uint8Array): DhtMessage {
       MAX_MESSAGE_SIZE,
     );
   }
-  const r: Reader = new Reader(data);
+  const r: ByteReader = new ByteReader(data, dhtError, "DHT message");
   r.need(HEADER, "header");
   const version = r.u8("version");
   if (version !== VERSION) r.fail(`unsupported version ${version}`);
   const code = r.u8("type");
   const type = TYPES[code];
   if (type === undefined) {
-    r.off--;
+    r.pos--;
     r.fail(`unknown type ${code}`);
   }
   const tx = r.u32("tx");
@@ -746,7 +657,7 @@ export function decodeMessage(data: Uint8Array): DhtMessage {
       break;
     }
   }
-  if (r.off !== data.length) r.fail(`${data.length - r.off} trailing bytes`);
+  if (r.pos !== data.length) r.fail(`${data.length - r.pos} trailing bytes`);
   return m;
 }
 
@@ -866,7 +777,7 @@ export class RoutingTable {
     if (i < 0) return { type: "self" };
     const b = this.#buckets[i]!;
     const now = this.#clock();
-    const at = b.entries.findIndex((e) => equalBytes(e.contact.id, contact.id));
+    const at = b.entries.findIndex((e) => equals(e.contact.id, contact.id));
     if (at >= 0) {
       const [e] = b.entries.splice(at, 1);
       e!.contact = contact;
@@ -880,7 +791,7 @@ export class RoutingTable {
       b.entries.push({ contact, lastSeen: now, failures: 0 });
       return { type: "added" };
     }
-    b.replacements = b.replacements.filter((r) => !equalBytes(r.id, contact.id));
+    b.replacements = b.replacements.filter((r) => !equals(r.id, contact.id));
     b.replacements.push(contact);
     if (b.replacements.length > this.#k) b.replacements.shift();
     if (b.pinging) return { type: "updated" };
@@ -899,7 +810,7 @@ export class RoutingTable {
     const i = bucketIndex(this.#self, id);
     if (i < 0) return false;
     const b = this.#buckets[i]!;
-    const at = b.entries.findIndex((e) => equalBytes(e.contact.id, id));
+    const at = b.entries.findIndex((e) => equals(e.contact.id, id));
     if (at < 0) return false;
     const e = b.entries[at]!;
     e.failures++;
@@ -918,7 +829,7 @@ export class RoutingTable {
    */
   remove(id: NodeId): void {
     const b = this.#buckets[bucketIndex(this.#self, id)];
-    if (b) b.entries = b.entries.filter((e) => !equalBytes(e.contact.id, id));
+    if (b) b.entries = b.entries.filter((e) => !equals(e.contact.id, id));
   }
 
   /**
@@ -1051,8 +962,8 @@ export class Lookup {
 
   #add(contacts: Contact[]): void {
     for (const contact of contacts) {
-      if (this.#self && equalBytes(contact.id, this.#self)) continue;
-      if (this.#candidates.some((c) => equalBytes(c.contact.id, contact.id))) continue;
+      if (this.#self && equals(contact.id, this.#self)) continue;
+      if (this.#candidates.some((c) => equals(c.contact.id, contact.id))) continue;
       this.#candidates.push({ contact, state: "new" });
     }
     this.#candidates.sort((a, b) => compareDistance(a.contact.id, b.contact.id, this.#target));
@@ -1097,7 +1008,7 @@ export class Lookup {
    * @returns The contacts to query next.
    */
   answer(from: NodeId, nodes: Contact[], values: WireValue[] = []): Contact[] {
-    const c = this.#candidates.find((x) => equalBytes(x.contact.id, from));
+    const c = this.#candidates.find((x) => equals(x.contact.id, from));
     if (!c || c.state !== "waiting") return this.next();
     c.state = "done";
     for (const v of values) {
@@ -1116,7 +1027,7 @@ export class Lookup {
    * @returns The contacts to query next.
    */
   failure(from: NodeId): Contact[] {
-    const c = this.#candidates.find((x) => equalBytes(x.contact.id, from));
+    const c = this.#candidates.find((x) => equals(x.contact.id, from));
     if (c && c.state === "waiting") c.state = "failed";
     return this.next();
   }
@@ -1661,7 +1572,7 @@ export class DhtNode {
     const tomb = this.#tombstones.get(`${k}/${vh}`);
     // A removed value stays removed while its tombstone lives, unless stored with another secret.
     if (
-      tomb && tomb.expires > now && secretHash && equalBytes(secretHash, tomb.secretHash)
+      tomb && tomb.expires > now && secretHash && equals(secretHash, tomb.secretHash)
     ) return "refused";
     const expires = now + Math.min(ttl, this.#maxTtl) * 1000;
     let values = this.#store.get(k);
@@ -1687,7 +1598,7 @@ export class DhtNode {
     const s = values?.get(vh);
     const secretHash = hashKey(secret);
     if (s && s.expires > now) {
-      if (!s.secretHash || !equalBytes(s.secretHash, secretHash)) return "denied";
+      if (!s.secretHash || !equals(s.secretHash, secretHash)) return "denied";
       values!.delete(vh);
       this.#count--;
       if (values!.size === 0) this.#store.delete(k);
@@ -1723,7 +1634,7 @@ export class DhtNode {
   }
 
   #handle(m: DhtMessage, from: Contact): void {
-    if (equalBytes(m.sender, this.#id)) return;
+    if (equals(m.sender, this.#id)) return;
     switch (m.type) {
       case "pong":
       case "nodes":
@@ -1732,7 +1643,7 @@ export class DhtNode {
       case "removed": {
         const p = this.#pending.get(m.tx);
         // Answers must come from the address asked (and node, when known).
-        if (!p || addrKey(p.to) !== addrKey(from) || (p.id && !equalBytes(p.id, m.sender))) {
+        if (!p || addrKey(p.to) !== addrKey(from) || (p.id && !equals(p.id, m.sender))) {
           log.debug("Dropping unexpected {type} from {from}", {
             type: m.type,
             from: addrKey(from),
@@ -1785,7 +1696,7 @@ export class DhtNode {
 
   #closestTo(target: NodeId, exclude: Contact): Contact[] {
     return this.#table.closest(target, this.#k + 1)
-      .filter((c) => !equalBytes(c.id, exclude.id))
+      .filter((c) => !equals(c.id, exclude.id))
       .slice(0, this.#k);
   }
 }
@@ -2003,87 +1914,89 @@ export class UdpDht implements AsyncDisposable {
 
 // === Command line ===
 
-const USAGE = `Usage: deno run -A app/net/p2p/dht.ts [--host H] --port P [--bootstrap HOST:PORT]...
-         [--ttl SECONDS] [--secret S] [--timeout MS] [-v|-q] COMMAND
-Commands:
-  put KEY VALUE        store VALUE under KEY on the closest nodes
-  get KEY              print the values under KEY, one a line
-  remove KEY VALUE     remove VALUE (needs --secret as given to put)
-  serve                run a node until interrupted`;
+const command = {
+  name: "app/net/p2p/dht.ts",
+  usage:
+    "[--host H] [--port P] [--bootstrap HOST:PORT]... [--ttl S] [--secret S] [--timeout MS]\n" +
+    "  put KEY VALUE | get KEY | remove KEY VALUE | serve",
+  description: [
+    "Commands:",
+    "  put KEY VALUE        store VALUE under KEY on the closest nodes",
+    "  get KEY              print the values under KEY, one a line",
+    "  remove KEY VALUE     remove VALUE (needs --secret as given to put)",
+    "  serve                run a node until interrupted",
+    "A one-shot command runs a node of its own for the duration of the command.",
+  ].join("\n"),
+  operands: [1, 3],
+  options: {
+    host: { value: "H", help: "address to bind (default 127.0.0.1)" },
+    port: { value: "P", help: "UDP port to bind (default 0: any)" },
+    bootstrap: { value: "HOST:PORT", multiple: true, help: "a node to join through" },
+    ttl: { value: "SECONDS", help: "time to live of a put, or of a removal (default 3600)" },
+    secret: { value: "S", help: "removal secret of a put; needed by remove" },
+    timeout: { value: "MS", help: "RPC timeout in milliseconds (default 2000)" },
+  },
+} as const;
 
-async function main(argv: string[]): Promise<number> {
-  const { level, args } = parseVerbosity(argv);
-  await setupLogging(level);
-  const bootstrap: Address[] = [];
-  let host = "127.0.0.1", port = 0, ttl = 3600, rpcTimeout = 2000, secret: string | undefined;
-  const rest: string[] = [];
-  try {
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i]!;
-      if (a === "--port") port = Number(args[++i]);
-      else if (a === "--host") host = args[++i] ?? host;
-      else if (a === "--bootstrap") bootstrap.push(parseAddress(args[++i] ?? ""));
-      else if (a === "--ttl") ttl = Number(args[++i]);
-      else if (a === "--secret") secret = args[++i];
-      else if (a === "--timeout") rpcTimeout = Number(args[++i]);
-      else if (a === "-h" || a === "--help") {
-        console.log(USAGE);
-        return 0;
-      } else rest.push(a);
-    }
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 2;
-  }
-  const [cmd, key, value] = rest;
-  const arity: Record<string, number> = { put: 3, get: 2, remove: 3, serve: 1 };
-  if (
-    !cmd || arity[cmd] !== rest.length || !Number.isInteger(port) || !(rpcTimeout > 0) ||
-    !Number.isInteger(ttl)
-  ) {
-    console.error(USAGE);
-    return 2;
-  }
-  let opened: UdpDht;
-  try {
-    opened = await UdpDht.open({ host, port, rpcTimeout });
-  } catch (e) {
-    console.error(`Cannot bind ${host}:${port}: ${e instanceof Error ? e.message : e}`);
-    return 1;
-  }
-  await using dht = opened;
-  if (bootstrap.length) await dht.join(bootstrap);
-  try {
-    switch (cmd) {
-      case "put": {
-        const opts: PutOptions = secret === undefined ? { ttl } : { ttl, secret };
-        console.log(`stored on ${await dht.put(key!, value!, opts)} nodes`);
-        break;
-      }
-      case "get":
-        for (const v of await dht.getText(key!)) console.log(v);
-        break;
-      case "remove":
-        if (secret === undefined) {
-          console.error("remove needs --secret");
-          return 2;
-        }
-        if (!await dht.remove(key!, value!, secret, ttl)) {
-          console.error("not removed (not found, or wrong secret)");
-          return 1;
-        }
-        break;
-      case "serve": {
-        console.log(`node ${toHex(dht.node.id)} on ${addrKey(dht.address)}`);
-        await new Promise<void>((resolve) => Deno.addSignalListener("SIGINT", resolve));
-        break;
-      }
-    }
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 1;
-  }
-  return 0;
+function integerOption(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`Invalid --${name}: ${text}`);
+  return n;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  Deno.exit(
+    await runCommand(command, Deno.args, async ({ values, operands }) => {
+      let bootstrap: Address[];
+      try {
+        bootstrap = values.bootstrap.map(parseAddress);
+      } catch (e) {
+        throw new UsageError(e instanceof Error ? e.message : String(e));
+      }
+      const host = values.host ?? "127.0.0.1";
+      const port = integerOption(values.port, "port", 0);
+      const ttl = integerOption(values.ttl, "ttl", 3600);
+      const rpcTimeout = integerOption(values.timeout, "timeout", 2000);
+      const secret = values.secret;
+      const [cmd, key, value] = operands;
+      const arity: Record<string, number> = { put: 3, get: 2, remove: 3, serve: 1 };
+      if (!cmd || arity[cmd] !== operands.length) {
+        throw new UsageError(`Expected put KEY VALUE, get KEY, remove KEY VALUE or serve`);
+      }
+      if (port > 65535 || rpcTimeout === 0) throw new UsageError("Invalid --port or --timeout");
+      if (cmd === "remove" && secret === undefined) throw new UsageError("remove needs --secret");
+      let opened: UdpDht;
+      try {
+        opened = await UdpDht.open({ host, port, rpcTimeout });
+      } catch (e) {
+        console.error(`Cannot bind ${host}:${port}: ${e instanceof Error ? e.message : e}`);
+        return 1;
+      }
+      await using dht = opened;
+      if (bootstrap.length) await dht.join(bootstrap);
+      switch (cmd) {
+        case "put": {
+          const opts: PutOptions = secret === undefined ? { ttl } : { ttl, secret };
+          console.log(`stored on ${await dht.put(key!, value!, opts)} nodes`);
+          break;
+        }
+        case "get":
+          for (const v of await dht.getText(key!)) console.log(v);
+          break;
+        case "remove":
+          if (!await dht.remove(key!, value!, secret!, ttl)) {
+            console.error("not removed (not found, or wrong secret)");
+            return 1;
+          }
+          break;
+        case "serve": {
+          console.log(`node ${toHex(dht.node.id)} on ${addrKey(dht.address)}`);
+          await new Promise<void>((resolve) => Deno.addSignalListener("SIGINT", resolve));
+          break;
+        }
+      }
+      return 0;
+    }),
+  );
+}

@@ -665,6 +665,12 @@ Deno.test({
     equal(right.code, 0, right.stderr);
     equal((await dht(17042, ...boot, "get", "greeting")).stdout, "");
     equal((await dht(17042, "bogus")).code, 2);
+    equal((await dht(17042, "--nope", "get", "greeting")).code, 2);
+    equal((await dht(17042, "--bootstrap", "nowhere", "get", "greeting")).code, 2);
+    equal((await dht(17042, "remove", "greeting", "hello")).code, 2, "remove needs --secret");
+    const help = await dht(17042, "--help");
+    equal(help.code, 0);
+    ok(help.stdout.includes("put KEY VALUE"), help.stdout);
     const busy = await dht(17040, "get", "greeting"); // the server holds the port
     equal(busy.code, 1);
     ok(busy.stderr.includes("Cannot bind 127.0.0.1:17040"), busy.stderr);

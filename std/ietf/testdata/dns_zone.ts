@@ -1,11 +1,12 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 /**
- * The test zone `sip.test` served by dnsmasq in the interop tests of rfc1035
- * and rfc3263.
+ * The test zone `sip.test`: served by dnsmasq in the interop tests of rfc1035
+ * and rfc3263, and as records for our own `DnsZone`.
  *
  * @module
  */
 import { type PeerProcess, startPeer } from "@rtclite/testing";
+import type { DnsRecord } from "../rfc1035/mod.ts";
 
 /** Records of the big TXT set: too large for one UDP response, so TCP is needed. */
 export const BIG_TXT: string[] = Array.from(
@@ -80,3 +81,37 @@ export async function startDnsmasq(port: number, dir: string): Promise<PeerProce
   await peer.waitFor(/started, version/, 10_000);
   return peer;
 }
+
+/** The zone served by our `DnsZone` in the rfc1035 tests. */
+export const ZONE_RECORDS: DnsRecord[] = [
+  {
+    name: "sip.test",
+    type: "SOA",
+    ttl: 300,
+    data: {
+      mname: "ns.sip.test",
+      rname: "admin.sip.test",
+      serial: 1,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minimum: 60,
+    },
+  },
+  { name: "sip.test", type: "A", ttl: 60, data: "127.0.0.1" },
+  { name: "pbx.sip.test", type: "A", ttl: 60, data: "127.0.0.2" },
+  { name: "pbx.sip.test", type: "AAAA", ttl: 60, data: "::2" },
+  { name: "www.sip.test", type: "CNAME", ttl: 60, data: "pbx.sip.test" },
+  {
+    name: "_sip._udp.sip.test",
+    type: "SRV",
+    ttl: 60,
+    data: { priority: 1, weight: 0, port: 5060, target: "pbx.sip.test" },
+  },
+  ...BIG_TXT.map((t): DnsRecord => ({
+    name: "big.sip.test",
+    type: "TXT",
+    ttl: 60,
+    data: [new TextEncoder().encode(t)],
+  })),
+];

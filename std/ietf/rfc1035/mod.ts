@@ -1,21 +1,27 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+// This module is browser compatible.
 /**
- * DNS message codec, stub resolver and authoritative test server (RFC 1035),
- * with SRV, NAPTR, CAA, EDNS0 and unknown record types.
+ * DNS messages (RFC 1035): the codec, names with compression, EDNS0, TCP
+ * framing, presentation form, and the pure parts of a resolver and of an
+ * authoritative server (a response cache, resolv.conf, a zone that answers
+ * queries).
  *
  * Record types: A, AAAA (RFC 3596), CNAME, NS, PTR, MX, TXT, SOA, SRV
  * (RFC 2782), NAPTR (RFC 3403), CAA (RFC 8659), the OPT pseudo-record of
  * EDNS0 (RFC 6891, as {@linkcode DnsMessage.edns}), and any other type kept as
  * raw RDATA and named `TYPEnnn` (RFC 3597).
  *
- * The codec ({@linkcode encodeMessage}, {@linkcode decodeMessage}) is pure and
- * compresses names on encoding; decoding rejects pointer loops, lengths past
- * the end and impossible counts with a {@linkcode DnsParseError}.
- * {@linkcode DnsResolver} queries over UDP (`node:dgram`, a fresh random
- * source port and ID per query), validates the source, ID and question of
- * every response, retries, falls back to TCP when a response is truncated and
- * caches answers for their TTL. {@linkcode DnsZone} answers queries from a
- * table of records and {@linkcode serveDns} puts it on UDP and TCP.
+ * The codec ({@linkcode encodeMessage}, {@linkcode decodeMessage}) compresses
+ * names on encoding; decoding rejects pointer loops, lengths past the end and
+ * impossible counts with a {@linkcode DnsParseError}. {@linkcode frameTcp}
+ * and {@linkcode TcpDeframer} write and read the two-byte length prefix of DNS
+ * over TCP. {@linkcode DnsZone} answers queries from a table of records and
+ * {@linkcode DnsCache} keeps answers for their TTL.
+ *
+ * The sockets are elsewhere: the stub resolver `DnsResolver` is
+ * `@rtclite/std/ietf/rfc1035/resolver`, the UDP/TCP server `serveDns` is
+ * `@rtclite/std/ietf/rfc1035/server`, and a dig-like command line is
+ * `std/ietf/rfc1035/main.ts`.
  *
  * See {@link https://www.rfc-editor.org/rfc/rfc1035 | RFC 1035}.
  *
@@ -31,26 +37,22 @@
  * deepEqual(msg.questions, [{ name: "sip.test", type: "NAPTR", class: 1 }]);
  * ```
  *
- * @example Ask our own server
+ * @example Answer a query from a zone, as a server would
  * ```ts
- * import { DnsResolver, DnsZone, serveDns } from "@rtclite/std/ietf/rfc1035";
+ * import { decodeMessage, DnsZone, encodeMessage } from "@rtclite/std/ietf/rfc1035";
  * import { deepEqual } from "node:assert/strict";
  *
  * const zone = new DnsZone([{ name: "pbx.sip.test", type: "A", ttl: 60, data: "127.0.0.1" }]);
- * await using server = await serveDns({ zone, hostname: "127.0.0.1", port: 0 });
- * const resolver = new DnsResolver({ servers: [{ address: "127.0.0.1", port: server.port }] });
- * const answers = await resolver.resolve("pbx.sip.test", "A");
- * deepEqual(answers.map((rr) => rr.data), ["127.0.0.1"]);
+ * const query = decodeMessage(encodeMessage({ id: 1, questions: [{ name: "pbx.sip.test", type: "A" }] }));
+ * const response = decodeMessage(encodeMessage(zone.answer(query)));
+ * deepEqual(response.answers.map((rr) => rr.data), ["127.0.0.1"]);
  * ```
  *
  * @module
  */
 // @implements RFC1035 (Domain names - implementation and specification)
-import dgram from "node:dgram";
-import { ParseError } from "../errors.ts";
-import { getLogger } from "../log.ts";
-
-const log = getLogger("dns");
+import { ByteReader, ByteWriter, toHex } from "../../bytes.ts";
+import { ParseError } from "../../errors.ts";
 
 // === Types, classes and codes (RFC 1035 §3.2.2, §3.2.4, §4.1.1) ===
 
@@ -653,31 +655,17 @@ function formatIpv6(b: Uint8Array, o: number): string {
 
 // === Encoding (RFC 1035 §4.1, §4.1.4) ===
 
-// One scratch buffer for all encodings (encoding is synchronous); results are copied out.
-let scratch = new Uint8Array(4096);
-let scratchView = new DataView(scratch.buffer);
-
-class Writer {
-  buf = scratch;
-  view = scratchView;
-  pos = 0;
+/**
+ * The DNS writer: std/bytes' writer with range-checked integers, the
+ * <character-string> of RFC 1035 §3.3, and names compressed against the
+ * offsets of the names written before.
+ */
+class DnsWriter extends ByteWriter {
+  /** Offsets of the name suffixes written so far (lower-case), for compression. */
   names = new Map<string, number>();
 
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-    if (size <= 65536 * 2) [scratch, scratchView] = [next, this.view];
-  }
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = v;
-  }
-  u16(v: number, what: string): void {
+  /** Writes a 16-bit field, refusing values that do not fit. */
+  override u16(v: number, what = "16-bit field"): void {
     if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
       throw new RangeError(`Cannot encode ${what}: ${v} is not a 16-bit unsigned integer`);
     }
@@ -685,18 +673,14 @@ class Writer {
     this.view.setUint16(this.pos, v);
     this.pos += 2;
   }
-  u32(v: number, what: string): void {
+  /** Writes a 32-bit field, refusing values that do not fit. */
+  override u32(v: number, what = "32-bit field"): void {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
       throw new RangeError(`Cannot encode ${what}: ${v} is not a 32-bit unsigned integer`);
     }
     this.ensure(4);
     this.view.setUint32(this.pos, v);
     this.pos += 4;
-  }
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
   }
   /** A <character-string>: length byte and up to 255 bytes (RFC 1035 §3.3). */
   charString(b: Uint8Array, what: string): void {
@@ -774,7 +758,10 @@ class Writer {
   }
 }
 
-function writeRdata(w: Writer, rr: DnsRecord): void {
+// One writer for all encodings (encoding is synchronous); finish() copies the bytes out.
+let writer = new DnsWriter(4096);
+
+function writeRdata(w: DnsWriter, rr: DnsRecord): void {
   switch (rr.type) {
     // @implements RFC1035 §3.4.1
     case "A": {
@@ -852,7 +839,7 @@ function writeRdata(w: Writer, rr: DnsRecord): void {
 }
 
 // @implements RFC1035 §4.1.3
-function writeRecord(w: Writer, rr: DnsRecord): void {
+function writeRecord(w: DnsWriter, rr: DnsRecord): void {
   w.name(rr.name, true);
   w.u16(typeCode(rr.type), "record type");
   w.u16(rr.class ?? CLASS_IN, "record class");
@@ -866,7 +853,7 @@ function writeRecord(w: Writer, rr: DnsRecord): void {
 }
 
 // @implements RFC6891 §6.1.2, RFC6891 §6.1.3
-function writeOpt(w: Writer, e: Edns): void {
+function writeOpt(w: DnsWriter, e: Edns): void {
   w.u8(0);
   w.u16(OPT_TYPE, "OPT type");
   w.u16(Math.max(512, e.udpPayloadSize), "EDNS UDP payload size");
@@ -905,7 +892,9 @@ function writeOpt(w: Writer, e: Edns): void {
  */
 // @implements RFC1035 §4.1, RFC1035 §4.1.1
 export function encodeMessage(msg: DnsMessageInit): Uint8Array {
-  const w = new Writer();
+  const w = writer;
+  w.pos = 0;
+  w.names = new Map();
   const qs = msg.questions ?? [], an = msg.answers ?? [];
   const ns = msg.authorities ?? [], ar = msg.additionals ?? [];
   w.u16(msg.id ?? 0, "message ID");
@@ -931,45 +920,25 @@ export function encodeMessage(msg: DnsMessageInit): Uint8Array {
   for (const rr of ns) writeRecord(w, rr);
   for (const rr of ar) writeRecord(w, rr);
   if (msg.edns) writeOpt(w, msg.edns);
-  return w.buf.slice(0, w.pos);
+  const out = w.finish();
+  // Keep the buffer for the next message unless one huge message grew it.
+  if (w.buf.length > 0x20000) writer = new DnsWriter(4096);
+  return out;
 }
 
 // === Decoding (RFC 1035 §4.1, §4.1.4) ===
 
-class Reader {
-  readonly view: DataView;
-  pos = 0;
+const dnsError = (message: string, offset: number) => new DnsParseError(message, offset);
+
+/**
+ * The DNS reader: std/bytes' reader with <character-string>s and names that
+ * follow compression pointers, remembering each name by its offset.
+ */
+class DnsReader extends ByteReader {
+  /** Names read so far by offset: text and length in octets. */
   readonly names = new Map<number, [string, number]>();
-  constructor(readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  need(n: number, what: string): void {
-    if (this.pos + n > this.buf.length) {
-      throw new DnsParseError(
-        `Cannot decode ${what}: needs ${n} bytes at offset ${this.pos}, message has ${this.buf.length}`,
-        this.pos,
-      );
-    }
-  }
-  u8(what: string): number {
-    this.need(1, what);
-    return this.buf[this.pos++]!;
-  }
-  u16(what: string): number {
-    this.need(2, what);
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
-  }
-  u32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  bytes(n: number, what: string): Uint8Array {
-    this.need(n, what);
-    return this.buf.slice(this.pos, this.pos += n);
+  constructor(buf: Uint8Array) {
+    super(buf, dnsError, "DNS message");
   }
   charString(what: string): Uint8Array {
     return this.bytes(this.u8(what), what);
@@ -1060,7 +1029,7 @@ class Reader {
 }
 
 function readRdata(
-  r: Reader,
+  r: DnsReader,
   type: number,
   end: number,
   name: string,
@@ -1201,7 +1170,7 @@ function readRdata(
  */
 // @implements RFC1035 §4.1.1
 export function decodeMessage(bytes: Uint8Array): DnsMessage {
-  const r = new Reader(bytes);
+  const r = new DnsReader(bytes);
   if (bytes.length < 12) {
     throw new DnsParseError(
       `Cannot decode DNS message: buffer has ${bytes.length} bytes, expected at least 12`,
@@ -1270,7 +1239,7 @@ export function decodeMessage(bytes: Uint8Array): DnsMessage {
 }
 
 // @implements RFC6891 §6.1.2, RFC6891 §6.1.3
-function readOpt(r: Reader, end: number, cls: number, ttl: number): Edns {
+function readOpt(r: DnsReader, end: number, cls: number, ttl: number): Edns {
   const options: EdnsOption[] = [];
   while (r.pos < end) {
     const code = r.u16("EDNS option");
@@ -1354,8 +1323,7 @@ export function formatRdata(rr: DnsRecord): string {
     case "CAA":
       return `${rr.data.flags} ${rr.data.tag} ${quoteLatin1(rr.data.value)}`;
     default: {
-      const hex = Array.from(rr.data, (b) => b.toString(16).padStart(2, "0")).join("")
-        .toUpperCase();
+      const hex = toHex(rr.data).toUpperCase();
       return `\\# ${rr.data.length}${hex ? " " + hex : ""}`;
     }
   }
@@ -1598,433 +1566,6 @@ function cacheKey(name: string, type: QuestionType, cls: number): string {
   return `${canonical(name)}|${type}|${cls}`;
 }
 
-// === Stub resolver (RFC 1035 §7) ===
-
-/** A name server address. */
-export interface NameServer {
-  /** IPv4 or IPv6 address (no host names). */
-  address: string;
-  /** Port (default 53). */
-  port?: number;
-}
-
-/** Options for {@linkcode DnsResolver}. */
-export interface ResolverOptions {
-  /** Servers to ask, in order. Default: the `nameserver`s of `resolvConf`. */
-  servers?: (NameServer | string)[];
-  /** Path of the resolv.conf read when `servers` is absent (default `/etc/resolv.conf`). */
-  resolvConf?: string;
-  /** Search list (default: from resolv.conf when it is read, else none). */
-  search?: string[];
-  /** Dots needed to try a name as-is before the search list (default 1). */
-  ndots?: number;
-  /** Wait for one server in one round, ms (default 5000, or resolv.conf's). */
-  timeout?: number;
-  /** Rounds over the server list (default 2, or resolv.conf's). */
-  attempts?: number;
-  /** EDNS UDP payload size to advertise; 0 sends no OPT record (default 1232). */
-  udpPayloadSize?: number;
-  /** Response cache; `false` for none (default: a new {@linkcode DnsCache}). */
-  cache?: DnsCache | false;
-  /** Ask for recursion (default true). */
-  recursionDesired?: boolean;
-  /** Use TCP from the start (default false: UDP, TCP on truncation). */
-  tcp?: boolean;
-  /** Start each query at the next server in turn (default: resolv.conf's `rotate`, else false). */
-  rotate?: boolean;
-}
-
-/** Options for one {@linkcode DnsResolver.query}. */
-export interface QueryOptions {
-  /** Query class (default IN). */
-  class?: number;
-  /** Skip the cache for this query. */
-  noCache?: boolean;
-  /** Abort the query. */
-  signal?: AbortSignal;
-}
-
-function randomId(): number {
-  return crypto.getRandomValues(new Uint16Array(1))[0]!;
-}
-
-function matchesQuestion(res: DnsMessage, q: DnsQuestion): boolean {
-  const rq = res.questions[0];
-  return res.questions.length === 1 && rq !== undefined && rq.type === q.type &&
-    (rq.class ?? 1) === (q.class ?? 1) && sameName(rq.name, q.name);
-}
-
-/** Whether the text is the same address as `expected`, allowing v4-mapped forms. */
-function sameAddress(got: string, expected: string): boolean {
-  if (got === expected) return true;
-  const a = parseIp(got.replace(/^::ffff:(?=\d+\.)/i, "")), b = parseIp(expected);
-  return !!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-/**
- * A stub resolver: sends each query to the configured servers over UDP with a
- * random ID from a fresh socket (so a random source port), accepts only a
- * response from the server's address and port whose ID and question match,
- * retries over the servers, repeats a truncated query over TCP and caches
- * answers for their TTL.
- *
- * @example
- * ```ts
- * import { DnsResolver, DnsZone, serveDns } from "@rtclite/std/ietf/rfc1035";
- * import { deepEqual, equal } from "node:assert/strict";
- *
- * const zone = new DnsZone([
- *   { name: "_sip._udp.sip.test", type: "SRV", ttl: 60,
- *     data: { priority: 10, weight: 0, port: 5060, target: "pbx.sip.test" } },
- * ]);
- * await using server = await serveDns({ zone, hostname: "127.0.0.1", port: 0 });
- * const resolver = new DnsResolver({ servers: [`127.0.0.1:${server.port}`] });
- * const [srv] = await resolver.resolve("_sip._udp.sip.test", "SRV");
- * equal(srv?.type, "SRV");
- * deepEqual(await resolver.resolve("nothing.sip.test", "A"), []);
- * ```
- */
-// @implements RFC1035 §7.2
-export class DnsResolver {
-  #servers: Required<NameServer>[] | undefined;
-  #opts: ResolverOptions;
-  #search: string[] | undefined;
-  #ndots: number | undefined;
-  #timeout: number | undefined;
-  #attempts: number | undefined;
-  #cache: DnsCache | undefined;
-  #conf: Promise<void> | undefined;
-  #rotate: boolean | undefined;
-  #turn = 0;
-
-  /**
-   * Creates a resolver; nothing is read or sent until the first query.
-   *
-   * @param options Servers and behaviour.
-   */
-  constructor(options: ResolverOptions = {}) {
-    this.#opts = options;
-    if (options.servers) this.#servers = options.servers.map(parseServer);
-    this.#search = options.search?.map((d) => d.replace(/\.$/, ""));
-    this.#ndots = options.ndots;
-    this.#timeout = options.timeout;
-    this.#attempts = options.attempts;
-    this.#rotate = options.rotate;
-    this.#cache = options.cache === false ? undefined : options.cache ?? new DnsCache();
-  }
-
-  async #config(): Promise<Required<NameServer>[]> {
-    if (!this.#servers) {
-      this.#conf ??= (async () => {
-        const conf = parseResolvConf(
-          await Deno.readTextFile(this.#opts.resolvConf ?? "/etc/resolv.conf").catch(() => ""),
-        );
-        this.#servers = (conf.nameservers.length ? conf.nameservers : ["127.0.0.1"]).map(
-          parseServer,
-        );
-        this.#search ??= conf.search;
-        this.#ndots ??= conf.ndots;
-        this.#timeout ??= conf.timeout * 1000;
-        this.#attempts ??= conf.attempts;
-        this.#rotate ??= conf.rotate;
-      })();
-      await this.#conf;
-    }
-    return this.#servers!;
-  }
-
-  /**
-   * Sends one query for a fully qualified name (no search list) and returns
-   * the validated response, whatever its response code.
-   *
-   * @param name Domain name.
-   * @param type Query type (default `A`).
-   * @param options Class, cache bypass, abort signal.
-   * @returns The response.
-   * @throws {DnsError} When no server gave a valid response (`code` `"timeout"` or `"network"`).
-   */
-  async query(
-    name: string,
-    type: QuestionType = "A",
-    options: QueryOptions = {},
-  ): Promise<DnsMessage> {
-    let servers = await this.#config();
-    if (this.#rotate && servers.length > 1) {
-      const k = this.#turn++ % servers.length;
-      servers = [...servers.slice(k), ...servers.slice(0, k)];
-    }
-    const q: DnsQuestion = { name: name.replace(/\.$/, ""), type, class: options.class ?? 1 };
-    if (!options.noCache) {
-      const hit = this.#cache?.get(q.name, type, q.class);
-      if (hit) return hit;
-    }
-    const attempts = this.#attempts ?? 2;
-    const timeout = this.#timeout ?? 5000;
-    let last: unknown;
-    // @implements RFC1035 §4.2.1 ¶4-6
-    for (let round = 0; round < attempts; round++) {
-      for (const server of servers) {
-        options.signal?.throwIfAborted();
-        try {
-          let res = this.#opts.tcp
-            ? undefined
-            : await this.#udp(server, q, timeout, options.signal, true);
-          // @implements RFC6891 §6.2.2
-          if (res && res.rcode === RCODE.FORMERR && !res.edns) {
-            log.debug("FORMERR without OPT from {server}; retrying without EDNS", {
-              server: server.address,
-            });
-            res = await this.#udp(server, q, timeout, options.signal, false);
-          }
-          // @implements RFC1035 §4.2.2
-          if (!res || res.tc) {
-            if (res) {
-              log.debug("Truncated response for {name} {type}; retrying over TCP", {
-                name: q.name,
-                type: q.type,
-              });
-            }
-            res = await this.#tcp(server, q, timeout, options.signal);
-          }
-          // A server that cannot or will not answer: try the next one.
-          if (res.rcode === RCODE.SERVFAIL || res.rcode === RCODE.REFUSED) {
-            last = new DnsError(
-              `Cannot resolve ${q.name} ${type}: ${server.address} answered ${
-                rcodeName(res.rcode)
-              }`,
-              rcodeName(res.rcode),
-            );
-            continue;
-          }
-          this.#cache?.put(res);
-          return res;
-        } catch (e) {
-          if (options.signal?.aborted) throw e;
-          last = e;
-          log.debug("Query {name} {type} to {server} failed: {error}", {
-            name: q.name,
-            type,
-            server: server.address,
-            error: String(e),
-          });
-        }
-      }
-    }
-    if (last instanceof DnsError) throw last;
-    throw new DnsError(`Cannot resolve ${q.name} ${type}: ${String(last)}`, "network", {
-      cause: last,
-    });
-  }
-
-  // @implements RFC6891 §6.2.3, RFC6891 §6.2.5
-  #request(q: DnsQuestion, id: number, edns = true): Uint8Array {
-    const size = edns ? this.#opts.udpPayloadSize ?? 1232 : 0;
-    return encodeMessage({
-      id,
-      rd: this.#opts.recursionDesired ?? true,
-      questions: [q],
-      ...(size > 0 ? { edns: { udpPayloadSize: size } } : {}),
-    });
-  }
-
-  // @implements RFC1035 §7.3
-  #udp(
-    server: Required<NameServer>,
-    q: DnsQuestion,
-    timeout: number,
-    signal: AbortSignal | undefined,
-    edns: boolean,
-  ): Promise<DnsMessage> {
-    const id = randomId();
-    const req = this.#request(q, id, edns);
-    const family = server.address.includes(":") ? "udp6" : "udp4";
-    return new Promise((resolve, reject) => {
-      const sock = dgram.createSocket(family);
-      let done = false;
-      const finish = (err: unknown, res?: DnsMessage) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        try {
-          sock.close();
-        } catch { /* closed */ }
-        if (err) reject(err);
-        else resolve(res!);
-      };
-      const onAbort = () => finish(signal!.reason);
-      signal?.addEventListener("abort", onAbort);
-      const timer = setTimeout(
-        () =>
-          finish(
-            new DnsError(
-              `Cannot resolve ${q.name} ${q.type}: no response from ${server.address} in ${timeout} ms`,
-              "timeout",
-            ),
-          ),
-        timeout,
-      );
-      sock.on("error", (e) => finish(new DnsError(`UDP error: ${e.message}`, "network")));
-      sock.on("message", (data: Uint8Array, rinfo: { address: string; port: number }) => {
-        if (rinfo.port !== server.port || !sameAddress(rinfo.address, server.address)) {
-          log.warn("Ignored DNS response from unexpected source {address}:{port}", rinfo);
-          return;
-        }
-        let res: DnsMessage;
-        try {
-          res = decodeMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-        } catch (e) {
-          log.warn("Ignored undecodable DNS response: {error}", { error: String(e) });
-          return;
-        }
-        if (res.id !== id || !res.qr) {
-          log.warn("Ignored DNS response with wrong ID {got} (expected {id})", { got: res.id, id });
-          return;
-        }
-        if (!(res.tc && res.questions.length === 0) && !matchesQuestion(res, q)) {
-          log.warn("Ignored DNS response with a different question for {name}", {
-            name: q.name,
-          });
-          return;
-        }
-        finish(undefined, res);
-      });
-      sock.bind(0, () => {
-        sock.send(req, server.port, server.address, (err) => {
-          if (err) finish(new DnsError(`UDP send failed: ${err.message}`, "network"));
-        });
-      });
-    });
-  }
-
-  async #tcp(
-    server: Required<NameServer>,
-    q: DnsQuestion,
-    timeout: number,
-    signal: AbortSignal | undefined,
-  ): Promise<DnsMessage> {
-    const id = randomId();
-    const req = this.#request(q, id);
-    const conn = await connectWithin(server, timeout);
-    const timer = setTimeout(() => conn.close(), timeout);
-    const onAbort = () => conn.close();
-    signal?.addEventListener("abort", onAbort);
-    try {
-      await writeAll(conn, frameTcp(req));
-      const res = decodeMessage(await readTcpMessage(conn));
-      if (res.id !== id || !res.qr || !matchesQuestion(res, q)) {
-        throw new DnsError(`Cannot resolve ${q.name}: TCP response does not match`, "network");
-      }
-      return res;
-    } catch (e) {
-      if (e instanceof DnsError || e instanceof DnsParseError) throw e;
-      throw new DnsError(
-        `Cannot resolve ${q.name} ${q.type} over TCP to ${server.address}: ${String(e)}`,
-        "network",
-        { cause: e },
-      );
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      try {
-        conn.close();
-      } catch { /* closed */ }
-    }
-  }
-
-  /**
-   * Resolves a name to the records of one type: applies the search list and
-   * `ndots` (RFC 1035 §7.1), follows the CNAME chain inside the answer, and
-   * returns the records of the asked type. NXDOMAIN and "no data" give `[]`.
-   *
-   * @param name Domain name; a final dot skips the search list.
-   * @param type Record type.
-   * @param options Per-query options.
-   * @returns The records, possibly empty.
-   * @throws {DnsError} On timeout, network failure, or SERVFAIL/REFUSED from every server.
-   */
-  // @implements RFC1035 §7.1
-  async resolve<T extends RecordType>(
-    name: string,
-    type: T,
-    options: QueryOptions = {},
-  ): Promise<Extract<DnsRecord, { type: T }>[]> {
-    await this.#config();
-    for (const candidate of this.candidates(name)) {
-      let res = await this.query(candidate, type, options);
-      if (res.rcode === RCODE.NXDOMAIN) continue;
-      if (res.rcode !== RCODE.NOERROR) {
-        throw new DnsError(
-          `Cannot resolve ${candidate} ${type}: ${rcodeName(res.rcode)}`,
-          rcodeName(res.rcode),
-        );
-      }
-      let owner = candidate;
-      for (let hops = 0;; hops++) {
-        const { records, end } = follow(res, owner, type);
-        if (records.length || end === undefined || hops >= 8) {
-          return records as Extract<DnsRecord, { type: T }>[];
-        }
-        // The CNAME chain leaves this response: ask for its end.
-        owner = end;
-        res = await this.query(owner, type, options);
-        if (res.rcode !== RCODE.NOERROR) return [];
-      }
-    }
-    return [];
-  }
-
-  /**
-   * The fully qualified names tried for `name`, in order.
-   *
-   * @param name As given by the user.
-   * @returns Names without the final dot.
-   */
-  candidates(name: string): string[] {
-    if (name.endsWith(".")) return [name.slice(0, -1)];
-    const search = this.#search ?? [];
-    const dots = name.split(".").length - 1;
-    const withSearch = search.map((d) => `${name}.${d}`);
-    return dots >= (this.#ndots ?? 1) ? [name, ...withSearch] : [...withSearch, name];
-  }
-}
-
-/** Answers of `type` for `name`, following CNAMEs inside the response (at most 8). */
-/**
- * Answers of `type` for `name`, following CNAMEs inside the response (at
- * most 8); `end` is where the chain leaves the response without an answer.
- */
-// @implements RFC1035 §3.3.1
-function follow(
-  res: DnsMessage,
-  name: string,
-  type: QuestionType,
-): { records: DnsRecord[]; end?: string } {
-  let owner = name;
-  for (let hops = 0; hops < 8; hops++) {
-    const hits = res.answers.filter((rr) => rr.type === type && sameName(rr.name, owner));
-    if (hits.length || type === "CNAME") return { records: hits };
-    const cname = res.answers.find((rr) => rr.type === "CNAME" && sameName(rr.name, owner));
-    if (!cname) return hops === 0 ? { records: [] } : { records: [], end: owner };
-    owner = cname.data as string;
-  }
-  return { records: [] };
-}
-
-function parseServer(s: NameServer | string): Required<NameServer> {
-  if (typeof s !== "string") {
-    if (!parseIp(s.address)) throw new TypeError(`Invalid name server address: ${s.address}`);
-    return { address: s.address, port: s.port ?? 53 };
-  }
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
-  const address = m ? m[1]! : s;
-  const port = m?.[2] ? Number(m[2]) : 53;
-  if (!parseIp(address) || port < 1 || port > 65535) {
-    throw new TypeError(`Invalid name server: ${s} (use an IP address, optionally :port)`);
-  }
-  return { address, port };
-}
-
 // === TCP framing (RFC 1035 §4.2.2) ===
 
 /**
@@ -2051,42 +1592,105 @@ export function frameTcp(msg: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Connects over TCP, giving up after `ms`. */
-async function connectWithin(server: Required<NameServer>, ms: number): Promise<Deno.Conn> {
-  const connecting = Deno.connect({ hostname: server.address, port: server.port });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      connecting.then((c) => c.close(), () => {});
-      reject(new DnsError(`TCP connect to ${server.address} timed out after ${ms} ms`, "timeout"));
-    }, ms);
-  });
-  try {
-    return await Promise.race([connecting, expired]);
-  } finally {
-    clearTimeout(timer);
+/**
+ * Reads DNS messages out of a TCP byte stream (RFC 1035 §4.2.2), where each
+ * message comes after its two-byte length. {@linkcode TcpDeframer.push} the
+ * bytes as they arrive, in pieces of any size, and call
+ * {@linkcode TcpDeframer.next} for each whole message until it returns
+ * `undefined`. A length prefix above `maxLength` is a
+ * {@linkcode DnsParseError}: the stream cannot be read further, so close the
+ * connection.
+ *
+ * @example Two messages in three reads
+ * ```ts
+ * import { frameTcp, TcpDeframer } from "@rtclite/std/ietf/rfc1035";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const stream = Uint8Array.of(...frameTcp(Uint8Array.of(1, 2, 3)), ...frameTcp(Uint8Array.of(4)));
+ * const deframer = new TcpDeframer();
+ * deframer.push(stream.subarray(0, 1));
+ * equal(deframer.next(), undefined);
+ * deframer.push(stream.subarray(1, 6));
+ * deepEqual(deframer.next(), Uint8Array.of(1, 2, 3));
+ * deframer.push(stream.subarray(6));
+ * deepEqual(deframer.next(), Uint8Array.of(4));
+ * equal(deframer.pending, 0);
+ * ```
+ */
+// @implements RFC1035 §4.2.2
+export class TcpDeframer {
+  /** The longest message accepted, in bytes. */
+  readonly maxLength: number;
+  #buf = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
+  #consumed = 0;
+
+  /**
+   * Creates a deframer.
+   *
+   * @param maxLength The longest message accepted (default 65535, the most
+   *   a length prefix can say).
+   * @throws {RangeError} When `maxLength` is not an integer from 0 to 65535.
+   */
+  constructor(maxLength = 0xffff) {
+    if (!Number.isInteger(maxLength) || maxLength < 0 || maxLength > 0xffff) {
+      throw new RangeError(`Invalid DNS over TCP length limit: ${maxLength}, expected 0 to 65535`);
+    }
+    this.maxLength = maxLength;
   }
-}
 
-async function readFull(conn: Deno.Conn, n: number): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  let got = 0;
-  while (got < n) {
-    const k = await conn.read(out.subarray(got));
-    if (k === null) throw new DnsError(`Connection closed after ${got} of ${n} bytes`, "network");
-    got += k;
+  /** Bytes received but not yet returned by {@linkcode TcpDeframer.next}. */
+  get pending(): number {
+    return this.#end - this.#start;
   }
-  return out;
-}
 
-async function readTcpMessage(conn: Deno.Conn): Promise<Uint8Array> {
-  const len = await readFull(conn, 2);
-  return await readFull(conn, (len[0]! << 8) | len[1]!);
-}
+  /**
+   * Adds bytes read from the stream (they are copied).
+   *
+   * @param chunk The bytes, in stream order.
+   */
+  push(chunk: Uint8Array): void {
+    if (this.#end + chunk.length > this.#buf.length) {
+      const live = this.#end - this.#start;
+      if (live + chunk.length <= this.#buf.length) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        const next = new Uint8Array(Math.max(live + chunk.length, this.#buf.length * 2, 512));
+        next.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = next;
+      }
+      this.#start = 0;
+      this.#end = live;
+    }
+    this.#buf.set(chunk, this.#end);
+    this.#end += chunk.length;
+  }
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
+  /**
+   * Returns the next whole message, without its length prefix.
+   *
+   * @returns A copy of the message, or `undefined` until more bytes come.
+   * @throws {DnsParseError} When the length prefix says more than
+   *   `maxLength`; `offset` is the prefix's place in the stream, and every
+   *   later call throws the same.
+   */
+  next(): Uint8Array | undefined {
+    const b = this.#buf, s = this.#start;
+    if (this.#end - s < 2) return undefined;
+    const len = (b[s]! << 8) | b[s + 1]!;
+    if (len > this.maxLength) {
+      throw new DnsParseError(
+        `Cannot decode DNS over TCP: length prefix of ${len} bytes, more than the limit of ${this.maxLength}`,
+        this.#consumed,
+      );
+    }
+    if (this.#end - s - 2 < len) return undefined;
+    this.#start = s + 2 + len;
+    this.#consumed += 2 + len;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    return b.slice(s + 2, s + 2 + len);
+  }
 }
 
 // === Authoritative zone and server (RFC 1035 §6.2, §4.3.2 of RFC 1034) ===
@@ -2223,228 +1827,3 @@ export class DnsZone {
     return res;
   }
 }
-
-/** Where a query came from, for a {@linkcode DnsHandler}. */
-export interface DnsRequestInfo {
-  /** `"udp"` or `"tcp"`. */
-  transport: "udp" | "tcp";
-  /** Client address. */
-  address: string;
-  /** Client port. */
-  port: number;
-}
-
-/** Computes replies to a query: messages or raw bytes, sent in order; none to stay silent. */
-export type DnsHandler = (
-  query: DnsMessage,
-  info: DnsRequestInfo,
-) =>
-  | DnsMessageInit
-  | Uint8Array
-  | (DnsMessageInit | Uint8Array)[]
-  | null
-  | Promise<DnsMessageInit | Uint8Array | (DnsMessageInit | Uint8Array)[] | null>;
-
-/** Options for {@linkcode serveDns}. */
-export interface ServeDnsOptions {
-  /** Records to answer from (ignored when `handler` is given). */
-  zone?: DnsZone;
-  /** Custom answers, e.g. for tests that need odd responses. */
-  handler?: DnsHandler;
-  /** Address to listen on (default `127.0.0.1`). */
-  hostname?: string;
-  /** Port for UDP and TCP (0 = any free one, the same for both). */
-  port?: number;
-  /** Also listen on TCP (default true). */
-  tcp?: boolean;
-}
-
-/** A running server. */
-export interface DnsServerHandle extends AsyncDisposable {
-  /** Listening address. */
-  readonly hostname: string;
-  /** Listening port (UDP and TCP). */
-  readonly port: number;
-  /** Stops listening and closes open TCP connections. */
-  close(): Promise<void>;
-}
-
-/**
- * Serves DNS on UDP and TCP from a {@linkcode DnsZone} or a handler. Bad
- * queries get FORMERR when their header is readable and are dropped
- * otherwise; the server never stops on bad input.
- *
- * @param options Zone or handler, address and port.
- * @returns The running server.
- *
- * @example
- * ```ts
- * import { DnsResolver, DnsZone, serveDns } from "@rtclite/std/ietf/rfc1035";
- * import { equal } from "node:assert/strict";
- *
- * const zone = new DnsZone([{ name: "a.test", type: "A", ttl: 5, data: "192.0.2.1" }]);
- * await using server = await serveDns({ zone, port: 0 });
- * const res = await new DnsResolver({ servers: [`127.0.0.1:${server.port}`], tcp: true })
- *   .query("a.test", "A");
- * equal(res.answers.length, 1);
- * ```
- */
-export async function serveDns(options: ServeDnsOptions): Promise<DnsServerHandle> {
-  const hostname = options.hostname ?? "127.0.0.1";
-  const zone = options.zone ?? new DnsZone([]);
-  const handler: DnsHandler = options.handler ??
-    ((query, info) =>
-      zone.answer(
-        query,
-        info.transport === "tcp" ? 65535 : Math.max(512, query.edns?.udpPayloadSize ?? 512),
-      ));
-  const family = hostname.includes(":") ? "udp6" : "udp4";
-  const conns = new Set<Deno.Conn>();
-  const reply = async (data: Uint8Array, info: DnsRequestInfo): Promise<Uint8Array[]> => {
-    let query: DnsMessage;
-    try {
-      query = decodeMessage(data);
-    } catch (e) {
-      log.debug("Bad DNS query from {address}: {error}", { ...info, error: String(e) });
-      if (data.length < 12 || data[2]! & 0x80) return [];
-      return [encodeMessage({ id: (data[0]! << 8) | data[1]!, qr: true, rcode: RCODE.FORMERR })];
-    }
-    if (query.qr) return [];
-    const out = await handler(query, info);
-    if (out === null) return [];
-    return (Array.isArray(out) ? out : [out]).map((m) =>
-      m instanceof Uint8Array ? m : encodeMessage(m)
-    );
-  };
-  // Bind TCP first to learn a free port, then UDP on the same one (a few tries for port 0).
-  let listener: Deno.TcpListener | undefined;
-  let sock: dgram.Socket | undefined;
-  let port = options.port ?? 53;
-  for (let attempt = 0; !sock; attempt++) {
-    if (options.tcp !== false) {
-      listener = Deno.listen({ hostname, port: options.port ?? 53, transport: "tcp" });
-      port = (listener.addr as Deno.NetAddr).port;
-    }
-    const udp = dgram.createSocket(family);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once("error", reject);
-        udp.bind(port, hostname, () => {
-          udp.off("error", reject);
-          resolve();
-        });
-      });
-      sock = udp;
-    } catch (e) {
-      listener?.close();
-      if (options.port || attempt >= 4) throw e;
-    }
-  }
-  port = sock.address().port;
-  sock.on("error", (e) => log.warn("DNS server UDP error: {error}", { error: String(e) }));
-  sock.on("message", (data: Uint8Array, rinfo: { address: string; port: number }) => {
-    const info: DnsRequestInfo = { transport: "udp", address: rinfo.address, port: rinfo.port };
-    reply(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info).then((outs) => {
-      for (const o of outs) sock.send(o, rinfo.port, rinfo.address);
-    }).catch((e) => log.warn("DNS handler failed: {error}", { error: String(e) }));
-  });
-  const serveConn = async (conn: Deno.Conn) => {
-    conns.add(conn);
-    const addr = conn.remoteAddr as Deno.NetAddr;
-    const info: DnsRequestInfo = { transport: "tcp", address: addr.hostname, port: addr.port };
-    try {
-      for (;;) {
-        const data = await readTcpMessage(conn);
-        for (const o of await reply(data, info)) await writeAll(conn, frameTcp(o));
-      }
-    } catch {
-      /* closed or bad framing: drop the connection */
-    } finally {
-      conns.delete(conn);
-      try {
-        conn.close();
-      } catch { /* closed */ }
-    }
-  };
-  const accepting = listener
-    ? (async () => {
-      try {
-        for await (const conn of listener) serveConn(conn);
-      } catch { /* listener closed */ }
-    })()
-    : Promise.resolve();
-  let closed: Promise<void> | undefined;
-  const handle: DnsServerHandle = {
-    hostname,
-    port,
-    close() {
-      closed ??= (async () => {
-        await new Promise<void>((resolve) => sock.close(() => resolve()));
-        listener?.close();
-        for (const c of conns) {
-          try {
-            c.close();
-          } catch { /* closed */ }
-        }
-        await accepting;
-      })();
-      return closed;
-    },
-    [Symbol.asyncDispose]() {
-      return handle.close();
-    },
-  };
-  return handle;
-}
-
-// === Command line: a small dig ===
-
-async function main(argv: string[]): Promise<number> {
-  const { parseVerbosity, setupLogging } = await import("../log.ts");
-  const { level, args } = parseVerbosity(argv);
-  await setupLogging(level === "info" ? "warning" : level);
-  let server: string | undefined;
-  let port = 53;
-  let tcp = false;
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a.startsWith("@")) server = a.slice(1);
-    else if (a === "-p") port = Number(args[++i]);
-    else if (a === "+tcp") tcp = true;
-    else if (a === "-h" || a === "--help") {
-      console.log("Usage: rfc1035.ts [@server] [-p port] [+tcp] [-v] name [type]");
-      return 0;
-    } else rest.push(a);
-  }
-  const [name, type = "A"] = rest;
-  if (!name) {
-    console.error("Usage: rfc1035.ts [@server] [-p port] [+tcp] [-v] name [type]");
-    return 2;
-  }
-  const resolver = new DnsResolver({
-    ...(server ? { servers: [{ address: server, port }] } : {}),
-    tcp,
-    cache: false,
-  });
-  try {
-    const qtype = typeName(typeCode(type.toUpperCase() as QuestionType));
-    const res = await resolver.query(name, qtype);
-    console.log(
-      `;; ->>HEADER<<- opcode: QUERY, status: ${rcodeName(res.rcode)}, id: ${res.id}\n` +
-        `;; flags:${res.qr ? " qr" : ""}${res.aa ? " aa" : ""}${res.tc ? " tc" : ""}${
-          res.rd ? " rd" : ""
-        }${res.ra ? " ra" : ""}; QUERY: ${res.questions.length}, ANSWER: ${res.answers.length}\n`,
-    );
-    if (res.answers.length) {
-      console.log(";; ANSWER SECTION:");
-      for (const rr of res.answers) console.log(formatRecord(rr));
-    }
-    return res.rcode === 0 ? 0 : 1;
-  } catch (e) {
-    console.error(`;; ${e instanceof Error ? e.message : String(e)}`);
-    return 9;
-  }
-}
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,14 +1,16 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // DNS codec: ours beside npm:dns-packet@5.6.1 on the same messages.
-// Run: deno bench -A std/ietf/rfc1035_bench.ts (each iteration: 100 messages)
-import { decodeMessage, type DnsMessageInit, encodeMessage } from "./rfc1035.ts";
+// Run: deno bench -A std/ietf/rfc1035/mod_bench.ts (each iteration: 100 messages)
+import { decodeMessage, type DnsMessageInit, encodeMessage } from "./mod.ts";
 import dnsPacket from "npm:dns-packet@5.6.1";
 import { Buffer } from "node:buffer";
 
 const naptrBytes = Deno.readFileSync(
-  new URL("./testdata/dnsmasq_naptr_response.bin", import.meta.url),
+  new URL("../testdata/dnsmasq_naptr_response.bin", import.meta.url),
 );
-const srvBytes = Deno.readFileSync(new URL("./testdata/dnsmasq_srv_response.bin", import.meta.url));
+const srvBytes = Deno.readFileSync(
+  new URL("../testdata/dnsmasq_srv_response.bin", import.meta.url),
+);
 const naptrBuf = Buffer.from(naptrBytes);
 const srvBuf = Buffer.from(srvBytes);
 

@@ -1,4 +1,5 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+// This module is browser compatible.
 /**
  * Locating SIP servers (RFC 3263): NAPTR, SRV and A/AAAA lookups that turn
  * a SIP or SIPS URI into ordered transport targets.
@@ -8,10 +9,11 @@
  * by RFC 2782 priority and weighted choice, then each host's addresses.
  *
  * The DNS client is injected ({@linkcode SipDnsResolver}; the
- * {@linkcode https://jsr.io/@rtclite/std/doc/ietf/rfc1035 | rfc1035}
- * `DnsResolver` fits), so the procedure runs anywhere and tests can feed it a
- * table. A request that fails at one target (a 503, a transport error or
- * timer B/F, RFC 3263 §4.3) moves on to the next target of the list.
+ * {@linkcode https://jsr.io/@rtclite/std/doc/ietf/rfc1035/resolver | rfc1035/resolver}
+ * `DnsResolver` fits), so the procedure is pure, runs anywhere and tests can
+ * feed it a table. A request that fails at one target (a 503, a transport
+ * error or timer B/F, RFC 3263 §4.3) moves on to the next target of the list.
+ * The command line `std/ietf/rfc3263/main.ts` prints the targets of a URI.
  *
  * See {@link https://www.rfc-editor.org/rfc/rfc3263 | RFC 3263}.
  *
@@ -40,9 +42,9 @@
  * @module
  */
 // @implements RFC3263 (Locating SIP Servers)
-import { type DnsRecord, parseIp, type SrvData } from "./rfc1035.ts";
-import { parseUri } from "./rfc2396.ts";
-import { getLogger } from "../log.ts";
+import { type DnsRecord, parseIp, type SrvData } from "../rfc1035/mod.ts";
+import { parseUri } from "../rfc2396.ts";
+import { getLogger } from "../../log.ts";
 
 const log = getLogger("sip", "dns");
 
@@ -73,7 +75,7 @@ export interface SipUriLike {
   params: ReadonlyMap<string, string | null>;
 }
 
-/** The lookups the procedure needs; `DnsResolver` from rfc1035 fits. */
+/** The lookups the procedure needs; `DnsResolver` from rfc1035/resolver fits. */
 export interface SipDnsResolver {
   /**
    * Returns the records of one type for a name, `[]` when there are none.
@@ -275,7 +277,7 @@ export class SipLocateError extends Error {
  * import { resolveSipTargets } from "@rtclite/std/ietf/rfc3263";
  * import { deepEqual } from "node:assert/strict";
  *
- * const resolver = { resolve: () => Promise.reject(new Error("no DNS needed")) };
+ * const resolver = { resolve: () => Promise.reject(new RangeError("no DNS needed")) };
  * deepEqual(await resolveSipTargets("sips:bob@[2001:db8::5]", { resolver }), [
  *   { transport: "tls", host: "2001:db8::5", port: 5061, address: "2001:db8::5" },
  * ]);
@@ -405,35 +407,4 @@ async function addresses(
     }
   }
   return out;
-}
-
-// === Command line ===
-
-if (import.meta.main) {
-  const { parseVerbosity, setupLogging } = await import("../log.ts");
-  const { DnsResolver } = await import("./rfc1035.ts");
-  const { level, args } = parseVerbosity(Deno.args);
-  await setupLogging(level === "info" ? "warning" : level);
-  let server: string | undefined;
-  let port = 53;
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a.startsWith("@")) server = a.slice(1);
-    else if (a === "-p") port = Number(args[++i]);
-    else rest.push(a);
-  }
-  if (rest.length !== 1) {
-    console.error("Usage: rfc3263.ts [@server] [-p port] [-v] sip:user@domain");
-    Deno.exit(2);
-  }
-  const resolver = new DnsResolver(server ? { servers: [{ address: server, port }] } : {});
-  try {
-    const targets = await resolveSipTargets(rest[0]!, { resolver });
-    for (const t of targets) console.log(`${t.transport}\t${t.host}\t${t.port}\t${t.address}`);
-    Deno.exit(targets.length ? 0 : 1);
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    Deno.exit(2);
-  }
 }

@@ -2,12 +2,10 @@
 import {
   decodeMessage,
   DnsCache,
-  DnsError,
   type DnsMessage,
   type DnsMessageInit,
   DnsParseError,
   type DnsRecord,
-  DnsResolver,
   DnsZone,
   encodeMessage,
   formatRdata,
@@ -16,16 +14,14 @@ import {
   parseIp,
   parseResolvConf,
   sameName,
-  serveDns,
+  TcpDeframer,
   typeCode,
   typeName,
-} from "./rfc1035.ts";
-import { BIG_TXT, QUERIES, startDnsmasq } from "./testdata/dns_zone.ts";
-import { interopTest, run } from "@rtclite/testing";
-import { deepStrictEqual as assertEquals, rejects, throws } from "node:assert/strict";
+} from "./mod.ts";
+import { ZONE_RECORDS } from "../testdata/dns_zone.ts";
+import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import fc from "fast-check";
 import dnsPacket from "npm:dns-packet@5.6.1";
-import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 
 const te = new TextEncoder();
@@ -50,22 +46,7 @@ function throwsParse(fn: () => unknown, msg?: string): DnsParseError {
   return assertThrows(fn, DnsParseError, msg) as DnsParseError;
 }
 
-async function assertRejects(
-  fn: () => Promise<unknown>,
-  cls: new (...a: never[]) => Error,
-): Promise<Error> {
-  let caught: unknown;
-  await rejects(async () => {
-    try {
-      await fn();
-    } catch (e) {
-      caught = e;
-      throw e;
-    }
-  }, cls);
-  return caught as Error;
-}
-const testdata = new URL("./testdata/", import.meta.url);
+const testdata = new URL("../testdata/", import.meta.url);
 
 // === Codec ===
 
@@ -584,15 +565,6 @@ Deno.test("parseResolvConf() reads a fixture file (resolv.conf(5))", async () =>
   assertEquals(parseResolvConf("").ndots, 1);
 });
 
-Deno.test("DnsResolver reads servers and search list from its resolvConf path", async () => {
-  const resolver = new DnsResolver({ resolvConf: new URL("resolv.conf", testdata).pathname });
-  // Any query would leave the machine; candidates() only needs the configuration.
-  await resolver.query("x", "A", { signal: AbortSignal.abort() }).catch(() => {});
-  assertEquals(resolver.candidates("pbx"), ["pbx.corp.test", "pbx.sip.test", "pbx"]);
-  assertEquals(resolver.candidates("a.b.c"), ["a.b.c", "a.b.c.corp.test", "a.b.c.sip.test"]);
-  assertEquals(resolver.candidates("abs."), ["abs"]);
-});
-
 function response(q: DnsMessageInit, init: Partial<DnsMessage>): DnsMessage {
   return { ...decodeMessage(encodeMessage({ ...q, qr: true })), ...init };
 }
@@ -636,38 +608,7 @@ Deno.test("DnsCache keeps answers for their TTL and negative answers for the SOA
 
 // === Zone and server ===
 
-const ZONE_RECORDS: DnsRecord[] = [
-  {
-    name: "sip.test",
-    type: "SOA",
-    ttl: 300,
-    data: {
-      mname: "ns.sip.test",
-      rname: "admin.sip.test",
-      serial: 1,
-      refresh: 3600,
-      retry: 600,
-      expire: 86400,
-      minimum: 60,
-    },
-  },
-  { name: "sip.test", type: "A", ttl: 60, data: "127.0.0.1" },
-  { name: "pbx.sip.test", type: "A", ttl: 60, data: "127.0.0.2" },
-  { name: "pbx.sip.test", type: "AAAA", ttl: 60, data: "::2" },
-  { name: "www.sip.test", type: "CNAME", ttl: 60, data: "pbx.sip.test" },
-  {
-    name: "_sip._udp.sip.test",
-    type: "SRV",
-    ttl: 60,
-    data: { priority: 1, weight: 0, port: 5060, target: "pbx.sip.test" },
-  },
-  ...BIG_TXT.map((t): DnsRecord => ({
-    name: "big.sip.test",
-    type: "TXT",
-    ttl: 60,
-    data: [te.encode(t)],
-  })),
-];
+// === Zone ===
 
 Deno.test("DnsZone answers authoritatively (RFC 1035 §6.2)", async (t) => {
   const zone = new DnsZone(ZONE_RECORDS);
@@ -707,359 +648,100 @@ Deno.test("DnsZone answers authoritatively (RFC 1035 §6.2)", async (t) => {
   });
 });
 
-Deno.test("DnsResolver resolves over UDP, follows CNAME, falls back to TCP on truncation", async () => {
-  await using server = await serveDns({ zone: new DnsZone(ZONE_RECORDS), port: 0 });
-  const resolver = new DnsResolver({ servers: [`127.0.0.1:${server.port}`], timeout: 1000 });
-  assertEquals((await resolver.resolve("www.sip.test", "A")).map((rr) => rr.data), ["127.0.0.2"]);
-  assertEquals((await resolver.resolve("pbx.sip.test", "AAAA")).map((rr) => rr.data), ["::2"]);
-  assertEquals(await resolver.resolve("nope.sip.test", "A"), []);
-  assertEquals(await resolver.resolve("pbx.sip.test", "MX"), []);
-  // EDNS 1232 is not enough for 40 x 110 bytes: TC over UDP, then TCP.
-  const big = await resolver.query("big.sip.test", "TXT");
-  assertEquals([big.tc, big.answers.length], [false, 40]);
-  const noEdns = new DnsResolver({
-    servers: [`127.0.0.1:${server.port}`],
-    udpPayloadSize: 0,
-    cache: false,
-  });
-  assertEquals((await noEdns.query("big.sip.test", "TXT")).answers.length, 40);
-  // The search list applies to short names.
-  const searching = new DnsResolver({
-    servers: [{ address: "127.0.0.1", port: server.port }],
-    search: ["sip.test"],
-  });
-  assertEquals((await searching.resolve("pbx", "A")).map((rr) => rr.name), ["pbx.sip.test"]);
-});
+// === TCP framing (RFC 1035 §4.2.2) ===
 
-Deno.test("DnsResolver.resolve() asks again when a CNAME chain leaves the response", async () => {
-  // A zone that returns only the CNAME: its target lives "elsewhere" (answered by name).
-  await using server = await serveDns({
-    port: 0,
-    handler: (q) => {
-      const name = q.questions[0]!.name;
-      const answers: DnsRecord[] = name === "alias.test"
-        ? [{ name, type: "CNAME", ttl: 60, data: "real.test" }]
-        : name === "real.test"
-        ? [{ name, type: "A", ttl: 60, data: "192.0.2.77" }]
-        : [];
-      return { id: q.id, qr: true, aa: true, questions: q.questions, answers };
-    },
-  });
-  const resolver = new DnsResolver({ servers: [`127.0.0.1:${server.port}`] });
-  assertEquals((await resolver.resolve("alias.test", "A")).map((rr) => rr.data), ["192.0.2.77"]);
-  assertEquals((await resolver.resolve("alias.test", "CNAME")).map((rr) => rr.data), ["real.test"]);
-});
-
-Deno.test("DnsResolver serves repeated queries from its cache", async () => {
-  let queries = 0;
-  const zone = new DnsZone(ZONE_RECORDS);
-  await using server = await serveDns({
-    port: 0,
-    handler: (q) => {
-      queries++;
-      return zone.answer(q);
-    },
-  });
-  const resolver = new DnsResolver({ servers: [`127.0.0.1:${server.port}`] });
-  await resolver.resolve("pbx.sip.test", "A");
-  await resolver.resolve("pbx.sip.test", "A");
-  await resolver.resolve("PBX.sip.test.", "A");
-  assertEquals(queries, 1);
-  await resolver.query("pbx.sip.test", "A", { noCache: true });
-  assertEquals(queries, 2);
-});
-
-Deno.test("DnsResolver ignores spoofed responses: wrong ID, wrong question, wrong source (RFC 1035 §7.3)", async (t) => {
-  const zone = new DnsZone(ZONE_RECORDS);
-  const spoofer = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => spoofer.bind(0, "127.0.0.1", resolve));
-  try {
-    let mode = "";
-    await using server = await serveDns({
-      port: 0,
-      handler: async (q, info) => {
-        const real = zone.answer(q);
-        const fake = {
-          ...real,
-          answers: [{ name: q.questions[0]!.name, type: "A" as const, ttl: 60, data: "6.6.6.6" }],
-        };
-        if (mode === "id") return [{ ...fake, id: (q.id + 1) & 0xffff }, real];
-        if (mode === "question") {
-          return [{ ...fake, questions: [{ name: "evil.test", type: "A" }] }, real];
-        }
-        if (mode === "query") return [{ ...fake, qr: false }, real];
-        if (mode === "garbage") return [Uint8Array.of(1, 2, 3), real];
-        if (mode === "source") {
-          // Same ID and question, but from another port; the real answer comes later.
-          spoofer.send(encodeMessage(fake), info.port, info.address);
-          await new Promise((r) => setTimeout(r, 30));
-          return real;
-        }
-        return real;
-      },
-    });
-    const resolver = new DnsResolver({
-      servers: [`127.0.0.1:${server.port}`],
-      cache: false,
-      timeout: 2000,
-    });
-    for (const m of ["id", "question", "query", "garbage", "source"]) {
-      await t.step(m, async () => {
-        mode = m;
-        const got = await resolver.resolve("pbx.sip.test", "A");
-        assertEquals(got.map((rr) => rr.data), ["127.0.0.2"]);
-      });
-    }
-  } finally {
-    spoofer.close();
+/** Pushes `chunks` one by one, collecting every message the deframer gives after each. */
+function deframeAll(deframer: TcpDeframer, chunks: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const chunk of chunks) {
+    deframer.push(chunk);
+    for (let m = deframer.next(); m !== undefined; m = deframer.next()) out.push(m);
   }
-});
-
-Deno.test("DnsResolver retries other servers after a timeout or SERVFAIL, then gives up", async () => {
-  const silent = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => silent.bind(0, "127.0.0.1", resolve));
-  const silentPort = silent.address().port;
-  try {
-    await using failing = await serveDns({
-      port: 0,
-      handler: (q) => ({ ...q, qr: true, rcode: 2 }),
-    });
-    await using good = await serveDns({ zone: new DnsZone(ZONE_RECORDS), port: 0 });
-    const resolver = new DnsResolver({
-      servers: [`127.0.0.1:${silentPort}`, `127.0.0.1:${failing.port}`, `127.0.0.1:${good.port}`],
-      timeout: 200,
-      attempts: 1,
-    });
-    const t0 = Date.now();
-    assertEquals((await resolver.resolve("sip.test", "A")).map((rr) => rr.data), ["127.0.0.1"]);
-    assertEquals(Date.now() - t0 >= 190, true);
-    const dead = new DnsResolver({
-      servers: [`127.0.0.1:${silentPort}`],
-      timeout: 100,
-      attempts: 2,
-    });
-    const err = await assertRejects(() => dead.query("sip.test", "A"), DnsError);
-    assertEquals((err as DnsError).code, "timeout");
-    const servfail = new DnsResolver({ servers: [`127.0.0.1:${failing.port}`], attempts: 1 });
-    const err2 = await assertRejects(() => servfail.resolve("sip.test", "A"), DnsError);
-    assertEquals((err2 as DnsError).code, "SERVFAIL");
-  } finally {
-    silent.close();
-  }
-});
-
-Deno.test("DnsResolver retries without EDNS when a server answers FORMERR to OPT (RFC 6891 §6.2.2)", async () => {
-  const zone = new DnsZone(ZONE_RECORDS);
-  const seen: boolean[] = [];
-  await using server = await serveDns({
-    port: 0,
-    handler: (q) => {
-      seen.push(q.edns !== undefined);
-      return q.edns ? { id: q.id, qr: true, rcode: 1, questions: q.questions } : zone.answer(q);
-    },
-  });
-  const resolver = new DnsResolver({ servers: [`127.0.0.1:${server.port}`] });
-  assertEquals((await resolver.resolve("sip.test", "A")).map((rr) => rr.data), ["127.0.0.1"]);
-  assertEquals(seen, [true, false]);
-});
-
-Deno.test("DnsResolver and serveDns() work over IPv6 loopback", async (t) => {
-  let server;
-  try {
-    server = await serveDns({ zone: new DnsZone(ZONE_RECORDS), hostname: "::1", port: 0 });
-  } catch {
-    await t.step({ name: "no IPv6 loopback here", ignore: true, fn() {} });
-    return;
-  }
-  try {
-    const udp = new DnsResolver({ servers: [`[::1]:${server.port}`], cache: false });
-    assertEquals((await udp.resolve("pbx.sip.test", "AAAA")).map((rr) => rr.data), ["::2"]);
-    const tcp = new DnsResolver({ servers: [{ address: "::1", port: server.port }], tcp: true });
-    assertEquals((await tcp.resolve("pbx.sip.test", "A")).map((rr) => rr.data), ["127.0.0.2"]);
-  } finally {
-    await server.close();
-  }
-});
-
-Deno.test("DnsResolver with rotate starts each query at the next server", async () => {
-  const mk = (addr: string) =>
-    serveDns({
-      port: 0,
-      zone: new DnsZone([{ name: "r.test", type: "A", ttl: 60, data: addr }]),
-    });
-  await using one = await mk("192.0.2.1");
-  await using two = await mk("192.0.2.2");
-  const resolver = new DnsResolver({
-    servers: [`127.0.0.1:${one.port}`, `127.0.0.1:${two.port}`],
-    rotate: true,
-    cache: false,
-  });
-  const got: string[] = [];
-  for (let i = 0; i < 4; i++) got.push((await resolver.resolve("r.test", "A"))[0]!.data);
-  assertEquals(got, ["192.0.2.1", "192.0.2.2", "192.0.2.1", "192.0.2.2"]);
-});
-
-Deno.test("DnsResolver uses a new random ID and source port for each query", async () => {
-  const seen: { id: number; port: number }[] = [];
-  const zone = new DnsZone(ZONE_RECORDS);
-  await using server = await serveDns({
-    port: 0,
-    handler: (q, info) => {
-      seen.push({ id: q.id, port: info.port });
-      return zone.answer(q);
-    },
-  });
-  const resolver = new DnsResolver({ servers: [`127.0.0.1:${server.port}`], cache: false });
-  for (let i = 0; i < 8; i++) await resolver.query("sip.test", "A");
-  assertEquals(new Set(seen.map((s) => s.id)).size >= 7, true);
-  assertEquals(new Set(seen.map((s) => s.port)).size >= 7, true);
-});
-
-Deno.test("serveDns() survives bad queries and answers FORMERR when it can", async () => {
-  await using server = await serveDns({ zone: new DnsZone(ZONE_RECORDS), port: 0 });
-  const sock = dgram.createSocket("udp4");
-  const replies: Uint8Array[] = [];
-  sock.on("message", (m: Uint8Array) => replies.push(new Uint8Array(m)));
-  await new Promise<void>((resolve) => sock.bind(0, "127.0.0.1", resolve));
-  try {
-    sock.send(Uint8Array.of(1, 2), server.port, "127.0.0.1");
-    sock.send(
-      Uint8Array.from([...header(1, 0), 0xc0, 12, 0, 1, 0, 1]).map((b, i) => i === 2 ? 0 : b),
-      server.port,
-      "127.0.0.1",
-    );
-    await new Promise((r) => setTimeout(r, 100));
-    assertEquals(replies.length, 1);
-    const formerr = decodeMessage(replies[0]!);
-    assertEquals([formerr.id, formerr.rcode], [1, 1]);
-    // TCP: a bad frame closes that connection only.
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    await conn.write(frameTcp(Uint8Array.of(9, 9, 9)));
-    conn.close();
-    const ok = await new DnsResolver({ servers: [`127.0.0.1:${server.port}`], tcp: true }).query(
-      "sip.test",
-      "A",
-    );
-    assertEquals(ok.answers.length, 1);
-  } finally {
-    sock.close();
-  }
-});
-
-// === Interop: dnsmasq and dig ===
-
-const DNSMASQ_PORT = 15301;
-
-function digLines(out: string): string[] {
-  return out.split("\n").filter((l) => l && !l.startsWith(";")).map((l) => l.split(/\s+/).join(" "))
-    .sort();
+  return out;
 }
 
-interopTest(
-  "DnsResolver answers equal dig's for every record of a dnsmasq zone, over UDP and TCP",
-  [{ bin: "dnsmasq", apt: "dnsmasq-base" }, { bin: "dig", apt: "bind9-dnsutils" }],
-  async (t) => {
-    const dir = await Deno.makeTempDir({ prefix: "rtclite-dnsmasq-" });
-    try {
-      await using _peer = await startDnsmasq(DNSMASQ_PORT, dir);
-      const server = { address: "127.0.0.1", port: DNSMASQ_PORT };
-      const udp = new DnsResolver({ servers: [server], cache: false, timeout: 2000 });
-      const tcp = new DnsResolver({ servers: [server], cache: false, timeout: 2000, tcp: true });
-      for (const [name, type] of QUERIES) {
-        await t.step(`${name} ${type}`, async () => {
-          const dig = await run("dig", [
-            "@127.0.0.1",
-            "-p",
-            String(DNSMASQ_PORT),
-            "+noall",
-            "+answer",
-            "+tries=1",
-            "+time=2",
-            name,
-            type,
-          ], { timeout: 10_000, stdout: "piped", stderr: "piped" });
-          assertEquals(dig.code, 0, dig.stderr);
-          const want = digLines(dig.stdout);
-          const res = await udp.query(name, type as "A");
-          const ours = res.answers.map((rr) => formatRecord(rr).split(/\s+/).join(" ")).sort();
-          assertEquals(ours, want);
-          if (name === "nope.sip.test") assertEquals(res.rcode, 3);
-          else assertEquals(ours.length > 0, true);
-          const overTcp = await tcp.query(name, type as "A");
-          assertEquals(
-            overTcp.answers.map((rr) => formatRecord(rr).split(/\s+/).join(" ")).sort(),
-            want,
-          );
-        });
-      }
-      await t.step("big TXT set is truncated over UDP and completed over TCP", async () => {
-        // A raw UDP query shows dnsmasq's TC bit.
-        const sock = dgram.createSocket("udp4");
-        const raw = await new Promise<Uint8Array>((resolve) => {
-          sock.on("message", (m: Uint8Array) => resolve(new Uint8Array(m)));
-          sock.send(
-            encodeMessage({ id: 77, rd: true, questions: [{ name: "big.sip.test", type: "TXT" }] }),
-            DNSMASQ_PORT,
-            "127.0.0.1",
-          );
-        }).finally(() => sock.close());
-        const truncated = decodeMessage(raw);
-        assertEquals([truncated.id, truncated.tc, raw.length <= 512], [77, true, true]);
-        const noEdns = new DnsResolver({ servers: [server], cache: false, udpPayloadSize: 0 });
-        const res = await noEdns.resolve("big.sip.test", "TXT");
-        assertEquals(res.map((rr) => new TextDecoder().decode(rr.data[0])).sort(), BIG_TXT);
-      });
-      await t.step("the command line prints dig's answer lines", async () => {
-        const cli = await run(Deno.execPath(), [
-          "run",
-          "-A",
-          new URL("./rfc1035.ts", import.meta.url).pathname,
-          "@127.0.0.1",
-          "-p",
-          String(DNSMASQ_PORT),
-          "sip.test",
-          "NAPTR",
-        ], { timeout: 30_000, stdout: "piped", stderr: "piped" });
-        assertEquals(cli.code, 0, cli.stderr);
-        assertEquals(cli.stdout.includes("status: NOERROR"), true);
-        const dig = await run("dig", [
-          "@127.0.0.1",
-          "-p",
-          String(DNSMASQ_PORT),
-          "+noall",
-          "+answer",
-          "sip.test",
-          "NAPTR",
-        ], {
-          timeout: 10_000,
-          stdout: "piped",
-        });
-        assertEquals(digLines(cli.stdout), digLines(dig.stdout));
-      });
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-  { timeout: 60_000 },
-);
+Deno.test("TcpDeframer reads length-prefixed messages from split and coalesced reads", async (t) => {
+  const messages = [
+    encodeMessage({ id: 1, rd: true, questions: [{ name: "sip.test", type: "NAPTR" }] }),
+    encodeMessage({ id: 2, qr: true, answers: [ZONE_RECORDS[1]!] }),
+    new Uint8Array(0),
+    encodeMessage({ id: 3, qr: true, answers: ZONE_RECORDS.slice(6) }), // the big TXT set
+  ];
+  const stream = Uint8Array.from(messages.flatMap((m) => [...frameTcp(m)]));
+  await t.step("all in one read", () => {
+    const d = new TcpDeframer();
+    assertEquals(deframeAll(d, [stream]), messages);
+    assertEquals(d.pending, 0);
+  });
+  await t.step("one byte per read", () => {
+    const d = new TcpDeframer();
+    assertEquals(deframeAll(d, Array.from(stream, (b) => Uint8Array.of(b))), messages);
+  });
+  await t.step("split inside the length prefix and inside a message", () => {
+    const d = new TcpDeframer();
+    const first = frameTcp(messages[0]!).length;
+    const cuts = [1, first - 3, first + 1, first + 5, stream.length - 7, stream.length];
+    const chunks = cuts.map((end, i) => stream.slice(i ? cuts[i - 1] : 0, end));
+    assertEquals(deframeAll(d, chunks), messages);
+  });
+  await t.step("a partial message waits and is counted as pending", () => {
+    const d = new TcpDeframer();
+    d.push(stream.subarray(0, 5));
+    assertEquals([d.next(), d.pending], [undefined, 5]);
+  });
+  await t.step("returned messages are copies: the caller may reuse its read buffer", () => {
+    const d = new TcpDeframer();
+    const buf = frameTcp(messages[0]!);
+    d.push(buf);
+    buf.fill(0);
+    assertEquals(d.next(), messages[0]);
+  });
+  await t.step("decodeMessage reads what it returns", () => {
+    const d = new TcpDeframer();
+    assertEquals(deframeAll(d, [stream]).slice(0, 2).map((m) => decodeMessage(m).id), [1, 2]);
+  });
+});
 
-interopTest(
-  "dig reads answers from our serveDns() (UDP, TCP fallback)",
-  [{ bin: "dig", apt: "bind9-dnsutils" }],
-  async () => {
-    await using server = await serveDns({ zone: new DnsZone(ZONE_RECORDS), port: 0 });
-    const dig = (args: string[]) =>
-      run("dig", ["@127.0.0.1", "-p", String(server.port), "+tries=1", "+time=2", ...args], {
-        timeout: 10_000,
-        stdout: "piped",
-      });
-    const srv = await dig(["+noall", "+answer", "_sip._udp.sip.test", "SRV"]);
-    assertEquals(digLines(srv.stdout), ["_sip._udp.sip.test. 60 IN SRV 1 0 5060 pbx.sip.test."]);
-    const big = await dig(["+noall", "+answer", "+comments", "big.sip.test", "TXT"]);
-    assertEquals(big.stdout.includes("Truncated, retrying in TCP mode"), true);
-    assertEquals(digLines(big.stdout).length, 40);
-    const nx = await dig(["+noall", "+comments", "nope.sip.test", "A"]);
-    assertEquals(nx.stdout.includes("status: NXDOMAIN"), true);
-  },
-  { timeout: 30_000 },
-);
+Deno.test("TcpDeframer gives the same messages for any split of the stream (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 600 }), { maxLength: 6 }),
+      fc.array(fc.nat(), { maxLength: 12 }),
+      (messages: Uint8Array[], cutSeeds: number[]) => {
+        const stream = Uint8Array.from(messages.flatMap((m) => [...frameTcp(m)]));
+        const cuts = [...new Set(cutSeeds.map((c) => c % (stream.length + 1)))].sort((a, b) =>
+          a - b
+        );
+        const chunks = [...cuts, stream.length].map((end, i, all) =>
+          stream.slice(i ? all[i - 1] : 0, end)
+        );
+        const d = new TcpDeframer();
+        assertEquals(deframeAll(d, chunks), messages);
+        assertEquals(d.pending, 0);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("TcpDeframer refuses a length over its limit with DnsParseError", () => {
+  const small = Uint8Array.of(1, 2, 3);
+  const d = new TcpDeframer(512);
+  // A good message, then a prefix that claims 513 bytes, in one read.
+  d.push(Uint8Array.of(...frameTcp(small), 0x02, 0x01, 9, 9));
+  assertEquals(d.next(), small, "the message before the bad prefix is still returned");
+  const err = throwsParse(() => d.next(), "513");
+  assertEquals(err.offset, 5, "offset of the bad prefix in the stream");
+  throwsParse(() => d.next(), "limit of 512");
+  d.push(frameTcp(small));
+  throwsParse(() => d.next(), "513"); // the stream stays unreadable
+  // At the limit is fine; the default limit is the largest a prefix can say.
+  const at = new TcpDeframer(3);
+  at.push(frameTcp(small));
+  assertEquals(at.next(), small);
+  const max = new TcpDeframer();
+  max.push(frameTcp(new Uint8Array(0xffff)));
+  assertEquals(max.next()?.length, 0xffff);
+  assertThrows(() => new TcpDeframer(0x10000), RangeError);
+  assertThrows(() => new TcpDeframer(-1), RangeError);
+});

@@ -5,10 +5,12 @@ import {
   type SipDnsResolver,
   SipLocateError,
   type SipTarget,
-} from "./rfc3263.ts";
-import { type DnsRecord, DnsResolver, DnsZone, serveDns, type SrvData } from "./rfc1035.ts";
-import { parseUri } from "./rfc2396.ts";
-import { startDnsmasq } from "./testdata/dns_zone.ts";
+} from "./mod.ts";
+import { type DnsRecord, DnsZone, type SrvData } from "../rfc1035/mod.ts";
+import { DnsResolver } from "../rfc1035/resolver.ts";
+import { serveDns } from "../rfc1035/server.ts";
+import { parseUri } from "../rfc2396.ts";
+import { startDnsmasq } from "../testdata/dns_zone.ts";
 import { interopTest, run } from "@rtclite/testing";
 import { deepStrictEqual as assertEquals, equal, rejects } from "node:assert/strict";
 
@@ -282,7 +284,7 @@ interopTest(
         const cli = await run(Deno.execPath(), [
           "run",
           "-A",
-          new URL("./rfc3263.ts", import.meta.url).pathname,
+          new URL("./main.ts", import.meta.url).pathname,
           "@127.0.0.1",
           "-p",
           String(DNSMASQ_PORT),
