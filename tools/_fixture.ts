@@ -66,3 +66,26 @@ export async function withTree<T>(
 /** The browser-compatible mark, after the copyright line. */
 export const PURE = "// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.\n" +
   "// This module is browser compatible.\n";
+
+const doc = (text: string): string => `/**\n * ${text}\n *\n * @module\n */\n`;
+
+/** Both layouts side by side: a folder module and the old single files with private helpers. */
+export const MIXED: Record<string, string> = {
+  "std/ietf/rfc3550/mod.ts": PURE + doc("RTP and RTCP.") +
+    'export * from "./rtp.ts";\nexport { x } from "./rtcp.ts";\n',
+  "std/ietf/rfc3550/rtcp.ts": PURE + doc("RTCP.") + 'import { concat } from "./util.ts";\n' +
+    "export const x = concat;\n",
+  "std/ietf/rfc3550/rtp.ts": PURE + doc("RTP.") + "export const rtp = 1;\n",
+  "std/ietf/rfc3550/util.ts": PURE + doc("Helpers.") + "export const concat = 1;\n",
+  "std/ietf/rfc3550/extra.ts": PURE + doc("Not imported by mod.ts.") + "export const e = 1;\n",
+  "std/ietf/rfc3550/udp.ts": doc("The UDP adapter.") + 'import { rtp } from "./mod.ts";\n' +
+    "export const u = rtp;\n",
+  "std/ietf/rfc3550/main.ts": doc("The command line.") + "export {};\n",
+  "std/ietf/rfc3550/mod_test.ts": "Deno.test('x', () => {});\n",
+  "std/ietf/rfc3550/mod_bench.ts": "Deno.bench('x', () => {});\n",
+  "std/ietf/rfc3261.ts": PURE + doc("SIP.") + 'export * from "./_sip_message.ts";\n',
+  "std/ietf/_sip_message.ts": PURE + doc("SIP messages.") + "export const m = 1;\n",
+  "std/ietf/testdata/zone.ts": "export {};\n",
+  "vnd/adobe/rtmp/mod.ts": PURE + doc("RTMP.") + "export const r = 1;\n",
+  "vnd/adobe/rtmp/main.ts": doc("RTMP command line.") + "export {};\n",
+};
