@@ -3,15 +3,19 @@
  * `deno task site`: builds the static site into `site/_site/`, offline.
  *
  * - `index.html`: what rtclite is and the module table.
- * - `<module>.html` (e.g. `std/ietf/rfc2396.html`) for every source file
- *   under std/, app/ and vnd/: the module's JSDoc as prose, then docco's two
+ * - `<module>.html` (e.g. `std/ietf/rfc2396.html`) for every module under
+ *   std/, app/ and vnd/ (see `tools/layout.ts`): a single file, or a folder
+ *   with a `mod.ts` (`std/ietf/rfc3550.html` shows `std/ietf/rfc3550/`), whose
+ *   files follow one another in reading order (`mod.ts`, the pure parts in the
+ *   order `mod.ts` re-exports them, the adapters, `main.ts`), each under its
+ *   own heading (`#udp.ts`). A page shows the module's JSDoc as prose, then docco's two
  *   columns, section by section: on the left the specification passage that
  *   an `// @implements` comment cites (from the texts in `RTCLITE_SPECS`), on
  *   the right the code that comment covers. A section runs from an
  *   `@implements` line to the next one or to the end of the enclosing
  *   top-level block; code between sections is shown too. Each excerpt has an
- *   anchor named after its reference (`#rfc3261-17.1.1.2`) and links to the
- *   publisher's section.
+ *   anchor named after its reference (`#rfc3261-17.1.1.2`, unique on its
+ *   page) and links to the publisher's section.
  * - `api/`: the API reference from `deno doc --html`.
  * - `notebooks/`: the executed notebooks, written by `deno task notebooks`
  *   (kept across builds; a notebook not executed yet gets a stand-in page).
@@ -30,11 +34,11 @@ import {
   labelOf,
   resolveRef,
   scanAnnotations,
-  sourceFiles,
   type SpecRef,
   SpecUnavailableError,
 } from "../tools/specs.ts";
 import { moduleRows } from "../tools/modules.ts";
+import { isPrivate, isPure, type SourceModule, sourceModules } from "../tools/layout.ts";
 import { listNotebooks, type Notebook } from "../tools/notebooks.ts";
 
 hljs.registerLanguage("typescript", typescript);
@@ -218,9 +222,11 @@ export function excerptHtml(text: string): { html: string; more: number } {
 
 /** What the build found for one page. */
 export interface PageReport {
-  /** Source path, e.g. `std/ietf/rfc2396.ts`. */
+  /** Module path and source: `std/ietf/rfc2396.ts`, or a folder module's path `std/ietf/rfc3550`. */
   file: string;
-  /** Page path below the site root, e.g. `std/ietf/rfc2396.html`. */
+  /** The source files shown on the page, in order. */
+  files: string[];
+  /** Page path below the site root, e.g. `std/ietf/rfc2396.html`, `std/ietf/rfc3550.html`. */
   page: string;
   /** Section references resolved to a specification excerpt. */
   excerpts: number;
@@ -232,8 +238,12 @@ export interface PageReport {
   unavailableOnly: boolean;
 }
 
-interface PageLinks {
+/** Links a page shows in its header. */
+export interface PageLinks {
+  /** The API reference page of the module's entry (below the site root). */
   api?: string;
+  /** API reference pages of a folder's other exported files, by file. */
+  fileApi?: Map<string, string>;
   notebooks: Notebook[];
   /** Private helpers this module imports or re-exports, with their pages' reports. */
   helpers: PageReport[];
@@ -287,22 +297,20 @@ async function refHtml(
   }
 }
 
-/** Renders one module page; returns its HTML and what it found. */
-export async function modulePage(
-  file: string,
+/** One source file rendered: its whole-document references, its prose and its two-column sections. */
+interface RenderedFile {
+  annotations: Annotation[];
+  titles: string[];
+  doc?: string;
+  sections: string;
+}
+
+/** Renders a file's sections; anchors are unique across the page through `ids`. */
+async function renderFile(
   source: string,
-  links: PageLinks,
-): Promise<{ html: string; report: PageReport }> {
-  const path = file.replace(/\.ts$/, "");
-  const root = "../".repeat(path.split("/").length - 1);
-  const report: PageReport = {
-    file,
-    page: `${path}.html`,
-    excerpts: 0,
-    refs: 0,
-    unresolved: [],
-    unavailableOnly: true,
-  };
+  ids: Map<string, number>,
+  report: PageReport,
+): Promise<RenderedFile> {
   const lines = source.replace(/\n$/, "").split("\n");
   let annotations: Annotation[] = [];
   try {
@@ -313,43 +321,12 @@ export async function modulePage(
     report.unavailableOnly = false;
     report.unresolved.push((e as Error).message);
   }
-  const ids = new Map<string, number>();
-
-  // Whole-document references title the page.
+  // Whole-document references title the page (or the file's part of it).
   const titles: string[] = [];
   for (const a of annotations) {
     for (const ref of a.refs) if (!ref.section) titles.push(await refHtml(ref, ids, report));
   }
-  const doc = moduleDoc(source);
-  const private_ = /(^|\/)_[^/]*$/.test(path);
-  const nav = [
-    links.api ? `<a href="${root}${links.api}">API reference</a>` : "",
-    ...links.notebooks.map((n) =>
-      `<a href="${root}notebooks/${n.name}.html">notebook: ${esc(n.name)}</a>`
-    ),
-  ].filter(Boolean).join(" · ");
-  const helpers = links.helpers.map((h) =>
-    `<li><a href="${root}${h.page}">${esc(h.file)}</a> (${h.excerpts} excerpts)</li>`
-  );
-  let body = `<header class="module">
-<h1>${private_ ? "" : "@rtclite/"}${esc(path)}</h1>
-<p class="links">${nav || "internal helper module (not exported)"}</p>
-${
-    titles.length
-      ? `<div class="implements">${titles.join("\n")}</div>`
-      : annotations.length
-      ? ""
-      : `<p class="nospec">This module implements no specification (no <code>@implements</code>).</p>`
-  }
-${doc ? `<div class="prose">${await marked.parse(doc)}</div>` : ""}
-${
-    helpers.length
-      ? `<div class="helpers">Implemented with the help of:<ul>${helpers.join("")}</ul></div>`
-      : ""
-  }
-</header>
-<main class="sections">
-`;
+  let sections = "";
   for (const s of sectionsOf(lines, annotations)) {
     let left = "";
     if (s.annotation) {
@@ -358,7 +335,7 @@ ${
       }
     }
     const code = lines.slice(s.start, s.end).join("\n").replace(/\s+$/, "");
-    body += `<section class="seg${s.annotation ? " annotated" : ""}">
+    sections += `<section class="seg${s.annotation ? " annotated" : ""}">
 <div class="spec">${left}</div>
 <div class="code" data-line="${s.start + 1}"><pre class="hljs"><code>${
       highlight(code)
@@ -366,8 +343,130 @@ ${
 </section>
 `;
   }
-  body += "</main>\n";
+  const doc = moduleDoc(source);
+  return { annotations, titles, sections, ...(doc ? { doc: await marked.parse(doc) } : {}) };
+}
+
+function newReport(file: string, files: string[], page: string): PageReport {
+  return { file, files, page, excerpts: 0, refs: 0, unresolved: [], unavailableOnly: true };
+}
+
+function navHtml(root: string, links: PageLinks): string {
+  return [
+    links.api ? `<a href="${root}${links.api}">API reference</a>` : "",
+    ...links.notebooks.map((n) =>
+      `<a href="${root}notebooks/${n.name}.html">notebook: ${esc(n.name)}</a>`
+    ),
+  ].filter(Boolean).join(" · ");
+}
+
+function implementsHtml(f: RenderedFile): string {
+  return f.titles.length
+    ? `<div class="implements">${f.titles.join("\n")}</div>`
+    : f.annotations.length
+    ? ""
+    : `<p class="nospec">This module implements no specification (no <code>@implements</code>).</p>`;
+}
+
+/** Renders the page of a single-file module; returns its HTML and what it found. */
+export async function modulePage(
+  file: string,
+  source: string,
+  links: PageLinks,
+): Promise<{ html: string; report: PageReport }> {
+  const path = file.replace(/\.ts$/, "");
+  const root = "../".repeat(path.split("/").length - 1);
+  const report = newReport(file, [file], `${path}.html`);
+  const ids = new Map<string, number>();
+  const f = await renderFile(source, ids, report);
+  const private_ = /(^|\/)_[^/]*$/.test(path);
+  const nav = navHtml(root, links);
+  const helpers = links.helpers.map((h) =>
+    `<li><a href="${root}${h.page}">${esc(h.file)}</a> (${h.excerpts} excerpts)</li>`
+  );
+  const body = `<header class="module">
+<h1>${private_ ? "" : "@rtclite/"}${esc(path)}</h1>
+<p class="links">${nav || "internal helper module (not exported)"}</p>
+${implementsHtml(f)}
+${f.doc ? `<div class="prose">${f.doc}</div>` : ""}
+${
+    helpers.length
+      ? `<div class="helpers">Implemented with the help of:<ul>${helpers.join("")}</ul></div>`
+      : ""
+  }
+</header>
+<main class="sections">
+${f.sections}</main>
+`;
   return { html: page(path, root, body), report };
+}
+
+/** What a file of a folder module is, for its heading. */
+export function fileRole(file: string, source: string): string {
+  if (/(^|\/)mod\.ts$/.test(file)) return "the module's public API (browser compatible)";
+  if (/(^|\/)main\.ts$/.test(file)) return "the command line";
+  return isPure(source) ? "pure part (browser compatible)" : "adapter (runtime I/O)";
+}
+
+/** The anchor of a folder file's heading: its name inside the folder, e.g. `udp.ts`. */
+export function fileAnchor(folder: string, file: string): string {
+  return file.slice(folder.length + 1);
+}
+
+/**
+ * Renders the page of a folder module: its files in reading order
+ * (`mod.ts`, the pure parts, the adapters, `main.ts`), each a section with
+ * its own heading, prose and two columns.
+ *
+ * @param folder the folder, e.g. `std/ietf/rfc3550`
+ * @param files its files in reading order, with their sources
+ */
+export async function folderPage(
+  folder: string,
+  files: { file: string; source: string }[],
+  links: PageLinks,
+): Promise<{ html: string; report: PageReport }> {
+  const root = "../".repeat(folder.split("/").length - 1);
+  const report = newReport(folder, files.map((f) => f.file), `${folder}.html`);
+  const ids = new Map<string, number>();
+  const rendered: RenderedFile[] = [];
+  for (const { source } of files) rendered.push(await renderFile(source, ids, report));
+  const toc = files.map(({ file, source }) => {
+    const name = fileAnchor(folder, file);
+    return `<li><a href="#${esc(name)}"><code>${esc(name)}</code></a>: ${
+      esc(fileRole(file, source))
+    }</li>`;
+  });
+  const first = rendered[0];
+  let body = `<header class="module">
+<h1>@rtclite/${esc(folder)}</h1>
+<p class="links">${navHtml(root, links)}</p>
+${first ? implementsHtml(first) : ""}
+${first?.doc ? `<div class="prose">${first.doc}</div>` : ""}
+<div class="files">Files, in reading order:<ul>${toc.join("")}</ul></div>
+</header>
+`;
+  files.forEach(({ file, source }, k) => {
+    const f = rendered[k]!;
+    const name = fileAnchor(folder, file);
+    const api = links.fileApi?.get(file);
+    const extra = k === 0
+      ? ""
+      : `${f.titles.length ? `<div class="implements">${f.titles.join("\n")}</div>` : ""}${
+        f.doc ? `<div class="prose">${f.doc}</div>` : ""
+      }`;
+    body += `<header class="file">
+<h2 id="${esc(name)}"><a class="pilcrow" href="#${esc(name)}">#</a> <code>${esc(file)}</code></h2>
+<p class="links">${esc(fileRole(file, source))}${
+      api ? ` · <a href="${root}${api}">API reference</a>` : ""
+    }</p>
+${extra}
+</header>
+<div class="sections">
+${f.sections}</div>
+`;
+  });
+  return { html: page(folder, root, body), report };
 }
 
 // === Home page ===
@@ -376,8 +475,13 @@ async function homePage(pages: Set<string>, notebooks: Notebook[]): Promise<stri
   const readme = await Deno.readTextFile("README.md");
   const intro = readme.split(/\n## /)[0]!.replace(/^# .*\n/, "");
   const rows = (await moduleRows()).map((r) => {
-    const page = `${r.file ?? r.path}.html`;
-    const name = pages.has(page) ? `<a href="${page}">${esc(r.path)}</a>` : esc(r.path);
+    const page = `${r.module ?? r.path}.html`;
+    // A command line inside a folder module: its file's heading on the folder's page.
+    const anchor = r.module && r.file && r.file !== `${r.module}/mod.ts` &&
+        r.file.startsWith(`${r.module}/`)
+      ? `#${fileAnchor(r.module, r.file)}`
+      : "";
+    const name = pages.has(page) ? `<a href="${page}${anchor}">${esc(r.path)}</a>` : esc(r.path);
     const nbs = notebooks.filter((n) => n.modules.includes(r.path))
       .map((n) => `<a href="notebooks/${n.name}.html">${esc(n.name)}</a>`).join(", ");
     const description = marked.parseInline(esc(r.description)) as string;
@@ -465,15 +569,15 @@ export interface BuildResult {
 
 /** Builds the whole site into {@linkcode OUT}. */
 export async function buildSite(): Promise<BuildResult> {
-  const strict = Deno.env.get("RTCLITE_REQUIRE_PEERS") === "1";
+  const strict = Deno.env.get("RTCLITE_REQUIRE_PEERS") === "1" || Deno.env.get("CI") === "true";
   // Keep the executed notebooks (written by `deno task notebooks`); rebuild the rest.
   await Deno.mkdir(OUT, { recursive: true });
   for await (const e of Deno.readDir(OUT)) {
     if (e.name !== "notebooks") await Deno.remove(`${OUT}/${e.name}`, { recursive: true });
   }
-  const files = (await Array.fromAsync(sourceFiles()))
-    .filter((f) => /^(std|app|vnd)\//.test(f) && !/_(test|bench)\.ts$/.test(f));
-  const exported = files.filter((f) => !/(^|\/)_[^/]*$/.test(f));
+  const modules = (await sourceModules()).filter((m) => /^(std|app|vnd)\//.test(m.path));
+  const files = modules.flatMap((m) => m.files);
+  const exported = files.filter((f) => !isPrivate(f));
 
   // API reference: one `deno doc --html` run over every exported module.
   const doc = await new Deno.Command(Deno.execPath(), {
@@ -485,6 +589,7 @@ export async function buildSite(): Promise<BuildResult> {
     throw new Error(`deno doc --html failed: ${new TextDecoder().decode(doc.stderr)}`);
   }
   const apiPage = (file: string): string | undefined => {
+    if (isPrivate(file)) return undefined;
     // deno doc names pages after the path below the files' common directory.
     const parts = file.split("/");
     for (let k = 0; k < parts.length; k++) {
@@ -500,38 +605,55 @@ export async function buildSite(): Promise<BuildResult> {
   const notebooks = await listNotebooks();
   const result: BuildResult = { pages: [], problems: [], warnings: [] };
   const reports = new Map<string, PageReport>();
+  // A notebook listing a folder module or one of its files' export paths belongs on its page.
+  const notebooksOf = (m: SourceModule) =>
+    notebooks.filter((n) =>
+      n.modules.some((x) => x === m.path || (m.folder && x.startsWith(`${m.path}/`)))
+    );
   // Private helpers first: a module's page lists their excerpts.
-  const isPrivate = (f: string) => /(^|\/)_[^/]*$/.test(f);
-  const ordered = [...files.filter(isPrivate), ...files.filter((f) => !isPrivate(f))];
-  for (const file of ordered) {
-    const source = await Deno.readTextFile(file);
-    const module = file.replace(/\.ts$/, "");
+  const ordered = [
+    ...modules.filter((m) => isPrivate(m.path)),
+    ...modules.filter((m) => !isPrivate(m.path)),
+  ];
+  for (const m of ordered) {
+    const sources = await Promise.all(
+      m.files.map(async (file) => ({ file, source: await Deno.readTextFile(file) })),
+    );
     const links: PageLinks = {
-      notebooks: notebooks.filter((n) => n.modules.includes(module)),
-      helpers: helperImports(file, source).flatMap((h) => reports.get(h) ?? []),
+      notebooks: notebooksOf(m),
+      helpers: sources.flatMap(({ file, source }) =>
+        helperImports(file, source).filter((h) => !m.files.includes(h))
+      ).flatMap((h) => reports.get(h) ?? []),
     };
-    const api = apiPage(file);
+    const api = apiPage(m.entry);
     if (api) links.api = api;
-    const { html, report } = await modulePage(file, source, links);
-    await Deno.mkdir(`${OUT}/${module.replace(/\/[^/]+$/, "")}`, { recursive: true });
+    let built: { html: string; report: PageReport };
+    if (m.folder) {
+      links.fileApi = new Map(
+        m.files.flatMap((f) => f === m.entry ? [] : [[f, apiPage(f)] as const])
+          .filter((e): e is readonly [string, string] => e[1] !== undefined),
+      );
+      built = await folderPage(m.path, sources, links);
+    } else built = await modulePage(m.entry, sources[0]!.source, links);
+    const { html, report } = built;
+    await Deno.mkdir(`${OUT}/${m.path.replace(/\/[^/]+$/, "")}`, { recursive: true });
     await Deno.writeTextFile(`${OUT}/${report.page}`, html);
     result.pages.push(report);
-    reports.set(file, report);
-    for (const u of report.unresolved) result.warnings.push(`${file}: ${u}`);
+    reports.set(m.entry, report);
+    for (const u of report.unresolved) result.warnings.push(`${m.path}: ${u}`);
     // A module that only re-exports its helpers has its excerpts on their pages.
     const excerpts = report.excerpts + links.helpers.reduce((n, h) => n + h.excerpts, 0);
     if (report.refs && !excerpts) {
-      const msg = `${file}: implements a specification but its page has no resolved excerpt`;
+      const msg = `${report.file}: implements a specification but its page has no resolved excerpt`;
       if (report.unavailableOnly && report.unresolved.length && !strict) {
         result.warnings.push(`${msg} (specification texts unavailable)`);
       } else result.problems.push(msg);
     }
   }
-  const pages = new Set(result.pages.map((p) => p.page));
+  const shown = new Set(result.pages.flatMap((p) => p.files));
   result.pages.sort((a, b) => a.file.localeCompare(b.file));
-  for (const f of files) {
-    if (!pages.has(f.replace(/\.ts$/, ".html"))) result.problems.push(`${f}: no page`);
-  }
+  for (const f of files) if (!shown.has(f)) result.problems.push(`${f}: no page`);
+  const pages = new Set(result.pages.map((p) => p.page));
 
   await Deno.mkdir(`${OUT}/notebooks`, { recursive: true });
   const wanted = new Set(notebooks.map((n) => n.name));

@@ -8,12 +8,13 @@
  * @module
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { interopTest, startPeer } from "@rtclite/testing";
+import { interopTest, requirePeers, startPeer } from "@rtclite/testing";
 import {
   blockEnds,
   buildSite,
   excerptHtml,
   favicon,
+  folderPage,
   jsdocToMarkdown,
   modulePage,
   OUT,
@@ -114,7 +115,55 @@ Deno.test({
   },
 });
 
+Deno.test("folderPage() shows a folder's files in order, each under its own heading", async () => {
+  const head = (doc: string, pure: boolean) =>
+    `// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.\n${
+      pure ? "// This module is browser compatible.\n" : ""
+    }/**\n * ${doc}\n *\n * @module\n */\n`;
+  const files = [
+    {
+      file: "std/ietf/rfcx/mod.ts",
+      source: head("The core.", true) +
+        '// @implements RFC2396 (URI)\nexport * from "./part.ts";\n\n' +
+        "// @implements RFC2396 §3.2\nexport const a = 1;\n",
+    },
+    {
+      file: "std/ietf/rfcx/part.ts",
+      source: head("A part.", true) + "// @implements RFC2396 §3.2\nexport const b = 2;\n",
+    },
+    { file: "std/ietf/rfcx/udp.ts", source: head("The adapter.", false) + "export const c = 3;\n" },
+    { file: "std/ietf/rfcx/main.ts", source: head("The command line.", false) + "export {};\n" },
+  ];
+  const { html, report } = await folderPage("std/ietf/rfcx", files, {
+    notebooks: [],
+    helpers: [],
+    fileApi: new Map([["std/ietf/rfcx/udp.ts", "api/ietf/rfcx/udp.ts/index.html"]]),
+  });
+  equal(report.page, "std/ietf/rfcx.html");
+  deepEqual(report.files, files.map((f) => f.file));
+  equal(report.refs, 3);
+  const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+  deepEqual(ids, [
+    "rfc2396",
+    "mod.ts",
+    "rfc2396-3.2",
+    "part.ts",
+    "rfc2396-3.2-2",
+    "udp.ts",
+    "main.ts",
+  ]);
+  ok(html.includes("<h1>@rtclite/std/ietf/rfcx</h1>"), "the folder is the module");
+  ok(html.includes('href="#udp.ts"'), "contents link each file's heading");
+  ok(html.includes('href="../../api/ietf/rfcx/udp.ts/index.html"'), "an adapter's own API page");
+  ok(html.includes("adapter (runtime I/O)") && html.includes("the command line"), "roles");
+  ok(html.includes("<p>The adapter.</p>"), "each file's own prose");
+  ok(html.includes('<link rel="stylesheet" href="../../style.css">'), "relative root");
+});
+
 // === The browser test ===
+
+/** In CI (`CI=true` or `RTCLITE_REQUIRE_PEERS=1`) nothing may be skipped. */
+const ci = requirePeers || Deno.env.get("CI") === "true";
 
 /** A minimal DevTools protocol client over Deno's WebSocket. */
 class Cdp {
@@ -221,7 +270,7 @@ interface PageInfo {
 interopTest(
   "site: module pages show excerpt beside code, no broken links or console errors (Chromium)",
   [{ bin: "chromium", apt: "chromium" }],
-  async () => {
+  async (t) => {
     const built = await buildSite();
     deepEqual(built.problems, []);
     const { server, missing, origin } = serveStatic(OUT);
@@ -298,45 +347,66 @@ interopTest(
 
         // 1. A module page: the excerpt and the code it annotates sit side by side.
         // The URI module if it is there (the first protocol module a reader meets), else any.
+        // Without specification texts (no RTCLITE_SPECS, no route to the RFC Editor) no page
+        // has an excerpt: that skips visibly here, and fails in CI.
         const withExcerpts = built.pages.filter((p) => p.excerpts > 0);
         const module = withExcerpts.find((p) => p.file === "std/ietf/rfc2396.ts") ??
-          withExcerpts.find((p) => /^std\/[^_]*$/.test(p.file)) ?? withExcerpts[0]!;
-        ok(module, "a module page with excerpts");
-        await goto(`${origin}/${module.page}`);
-        const boxes = await evaluate<{
-          spec: DOMRect;
-          code: DOMRect;
-          id: string;
-          count: number;
-        }>(`(() => {
-          const seg = document.querySelector("section.seg.annotated");
-          const box = (el) => el.getBoundingClientRect().toJSON();
-          return {
-            spec: box(seg.querySelector(".spec .excerpt")),
-            code: box(seg.querySelector(".code pre")),
-            id: seg.querySelector(".ref").id,
-            count: document.querySelectorAll("section.seg.annotated .excerpt").length,
-          };
-        })()`);
-        ok(boxes.count >= 1, "excerpts on the page");
-        ok(/^[a-z0-9]+-/.test(boxes.id), `anchor named after the reference: ${boxes.id}`);
-        ok(boxes.spec.width > 100 && boxes.code.width > 100, JSON.stringify(boxes));
-        ok(boxes.spec.right <= boxes.code.left, `excerpt left of code: ${JSON.stringify(boxes)}`);
-        ok(
-          boxes.spec.top < boxes.code.bottom && boxes.code.top < boxes.spec.bottom,
-          `excerpt and code overlap vertically: ${JSON.stringify(boxes)}`,
-        );
+          withExcerpts.find((p) => /^std\/[^_]*$/.test(p.file)) ?? withExcerpts[0];
+        if (!module && !ci) {
+          console.warn(
+            "SKIP site test: no module page has a specification excerpt (texts unavailable): " +
+              "set RTCLITE_SPECS to a directory with the RFC texts, or allow the RFC Editor; " +
+              "the excerpt layout and the screenshot are not checked",
+          );
+        }
+        await t.step({
+          name: "a module page shows excerpts beside the code, and a screenshot of it is kept",
+          ignore: !module && !ci,
+          fn: async () => {
+            ok(
+              module,
+              "a module page with excerpts (RTCLITE_SPECS unset? the texts are needed in CI)",
+            );
+            await goto(`${origin}/${module.page}`);
+            const boxes = await evaluate<{
+              spec: DOMRect;
+              code: DOMRect;
+              id: string;
+              count: number;
+            }>(`(() => {
+              const seg = document.querySelector("section.seg.annotated");
+              const box = (el) => el.getBoundingClientRect().toJSON();
+              return {
+                spec: box(seg.querySelector(".spec .excerpt")),
+                code: box(seg.querySelector(".code pre")),
+                id: seg.querySelector(".ref").id,
+                count: document.querySelectorAll("section.seg.annotated .excerpt").length,
+              };
+            })()`);
+            ok(boxes.count >= 1, "excerpts on the page");
+            ok(/^[a-z0-9]+-/.test(boxes.id), `anchor named after the reference: ${boxes.id}`);
+            ok(boxes.spec.width > 100 && boxes.code.width > 100, JSON.stringify(boxes));
+            ok(
+              boxes.spec.right <= boxes.code.left,
+              `excerpt left of code: ${JSON.stringify(boxes)}`,
+            );
+            ok(
+              boxes.spec.top < boxes.code.bottom && boxes.code.top < boxes.spec.bottom,
+              `excerpt and code overlap vertically: ${JSON.stringify(boxes)}`,
+            );
 
-        // 2. The screenshot: the module page scrolled to its first excerpt.
-        await evaluate(
-          `document.getElementById(${
-            JSON.stringify(boxes.id)
-          }).closest("section").scrollIntoView()`,
-        );
-        const shot = await s("Page.captureScreenshot", { format: "png" }) as { data: string };
-        const png = `${OUT}/screenshot.png`;
-        await Deno.writeFile(png, Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)));
-        console.log(`screenshot of ${module.page}#${boxes.id}: ${png}`);
+            // 2. The screenshot: the module page scrolled to its first excerpt.
+            await evaluate(
+              `document.getElementById(${
+                JSON.stringify(boxes.id)
+              }).closest("section").scrollIntoView()`,
+            );
+            const shot = await s("Page.captureScreenshot", { format: "png" }) as { data: string };
+            const png = `${OUT}/screenshot.png`;
+            await Deno.writeFile(png, Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)));
+            console.log(`screenshot of ${module.page}#${boxes.id}: ${png}`);
+          },
+        });
 
         // 3. Crawl every page: ours and the API's index pages in the browser, deno doc's symbol
         // pages (hundreds) read as text; then check every internal link.

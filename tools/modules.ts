@@ -5,19 +5,29 @@
  * its status. `deno task modules` rewrites the table in README.md between its
  * markers; `--check` fails when the README is stale.
  *
+ * A folder with a `mod.ts` is one module (see `tools/layout.ts`): its row
+ * links the `mod.ts`, counts the lines of every file in the folder (tests and
+ * benches aside) and takes its description from `mod.ts`.
+ *
  * @module
  */
+import { isPrivate, sourceModules } from "./layout.ts";
 
 /** A row of the module table. */
 export interface ModuleRow {
   /** Import path below `@rtclite/`, e.g. `std/ietf/rfc3261`. */
   path: string;
   description: string;
-  /** Non-blank, non-comment lines of the module (0 when not written yet). */
+  /** Non-blank, non-comment lines of the module (a folder's: all its files; 0 when not written yet). */
   sloc: number;
   status: "ready" | "planned";
-  /** Where the module lives when not at `path` (without `.ts`). */
+  /** The file the row links, repository-relative: `std/ietf/rfc3261/mod.ts`, `std/ietf/rfc2198.ts`. */
   file?: string;
+  /**
+   * The module (of `sourceModules()`) whose site page shows the row's file,
+   * e.g. `vnd/adobe/rtmp` for the RTMP client row when it lives in that folder's `main.ts`.
+   */
+  module?: string;
 }
 
 /**
@@ -97,41 +107,56 @@ export function moduleSummary(source: string): string | undefined {
   return undefined;
 }
 
-/** Builds the rows: planned modules plus any module in the tree that is not in the plan. */
+/** Builds the rows: planned modules plus any exported module in the tree that is not in the plan. */
 export async function moduleRows(root = "."): Promise<ModuleRow[]> {
-  const { computeExports } = await import("./exports.ts");
-  const exported = new Set<string>();
-  for (const [pkg, exports] of await computeExports(root)) {
-    for (const key of Object.keys(exports)) exported.add(`${pkg}/${key.slice(2)}`);
-  }
+  const modules = new Map(
+    (await sourceModules(root))
+      .filter((m) => /^(std|app|vnd)\//.test(m.path) && !isPrivate(m.path))
+      .map((m) => [m.path, m]),
+  );
   const rows: ModuleRow[] = [];
   const seen = new Set<string>();
   const add = async (path: string, planned: string): Promise<void> => {
     seen.add(path);
-    if (!exported.has(path)) {
+    const m = modules.get(path);
+    if (!m) {
       rows.push({ path, description: planned, sloc: 0, status: "planned" });
       return;
     }
-    const source = await Deno.readTextFile(`${root}/${path}.ts`);
+    let lines = 0;
+    for (const f of m.files) lines += sloc(await Deno.readTextFile(`${root}/${f}`));
+    const entry = await Deno.readTextFile(`${root}/${m.entry}`);
     rows.push({
       path,
-      description: shortDescription(moduleSummary(source) ?? planned),
-      sloc: sloc(source),
+      description: shortDescription(moduleSummary(entry) ?? planned),
+      sloc: lines,
       status: "ready",
+      file: m.entry,
+      module: m.path,
     });
   };
   for (const [path, desc, movedTo] of PLANNED) {
-    if (movedTo && (exported.has(movedTo) || await exists(`${root}/${movedTo}.ts`))) {
-      rows.push({
+    // A command line moved into a folder module lives in the folder's `main.ts`.
+    const folder = movedTo ? modules.get(movedTo) : undefined;
+    const target = folder?.main
+      ? folder.main.replace(/\.ts$/, "")
+      : movedTo && (modules.has(movedTo) || await exists(`${root}/${movedTo}.ts`))
+      ? movedTo
+      : undefined;
+    if (target) {
+      const shown = folder ?? modules.get(target);
+      const row: ModuleRow = {
         path,
-        description: `${desc} (in \`${movedTo}\`)`,
+        description: `${desc} (in \`${target}\`)`,
         sloc: 0,
         status: "ready",
-        file: movedTo,
-      });
+        file: folder?.main ?? shown?.entry ?? `${target}.ts`,
+      };
+      if (shown) row.module = shown.path;
+      rows.push(row);
     } else await add(path, desc);
   }
-  for (const path of [...exported].sort()) if (!seen.has(path)) await add(path, "");
+  for (const path of [...modules.keys()].sort()) if (!seen.has(path)) await add(path, "");
   return rows;
 }
 
@@ -152,7 +177,9 @@ export function shortDescription(summary: string): string {
 export function renderTable(rows: ModuleRow[]): string {
   const lines = ["| module | description | SLoC | status |", "| --- | --- | ---: | --- |"];
   for (const r of rows) {
-    const name = r.status === "ready" ? `[\`${r.path}\`](${r.file ?? r.path}.ts)` : `\`${r.path}\``;
+    const name = r.status === "ready"
+      ? `[\`${r.path}\`](${r.file ?? `${r.path}.ts`})`
+      : `\`${r.path}\``;
     lines.push(
       `| ${name} | ${r.description.replace(/\|/g, "\\|")} | ${r.sloc || ""} | ${r.status} |`,
     );

@@ -50,13 +50,17 @@ export async function listNotebooks(root = "."): Promise<Notebook[]> {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Exported modules (`std/ietf/rfc2396`), each with whether it has an `@implements` reference. */
+/**
+ * Exported module paths (`std/ietf/rfc2396`, `std/ietf/rfc3550` for a folder's
+ * `mod.ts`, `std/ietf/rfc3550/udp`), each with whether its file has an
+ * `@implements` reference.
+ */
 export async function modules(root = "."): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>();
   for (const [pkg, exports] of await computeExports(root)) {
-    for (const [path, file] of Object.entries(exports)) {
+    for (const [key, file] of Object.entries(exports)) {
       const source = await Deno.readTextFile(`${root}/${pkg}/${file.slice(2)}`);
-      out.set(`${pkg}/${path.slice(2)}`, /^\s*(?:\/\/|\*)\s*@implements\s/m.test(source));
+      out.set(`${pkg}/${key.slice(2)}`, /^\s*(?:\/\/|\*)\s*@implements\s/m.test(source));
     }
   }
   return out;
@@ -79,11 +83,11 @@ export async function checkNotebooks(root = "."): Promise<string[]> {
       if (!all.has(m)) problems.push(`${n.path}: lists ${m}, which is not an exported module`);
     }
   }
-  const covered = new Set(notebooks.flatMap((n) => n.modules));
+  // A notebook that lists a folder module (`std/ietf/rfc3550`) covers the folder's files too.
+  const listed = notebooks.flatMap((n) => n.modules);
+  const covered = (m: string) => listed.some((l) => m === l || m.startsWith(`${l}/`));
   for (const [m, implementsSpec] of [...all].sort()) {
-    // A notebook that lists a folder module covers the folder's parts too.
-    const inFolder = m.split("/").some((_, i, parts) => covered.has(parts.slice(0, i).join("/")));
-    if (implementsSpec && !covered.has(m) && !inFolder) {
+    if (implementsSpec && !covered(m)) {
       problems.push(
         `${m} implements a specification but no notebook lists it in metadata.rtclite.modules`,
       );
