@@ -38,6 +38,8 @@ import {
   type NatType,
   OTHER_ADDRESS,
 } from "./mod.ts";
+export type { TransportAddress } from "../rfc5389/mod.ts";
+export type { ClassicServerOptions, NatType } from "./mod.ts";
 
 const log = getLogger("stun", "classic");
 

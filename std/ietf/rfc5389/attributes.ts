@@ -32,6 +32,8 @@ import {
   StunParseError,
   type TransportAddress,
 } from "./message.ts";
+export { StunClass } from "./message.ts";
+export type { StunAttribute, StunMessage, TransportAddress } from "./message.ts";
 
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder("utf-8", { fatal: true });
@@ -41,7 +43,7 @@ const ATTR_NAMES: Map<number, string> = new Map(
   Object.entries(StunAttr).map(([k, v]) => [v, k.replaceAll("_", "-")]),
 );
 
-/** Recommended reason phrases (RFC 8489 §14.8, RFC 8656 §19). */
+/** Recommended reason phrases (RFC 8489 §14.8, RFC 8656 §19; RFC 5389 §15.6, RFC 5766 §15). */
 const REASONS: Record<number, string> = {
   300: "Try Alternate",
   400: "Bad Request",
@@ -152,7 +154,7 @@ function ipText(b: Uint8Array): string {
   return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
 }
 
-// === Address attributes (RFC 8489 §14.1, §14.2, §14.15) ===
+// === Address attributes (RFC 8489 §14.1, §14.2, §14.15; RFC 5389 §15.1, §15.2, §15.11) ===
 
 /**
  * Encodes a MAPPED-ADDRESS-style value (also ALTERNATE-SERVER and the RFC 3489 address attributes).
@@ -167,7 +169,7 @@ function ipText(b: Uint8Array): string {
  * deepEqual(decodeAddress(encodeAddress(a)), a);
  * ```
  */
-// @implements RFC8489 §14.1
+// @implements RFC8489 §14.1 (RFC 5389 §15.1)
 export function encodeAddress(addr: TransportAddress): Uint8Array {
   const ip = ipBytes(addr.address);
   if (!Number.isInteger(addr.port) || addr.port < 0 || addr.port > 0xffff) {
@@ -241,7 +243,7 @@ function xorInPlace(value: Uint8Array, transactionId: Uint8Array): Uint8Array {
  * deepEqual(decodeXorAddress(encodeXorAddress(a, tid), tid), a);
  * ```
  */
-// @implements RFC8489 §14.2 ¶6
+// @implements RFC8489 §14.2 ¶6 (RFC 5389 §15.2)
 export function encodeXorAddress(addr: TransportAddress, transactionId: Uint8Array): Uint8Array {
   return xorInPlace(encodeAddress(addr), transactionId);
 }
@@ -316,7 +318,8 @@ export function getAddress(msg: StunMessage, type: number): TransportAddress | u
   return xor ? decodeXorAddress(v, msg.transactionId) : decodeAddress(v);
 }
 
-// === Text attributes (RFC 8489 §14.3, §14.9, §14.10, §14.14, §14.16) ===
+// === Text attributes (RFC 8489 §14.3, §14.9, §14.10, §14.14, §14.16; RFC 5389 §15.3, §15.7,
+// §15.8, §15.10) ===
 
 /** Limits in bytes when encoding (RFC 8489 §14.3 and the 128-character fields). */
 const TEXT_LIMITS: Record<number, number> = {
@@ -343,7 +346,7 @@ const TEXT_LIMITS: Record<number, number> = {
  * throws(() => textAttribute(StunAttr.SOFTWARE, "x".repeat(200)), RangeError);
  * ```
  */
-// @implements RFC8489 §14.3 ¶2, RFC8489 §14.14
+// @implements RFC8489 §14.3 ¶2 (RFC 5389 §15.3), RFC8489 §14.14 (RFC 5389 §15.10)
 export function textAttribute(type: number, text: string): StunAttribute {
   const value = utf8.encode(text);
   const limit = TEXT_LIMITS[type] ?? 0xffff;
@@ -371,7 +374,7 @@ export function textAttribute(type: number, text: string): StunAttribute {
  * equal(getText(msg, StunAttr.SOFTWARE), "rtclite");
  * ```
  */
-// @implements RFC8489 §14.3 ¶2
+// @implements RFC8489 §14.3 ¶2 (RFC 5389 §15.3)
 export function getText(msg: StunMessage, type: number): string | undefined {
   const v = getAttribute(msg, type);
   if (!v) return undefined;
@@ -394,7 +397,7 @@ export function getText(msg: StunMessage, type: number): string | undefined {
   }
 }
 
-// === ERROR-CODE and UNKNOWN-ATTRIBUTES (RFC 8489 §14.8, §14.13) ===
+// === ERROR-CODE and UNKNOWN-ATTRIBUTES (RFC 8489 §14.8, §14.13; RFC 5389 §15.6, §15.9) ===
 
 /**
  * Builds an ERROR-CODE attribute.
@@ -409,7 +412,7 @@ export function getText(msg: StunMessage, type: number): string | undefined {
  * deepEqual([...errorCodeAttribute(420).value.subarray(0, 4)], [0, 0, 4, 20]);
  * ```
  */
-// @implements RFC8489 §14.8 ¶1-4
+// @implements RFC8489 §14.8 ¶1-4 (RFC 5389 §15.6)
 export function errorCodeAttribute(
   code: number,
   reason: string = REASONS[code] ?? "",
@@ -469,7 +472,7 @@ export function getErrorCode(msg: StunMessage): ErrorCode | undefined {
  * deepEqual(getUnknownAttributes({ method: 1, class: 3, transactionId: new Uint8Array(12), attributes: [a] }), [0x7777, 0x24]);
  * ```
  */
-// @implements RFC8489 §14.13
+// @implements RFC8489 §14.13 (RFC 5389 §15.9)
 export function unknownAttributesAttribute(types: number[]): StunAttribute {
   const value = new Uint8Array(types.length * 2);
   types.forEach((t, i) => {
@@ -547,7 +550,7 @@ function decodeAlgorithms(v: Uint8Array, what: string): AlgorithmEntry[] {
  * deepEqual([...a.value], [0, 2, 0, 0, 0, 1, 0, 0]);
  * ```
  */
-// @implements RFC8489 §14.11, RFC8489 §14.12
+// @implements RFC8489 §14.11, §14.12 (both new in RFC 8489)
 export function algorithmsAttribute(type: number, algorithms: number[]): StunAttribute {
   return {
     type,
@@ -627,7 +630,7 @@ export function describeStun(msg: StunMessage): {
   };
 }
 
-/** Names of the TURN attributes (RFC 8656 §18), for {@linkcode describeStun}. */
+/** Names of the TURN attributes (RFC 8656 §18; RFC 5766 §14), for {@linkcode describeStun}. */
 const TURN_NAMES: Record<number, string> = {
   0x000c: "CHANNEL-NUMBER",
   0x000d: "LIFETIME",

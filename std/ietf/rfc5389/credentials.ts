@@ -34,10 +34,12 @@ import {
   type StunMessage,
   verifyIntegrity,
 } from "./message.ts";
+export { StunClass } from "./message.ts";
+export type { EncodeOptions, StunAttribute, StunMessage } from "./message.ts";
 
 const utf8 = new TextEncoder();
 
-// === Keys (RFC 8489 §9.1.1, §9.2.2, §14.4) ===
+// === Keys (RFC 8489 §9.1.1, §9.2.2, §14.4; RFC 5389 gives the keys in §15.4) ===
 
 /**
  * OpaqueString-style preparation (RFC 8265 §4.2): maps non-ASCII spaces to U+0020 and applies
@@ -68,7 +70,7 @@ export function opaqueString(s: string): string {
  * equal(shortTermKey("pass").length, 4);
  * ```
  */
-// @implements RFC8489 §9.1.1
+// @implements RFC8489 §9.1.1 (RFC 5389 §15.4)
 export function shortTermKey(password: string): Uint8Array {
   return utf8.encode(opaqueString(password));
 }
@@ -90,7 +92,7 @@ export function shortTermKey(password: string): Uint8Array {
  * equal(toHex(longTermKey("user", "realm", "pass")), "8493fbc53ba582fb4c044c456bdc40eb");
  * ```
  */
-// @implements RFC8489 §9.2.2 ¶1-2, RFC8489 §18.5.1.2
+// @implements RFC8489 §9.2.2 ¶1-2 (RFC 5389 §15.4), RFC8489 §18.5.1.2 (new in RFC 8489)
 export function longTermKey(
   username: string,
   realm: string,
@@ -116,12 +118,12 @@ export function longTermKey(
  * equal(userHash("user", "realm").length, 32);
  * ```
  */
-// @implements RFC8489 §14.4
+// @implements RFC8489 §14.4 (new in RFC 8489)
 export function userHash(username: string, realm: string): Uint8Array {
   return sha256(utf8.encode(`${opaqueString(username)}:${opaqueString(realm)}`));
 }
 
-// === Nonce cookie and security features (RFC 8489 §9.2, §18.1) ===
+// === Nonce cookie and security features (RFC 8489 §9.2, §18.1; new in RFC 8489) ===
 
 /** STUN Security Feature bits (RFC 8489 §18.1) as values of the 24-bit set. */
 export const SecurityFeature = {
@@ -142,7 +144,7 @@ export const SecurityFeature = {
  * equal(nonceCookie(SecurityFeature.PasswordAlgorithms), "obMatJos2gAAA");
  * ```
  */
-// @implements RFC8489 §9.2 ¶5
+// @implements RFC8489 §9.2 ¶5 (new in RFC 8489)
 export function nonceCookie(features: number): string {
   return "obMatJos2" +
     btoa(String.fromCharCode(features >> 16 & 0xff, features >> 8 & 0xff, features & 0xff));
@@ -171,7 +173,7 @@ export function nonceFeatures(nonce: string): number | undefined {
   }
 }
 
-// === Long-term credentials, client side (RFC 8489 §9.2.3, §9.2.5) ===
+// === Long-term credentials, client side (RFC 8489 §9.2.3, §9.2.5; RFC 5389 §10.2.1, §10.2.3) ===
 
 /** Options of {@linkcode LongTermCredentials}. */
 export interface CredentialOptions {
@@ -246,7 +248,7 @@ export class LongTermCredentials {
    * @param request The request without credential attributes.
    * @returns The request with them, and the {@linkcode EncodeOptions} carrying the key.
    */
-  // @implements RFC8489 §9.2.3.1, RFC8489 §9.2.3.2
+  // @implements RFC8489 §9.2.3.1 (RFC 5389 §10.2.1.1), RFC8489 §9.2.3.2 (RFC 5389 §10.2.1.2)
   sign(request: StunMessage): { message: StunMessage; options: EncodeOptions } {
     const key = this.key;
     if (!key || this.#nonce === undefined) return { message: request, options: {} };
@@ -286,7 +288,7 @@ export class LongTermCredentials {
    * @param response An error response to a request signed by this object.
    * @returns `true` when the request should be retried (in a new transaction, signed again).
    */
-  // @implements RFC8489 §9.2.5 ¶1-3
+  // @implements RFC8489 §9.2.5 ¶1-3 (RFC 5389 §10.2.3)
   onErrorResponse(response: StunMessage): boolean {
     const code = getErrorCode(response)?.code;
     if (code !== 401 && code !== 438) return false;

@@ -25,8 +25,9 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { timingSafeEqual } from "../../bytes.ts";
 import { ParseError } from "../../errors.ts";
+export { ParseError };
 
-// === Constants (RFC 8489 §5, §18) ===
+// === Constants (RFC 8489 §5, §18; RFC 5389 §6, §18) ===
 
 /** The fixed magic cookie 0x2112A442 in every RFC 5389/8489 message header. */
 export const MAGIC_COOKIE = 0x2112a442;
@@ -165,7 +166,7 @@ export interface DecodeOptions {
   classic?: boolean;
 }
 
-// === Message header (RFC 8489 §5) ===
+// === Message header (RFC 8489 §5; RFC 5389 §6) ===
 
 /**
  * Combines a method and a class into the 14-bit message type.
@@ -180,7 +181,7 @@ export interface DecodeOptions {
  * equal(messageType(StunMethod.Binding, StunClass.SuccessResponse), 0x0101);
  * ```
  */
-// @implements RFC8489 §5 ¶10-11
+// @implements RFC8489 §5 ¶10-11 (RFC 5389 §6)
 export function messageType(method: number, cls: StunClass): number {
   if (method < 0 || method > 0xfff) throw new RangeError(`Invalid STUN method: ${method}`);
   return (method & 0x00f) | ((method & 0x070) << 1) | ((method & 0xf80) << 2) |
@@ -200,7 +201,7 @@ export function messageType(method: number, cls: StunClass): number {
  * equal(isStun(new Uint8Array([0x40, 0, 0, 4, 1, 2, 3, 4])), false);
  * ```
  */
-// @implements RFC8489 §5 ¶5, RFC8489 §5 ¶13, RFC8489 §5 ¶15
+// @implements RFC8489 §5 ¶5, §5 ¶13, §5 ¶15 (RFC 5389 §6)
 export function isStun(buf: Uint8Array): boolean {
   if (buf.length < HEADER || (buf[0]! & 0xc0) !== 0) return false;
   const len = (buf[2]! << 8) | buf[3]!;
@@ -229,7 +230,7 @@ export function stunMessageLength(buf: Uint8Array): number | undefined {
 const pad4 = (n: number) => (n + 3) & ~3;
 
 /**
- * Decodes a STUN message. Checks the header (RFC 8489 §6.3: top bits, magic cookie, length), the
+ * Decodes a STUN message. Checks the header (RFC 8489 §6.3, RFC 5389 §7.3: top bits, magic cookie, length), the
  * attribute framing, and a FINGERPRINT if present (it must be last and correct). Attributes after
  * MESSAGE-INTEGRITY other than MESSAGE-INTEGRITY-SHA256 and FINGERPRINT are dropped (§9).
  *
@@ -246,7 +247,7 @@ const pad4 = (n: number) => (n + 3) & ~3;
  * throws(() => decodeStun(bytes.subarray(0, 10)), StunParseError);
  * ```
  */
-// @implements RFC8489 §6.3
+// @implements RFC8489 §6.3 (RFC 5389 §7.3)
 export function decodeStun(buf: Uint8Array, options: DecodeOptions = {}): StunMessage {
   const fail = (why: string, at: number) =>
     new StunParseError(`Cannot decode STUN message: ${why}`, at);
@@ -282,7 +283,7 @@ export function decodeStun(buf: Uint8Array, options: DecodeOptions = {}): StunMe
     }
     const value = buf.subarray(off + 4, off + 4 + len);
     if (at === StunAttr.FINGERPRINT) {
-      // @implements RFC8489 §14.7 ¶2-3
+      // @implements RFC8489 §14.7 ¶2-3 (RFC 5389 §15.5)
       if (len !== 4) throw fail(`FINGERPRINT has ${len} bytes, expected 4`, off);
       if (off + 8 !== buf.length) throw fail("FINGERPRINT is not the last attribute", off);
       const want = (crc32(buf.subarray(0, off)) ^ 0x5354554e) >>> 0;
@@ -299,7 +300,7 @@ export function decodeStun(buf: Uint8Array, options: DecodeOptions = {}): StunMe
       }
       if (!sawMi256) attributes.push({ type: at, value });
       sawMi256 = true;
-      // @implements RFC8489 §9 ¶3
+      // @implements RFC8489 §9 ¶3 (RFC 5389 §15.4)
     } else if (!sawMi && !sawMi256) attributes.push({ type: at, value });
     off += 4 + pad4(len);
   }
@@ -386,12 +387,12 @@ export function encodeStunInto(
     out[3] = (len - HEADER) & 0xff;
   };
   for (const a of msg.attributes) put(a.type, a.value);
-  // @implements RFC8489 §14.5 ¶3-4
+  // @implements RFC8489 §14.5 ¶3-4 (RFC 5389 §15.4)
   if (options.integrity) {
     setLength(off + 24);
     put(StunAttr.MESSAGE_INTEGRITY, hmac(sha1, options.integrity, out.subarray(0, off)));
   }
-  // @implements RFC8489 §14.6 ¶1, RFC8489 §14.6 ¶3-4
+  // @implements RFC8489 §14.6 ¶1, §14.6 ¶3-4 (new in RFC 8489)
   if (options.integritySha256) {
     const n = options.sha256Length ?? 32;
     if (n < 16 || n > 32 || n & 3) {
@@ -403,7 +404,7 @@ export function encodeStunInto(
       hmac(sha256, options.integritySha256, out.subarray(0, off)).subarray(0, n),
     );
   }
-  // @implements RFC8489 §14.7 ¶5
+  // @implements RFC8489 §14.7 ¶5 (RFC 5389 §15.5)
   if (options.fingerprint) {
     setLength(off + 8);
     const crc = (crc32(out.subarray(0, off)) ^ 0x5354554e) >>> 0;
@@ -453,7 +454,7 @@ export function encodeStun(msg: StunMessage, options: EncodeOptions = {}): Uint8
  * equal(createMessage(StunMethod.Binding, StunClass.Request).transactionId.length, 12);
  * ```
  */
-// @implements RFC8489 §5 ¶14
+// @implements RFC8489 §5 ¶14 (RFC 5389 §6)
 export function createMessage(
   method: number,
   cls: StunClass,
@@ -483,7 +484,7 @@ export function getAttribute(msg: StunMessage, type: number): Uint8Array | undef
   return undefined;
 }
 
-// === Message integrity and fingerprint (RFC 8489 §14.5-14.7) ===
+// === Message integrity and fingerprint (RFC 8489 §14.5-14.7; RFC 5389 §15.4, §15.5) ===
 
 /** Offsets of the first MESSAGE-INTEGRITY and MESSAGE-INTEGRITY-SHA256 in raw bytes. */
 function integrityOffsets(raw: Uint8Array): { mi?: number; mi256?: number } {
@@ -512,7 +513,8 @@ function checkHmac(raw: Uint8Array, off: number, key: Uint8Array, sha: typeof sh
 
 /**
  * Checks the message integrity of a decoded message: MESSAGE-INTEGRITY-SHA256 when present, else
- * MESSAGE-INTEGRITY (RFC 8489 §9.1.3). The header length is adjusted as §14.5 and §14.6 describe.
+ * MESSAGE-INTEGRITY (RFC 8489 §9.1.3). The header length is adjusted as §14.5 and §14.6 describe
+ * (RFC 5389 §15.4).
  *
  * @param msg A message from {@linkcode decodeStun} (it needs `raw`).
  * @param key The HMAC key ({@linkcode shortTermKey} or {@linkcode longTermKey}).
@@ -527,7 +529,7 @@ function checkHmac(raw: Uint8Array, off: number, key: Uint8Array, sha: typeof sh
  * equal(verifyIntegrity(m, shortTermKey("b")), false);
  * ```
  */
-// @implements RFC8489 §14.5 ¶4, RFC8489 §14.6 ¶4
+// @implements RFC8489 §14.5 ¶4 (RFC 5389 §15.4), RFC8489 §14.6 ¶4 (new in RFC 8489)
 export function verifyIntegrity(msg: StunMessage, key: Uint8Array): "sha1" | "sha256" | false {
   const raw = msg.raw;
   if (!raw) throw new TypeError("verifyIntegrity() needs a decoded message (with raw bytes)");

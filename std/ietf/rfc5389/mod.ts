@@ -53,7 +53,6 @@
  * @module
  */
 // @implements RFC8489 (STUN)
-export { ParseError } from "../../errors.ts";
 export * from "./message.ts";
 export * from "./attributes.ts";
 export * from "./credentials.ts";

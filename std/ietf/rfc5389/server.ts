@@ -56,11 +56,13 @@ import {
   type TransportAddress,
   verifyIntegrity,
 } from "./message.ts";
+export { StunClass } from "./message.ts";
+export type { StunAttribute, StunMessage, TransportAddress } from "./message.ts";
 
 const log = getLogger("stun");
 const utf8 = new TextEncoder();
 
-// === Server (RFC 8489 §6.3.1, §9.1.3, §9.2.4, §12) ===
+// === Server (RFC 8489 §6.3.1, §9.1.3, §9.2.4, §12; RFC 5389 §7.3.1, §10.1.2, §10.2.2, §13) ===
 
 /** Short-term credentials on a server. */
 export interface ShortTermServerAuth {
@@ -221,7 +223,7 @@ export class StunServer {
       }
     }
 
-    // @implements RFC8489 §6.3.1 ¶1, RFC8489 §6.3.2
+    // @implements RFC8489 §6.3.1 ¶1 (RFC 5389 §7.3.1), RFC8489 §6.3.2 (RFC 5389 §7.3.2)
     const unknown = [...new Set(msg.attributes.map((a) => a.type))].filter((t) =>
       t < 0x8000 && !this.#known.has(t)
     );
@@ -242,7 +244,7 @@ export class StunServer {
     if (username !== undefined) ctx.username = username;
     if (msg.method === StunMethod.Binding && !handler) {
       if (!isRequest) return undefined; // a Binding indication only refreshes NAT bindings (§6.3.2)
-      // @implements RFC8489 §6.3.1.1 ¶5, RFC5389 §12.2
+      // @implements RFC8489 §6.3.1.1 ¶5 (RFC 5389 §7.3.1.1), RFC5389 §12.2
       const attr = msg.transactionId.length === 16
         ? addressAttribute(StunAttr.MAPPED_ADDRESS, from)
         : addressAttribute(StunAttr.XOR_MAPPED_ADDRESS, from, msg.transactionId);
@@ -279,7 +281,7 @@ export class StunServer {
     const error = "error" in result;
     if (error) attrs.push(errorCodeAttribute(result.error, result.reason));
     attrs.push(...(result.attributes ?? []));
-    // @implements RFC8489 §6.3.1.1 ¶4
+    // @implements RFC8489 §6.3.1.1 ¶4 (RFC 5389 §7.3.1.1)
     if (this.#opts.software) attrs.push(textAttribute(StunAttr.SOFTWARE, this.#opts.software));
     const cls = error ? StunClass.ErrorResponse : StunClass.SuccessResponse;
     const options: EncodeOptions = { ...sign };
@@ -294,7 +296,7 @@ export class StunServer {
     return pass !== undefined && verifyIntegrity(msg, shortTermKey(pass)) !== false;
   }
 
-  // @implements RFC8489 §9.1.3
+  // @implements RFC8489 §9.1.3 (RFC 5389 §10.1.2)
   #shortTerm(
     msg: StunMessage,
     auth: ShortTermServerAuth,
@@ -336,7 +338,7 @@ export class StunServer {
     return now - stamp > lifetime ? 1 : 0;
   }
 
-  // @implements RFC8489 §9.2.4
+  // @implements RFC8489 §9.2.4 (RFC 5389 §10.2.2)
   #longTerm(
     msg: StunMessage,
     auth: LongTermServerAuth,

@@ -21,8 +21,10 @@
  * @module
  */
 import type { StunMessage } from "./message.ts";
+export { StunClass } from "./message.ts";
+export type { StunAttribute, StunMessage } from "./message.ts";
 
-// === Client transactions (RFC 8489 §6.2.1) ===
+// === Client transactions (RFC 8489 §6.2.1; RFC 5389 §7.2.1) ===
 
 /** Options of {@linkcode StunClientTransaction}. */
 export interface TransactionOptions {
@@ -111,7 +113,7 @@ export class StunClientTransaction {
    * @param now Current time in ms.
    * @returns The request to retransmit now, or `undefined`.
    */
-  // @implements RFC8489 §6.2.1 ¶2, RFC8489 §6.2.1 ¶4
+  // @implements RFC8489 §6.2.1 ¶2, §6.2.1 ¶4 (RFC 5389 §7.2.1)
   onTimeout(now: number): Uint8Array | undefined {
     if (this.#state !== "waiting" || now < this.#deadline) return undefined;
     if (this.#sent >= this.#rc) {
@@ -153,7 +155,7 @@ export class StunClientTransaction {
  * equal(rto.get("192.0.2.1|3478", 700_000), 500); // forgotten after 10 minutes
  * ```
  */
-// @implements RFC8489 §6.2.1 ¶3
+// @implements RFC8489 §6.2.1 ¶3 (RFC 5389 §7.2.1)
 export class RtoCache {
   #entries = new Map<string, { srtt: number; rttvar: number; at: number }>();
   /** The RTO before any sample, in ms. */

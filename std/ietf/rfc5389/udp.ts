@@ -45,6 +45,17 @@ import {
   type TransportAddress,
   verifyIntegrity,
 } from "./mod.ts";
+export { StunClass } from "./mod.ts";
+export type {
+  CredentialOptions,
+  EncodeOptions,
+  LongTermCredentials,
+  StunAttribute,
+  StunMessage,
+  StunServer,
+  TransactionOptions,
+  TransportAddress,
+} from "./mod.ts";
 
 const log = getLogger("stun");
 
@@ -205,12 +216,12 @@ export class StunClient implements AsyncDisposable {
       const response = await this.#transact(server, encodeStun(message, options), verify);
       if (response.class === StunClass.ErrorResponse && creds?.onErrorResponse(response)) continue;
       if (response.class === StunClass.SuccessResponse) creds?.succeeded();
-      // @implements RFC8489 §6.3.4 ¶6
+      // @implements RFC8489 §6.3.4 ¶6 (RFC 5389 §7.3.4)
       const code = response.class === StunClass.ErrorResponse
         ? getErrorCode(response)?.code ?? 0
         : 0;
       if (code >= 500 && code <= 599 && serverErrors++ < 4) continue;
-      // @implements RFC8489 §10 ¶3, RFC8489 §14.8 ¶6-7
+      // @implements RFC8489 §10 ¶3 (RFC 5389 §11), RFC8489 §14.8 ¶6-7 (RFC 5389 §15.6)
       const signed = options.integrity ?? options.integritySha256;
       const alternate =
         response.class === StunClass.ErrorResponse && getErrorCode(response)?.code === 300
@@ -233,7 +244,7 @@ export class StunClient implements AsyncDisposable {
    * @returns The server-reflexive transport address.
    * @throws {StunTransactionError} on timeout or an error response.
    */
-  // @implements RFC8489 §6.3.3 ¶3
+  // @implements RFC8489 §6.3.3 ¶3 (RFC 5389 §7.3.3)
   async binding(server: TransportAddress): Promise<TransportAddress> {
     const res = await this.request(server, createMessage(StunMethod.Binding, StunClass.Request));
     if (res.class === StunClass.ErrorResponse) {

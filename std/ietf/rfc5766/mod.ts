@@ -60,7 +60,7 @@ export { StunClass, StunTransactionError } from "../rfc5389/mod.ts";
 
 const log = getLogger("turn");
 
-// === Attributes (RFC 8656 §18) ===
+// === Attributes (RFC 8656 §18; RFC 5766 §14) ===
 
 /**
  * TURN attribute types (RFC 8656 §18).
@@ -106,7 +106,8 @@ const UDP = 17;
  * deepEqual([...uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17).value], [17, 0, 0, 0]);
  * ```
  */
-// @implements RFC8656 §18.1, RFC8656 §18.2, RFC8656 §18.6, RFC8656 §18.8
+// @implements RFC8656 §18.1 (RFC 5766 §14.1), RFC8656 §18.2 (RFC 5766 §14.2)
+// @implements RFC8656 §18.6 (from RFC 6156), RFC8656 §18.8 (RFC 5766 §14.7)
 export function uint32Attribute(type: number, value: number): StunAttribute {
   const v = new Uint8Array(4);
   if (type === TurnAttr.CHANNEL_NUMBER) {
@@ -149,7 +150,7 @@ export function getUint32(msg: StunMessage, type: number): number | undefined {
   return new DataView(v.buffer, v.byteOffset, 4).getUint32(0);
 }
 
-// === ChannelData (RFC 8656 §12.4-12.6) ===
+// === ChannelData (RFC 8656 §12.4-12.6; RFC 5766 §11.4-11.6) ===
 
 /** Lowest channel number (RFC 8656 §12). */
 export const MIN_CHANNEL = 0x4000;
@@ -193,7 +194,7 @@ export function isChannelData(data: Uint8Array): boolean {
  * deepEqual([...encodeChannelData(0x4001, Uint8Array.of(1, 2, 3))], [0x40, 1, 0, 3, 1, 2, 3]);
  * ```
  */
-// @implements RFC8656 §12.4, RFC8656 §12.5 ¶3
+// @implements RFC8656 §12.4 (RFC 5766 §11.4), RFC8656 §12.5 ¶3 (RFC 5766 §11.5)
 export function encodeChannelData(channel: number, data: Uint8Array, pad = false): Uint8Array {
   if (channel < MIN_CHANNEL || channel > MAX_CHANNEL_RFC5766) {
     throw new RangeError(`Invalid channel number: 0x${channel.toString(16)}`);
@@ -223,7 +224,7 @@ export function encodeChannelData(channel: number, data: Uint8Array, pad = false
  * equal(data.length, 1);
  * ```
  */
-// @implements RFC8656 §12.6 ¶1-2
+// @implements RFC8656 §12.6 ¶1-2 (RFC 5766 §11.6)
 export function decodeChannelData(buf: Uint8Array): { channel: number; data: Uint8Array } {
   if (buf.length < 4) {
     throw new StunParseError(
@@ -251,7 +252,7 @@ export function decodeChannelData(buf: Uint8Array): { channel: number; data: Uin
 /** A TURN request that got an error response. */
 export class TurnError extends StunTransactionError {}
 
-// === Server (RFC 8656 §5-12) ===
+// === Server (RFC 8656 §5-12; RFC 5766 §4-11) ===
 
 /** A relay socket: the relayed transport address of one allocation. */
 export interface Relay {
@@ -360,7 +361,7 @@ export class TurnServer {
         password: options.password,
         ...(options.passwordAlgorithms ? { passwordAlgorithms: true } : {}),
       },
-      // @implements RFC8656 §5 ¶3
+      // @implements RFC8656 §5 ¶3 (RFC 5766 §4)
       authenticate: (method) => method !== StunMethod.Binding,
       knownAttributes: TURN_KNOWN,
       handlers: {
@@ -437,7 +438,7 @@ export class TurnServer {
     );
   }
 
-  // @implements RFC8656 §7.2
+  // @implements RFC8656 §7.2 (RFC 5766 §6.2)
   #allocate(ctx: RequestContext): HandlerResult {
     const { message: msg, from, now } = ctx;
     if (this.#live(from, now)) return { error: 437 };
@@ -449,7 +450,7 @@ export class TurnServer {
     const user = ctx.username ?? "";
     const mine = [...this.#allocations.values()].filter((a) => a.username === user).length;
     if (mine >= (this.#opts.quota ?? 10)) return { error: 486 };
-    // Step 8 of RFC 8656 §7.2: an even port, without reserving the next one.
+    // Step 8 of RFC 8656 §7.2 (step 6 of RFC 5766 §6.2): an even port, without reserving the next one.
     const even = getAttribute(msg, TurnAttr.EVEN_PORT);
     if (even && (even[0] ?? 0) & 0x80) {
       return { error: 508, reason: "Port reservation not supported" };
@@ -479,7 +480,7 @@ export class TurnServer {
     };
   }
 
-  // @implements RFC8656 §8.2
+  // @implements RFC8656 §8.2 (RFC 5766 §7.2)
   #refresh(ctx: RequestContext): HandlerResult {
     const a = this.#live(ctx.from, ctx.now);
     if (!a) return { error: 437 };
@@ -503,7 +504,7 @@ export class TurnServer {
     return out.length ? out : undefined;
   }
 
-  // @implements RFC8656 §10.2
+  // @implements RFC8656 §10.2 (RFC 5766 §9.2)
   #createPermission(ctx: RequestContext): HandlerResult {
     const a = this.#live(ctx.from, ctx.now);
     if (!a) return { error: 437 };
@@ -515,7 +516,7 @@ export class TurnServer {
     return { attributes: [] };
   }
 
-  // @implements RFC8656 §12.2
+  // @implements RFC8656 §12.2 (RFC 5766 §11.2)
   #channelBind(ctx: RequestContext): HandlerResult {
     const a = this.#live(ctx.from, ctx.now);
     if (!a) return { error: 437 };
@@ -543,7 +544,7 @@ export class TurnServer {
     return { attributes: [] };
   }
 
-  // @implements RFC8656 §11.2
+  // @implements RFC8656 §11.2 (RFC 5766 §10.2)
   #sendIndication(ctx: RequestContext): undefined {
     const a = this.#live(ctx.from, ctx.now);
     const peer = getAddress(ctx.message, TurnAttr.XOR_PEER_ADDRESS);
@@ -554,7 +555,7 @@ export class TurnServer {
     return undefined;
   }
 
-  // @implements RFC8656 §12.6 ¶4, RFC8656 §12.6 ¶6
+  // @implements RFC8656 §12.6 ¶4, §12.6 ¶6 (RFC 5766 §11.6)
   #channelData(data: Uint8Array, from: TransportAddress): void {
     const now = this.#now();
     const a = this.#live(from, now);
@@ -570,7 +571,7 @@ export class TurnServer {
     a.relay.send(frame.data, c.peer);
   }
 
-  // @implements RFC8656 §11.3, RFC8656 §12.7
+  // @implements RFC8656 §11.3 (RFC 5766 §10.3), RFC8656 §12.7 (RFC 5766 §11.7)
   #fromPeer(key: string, data: Uint8Array, peer: TransportAddress): void {
     const now = this.#now();
     const a = this.#allocations.get(key);

@@ -61,13 +61,16 @@ import {
   uint32Attribute,
 } from "./mod.ts";
 export type { UdpServer } from "../rfc5389/udp.ts";
+export type { TransportAddress } from "../rfc5389/mod.ts";
+export type { Relay, TurnServer, TurnServerOptions } from "./mod.ts";
 
 const log = getLogger("turn");
 
 /** UDP's protocol number, the REQUESTED-TRANSPORT of a UDP allocation. */
 const UDP = 17;
 
-// === Client (RFC 8656 §7.1, §8.1, §10.1, §11.1, §11.4, §12.1) ===
+// === Client (RFC 8656 §7.1, §8.1, §10.1, §11.1, §11.4, §12.1; RFC 5766 §6.1, §7.1, §9.1, §10.1,
+// §10.4, §11.1) ===
 
 /** Options of {@linkcode TurnClient.open}. */
 export interface TurnClientOptions {
@@ -216,7 +219,7 @@ export class TurnClient implements AsyncDisposable {
    * @returns The relayed and mapped addresses and the granted lifetime.
    * @throws {TurnError} on an error response (e.g. 437, 441, 486).
    */
-  // @implements RFC8656 §7.1, RFC8656 §7.3
+  // @implements RFC8656 §7.1 (RFC 5766 §6.1), RFC8656 §7.3 (RFC 5766 §6.3)
   async allocate(lifetime?: number): Promise<Allocation> {
     const attrs = [uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, UDP)];
     if (lifetime !== undefined) attrs.push(uint32Attribute(TurnAttr.LIFETIME, lifetime));
@@ -243,7 +246,7 @@ export class TurnClient implements AsyncDisposable {
    * @returns The granted lifetime.
    * @throws {TurnError} on an error response.
    */
-  // @implements RFC8656 §8.1
+  // @implements RFC8656 §8.1 (RFC 5766 §7.1)
   async refresh(lifetime: number): Promise<number> {
     const res = await this.#request(StunMethod.Refresh, [
       uint32Attribute(TurnAttr.LIFETIME, lifetime),
@@ -261,7 +264,7 @@ export class TurnClient implements AsyncDisposable {
    * @param peers Peer addresses.
    * @throws {TurnError} on an error response.
    */
-  // @implements RFC8656 §10.1
+  // @implements RFC8656 §10.1 (RFC 5766 §9.1)
   async createPermission(...peers: TransportAddress[]): Promise<void> {
     await this.#request(StunMethod.CreatePermission, [], peers);
     for (const p of peers) this.#permissions.add(p.address);
@@ -277,7 +280,7 @@ export class TurnClient implements AsyncDisposable {
    * @returns The channel number.
    * @throws {TurnError} on an error response.
    */
-  // @implements RFC8656 §12.1
+  // @implements RFC8656 §12.1 (RFC 5766 §11.1)
   async channelBind(peer: TransportAddress): Promise<number> {
     const key = `${peer.address}|${peer.port}`;
     const channel = this.#channels.get(key) ?? this.#nextChannel++;
@@ -300,7 +303,7 @@ export class TurnClient implements AsyncDisposable {
    * @param peer Peer address (it needs a permission).
    * @param data Application data.
    */
-  // @implements RFC8656 §11.1, RFC8656 §12.5 ¶1
+  // @implements RFC8656 §11.1 (RFC 5766 §10.1), RFC8656 §12.5 ¶1 (RFC 5766 §11.5)
   send(peer: TransportAddress, data: Uint8Array): void {
     const channel = this.#channels.get(`${peer.address}|${peer.port}`);
     if (channel !== undefined) {
@@ -315,7 +318,7 @@ export class TurnClient implements AsyncDisposable {
     this.#stun.send(encodeStun(msg), this.#server);
   }
 
-  // @implements RFC8656 §11.4, RFC8656 §12.6 ¶5
+  // @implements RFC8656 §11.4 (RFC 5766 §10.4), RFC8656 §12.6 ¶5 (RFC 5766 §11.6)
   #receive(data: Uint8Array, from: TransportAddress): void {
     if (from.address !== this.#server.address || from.port !== this.#server.port) return;
     try {
