@@ -1,4 +1,5 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+import { toHex } from "@rtclite/std/bytes";
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import {
   addressAttribute,
@@ -123,26 +124,31 @@ Deno.test("StunClient and serveStunUdp over IPv6 loopback: XOR-MAPPED-ADDRESS wi
 });
 
 Deno.test("StunClient resends after 5xx at most 4 times (RFC 8489 §6.3.4)", async () => {
-  let calls = 0;
+  // Each resend is a new transaction; a retransmission of the same transaction (the machine may be
+  // slower than the RTO) is the same request again, so transactions are counted, not datagrams.
+  const transactions = new Set<string>();
+  let failFirst = 2;
   const server = new StunServer({
     handlers: {
-      [StunMethod.Binding]: (ctx) =>
-        ++calls < 3 ? { error: 500 } : {
+      [StunMethod.Binding]: (ctx) => {
+        transactions.add(toHex(ctx.message.transactionId));
+        return transactions.size <= failFirst ? { error: 500 } : {
           attributes: [
             addressAttribute(StunAttr.XOR_MAPPED_ADDRESS, ctx.from, ctx.message.transactionId),
           ],
-        },
+        };
+      },
     },
   });
   await using udp = await serveStunUdp(server, { hostname: "127.0.0.1", port: 0 });
   await using client = await StunClient.open({ hostname: "127.0.0.1" });
   deepEqual(await client.binding(udp.address), client.address);
-  equal(calls, 3);
-  calls = -100; // always 500 now: 1 + 4 resends, then the error is returned
+  equal(transactions.size, 3);
+  failFirst = Infinity; // always 500 now: 1 + 4 resends, then the error is returned
   const res = await client.request(
     udp.address,
     createMessage(StunMethod.Binding, StunClass.Request),
   );
   equal(getErrorCode(res)?.code, 500);
-  equal(calls, -95);
+  equal(transactions.size, 3 + 5);
 });
