@@ -121,6 +121,54 @@ export function getChangeRequest(msg: StunMessage): ChangeRequest | undefined {
   return { changeIp: (v[3]! & 4) !== 0, changePort: (v[3]! & 2) !== 0 };
 }
 
+// === RESPONSE-PORT (RFC 5780 §7.5) ===
+
+/** RFC 5780's RESPONSE-PORT: the port a Binding response is to be sent to. */
+export const RESPONSE_PORT = 0x0027;
+
+/**
+ * Builds a RESPONSE-PORT attribute (RFC 5780 §7.5): a 16-bit port and two bytes of padding.
+ *
+ * @param port The port the response is to be sent to.
+ * @returns The attribute.
+ * @throws {RangeError} for a port outside 0..65535.
+ * @example
+ * ```ts
+ * import { responsePortAttribute } from "@rtclite/std/ietf/rfc3489";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual([...responsePortAttribute(3479).value], [0x0d, 0x97, 0, 0]);
+ * ```
+ */
+export function responsePortAttribute(port: number): StunAttribute {
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw new RangeError(`Invalid port: ${port}`);
+  }
+  return { type: RESPONSE_PORT, value: Uint8Array.of(port >> 8, port & 0xff, 0, 0) };
+}
+
+/**
+ * Reads RESPONSE-PORT.
+ *
+ * @param msg The message.
+ * @returns The port, or `undefined` when absent.
+ * @throws {StunParseError} when the value is not 4 bytes.
+ * @example
+ * ```ts
+ * import { createMessage } from "@rtclite/std/ietf/rfc5389";
+ * import { getResponsePort, responsePortAttribute } from "@rtclite/std/ietf/rfc3489";
+ * import { equal } from "node:assert/strict";
+ * equal(getResponsePort(createMessage(1, 0, [responsePortAttribute(40000)])), 40000);
+ * ```
+ */
+export function getResponsePort(msg: StunMessage): number | undefined {
+  const v = getAttribute(msg, RESPONSE_PORT);
+  if (!v) return undefined;
+  if (v.length !== 4) {
+    throw new StunParseError(`Cannot decode RESPONSE-PORT: ${v.length} bytes, expected 4`, 0);
+  }
+  return (v[0]! << 8) | v[1]!;
+}
+
 // === Server (RFC 3489 §8.1) ===
 
 /** A reply from {@linkcode ClassicStunServer.handle}: which socket sends it, to where. */

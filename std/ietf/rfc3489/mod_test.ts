@@ -19,10 +19,13 @@ import {
   changeRequestAttribute,
   ClassicStunServer,
   getChangeRequest,
+  getResponsePort,
   NatDiscovery,
   NatDiscoveryError,
   type NatTestResult,
   type NatType,
+  RESPONSE_PORT,
+  responsePortAttribute,
 } from "./mod.ts";
 
 const A1 = "192.0.2.1", A2 = "192.0.2.2";
@@ -168,4 +171,17 @@ Deno.test("NatDiscovery follows the RFC 3489 §10.1 flow chart to each of the ou
   const d = new NatDiscovery(server, local);
   d.report({ mapped: pub, changed: undefined });
   throws(() => d.report(undefined), NatDiscoveryError);
+});
+
+Deno.test("RESPONSE-PORT round trip and bad length (RFC 5780 §7.5)", () => {
+  const msg = decodeStun(encodeStun(createMessage(1, 0, [responsePortAttribute(54321)])));
+  equal(getResponsePort(msg), 54321);
+  deepEqual([...responsePortAttribute(1).value], [0, 1, 0, 0]);
+  equal(getResponsePort(createMessage(1, 0)), undefined);
+  throws(
+    () =>
+      getResponsePort(createMessage(1, 0, [{ type: RESPONSE_PORT, value: Uint8Array.of(0, 1) }])),
+    StunParseError,
+  );
+  throws(() => responsePortAttribute(65536), RangeError);
 });

@@ -430,7 +430,8 @@ export function errorCodeAttribute(
 }
 
 /**
- * Reads the ERROR-CODE of a message.
+ * Reads the ERROR-CODE of a message. Trailing NUL characters of the reason phrase (coturn pads the
+ * phrase with NULs inside the attribute's length) are left out; the attribute's bytes are kept.
  *
  * @param msg The message.
  * @returns Code and reason, or `undefined` when absent.
@@ -456,7 +457,9 @@ export function getErrorCode(msg: StunMessage): ErrorCode | undefined {
   } catch (e) {
     throw new StunParseError("Cannot decode ERROR-CODE: invalid UTF-8 reason", 4, { cause: e });
   }
-  return { code: cls * 100 + num, reason };
+  // coturn counts NUL padding inside the length; the bytes stay in the attribute, the reason
+  // phrase does not carry them.
+  return { code: cls * 100 + num, reason: reason.replace(/\0+$/, "") };
 }
 
 /**

@@ -533,3 +533,21 @@ Deno.test("StunServer never throws and never answers garbage as valid (fuzz)", (
     { numRuns: 300 },
   );
 });
+
+Deno.test("getErrorCode() leaves out the NUL padding coturn puts inside the length, the bytes stay", () => {
+  const reason = new TextEncoder().encode("Unauthorized");
+  const value = Uint8Array.of(0, 0, 4, 1, ...reason, 0, 0, 0, 0);
+  const msg = createMessage(StunMethod.Binding, StunClass.ErrorResponse, [
+    { type: StunAttr.ERROR_CODE, value },
+  ]);
+  const back = decodeStun(encodeStun(msg));
+  deepEqual(getErrorCode(back), { code: 401, reason: "Unauthorized" });
+  deepEqual([...getAttribute(back, StunAttr.ERROR_CODE)!], [...value]);
+  // A NUL inside the phrase is kept; only the trailing run goes.
+  const inner = Uint8Array.of(0, 0, 5, 0, 0x61, 0, 0x62, 0);
+  const one = createMessage(1, StunClass.ErrorResponse, [{
+    type: StunAttr.ERROR_CODE,
+    value: inner,
+  }]);
+  equal(getErrorCode(one)?.reason, "a\0b");
+});

@@ -150,6 +150,47 @@ export function getUint32(msg: StunMessage, type: number): number | undefined {
   return new DataView(v.buffer, v.byteOffset, 4).getUint32(0);
 }
 
+/**
+ * Builds an EVEN-PORT attribute: the relayed port must be even, and with `reserve` the server
+ * should keep the next port for a later allocation (the R bit).
+ *
+ * @param reserve Ask for the next-higher port to be reserved.
+ * @returns The 1-byte attribute (padded on the wire).
+ * @example
+ * ```ts
+ * import { evenPortAttribute } from "@rtclite/std/ietf/rfc5766";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual([...evenPortAttribute(true).value], [0x80]);
+ * ```
+ */
+// @implements RFC8656 §18.7 (RFC 5766 §14.6)
+export function evenPortAttribute(reserve: boolean): StunAttribute {
+  return { type: TurnAttr.EVEN_PORT, value: Uint8Array.of(reserve ? 0x80 : 0) };
+}
+
+/**
+ * Reads EVEN-PORT (the RFFU bits are ignored).
+ *
+ * @param msg The message.
+ * @returns `{ reserve }` (the R bit), or `undefined` when absent.
+ * @throws {StunParseError} when the value is not 1 byte.
+ * @example
+ * ```ts
+ * import { createMessage } from "@rtclite/std/ietf/rfc5389";
+ * import { evenPortAttribute, getEvenPort } from "@rtclite/std/ietf/rfc5766";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(getEvenPort(createMessage(3, 0, [evenPortAttribute(false)])), { reserve: false });
+ * ```
+ */
+export function getEvenPort(msg: StunMessage): { reserve: boolean } | undefined {
+  const v = getAttribute(msg, TurnAttr.EVEN_PORT);
+  if (!v) return undefined;
+  if (v.length !== 1) {
+    throw new StunParseError(`Cannot decode EVEN-PORT: ${v.length} bytes, expected 1`, 0);
+  }
+  return { reserve: (v[0]! & 0x80) !== 0 };
+}
+
 // === ChannelData (RFC 8656 §12.4-12.6; RFC 5766 §11.4-11.6) ===
 
 /** Lowest channel number (RFC 8656 §12). */
@@ -451,10 +492,13 @@ export class TurnServer {
     const mine = [...this.#allocations.values()].filter((a) => a.username === user).length;
     if (mine >= (this.#opts.quota ?? 10)) return { error: 486 };
     // Step 8 of RFC 8656 §7.2 (step 6 of RFC 5766 §6.2): an even port, without reserving the next one.
-    const even = getAttribute(msg, TurnAttr.EVEN_PORT);
-    if (even && (even[0] ?? 0) & 0x80) {
-      return { error: 508, reason: "Port reservation not supported" };
+    let even: { reserve: boolean } | undefined;
+    try {
+      even = getEvenPort(msg);
+    } catch {
+      return { error: 400, reason: "Bad EVEN-PORT" };
     }
+    if (even?.reserve) return { error: 508, reason: "Port reservation not supported" };
     const key = tupleKey(from);
     const relay = this.#opts.openRelay((data, peer) => this.#fromPeer(key, data, peer), {
       evenPort: even !== undefined,

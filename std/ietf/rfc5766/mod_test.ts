@@ -18,6 +18,8 @@ import {
 import {
   decodeChannelData,
   encodeChannelData,
+  evenPortAttribute,
+  getEvenPort,
   getUint32,
   isChannelData,
   type Relay,
@@ -303,4 +305,35 @@ Deno.test("TurnServer: permissions gate Send/Data; channels carry ChannelData (R
   fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => h.server.handle(b, A)), {
     numRuns: 300,
   });
+});
+
+Deno.test("EVEN-PORT: R bit round trip, bad length, and the server's answers (RFC 8656 §18.7, §7.2)", () => {
+  for (const reserve of [false, true]) {
+    const msg = decodeStun(encodeStun(createMessage(3, 0, [evenPortAttribute(reserve)])));
+    deepEqual(getEvenPort(msg), { reserve });
+  }
+  // RFFU bits are ignored on reception.
+  deepEqual(
+    getEvenPort(createMessage(3, 0, [{ type: TurnAttr.EVEN_PORT, value: Uint8Array.of(0x7f) }])),
+    {
+      reserve: false,
+    },
+  );
+  equal(getEvenPort(createMessage(3, 0)), undefined);
+  throws(
+    () =>
+      getEvenPort(createMessage(3, 0, [{ type: TurnAttr.EVEN_PORT, value: new Uint8Array(4) }])),
+    StunParseError,
+  );
+  const h = harness();
+  // Each Allocate from its own client port (one allocation per 5-tuple).
+  const allocate = (port: number, even: StunAttribute) =>
+    h.client("alice", { ...A, port })(
+      StunMethod.Allocate,
+      () => [uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17), even],
+    );
+  equal(getErrorCode(allocate(4001, evenPortAttribute(true)))?.code, 508);
+  const bad = { type: TurnAttr.EVEN_PORT, value: new Uint8Array(2) };
+  equal(getErrorCode(allocate(4002, bad))?.code, 400);
+  equal(allocate(4003, evenPortAttribute(false)).class, StunClass.SuccessResponse);
 });
