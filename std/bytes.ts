@@ -3,7 +3,7 @@
 /**
  * The one byte toolkit of rtclite's binary codecs: a bounds-checked
  * big-endian {@linkcode ByteReader}, a growable (or capped)
- * {@linkcode ByteWriter}, and `concat`, `equals`, `toHex` and `fromHex`.
+ * {@linkcode ByteWriter}, and `concat`, `equals`, `timingSafeEqual`, `toHex` and `fromHex`.
  * Network byte order (big-endian) is the default everywhere, as every wire
  * format here uses it.
  *
@@ -254,6 +254,27 @@ export function equals(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * Whether two byte arrays hold the same bytes, in a time that depends only on
+ * their lengths: for comparing MACs and other secrets, where {@linkcode equals}
+ * would tell an attacker how many leading bytes were right.
+ *
+ * @example
+ * ```ts
+ * import { timingSafeEqual } from "@rtclite/std/bytes";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(timingSafeEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 2)), true);
+ * equal(timingSafeEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 3)), false);
+ * ```
+ */
+export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));

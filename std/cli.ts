@@ -334,6 +334,46 @@ export function serverArgument(
 }
 
 /**
+ * The body of a parser's command line: parses each operand, prints the result
+ * as JSON on stdout, and a failure as `operand: message` on stderr.
+ *
+ * @param operands The texts to parse.
+ * @param parse The parser; what it returns is printed.
+ * @param indent JSON indentation (default: one line per operand).
+ * @returns 0 when every operand parsed, else 1.
+ *
+ * @example
+ * ```ts
+ * import { printParsed, runCommand } from "@rtclite/std/cli";
+ * import { equal } from "node:assert/strict";
+ *
+ * const cmd = { name: "t", usage: "NUMBER...", operands: [1, Infinity], options: {} } as const;
+ * const parse = (text: string) => {
+ *   if (!/^\d+$/.test(text)) throw new SyntaxError("not a number");
+ *   return { value: Number(text) };
+ * };
+ * equal(await runCommand(cmd, ["1", "2"], ({ operands }) => printParsed(operands, parse)), 0);
+ * equal(await runCommand(cmd, ["x"], ({ operands }) => printParsed(operands, parse)), 1);
+ * ```
+ */
+export function printParsed(
+  operands: readonly string[],
+  parse: (text: string) => unknown,
+  indent?: number,
+): number {
+  let status = 0;
+  for (const text of operands) {
+    try {
+      console.log(JSON.stringify(parse(text), null, indent));
+    } catch (e) {
+      console.error(`${text}: ${e instanceof Error ? e.message : e}`);
+      status = 1;
+    }
+  }
+  return status;
+}
+
+/**
  * Removes `name` and the value after it from `args`.
  *
  * @deprecated Declare the option in a {@linkcode Command} instead.

@@ -1,8 +1,8 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { formatTurnUri, parseTurnUri, type TurnUri, turnUriPort } from "./rfc7065.ts";
-import { UriParseError } from "./rfc2396.ts";
+import { formatTurnUri, parseTurnUri, type TurnUri, turnUriPort } from "./mod.ts";
+import { UriParseError } from "../rfc2396.ts";
 
 Deno.test("parseTurnUri() reads host, port and transport (RFC 7065 §3.1)", async (t) => {
   const cases: [string, TurnUri][] = [

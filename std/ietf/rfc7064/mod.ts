@@ -7,7 +7,7 @@
  * See {@link https://www.rfc-editor.org/rfc/rfc7064 | RFC 7064}. Malformed input throws
  * {@linkcode UriParseError} (from `@rtclite/std/ietf/rfc2396`) with the offset.
  *
- * Command line: `deno run std/ietf/rfc7064.ts stun:stun.example.com` prints the parts as JSON.
+ * Command line: `deno run std/ietf/rfc7064/main.ts stun:stun.example.com` prints the parts as JSON.
  *
  * @example Parse a STUN URI and find its port
  * ```ts
@@ -23,8 +23,8 @@
  * @module
  */
 // @implements RFC7064 (STUN URIs)
-import { scanHostPort } from "./_host.ts";
-import { UriParseError } from "./rfc2396.ts";
+import { scanHostPort } from "../_host.ts";
+import { UriParseError } from "../rfc2396.ts";
 
 /** A `stun:` or `stuns:` URI. */
 export interface StunUri {
@@ -111,27 +111,4 @@ export function formatStunUri(uri: StunUri): string {
 // @implements RFC7064 §3.2 ¶4
 export function stunUriPort(uri: StunUri): number {
   return uri.port ?? (uri.scheme === "stuns" ? STUNS_PORT : STUN_PORT);
-}
-
-if (import.meta.main) {
-  const { parseVerbosity, setupLogging } = await import("../log.ts");
-  const { level, args } = parseVerbosity(Deno.args);
-  await setupLogging(level);
-  if (args.length === 0) {
-    console.error("Usage: deno run std/ietf/rfc7064.ts [-v|-q] STUN-URI...");
-    Deno.exit(2);
-  }
-  let status = 0;
-  for (const arg of args) {
-    try {
-      const uri = parseStunUri(arg);
-      console.log(
-        JSON.stringify({ ...uri, port: uri.port ?? null, defaultPort: stunUriPort(uri) }),
-      );
-    } catch (e) {
-      console.error(`${arg}: ${e instanceof Error ? e.message : e}`);
-      status = 1;
-    }
-  }
-  Deno.exit(status);
 }

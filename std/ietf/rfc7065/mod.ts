@@ -7,7 +7,7 @@
  * See {@link https://www.rfc-editor.org/rfc/rfc7065 | RFC 7065}. Malformed input throws
  * {@linkcode UriParseError} (from `@rtclite/std/ietf/rfc2396`) with the offset.
  *
- * Command line: `deno run std/ietf/rfc7065.ts 'turn:turn.example.com?transport=tcp'` prints the
+ * Command line: `deno run std/ietf/rfc7065/main.ts 'turn:turn.example.com?transport=tcp'` prints the
  * parts as JSON.
  *
  * @example Parse a TURN URI and find its port
@@ -24,8 +24,8 @@
  * @module
  */
 // @implements RFC7065 (TURN URIs)
-import { CLASS, scanHostPort } from "./_host.ts";
-import { UriParseError } from "./rfc2396.ts";
+import { CLASS, scanHostPort } from "../_host.ts";
+import { UriParseError } from "../rfc2396.ts";
 
 /** A `turn:` or `turns:` URI. */
 export interface TurnUri {
@@ -134,27 +134,4 @@ export function formatTurnUri(uri: TurnUri): string {
 // @implements RFC7065 §3.2 ¶3
 export function turnUriPort(uri: TurnUri): number {
   return uri.port ?? (uri.scheme === "turns" ? TURNS_PORT : TURN_PORT);
-}
-
-if (import.meta.main) {
-  const { parseVerbosity, setupLogging } = await import("../log.ts");
-  const { level, args } = parseVerbosity(Deno.args);
-  await setupLogging(level);
-  if (args.length === 0) {
-    console.error("Usage: deno run std/ietf/rfc7065.ts [-v|-q] TURN-URI...");
-    Deno.exit(2);
-  }
-  let status = 0;
-  for (const arg of args) {
-    try {
-      const uri = parseTurnUri(arg);
-      console.log(
-        JSON.stringify({ ...uri, port: uri.port ?? null, defaultPort: turnUriPort(uri) }),
-      );
-    } catch (e) {
-      console.error(`${arg}: ${e instanceof Error ? e.message : e}`);
-      status = 1;
-    }
-  }
-  Deno.exit(status);
 }

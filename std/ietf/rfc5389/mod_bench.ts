@@ -1,7 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // STUN encode/decode beside npm:stun@2.1.0 and npm:werift-ice@0.2.3 on the message of RFC 5769 §2.2:
 // a Binding success response with SOFTWARE, XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY and FINGERPRINT.
-// Run: deno bench -A std/ietf/rfc5389_bench.ts
+// Run: deno bench -A std/ietf/rfc5389/mod_bench.ts
 import { Buffer } from "node:buffer";
 import stun from "npm:stun@2.1.0";
 import { classes, Message, methods, parseMessage } from "npm:werift-ice@0.2.3";
@@ -17,7 +17,7 @@ import {
   StunMethod,
   textAttribute,
   verifyIntegrity,
-} from "./rfc5389.ts";
+} from "./mod.ts";
 
 // The RFC 5769 §2.2 response, re-encoded with zero padding: npm:stun@2.1.0 recomputes the HMAC
 // over its own re-serialization, so it rejects the published bytes (which pad SOFTWARE with spaces).

@@ -1,7 +1,9 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+// This module is browser compatible.
 /**
- * Classic STUN (RFC 3489): the CHANGE-REQUEST family of attributes, NAT type discovery (§10.1)
- * and a server that answers change requests from two addresses and two ports.
+ * Classic STUN (RFC 3489): the CHANGE-REQUEST family of attributes, a sans-I/O server that answers
+ * change requests from two addresses and two ports, and the NAT type discovery procedure (§10.1)
+ * as a sans-I/O state machine.
  *
  * RFC 3489 was obsoleted by RFC 5389 because NAT classification is unreliable in general, but the
  * procedure is still a useful diagnostic. Messages share the codec of
@@ -11,27 +13,35 @@
  * part of the transaction ID, and reads MAPPED-ADDRESS or XOR-MAPPED-ADDRESS and CHANGED-ADDRESS
  * or RFC 5780's OTHER-ADDRESS.
  *
+ * The UDP adapters are in `@rtclite/std/ietf/rfc3489/udp` (`serveClassicStunUdp`, `discoverNat`),
+ * the command line in `@rtclite/std/ietf/rfc3489/main`.
+ *
  * Specification: {@link https://www.rfc-editor.org/rfc/rfc3489 | RFC 3489}.
  *
- * Command line: `deno run -A jsr:@rtclite/std/ietf/rfc3489 --discover stun:host:port` prints the
- * NAT type; `--serve A1,A2 [--ports 3478,3479]` runs a server on two addresses and two ports.
+ * Command line: `deno run -A std/ietf/rfc3489/main.ts --discover stun:host:port` prints the NAT
+ * type; `--serve A1,A2 [--ports 3478,3479]` runs a server on two addresses and two ports.
  *
- * @example Classify the path to a local two-address server (no NAT on loopback: open internet)
+ * @example Run the decision procedure on the answers of an unfiltered NAT
  * ```ts
- * import { discoverNat, serveClassicStunUdp } from "@rtclite/std/ietf/rfc3489";
+ * import { NatDiscovery } from "@rtclite/std/ietf/rfc3489";
  * import { equal } from "node:assert/strict";
  *
- * await using server = await serveClassicStunUdp({ addresses: ["127.0.0.1", "127.0.0.2"], ports: [0, 0] });
- * const result = await discoverNat(server.primary, { hostname: "127.0.0.1", rto: 50, rc: 2, rm: 2 });
- * equal(result.type, "open-internet");
+ * const server = { family: 4 as const, address: "192.0.2.1", port: 3478 };
+ * const d = new NatDiscovery(server, { family: 4, address: "10.0.0.2", port: 5000 });
+ * equal(d.next()?.name, "I");
+ * d.report({
+ *   mapped: { family: 4, address: "203.0.113.1", port: 40000 },
+ *   changed: { family: 4, address: "192.0.2.2", port: 3479 },
+ * });
+ * equal(d.next()?.name, "II"); // change IP and port: only a full cone lets the answer in
+ * d.report({ mapped: { family: 4, address: "203.0.113.1", port: 40000 }, changed: undefined });
+ * equal(d.type, "full-cone");
  * ```
  *
  * @module
  */
 // @implements RFC3489 (classic STUN)
-import dgram from "node:dgram";
-import { getLogger, parseVerbosity, setupLogging } from "../log.ts";
-import { takeOption } from "../cli.ts";
+import { getLogger } from "../../log.ts";
 import {
   addressAttribute,
   createMessage,
@@ -43,22 +53,19 @@ import {
   StunAttr,
   type StunAttribute,
   StunClass,
-  StunClient,
   type StunMessage,
   StunMethod,
   StunParseError,
-  StunTransactionError,
   type TransportAddress,
   unknownAttributesAttribute,
-} from "./rfc5389.ts";
-import { parseStunUri, stunUriPort } from "./rfc7064.ts";
-export type { StunAttribute, StunMessage, TransportAddress } from "./rfc5389.ts";
-export { ParseError, StunClass, StunParseError } from "./rfc5389.ts";
+} from "../rfc5389/mod.ts";
+export type { StunAttribute, StunMessage, TransportAddress } from "../rfc5389/mod.ts";
+export { ParseError, StunClass, StunParseError } from "../rfc5389/mod.ts";
 
 const log = getLogger("stun", "classic");
 
 /** RFC 5780's OTHER-ADDRESS, the successor of CHANGED-ADDRESS. */
-const OTHER_ADDRESS = 0x802c;
+export const OTHER_ADDRESS = 0x802c;
 
 // === CHANGE-REQUEST (RFC 3489 §11.2.4) ===
 
@@ -112,6 +119,54 @@ export function getChangeRequest(msg: StunMessage): ChangeRequest | undefined {
     throw new StunParseError(`Cannot decode CHANGE-REQUEST: ${v.length} bytes, expected 4`, 0);
   }
   return { changeIp: (v[3]! & 4) !== 0, changePort: (v[3]! & 2) !== 0 };
+}
+
+// === RESPONSE-PORT (RFC 5780 §7.5) ===
+
+/** RFC 5780's RESPONSE-PORT: the port a Binding response is to be sent to. */
+export const RESPONSE_PORT = 0x0027;
+
+/**
+ * Builds a RESPONSE-PORT attribute (RFC 5780 §7.5): a 16-bit port and two bytes of padding.
+ *
+ * @param port The port the response is to be sent to.
+ * @returns The attribute.
+ * @throws {RangeError} for a port outside 0..65535.
+ * @example
+ * ```ts
+ * import { responsePortAttribute } from "@rtclite/std/ietf/rfc3489";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual([...responsePortAttribute(3479).value], [0x0d, 0x97, 0, 0]);
+ * ```
+ */
+export function responsePortAttribute(port: number): StunAttribute {
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw new RangeError(`Invalid port: ${port}`);
+  }
+  return { type: RESPONSE_PORT, value: Uint8Array.of(port >> 8, port & 0xff, 0, 0) };
+}
+
+/**
+ * Reads RESPONSE-PORT.
+ *
+ * @param msg The message.
+ * @returns The port, or `undefined` when absent.
+ * @throws {StunParseError} when the value is not 4 bytes.
+ * @example
+ * ```ts
+ * import { createMessage } from "@rtclite/std/ietf/rfc5389";
+ * import { getResponsePort, responsePortAttribute } from "@rtclite/std/ietf/rfc3489";
+ * import { equal } from "node:assert/strict";
+ * equal(getResponsePort(createMessage(1, 0, [responsePortAttribute(40000)])), 40000);
+ * ```
+ */
+export function getResponsePort(msg: StunMessage): number | undefined {
+  const v = getAttribute(msg, RESPONSE_PORT);
+  if (!v) return undefined;
+  if (v.length !== 4) {
+    throw new StunParseError(`Cannot decode RESPONSE-PORT: ${v.length} bytes, expected 4`, 0);
+  }
+  return (v[0]! << 8) | v[1]!;
 }
 
 // === Server (RFC 3489 §8.1) ===
@@ -274,95 +329,6 @@ export class ClassicStunServer {
 }
 
 /** A running {@linkcode serveClassicStunUdp} server. */
-export interface ClassicUdpServer extends AsyncDisposable {
-  /** (A1, P1): the address clients are given. */
-  readonly primary: TransportAddress;
-  /** The four bound addresses. */
-  readonly sockets: TransportAddress[];
-  /** Closes all sockets. */
-  close(): Promise<void>;
-}
-
-/**
- * Binds the four sockets of a classic STUN server and serves it.
- *
- * @param options The two addresses and two ports (0 picks a free port for P1/P2 on A1, reused on A2).
- * @returns The running server.
- * @example
- * ```ts
- * import { serveClassicStunUdp } from "@rtclite/std/ietf/rfc3489";
- * import { equal } from "node:assert/strict";
- * await using s = await serveClassicStunUdp({ addresses: ["127.0.0.1", "127.0.0.2"], ports: [0, 0] });
- * equal(s.sockets.length, 4);
- * ```
- */
-export async function serveClassicStunUdp(
-  options: ClassicServerOptions,
-): Promise<ClassicUdpServer> {
-  const bind = (address: string, port: number) =>
-    new Promise<dgram.Socket>((resolve, reject) => {
-      const s = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
-      s.once("error", reject);
-      s.bind(port, address, () => {
-        s.off("error", reject);
-        resolve(s);
-      });
-    });
-  const [a1, a2] = options.addresses;
-  const socks: dgram.Socket[] = [];
-  try {
-    const s11 = await bind(a1, options.ports[0]);
-    socks.push(s11);
-    const p1 = s11.address().port;
-    const s12 = await bind(a1, options.ports[1]);
-    socks.push(s12);
-    const p2 = s12.address().port;
-    socks.push(await bind(a2, p1), await bind(a2, p2));
-  } catch (e) {
-    for (const s of socks) s.close();
-    throw e;
-  }
-  const addrOf = (s: dgram.Socket): TransportAddress => {
-    const a = s.address();
-    return { family: a.family === "IPv6" ? 6 : 4, address: a.address, port: a.port };
-  };
-  const ports: [number, number] = [addrOf(socks[0]!).port, addrOf(socks[1]!).port];
-  const server = new ClassicStunServer({ ...options, ports });
-  for (const s of socks) {
-    const local = addrOf(s);
-    s.on("error", (e: Error) => log.warn("Socket error: {error}", { error: String(e) }));
-    s.on("message", (buf: Uint8Array, r: dgram.RemoteInfo) => {
-      const from: TransportAddress = {
-        family: r.family === "IPv6" ? 6 : 4,
-        address: r.address,
-        port: r.port,
-      };
-      const reply = server.handle(
-        new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
-        from,
-        local,
-      );
-      if (!reply) return;
-      const out = socks.find((x) => {
-        const a = addrOf(x);
-        return a.address === reply.from.address && a.port === reply.from.port;
-      });
-      out?.send(reply.data, reply.to.port, reply.to.address);
-    });
-  }
-  let closed: Promise<void> | undefined;
-  const close = () =>
-    closed ??= Promise.all(socks.map((s) => new Promise<void>((r) => s.close(() => r())))).then(
-      () => {},
-    );
-  return {
-    primary: addrOf(socks[0]!),
-    sockets: socks.map(addrOf),
-    close,
-    [Symbol.asyncDispose]: close,
-  };
-}
-
 // === NAT type discovery (RFC 3489 §10.1) ===
 
 /** The six outcomes of RFC 3489 §10.1 (restricted split into address- and port-restricted). */
@@ -392,6 +358,22 @@ export interface NatTestResult {
   mapped: TransportAddress;
   /** CHANGED-ADDRESS / OTHER-ADDRESS of the response. */
   changed: TransportAddress | undefined;
+}
+
+/**
+ * The server cannot classify the NAT: it sent no CHANGED-ADDRESS (an RFC 5389-only server), or its
+ * other address does not answer.
+ */
+export class NatDiscoveryError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What is missing.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "NatDiscoveryError";
+  }
 }
 
 /**
@@ -456,7 +438,8 @@ export class NatDiscovery {
    * Reports the outcome of the current test.
    *
    * @param result The response's addresses, or `undefined` when no response came.
-   * @throws {Error} when test I's response has no CHANGED-ADDRESS but the procedure needs it.
+   * @throws {NatDiscoveryError} when test I's response has no CHANGED-ADDRESS but the procedure
+   *   needs it, or the server's changed address does not answer test I'.
    */
   // @implements RFC3489 §10.1 ¶10-12
   report(result: NatTestResult | undefined): void {
@@ -478,13 +461,15 @@ export class NatDiscovery {
         if (result) this.type = natted ? "full-cone" : "open-internet";
         else if (!natted) this.type = "symmetric-udp-firewall";
         else if (!this.#first!.changed) {
-          throw new Error("NAT discovery: the server sent no CHANGED-ADDRESS");
+          throw new NatDiscoveryError("NAT discovery: the server sent no CHANGED-ADDRESS");
         } else this.#step = "I'";
         return;
       }
       case "I'":
         if (!result) {
-          throw new Error("NAT discovery: no response from the server's changed address");
+          throw new NatDiscoveryError(
+            "NAT discovery: no response from the server's changed address",
+          );
         }
         if (!same(result.mapped, this.#first!.mapped)) this.type = "symmetric";
         else this.#step = "III";
@@ -495,169 +480,3 @@ export class NatDiscovery {
     }
   }
 }
-
-/** Options of {@linkcode discoverNat}. */
-export interface DiscoverOptions {
-  /** Local address to bind (default: the wildcard address; then any local address counts as ours). */
-  hostname?: string;
-  /** Local port (default: any). */
-  port?: number;
-  /** Initial retransmission timeout in ms (default 100, as in RFC 3489 §9.3). */
-  rto?: number;
-  /** Requests per test (default 7). */
-  rc?: number;
-  /** Multiple of RTO to wait after the last request (default 4). */
-  rm?: number;
-}
-
-/** Result of {@linkcode discoverNat}. */
-export interface DiscoveryResult {
-  /** The classification. */
-  type: NatType;
-  /** The local address the tests were sent from. */
-  local: TransportAddress;
-  /** The mapped (public) address from test I, when there was a response. */
-  mapped: TransportAddress | undefined;
-  /** Each test run and whether it got a response. */
-  tests: { name: string; response: boolean }[];
-}
-
-/**
- * Runs the RFC 3489 §10.1 discovery against a server that supports CHANGE-REQUEST.
- *
- * @param server The server's primary address (A1, P1).
- * @param options Local address and timers.
- * @returns The NAT type and the addresses seen.
- * @throws {StunTransactionError} when the server answers a test with an error response.
- * @example No server at all: UDP is blocked
- * ```ts
- * import { discoverNat } from "@rtclite/std/ietf/rfc3489";
- * import { equal } from "node:assert/strict";
- * const r = await discoverNat({ family: 4, address: "127.0.0.1", port: 9 }, { hostname: "127.0.0.1", rto: 20, rc: 2, rm: 2 });
- * equal(r.type, "udp-blocked");
- * ```
- */
-export async function discoverNat(
-  server: TransportAddress,
-  options: DiscoverOptions = {},
-): Promise<DiscoveryResult> {
-  await using client = await StunClient.open({
-    ...(options.hostname ? { hostname: options.hostname } : {}),
-    family: server.family,
-    rto: options.rto ?? 100,
-    rc: options.rc ?? 7,
-    rm: options.rm ?? 4,
-    ...(options.port !== undefined ? { port: options.port } : {}),
-  });
-  const local = client.address;
-  // Bound to the wildcard address, "not natted" means the mapped address is one of ours.
-  const ips = Deno.networkInterfaces().map((i) => i.address.replace(/%.*$/, ""));
-  const d = new NatDiscovery(server, local, ips);
-  const tests: { name: string; response: boolean }[] = [];
-  for (let t = d.next(); t; t = d.next()) {
-    let result: NatTestResult | undefined;
-    try {
-      const change = t.change;
-      const res = await client.request(
-        t.to,
-        createMessage(
-          StunMethod.Binding,
-          StunClass.Request,
-          change.changeIp || change.changePort ? [changeRequestAttribute(change)] : [],
-        ),
-      );
-      if (res.class === StunClass.ErrorResponse) {
-        throw new StunTransactionError(
-          `NAT discovery test ${t.name}: the server answered with an error`,
-          "error-response",
-          res,
-        );
-      }
-      const mapped = getAddress(res, StunAttr.XOR_MAPPED_ADDRESS) ??
-        getAddress(res, StunAttr.MAPPED_ADDRESS);
-      if (!mapped) {
-        throw new StunTransactionError(
-          "NAT discovery: response without a mapped address",
-          "error-response",
-          res,
-        );
-      }
-      result = {
-        mapped,
-        changed: getAddress(res, StunAttr.CHANGED_ADDRESS) ?? getAddress(res, OTHER_ADDRESS),
-      };
-    } catch (e) {
-      if (!(e instanceof StunTransactionError) || e.reason !== "timeout") throw e;
-      result = undefined;
-    }
-    tests.push({ name: t.name, response: result !== undefined });
-    log.debug("Test {name}: {result}", {
-      name: t.name,
-      result: result ? JSON.stringify(result) : "no response",
-    });
-    d.report(result);
-  }
-  return { type: d.type!, local, mapped: d.mapped, tests };
-}
-
-// === Command line ===
-
-async function main(argv: string[]): Promise<number> {
-  const { level, args } = parseVerbosity(argv);
-  await setupLogging(level === "info" ? "warning" : level);
-  const opt = (name: string) => takeOption(args, name);
-  const serve = opt("--serve"),
-    ports = opt("--ports"),
-    discover = opt("--discover"),
-    local = opt("--local");
-  const rto = opt("--rto"), rc = opt("--rc"), localPort = opt("--port");
-  if (serve) {
-    const addresses = serve.split(",") as [string, string];
-    const p = (ports ?? "3478,3479").split(",").map(Number) as [number, number];
-    if (addresses.length !== 2 || p.length !== 2) {
-      console.error("--serve needs two addresses (A1,A2) and --ports two ports (P1,P2)");
-      return 2;
-    }
-    const server = await serveClassicStunUdp({ addresses, ports: p });
-    console.log(
-      `classic STUN server on ${server.sockets.map((a) => `${a.address}:${a.port}`).join(" ")}`,
-    );
-    await new Promise<void>((resolve) => {
-      Deno.addSignalListener("SIGINT", resolve);
-      Deno.addSignalListener("SIGTERM", resolve);
-    });
-    await server.close();
-    return 0;
-  }
-  if (!discover) {
-    console.error(
-      "Usage: rfc3489.ts [-v|-q] --discover stun:host[:port] [--local address] [--port p]\n" +
-        "         [--rto ms] [--rc n]\n" +
-        "       rfc3489.ts --serve A1,A2 [--ports P1,P2]",
-    );
-    return 2;
-  }
-  const uri = parseStunUri(/^stuns?:/i.test(discover) ? discover : `stun:${discover}`);
-  const host = uri.host.replace(/^\[(.*)\]$/, "$1");
-  const server: TransportAddress = {
-    family: host.includes(":") ? 6 : 4,
-    address: host,
-    port: stunUriPort(uri),
-  };
-  try {
-    const r = await discoverNat(server, {
-      ...(local ? { hostname: local } : {}),
-      ...(localPort ? { port: Number(localPort) } : {}),
-      ...(rto ? { rto: Number(rto) } : {}),
-      ...(rc ? { rc: Number(rc) } : {}),
-    });
-    const fmt = (a: TransportAddress) => `${a.address}:${a.port}`;
-    console.log(`${r.type}${r.mapped ? ` (local ${fmt(r.local)}, mapped ${fmt(r.mapped)})` : ""}`);
-    return 0;
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 1;
-  }
-}
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,114 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { interopTest, run, startPeer } from "@rtclite/testing";
+import {
+  createMessage,
+  getErrorCode,
+  LongTermCredentials,
+  StunClass,
+  StunMethod,
+  StunServer,
+  StunTransactionError,
+  type TransportAddress,
+} from "./mod.ts";
+import { serveStunUdp, StunClient } from "./udp.ts";
+
+// --- interop with coturn (turnserver 4.6, ports 13400-13499) ---
+
+const COTURN = [{ bin: "turnserver", apt: "coturn" }];
+
+function coturnArgs(port: number, extra: string[] = []): string[] {
+  const dir = Deno.makeTempDirSync({ prefix: "rtclite-coturn-" });
+  return [
+    "-n",
+    "--no-cli",
+    "--no-tls",
+    "--no-dtls",
+    "--listening-ip=127.0.0.1",
+    "--relay-ip=127.0.0.1",
+    `--listening-port=${port}`,
+    "--min-port=13440",
+    "--max-port=13469",
+    "--lt-cred-mech",
+    "--user=test:secret",
+    "--realm=test.local",
+    "--allow-loopback-peers",
+    `--db=${dir}/turndb`,
+    `--pidfile=${dir}/turnserver.pid`,
+    "--log-file=stdout",
+    "--simple-log",
+    ...extra,
+  ];
+}
+
+async function waitForUdp(port: number): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const { stdout } = await run("ss", ["-Hlnu", `sport = :${port}`], { stdout: "piped" });
+    if (stdout.trim()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Nothing listens on UDP ${port}`);
+}
+
+interopTest(
+  "coturn answers our Binding requests with long-term SHA-1 integrity",
+  COTURN,
+  async () => {
+    await using _coturn = startPeer("turnserver", coturnArgs(13478, ["--secure-stun"]));
+    await waitForUdp(13478);
+    const server: TransportAddress = { family: 4, address: "127.0.0.1", port: 13478 };
+    {
+      await using anon = await StunClient.open({ hostname: "127.0.0.1" });
+      const e = await rejects(anon.binding(server), StunTransactionError) as unknown;
+      void e;
+      const res = await anon.request(server, createMessage(StunMethod.Binding, StunClass.Request));
+      equal(getErrorCode(res)?.code, 401); // --secure-stun: Binding needs credentials
+    }
+    const creds = new LongTermCredentials({ username: "test", password: "secret" });
+    await using client = await StunClient.open({
+      hostname: "127.0.0.1",
+      credentials: creds,
+      fingerprint: true,
+    });
+    const mapped = await client.binding(server);
+    deepEqual(mapped, client.address);
+    equal(creds.realm, "test.local");
+    // A second request reuses the cached realm and nonce (RFC 8489 §9.2.3.2).
+    deepEqual(await client.binding(server), client.address);
+    // A wrong password is refused, never answered as valid.
+    await using bad = await StunClient.open({
+      hostname: "127.0.0.1",
+      credentials: new LongTermCredentials({ username: "test", password: "wrong" }),
+    });
+    await rejects(
+      bad.binding(server),
+      (e: unknown) => e instanceof StunTransactionError && getErrorCode(e.response!)?.code === 401,
+    );
+    // coturn 4.6 does not implement MESSAGE-INTEGRITY-SHA256 (0x001C): a SHA-256-only request is refused.
+    await using s256 = await StunClient.open({
+      hostname: "127.0.0.1",
+      credentials: new LongTermCredentials({ username: "test", password: "secret", sha256: true }),
+    });
+    await rejects(s256.binding(server), StunTransactionError);
+  },
+  { timeout: 30_000 },
+);
+
+interopTest("turnutils_stunclient gets a mapped address from our STUN server", [{
+  bin: "turnutils_stunclient",
+  apt: "coturn",
+}], async () => {
+  await using srv = await serveStunUdp(new StunServer({ software: "rtclite" }), {
+    hostname: "127.0.0.1",
+    port: 13479,
+  });
+  const out = await run("turnutils_stunclient", ["-p", "13479", "127.0.0.1"], {
+    timeout: 10_000,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const text = out.stdout + out.stderr;
+  equal(out.code, 0, text);
+  ok(/UDP reflexive addr: 127\.0\.0\.1:\d+/.test(text), text);
+  void srv;
+}, { timeout: 20_000 });

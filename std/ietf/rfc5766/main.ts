@@ -1,0 +1,94 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+/**
+ * The TURN command line: allocate a relay on a server and print it, or run a server.
+ *
+ * Options are read by `@rtclite/std/cli` before anything else happens: `--help` prints the usage
+ * and exits 0, an unknown option exits 2, and neither touches the network.
+ *
+ * @example
+ * ```sh
+ * deno run -A std/ietf/rfc5766/main.ts -u alice -p secret turn:127.0.0.1:3478
+ * # relayed 127.0.0.1:50123 mapped 127.0.0.1:40000
+ * deno run -A std/ietf/rfc5766/main.ts -u alice -p secret --relay-ports 50000-50099 --serve 127.0.0.1:3478
+ * ```
+ *
+ * @module
+ */
+import { runCommand, serverArgument, UsageError } from "../../cli.ts";
+import type { TransportAddress } from "../rfc5389/mod.ts";
+import { parseTurnUri, TURN_PORT, turnUriPort } from "../rfc7065/mod.ts";
+import { serveTurnUdp, TurnClient } from "./udp.ts";
+
+const command = {
+  name: "rfc5766/main.ts",
+  usage: "-u USER -p PASS turn:host[:port]\n" +
+    "-u USER -p PASS [--realm REALM] [--relay-ports LO-HI] --serve host:port",
+  description:
+    "Allocates a UDP relay and prints the relayed and mapped addresses, or runs a server.",
+  operands: [0, 1],
+  options: {
+    user: { short: "u", value: "USER", help: "username (long-term credentials)" },
+    password: { short: "p", value: "PASS", help: "password" },
+    realm: { value: "REALM", help: "realm of the server (rtclite)" },
+    "relay-ports": { value: "LO-HI", help: "the server's relay port range" },
+    serve: { value: "HOST:PORT", help: "run a server on this address" },
+  },
+} as const;
+
+/** Reads `turn:host[:port]` or a plain `host[:port]`. */
+function parseServer(text: string): { host: string; port: number } {
+  return serverArgument(text, /^turns?:/i, (t) => {
+    const uri = parseTurnUri(t);
+    return { host: uri.host, port: turnUriPort(uri) };
+  }, TURN_PORT);
+}
+
+/** Reads `LO-HI`. */
+function parsePorts(text: string): [number, number] {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  const range = m ? [Number(m[1]), Number(m[2])] as [number, number] : undefined;
+  if (!range || range[0] > range[1] || range[1] > 65535) {
+    throw new UsageError(`Invalid --relay-ports: "${text}" (expected LO-HI)`);
+  }
+  return range;
+}
+
+if (import.meta.main) {
+  Deno.exit(
+    await runCommand(command, Deno.args, async ({ values, operands }) => {
+      const { user, password: pass, realm, serve } = values;
+      if (!user || !pass) throw new UsageError("-u USER and -p PASS are required");
+      if (serve !== undefined) {
+        if (operands.length) throw new UsageError("--serve takes no server operand");
+        const { host, port } = parseServer(serve);
+        const range = values["relay-ports"] ? parsePorts(values["relay-ports"]) : undefined;
+        const turn = await serveTurnUdp({
+          hostname: host,
+          port,
+          realm: realm ?? "rtclite",
+          password: (u) => u === user ? pass : undefined,
+          ...(range ? { relayPorts: range } : {}),
+        });
+        console.log(`TURN server on ${turn.address.address}:${turn.address.port}`);
+        await new Promise<void>((resolve) => Deno.addSignalListener("SIGINT", resolve));
+        await turn.close();
+        return 0;
+      }
+      if (operands.length !== 1) throw new UsageError("Expected a server (turn:host[:port])");
+      const { host, port } = parseServer(operands[0]!);
+      const family = host.includes(":") ? 6 : 4;
+      await using client = await TurnClient.open({
+        server: { family, address: host, port },
+        username: user,
+        password: pass,
+        rc: 4,
+        autoRefresh: false,
+      });
+      const { relayed, mapped } = await client.allocate();
+      const fmt = (a: TransportAddress) =>
+        a.family === 6 ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+      console.log(`relayed ${fmt(relayed)}${mapped ? ` mapped ${fmt(mapped)}` : ""}`);
+      return 0;
+    }, "warning"),
+  );
+}

@@ -1,0 +1,636 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+// This module is browser compatible.
+/**
+ * TURN: this module implements RFC 5766 as updated by RFC 8656, which obsoletes it. Section
+ * numbers in the code are RFC 8656's; where RFC 5766 numbers the same text differently, its
+ * section is given beside (`// @implements RFC8656 §7.2 (RFC 5766 §6.2)`): general behavior §5
+ * (5766: §4), allocations §6-§8 (§5-§7), permissions §9-§10 (§8-§9), Send and Data §11 (§10),
+ * channels §12 (§11), attributes §18.x (§14.x; REQUESTED-ADDRESS-FAMILY comes from RFC 6156,
+ * ADDITIONAL-ADDRESS-FAMILY, ADDRESS-ERROR-CODE and ICMP are new), error codes §19 (§15).
+ *
+ * TURN is a STUN usage: the messages, credentials and transactions come from
+ * {@link https://jsr.io/@rtclite/std/doc/ietf/rfc5389 | rfc5389}. This pure module adds the TURN
+ * methods' attributes, the ChannelData message and {@linkcode TurnServer}, a sans-I/O server whose
+ * relay sockets and send function are given to it. The UDP adapters are in
+ * `@rtclite/std/ietf/rfc5766/udp` (`TurnClient`, `serveTurnUdp`), the command line in
+ * `@rtclite/std/ietf/rfc5766/main`.
+ *
+ * Specifications: {@link https://www.rfc-editor.org/rfc/rfc8656 | RFC 8656} (which obsoletes
+ * {@link https://www.rfc-editor.org/rfc/rfc5766 | RFC 5766}).
+ *
+ * Command line: `deno run -A std/ietf/rfc5766/main.ts -u user -p pass turn:127.0.0.1:3478`
+ * allocates and prints the relayed address; `--serve 127.0.0.1:3478 -u user -p pass` runs a server.
+ *
+ * @example Frame application data for a channel, and read it back
+ * ```ts
+ * import { decodeChannelData, encodeChannelData, isChannelData } from "@rtclite/std/ietf/rfc5766";
+ * import { equal } from "node:assert/strict";
+ *
+ * const frame = encodeChannelData(0x4001, new TextEncoder().encode("hello"));
+ * equal(isChannelData(frame), true);
+ * const { channel, data } = decodeChannelData(frame);
+ * equal(channel, 0x4001);
+ * equal(new TextDecoder().decode(data), "hello");
+ * ```
+ *
+ * @module
+ */
+// @implements RFC8656 (TURN)
+import { getLogger } from "../../log.ts";
+import {
+  addressAttribute,
+  createMessage,
+  encodeStun,
+  getAddress,
+  getAttribute,
+  type HandlerResult,
+  type RequestContext,
+  StunAttr,
+  type StunAttribute,
+  StunClass,
+  type StunMessage,
+  StunMethod,
+  StunParseError,
+  StunServer,
+  StunTransactionError,
+  type TransportAddress,
+} from "../rfc5389/mod.ts";
+export type { StunAttribute, StunMessage, TransportAddress } from "../rfc5389/mod.ts";
+export { StunClass, StunTransactionError } from "../rfc5389/mod.ts";
+
+const log = getLogger("turn");
+
+// === Attributes (RFC 8656 §18; RFC 5766 §14) ===
+
+/**
+ * TURN attribute types (RFC 8656 §18).
+ *
+ * @example
+ * ```ts
+ * import { TurnAttr } from "@rtclite/std/ietf/rfc5766";
+ * import { equal } from "node:assert/strict";
+ * equal(TurnAttr.XOR_RELAYED_ADDRESS, 0x0016);
+ * ```
+ */
+export const TurnAttr = {
+  CHANNEL_NUMBER: 0x000c,
+  LIFETIME: 0x000d,
+  XOR_PEER_ADDRESS: 0x0012,
+  DATA: 0x0013,
+  XOR_RELAYED_ADDRESS: 0x0016,
+  REQUESTED_ADDRESS_FAMILY: 0x0017,
+  EVEN_PORT: 0x0018,
+  REQUESTED_TRANSPORT: 0x0019,
+  DONT_FRAGMENT: 0x001a,
+  RESERVATION_TOKEN: 0x0022,
+  ADDITIONAL_ADDRESS_FAMILY: 0x8000,
+  ADDRESS_ERROR_CODE: 0x8001,
+  ICMP: 0x8004,
+} as const;
+
+/** UDP's protocol number, the only REQUESTED-TRANSPORT a UDP relay offers. */
+const UDP = 17;
+
+/**
+ * Builds a 32-bit attribute: LIFETIME (seconds), or CHANNEL-NUMBER / REQUESTED-TRANSPORT /
+ * REQUESTED-ADDRESS-FAMILY whose first bytes carry the value and the rest is RFFU.
+ *
+ * @param type One of {@linkcode TurnAttr}'s fixed-size types.
+ * @param value The number.
+ * @returns The attribute.
+ * @example
+ * ```ts
+ * import { TurnAttr, uint32Attribute } from "@rtclite/std/ietf/rfc5766";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual([...uint32Attribute(TurnAttr.CHANNEL_NUMBER, 0x4001).value], [0x40, 0x01, 0, 0]);
+ * deepEqual([...uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17).value], [17, 0, 0, 0]);
+ * ```
+ */
+// @implements RFC8656 §18.1 (RFC 5766 §14.1), RFC8656 §18.2 (RFC 5766 §14.2)
+// @implements RFC8656 §18.6 (from RFC 6156), RFC8656 §18.8 (RFC 5766 §14.7)
+export function uint32Attribute(type: number, value: number): StunAttribute {
+  const v = new Uint8Array(4);
+  if (type === TurnAttr.CHANNEL_NUMBER) {
+    v[0] = value >> 8, v[1] = value & 0xff;
+  } else if (type === TurnAttr.REQUESTED_TRANSPORT || type === TurnAttr.REQUESTED_ADDRESS_FAMILY) {
+    v[0] = value;
+  } else new DataView(v.buffer).setUint32(0, value);
+  return { type, value: v };
+}
+
+/**
+ * Reads a 32-bit attribute built like {@linkcode uint32Attribute}.
+ *
+ * @param msg The message.
+ * @param type Attribute type.
+ * @returns The number, or `undefined` when absent.
+ * @throws {StunParseError} when the value is not 4 bytes.
+ * @example
+ * ```ts
+ * import { createMessage } from "@rtclite/std/ietf/rfc5389";
+ * import { getUint32, TurnAttr, uint32Attribute } from "@rtclite/std/ietf/rfc5766";
+ * import { equal } from "node:assert/strict";
+ * const msg = createMessage(4, 0, [uint32Attribute(TurnAttr.LIFETIME, 600)]);
+ * equal(getUint32(msg, TurnAttr.LIFETIME), 600);
+ * ```
+ */
+export function getUint32(msg: StunMessage, type: number): number | undefined {
+  const v = getAttribute(msg, type);
+  if (!v) return undefined;
+  if (v.length !== 4) {
+    throw new StunParseError(
+      `Cannot decode attribute 0x${type.toString(16)}: ${v.length} bytes, expected 4`,
+      0,
+    );
+  }
+  if (type === TurnAttr.CHANNEL_NUMBER) return (v[0]! << 8) | v[1]!;
+  if (type === TurnAttr.REQUESTED_TRANSPORT || type === TurnAttr.REQUESTED_ADDRESS_FAMILY) {
+    return v[0]!;
+  }
+  return new DataView(v.buffer, v.byteOffset, 4).getUint32(0);
+}
+
+/**
+ * Builds an EVEN-PORT attribute: the relayed port must be even, and with `reserve` the server
+ * should keep the next port for a later allocation (the R bit).
+ *
+ * @param reserve Ask for the next-higher port to be reserved.
+ * @returns The 1-byte attribute (padded on the wire).
+ * @example
+ * ```ts
+ * import { evenPortAttribute } from "@rtclite/std/ietf/rfc5766";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual([...evenPortAttribute(true).value], [0x80]);
+ * ```
+ */
+// @implements RFC8656 §18.7 (RFC 5766 §14.6)
+export function evenPortAttribute(reserve: boolean): StunAttribute {
+  return { type: TurnAttr.EVEN_PORT, value: Uint8Array.of(reserve ? 0x80 : 0) };
+}
+
+/**
+ * Reads EVEN-PORT (the RFFU bits are ignored).
+ *
+ * @param msg The message.
+ * @returns `{ reserve }` (the R bit), or `undefined` when absent.
+ * @throws {StunParseError} when the value is not 1 byte.
+ * @example
+ * ```ts
+ * import { createMessage } from "@rtclite/std/ietf/rfc5389";
+ * import { evenPortAttribute, getEvenPort } from "@rtclite/std/ietf/rfc5766";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(getEvenPort(createMessage(3, 0, [evenPortAttribute(false)])), { reserve: false });
+ * ```
+ */
+export function getEvenPort(msg: StunMessage): { reserve: boolean } | undefined {
+  const v = getAttribute(msg, TurnAttr.EVEN_PORT);
+  if (!v) return undefined;
+  if (v.length !== 1) {
+    throw new StunParseError(`Cannot decode EVEN-PORT: ${v.length} bytes, expected 1`, 0);
+  }
+  return { reserve: (v[0]! & 0x80) !== 0 };
+}
+
+// === ChannelData (RFC 8656 §12.4-12.6; RFC 5766 §11.4-11.6) ===
+
+/** Lowest channel number (RFC 8656 §12). */
+export const MIN_CHANNEL = 0x4000;
+/** Highest channel number a client picks (RFC 8656 §12: 0x4000 through 0x4FFF). */
+export const MAX_CHANNEL = 0x4fff;
+/**
+ * Highest channel number accepted: RFC 5766 allowed up to 0x7FFF and deployed clients (coturn's
+ * among them) still use that range, so it is accepted for interoperability.
+ */
+const MAX_CHANNEL_RFC5766 = 0x7fff;
+
+/**
+ * Tells whether a datagram is a ChannelData message by its first byte (0x40-0x7F: RFC 8656 §12.6
+ * with RFC 5766's wider channel range).
+ *
+ * @param data A received datagram.
+ * @returns `true` for a ChannelData message.
+ * @example
+ * ```ts
+ * import { isChannelData } from "@rtclite/std/ietf/rfc5766";
+ * import { equal } from "node:assert/strict";
+ * equal(isChannelData(Uint8Array.of(0x40, 0, 0, 0)), true);
+ * equal(isChannelData(Uint8Array.of(0x00, 1, 0, 0)), false);
+ * ```
+ */
+export function isChannelData(data: Uint8Array): boolean {
+  return data.length >= 4 && (data[0]! & 0xc0) === 0x40;
+}
+
+/**
+ * Encodes a ChannelData message.
+ *
+ * @param channel Channel number, 0x4000..0x4FFF.
+ * @param data Application data (0 bytes is valid).
+ * @param pad Pad to a multiple of 4 (required over TCP, optional over UDP).
+ * @returns The message.
+ * @example
+ * ```ts
+ * import { encodeChannelData } from "@rtclite/std/ietf/rfc5766";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual([...encodeChannelData(0x4001, Uint8Array.of(1, 2, 3))], [0x40, 1, 0, 3, 1, 2, 3]);
+ * ```
+ */
+// @implements RFC8656 §12.4 (RFC 5766 §11.4), RFC8656 §12.5 ¶3 (RFC 5766 §11.5)
+export function encodeChannelData(channel: number, data: Uint8Array, pad = false): Uint8Array {
+  if (channel < MIN_CHANNEL || channel > MAX_CHANNEL_RFC5766) {
+    throw new RangeError(`Invalid channel number: 0x${channel.toString(16)}`);
+  }
+  if (data.length > 0xffff) throw new RangeError(`ChannelData too long: ${data.length} bytes`);
+  const out = new Uint8Array(pad ? (4 + data.length + 3) & ~3 : 4 + data.length);
+  out[0] = channel >> 8,
+    out[1] = channel & 0xff,
+    out[2] = data.length >> 8,
+    out[3] = data.length & 0xff;
+  out.set(data, 4);
+  return out;
+}
+
+/**
+ * Decodes a ChannelData message.
+ *
+ * @param buf The datagram.
+ * @returns The channel number and a view of the application data (padding ignored).
+ * @throws {StunParseError} for a reserved channel number or a length beyond the datagram.
+ * @example
+ * ```ts
+ * import { decodeChannelData } from "@rtclite/std/ietf/rfc5766";
+ * import { equal } from "node:assert/strict";
+ * const { channel, data } = decodeChannelData(Uint8Array.of(0x40, 2, 0, 1, 9, 0, 0, 0));
+ * equal(channel, 0x4002);
+ * equal(data.length, 1);
+ * ```
+ */
+// @implements RFC8656 §12.6 ¶1-2 (RFC 5766 §11.6)
+export function decodeChannelData(buf: Uint8Array): { channel: number; data: Uint8Array } {
+  if (buf.length < 4) {
+    throw new StunParseError(
+      `Cannot decode ChannelData: ${buf.length} bytes, expected at least 4`,
+      0,
+    );
+  }
+  const channel = (buf[0]! << 8) | buf[1]!;
+  if (channel < MIN_CHANNEL || channel > MAX_CHANNEL_RFC5766) {
+    throw new StunParseError(
+      `Cannot decode ChannelData: channel 0x${channel.toString(16)} is not 0x4000..0x7FFF`,
+      0,
+    );
+  }
+  const len = (buf[2]! << 8) | buf[3]!;
+  if (4 + len > buf.length) {
+    throw new StunParseError(
+      `Cannot decode ChannelData: length ${len} overruns the ${buf.length - 4} bytes`,
+      2,
+    );
+  }
+  return { channel, data: buf.subarray(4, 4 + len) };
+}
+
+/** A TURN request that got an error response. */
+export class TurnError extends StunTransactionError {}
+
+// === Server (RFC 8656 §5-12; RFC 5766 §4-11) ===
+
+/** A relay socket: the relayed transport address of one allocation. */
+export interface Relay {
+  /** The relayed transport address. */
+  readonly address: TransportAddress;
+  /** Sends a UDP datagram to a peer from the relayed address. */
+  send(data: Uint8Array, to: TransportAddress): void;
+  /** Releases the socket. */
+  close(): void;
+}
+
+/** Options of {@linkcode TurnServer}. */
+export interface TurnServerOptions {
+  /** Realm of the long-term credentials. */
+  realm: string;
+  /** Returns a user's password, or `undefined` for an unknown user. */
+  password(username: string): string | undefined;
+  /** Sends a datagram to a client from the server's listening address. */
+  send(data: Uint8Array, to: TransportAddress): void;
+  /**
+   * Opens a relay synchronously, calling `onPeer` for each datagram it receives; `undefined` when
+   * none is free (the client gets 508).
+   */
+  openRelay(
+    onPeer: (data: Uint8Array, from: TransportAddress) => void,
+    options: { evenPort: boolean },
+  ): Relay | undefined;
+  /** SOFTWARE for responses (default "rtclite"). */
+  software?: string;
+  /** Offer PASSWORD-ALGORITHMS (SHA-256). */
+  passwordAlgorithms?: boolean;
+  /** Default allocation lifetime in s (600). */
+  defaultLifetime?: number;
+  /** Maximum allocation lifetime in s (3600). */
+  maxLifetime?: number;
+  /** Allocations per username (10). */
+  quota?: number;
+  /** Clock (ms), default `Date.now`. */
+  now?: () => number;
+}
+
+interface AllocationState {
+  client: TransportAddress;
+  username: string;
+  relay: Relay;
+  expires: number;
+  permissions: Map<string, number>; // peer IP -> expiry
+  channels: Map<number, { peer: TransportAddress; expires: number }>;
+  peerChannels: Map<string, number>; // "ip|port" -> channel
+}
+
+const PERMISSION_LIFETIME = 300_000;
+const CHANNEL_LIFETIME = 600_000;
+const TURN_KNOWN = [
+  TurnAttr.CHANNEL_NUMBER,
+  TurnAttr.LIFETIME,
+  TurnAttr.XOR_PEER_ADDRESS,
+  TurnAttr.DATA,
+  TurnAttr.REQUESTED_ADDRESS_FAMILY,
+  TurnAttr.REQUESTED_TRANSPORT,
+  TurnAttr.EVEN_PORT,
+];
+
+const tupleKey = (a: TransportAddress) => `${a.address}|${a.port}`;
+
+/**
+ * A TURN server for UDP allocations, sans-I/O apart from the relay sockets and the send function
+ * it is given. Requests are authenticated with long-term credentials (through
+ * {@linkcode StunServer}); Binding stays open. Permissions last 300 s, channels 600 s.
+ *
+ * @example Allocate through the server with in-memory relays
+ * ```ts
+ * import { createMessage, decodeStun, encodeStun, getErrorCode, StunClass, StunMethod } from "@rtclite/std/ietf/rfc5389";
+ * import { TurnServer } from "@rtclite/std/ietf/rfc5766";
+ * import { equal } from "node:assert/strict";
+ * const sent: Uint8Array[] = [];
+ * const server = new TurnServer({
+ *   realm: "example.org", password: () => "pw", send: (d) => sent.push(d),
+ *   openRelay: () => ({ address: { family: 4, address: "192.0.2.9", port: 50000 }, send() {}, close() {} }),
+ * });
+ * server.handle(encodeStun(createMessage(StunMethod.Allocate, StunClass.Request)), { family: 4, address: "192.0.2.1", port: 1 });
+ * equal(getErrorCode(decodeStun(sent[0]!))?.code, 401);
+ * ```
+ */
+export class TurnServer {
+  #opts: TurnServerOptions;
+  #stun: StunServer;
+  #allocations = new Map<string, AllocationState>();
+  #now: () => number;
+
+  /**
+   * Creates a server.
+   *
+   * @param options Credentials, relay factory, send function, limits.
+   */
+  constructor(options: TurnServerOptions) {
+    this.#opts = options;
+    this.#now = options.now ?? Date.now;
+    const h = (fn: (ctx: RequestContext) => HandlerResult | undefined) => fn;
+    this.#stun = new StunServer({
+      software: options.software ?? "rtclite",
+      now: this.#now,
+      auth: {
+        mechanism: "long-term",
+        realm: options.realm,
+        password: options.password,
+        ...(options.passwordAlgorithms ? { passwordAlgorithms: true } : {}),
+      },
+      // @implements RFC8656 §5 ¶3 (RFC 5766 §4)
+      authenticate: (method) => method !== StunMethod.Binding,
+      knownAttributes: TURN_KNOWN,
+      handlers: {
+        [StunMethod.Allocate]: h((ctx) => this.#allocate(ctx)),
+        [StunMethod.Refresh]: h((ctx) => this.#refresh(ctx)),
+        [StunMethod.CreatePermission]: h((ctx) => this.#createPermission(ctx)),
+        [StunMethod.ChannelBind]: h((ctx) => this.#channelBind(ctx)),
+        [StunMethod.Send]: h((ctx) => this.#sendIndication(ctx)),
+      },
+    });
+  }
+
+  /** Number of live allocations. */
+  get allocations(): number {
+    return this.#allocations.size;
+  }
+
+  /**
+   * Processes a datagram from a client (STUN or ChannelData); replies go through `send`.
+   *
+   * @param data The datagram.
+   * @param from The client's address.
+   */
+  handle(data: Uint8Array, from: TransportAddress): void {
+    if (isChannelData(data)) return this.#channelData(data, from);
+    const reply = this.#stun.handle(data, from);
+    if (reply) this.#opts.send(reply, from);
+  }
+
+  /**
+   * Expires allocations, permissions and channels whose time is up.
+   *
+   * @param now Current time in ms (default: the clock).
+   */
+  tick(now: number = this.#now()): void {
+    for (const [key, a] of this.#allocations) {
+      if (a.expires <= now) {
+        this.#delete(key);
+        continue;
+      }
+      for (const [ip, exp] of a.permissions) if (exp <= now) a.permissions.delete(ip);
+      for (const [ch, c] of a.channels) {
+        if (c.expires <= now) {
+          a.channels.delete(ch);
+          a.peerChannels.delete(tupleKey(c.peer));
+        }
+      }
+    }
+  }
+
+  /** Deletes every allocation. */
+  close(): void {
+    for (const key of [...this.#allocations.keys()]) this.#delete(key);
+  }
+
+  #delete(key: string): void {
+    const a = this.#allocations.get(key);
+    if (!a) return;
+    this.#allocations.delete(key);
+    a.relay.close();
+    log.debug("Deleted allocation {relay}", { relay: tupleKey(a.relay.address) });
+  }
+
+  #live(from: TransportAddress, now: number): AllocationState | undefined {
+    const a = this.#allocations.get(tupleKey(from));
+    return a && a.expires > now ? a : undefined;
+  }
+
+  #lifetime(msg: StunMessage): number {
+    const asked = getUint32(msg, TurnAttr.LIFETIME) ?? this.#opts.defaultLifetime ?? 600;
+    return Math.min(
+      Math.max(asked, this.#opts.defaultLifetime ?? 600),
+      this.#opts.maxLifetime ?? 3600,
+    );
+  }
+
+  // @implements RFC8656 §7.2 (RFC 5766 §6.2)
+  #allocate(ctx: RequestContext): HandlerResult {
+    const { message: msg, from, now } = ctx;
+    if (this.#live(from, now)) return { error: 437 };
+    const transport = getUint32(msg, TurnAttr.REQUESTED_TRANSPORT);
+    if (transport === undefined) return { error: 400, reason: "REQUESTED-TRANSPORT is missing" };
+    if (transport !== UDP) return { error: 442 };
+    const family = getUint32(msg, TurnAttr.REQUESTED_ADDRESS_FAMILY);
+    if (family !== undefined && family !== 1) return { error: 440 };
+    const user = ctx.username ?? "";
+    const mine = [...this.#allocations.values()].filter((a) => a.username === user).length;
+    if (mine >= (this.#opts.quota ?? 10)) return { error: 486 };
+    // Step 8 of RFC 8656 §7.2 (step 6 of RFC 5766 §6.2): an even port, without reserving the next one.
+    let even: { reserve: boolean } | undefined;
+    try {
+      even = getEvenPort(msg);
+    } catch {
+      return { error: 400, reason: "Bad EVEN-PORT" };
+    }
+    if (even?.reserve) return { error: 508, reason: "Port reservation not supported" };
+    const key = tupleKey(from);
+    const relay = this.#opts.openRelay((data, peer) => this.#fromPeer(key, data, peer), {
+      evenPort: even !== undefined,
+    });
+    if (!relay) return { error: 508 };
+    const lifetime = this.#lifetime(msg);
+    this.#allocations.set(key, {
+      client: from,
+      username: user,
+      relay,
+      expires: now + lifetime * 1000,
+      permissions: new Map(),
+      channels: new Map(),
+      peerChannels: new Map(),
+    });
+    log.debug("Allocated {relay} for {client}", { relay: tupleKey(relay.address), client: key });
+    return {
+      attributes: [
+        addressAttribute(TurnAttr.XOR_RELAYED_ADDRESS, relay.address, msg.transactionId),
+        uint32Attribute(TurnAttr.LIFETIME, lifetime),
+        addressAttribute(StunAttr.XOR_MAPPED_ADDRESS, from, msg.transactionId),
+      ],
+    };
+  }
+
+  // @implements RFC8656 §8.2 (RFC 5766 §7.2)
+  #refresh(ctx: RequestContext): HandlerResult {
+    const a = this.#live(ctx.from, ctx.now);
+    if (!a) return { error: 437 };
+    if (a.username !== ctx.username) return { error: 441 };
+    const asked = getUint32(ctx.message, TurnAttr.LIFETIME);
+    if (asked === 0) {
+      this.#delete(tupleKey(ctx.from));
+      return { attributes: [uint32Attribute(TurnAttr.LIFETIME, 0)] };
+    }
+    const lifetime = this.#lifetime(ctx.message);
+    a.expires = ctx.now + lifetime * 1000;
+    return { attributes: [uint32Attribute(TurnAttr.LIFETIME, lifetime)] };
+  }
+
+  #peers(msg: StunMessage): TransportAddress[] | undefined {
+    const out: TransportAddress[] = [];
+    for (const attr of msg.attributes) {
+      if (attr.type !== TurnAttr.XOR_PEER_ADDRESS) continue;
+      out.push(getAddress({ ...msg, attributes: [attr] }, TurnAttr.XOR_PEER_ADDRESS)!);
+    }
+    return out.length ? out : undefined;
+  }
+
+  // @implements RFC8656 §10.2 (RFC 5766 §9.2)
+  #createPermission(ctx: RequestContext): HandlerResult {
+    const a = this.#live(ctx.from, ctx.now);
+    if (!a) return { error: 437 };
+    if (a.username !== ctx.username) return { error: 441 };
+    const peers = this.#peers(ctx.message);
+    if (!peers) return { error: 400, reason: "XOR-PEER-ADDRESS is missing" };
+    if (peers.some((p) => p.family !== a.relay.address.family)) return { error: 443 };
+    for (const p of peers) a.permissions.set(p.address, ctx.now + PERMISSION_LIFETIME);
+    return { attributes: [] };
+  }
+
+  // @implements RFC8656 §12.2 (RFC 5766 §11.2)
+  #channelBind(ctx: RequestContext): HandlerResult {
+    const a = this.#live(ctx.from, ctx.now);
+    if (!a) return { error: 437 };
+    if (a.username !== ctx.username) return { error: 441 };
+    const channel = getUint32(ctx.message, TurnAttr.CHANNEL_NUMBER);
+    const peer = this.#peers(ctx.message)?.[0];
+    if (channel === undefined || !peer) {
+      return { error: 400, reason: "CHANNEL-NUMBER and XOR-PEER-ADDRESS are required" };
+    }
+    if (channel < MIN_CHANNEL || channel > MAX_CHANNEL_RFC5766) {
+      return { error: 400, reason: "Channel number out of range" };
+    }
+    if (peer.family !== a.relay.address.family) return { error: 443 };
+    const bound = a.channels.get(channel);
+    const peerChannel = a.peerChannels.get(tupleKey(peer));
+    if (
+      (bound && tupleKey(bound.peer) !== tupleKey(peer)) ||
+      (peerChannel !== undefined && peerChannel !== channel)
+    ) {
+      return { error: 400, reason: "Channel or peer already bound" };
+    }
+    a.channels.set(channel, { peer, expires: ctx.now + CHANNEL_LIFETIME });
+    a.peerChannels.set(tupleKey(peer), channel);
+    a.permissions.set(peer.address, ctx.now + PERMISSION_LIFETIME);
+    return { attributes: [] };
+  }
+
+  // @implements RFC8656 §11.2 (RFC 5766 §10.2)
+  #sendIndication(ctx: RequestContext): undefined {
+    const a = this.#live(ctx.from, ctx.now);
+    const peer = getAddress(ctx.message, TurnAttr.XOR_PEER_ADDRESS);
+    const data = getAttribute(ctx.message, TurnAttr.DATA);
+    if (!a || !peer || !data) return undefined;
+    if ((a.permissions.get(peer.address) ?? 0) <= ctx.now) return undefined;
+    a.relay.send(data, peer);
+    return undefined;
+  }
+
+  // @implements RFC8656 §12.6 ¶4, §12.6 ¶6 (RFC 5766 §11.6)
+  #channelData(data: Uint8Array, from: TransportAddress): void {
+    const now = this.#now();
+    const a = this.#live(from, now);
+    if (!a) return;
+    let frame: { channel: number; data: Uint8Array };
+    try {
+      frame = decodeChannelData(data);
+    } catch {
+      return;
+    }
+    const c = a.channels.get(frame.channel);
+    if (!c || c.expires <= now) return;
+    a.relay.send(frame.data, c.peer);
+  }
+
+  // @implements RFC8656 §11.3 (RFC 5766 §10.3), RFC8656 §12.7 (RFC 5766 §11.7)
+  #fromPeer(key: string, data: Uint8Array, peer: TransportAddress): void {
+    const now = this.#now();
+    const a = this.#allocations.get(key);
+    if (!a || a.expires <= now) return;
+    if ((a.permissions.get(peer.address) ?? 0) <= now) return;
+    const channel = a.peerChannels.get(tupleKey(peer));
+    if (channel !== undefined && (a.channels.get(channel)?.expires ?? 0) > now) {
+      this.#opts.send(encodeChannelData(channel, data), a.client);
+      return;
+    }
+    const msg = createMessage(StunMethod.Data, StunClass.Indication);
+    msg.attributes.push(addressAttribute(TurnAttr.XOR_PEER_ADDRESS, peer, msg.transactionId), {
+      type: TurnAttr.DATA,
+      value: data,
+    });
+    this.#opts.send(encodeStun(msg), a.client);
+  }
+}
