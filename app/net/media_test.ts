@@ -12,7 +12,7 @@ import {
 } from "@rtclite/app/net/media";
 import { OfferAnswer } from "@rtclite/std/ietf/rfc3264";
 import { formatSdp, getRtpMaps, parseSdp } from "@rtclite/std/ietf/rfc4566";
-import { readWav, writeWav } from "@rtclite/std/ietf/rfc3551";
+import { decodeWav, encodeWav } from "@rtclite/std/ietf/rfc3551";
 import { encodeRtp } from "@rtclite/std/ietf/rfc3550";
 import dgram from "node:dgram";
 
@@ -120,7 +120,7 @@ Deno.test("WavSource and WavSink: resampling and mixing down", () => {
   assertEquals(src.read(160), undefined);
   const sink = new WavSink();
   sink.write(frame);
-  assertEquals(readWav(sink.toWav()).samples.length, 800);
+  assertEquals(decodeWav(sink.toWav()).samples.length, 800);
   assertEquals(new SilenceSource({ durationMs: 20 }).read(160)!.every((x) => x === 0), true);
 });
 
@@ -244,7 +244,7 @@ interopTest(
     assert(src.received >= 95, `received ${src.received}`);
     assertEquals(s.jitter.late, 0);
     await m.close(); // writes the WAV file
-    const wav = readWav(await Deno.readFile(wavPath));
+    const wav = decodeWav(await Deno.readFile(wavPath));
     await Deno.remove(wavPath);
     const f = dominantFrequency(wav.samples, wav.sampleRate);
     assert(Math.abs(f - 1000) <= 20, `frequency ${f}`);
@@ -286,7 +286,7 @@ interopTest("MediaSession sends PCMA to ffmpeg reading our SDP", FFMPEG, async (
     assert(status, "ffmpeg did not finish");
     assertEquals(status.code, 0, ff.output());
     assertEquals(ff.output().trim(), "", "ffmpeg reported errors");
-    const wav = readWav(await Deno.readFile(`${dir}/got.wav`));
+    const wav = decodeWav(await Deno.readFile(`${dir}/got.wav`));
     assert(wav.samples.length >= wav.sampleRate, `samples ${wav.samples.length}`);
     const f = dominantFrequency(
       wav.samples,
@@ -314,9 +314,9 @@ interopTest("MediaSession sends PCMA to ffmpeg reading our SDP", FFMPEG, async (
   }
 }, { timeout: 30_000 });
 
-Deno.test("writeWav/readWav keep a tone (sink file format)", () => {
+Deno.test("encodeWav/decodeWav keep a tone (sink file format)", () => {
   const t = new ToneSource(800).read(8000)!;
-  const back = readWav(writeWav({ sampleRate: 8000, channels: 1, samples: t }));
+  const back = decodeWav(encodeWav({ sampleRate: 8000, channels: 1, samples: t }));
   assertEquals(back.samples, t);
 });
 
