@@ -619,6 +619,11 @@ export interface MediaSessionOptions {
   onDtmf?: (digit: string, durationMs: number) => void;
   /** Called when the source has ended. */
   onSourceEnd?: () => void;
+  /**
+   * Called when the peer leaves the RTP session with an RTCP BYE (RFC 3550 §6.6), with its
+   * reason if it gave one: a hang-up noticed without waiting for the source to time out.
+   */
+  onBye?: (reason: string | undefined) => void;
   /** RTCP CNAME. */
   cname?: string;
 }
@@ -696,6 +701,7 @@ export class MediaSession implements AsyncDisposable {
     const socketOptions: Parameters<typeof RtpSocket.open>[0] = {
       host: options.host ?? "127.0.0.1",
       onPacket: (p) => m.#onPacket(p.payloadType, p.timestamp, p.marker, p.payload),
+      onBye: (_sources, reason) => options.onBye?.(reason),
     };
     if (options.port !== undefined) socketOptions.port = options.port;
     if (options.cname !== undefined) socketOptions.cname = options.cname;

@@ -524,6 +524,49 @@ Deno.test("RtpSession: invalid RTCP and RTP are counted and dropped", () => {
   equal(a.stats().dropped, 2);
 });
 
+Deno.test("RtpSession accepts a BYE or APP that does not start with SR/RR, counts it and acts on the BYE (RFC 3550 §6.1, §6.3.4)", () => {
+  const { a, b, clock } = pair();
+  for (let i = 0; i < 5; i++, clock.advance(20)) {
+    a.receiveRtp(b.sendRtp({ payloadType: 0, payload: new Uint8Array(160) }), "192.0.2.2:4000");
+  }
+  a.receiveRtcp(b.report(), "192.0.2.2:4001");
+  equal(a.stats().members, 2);
+  clock.set(a.nextTimer);
+  a.onTimer(); // the report interval now counts two members
+  clock.advance(1000);
+  // a standalone APP, as baresip sends them
+  const app = a.receiveRtcp(
+    encodeRtcp([{ type: "app", subtype: 1, ssrc: 0xbbbb, name: "PING", data: new Uint8Array(4) }]),
+    "192.0.2.2:4001",
+  );
+  equal(app?.[0]?.type, "app");
+  equal(a.stats().nonCompound, 1);
+  equal(a.hasLeft(0xbbbb), false);
+  // BYE first, then SDES: baresip's hang-up
+  const before = a.nextTimer;
+  const bye = a.receiveRtcp(
+    encodeRtcp([
+      { type: "bye", sources: [0xbbbb], reason: "bye" },
+      { type: "sdes", chunks: [{ ssrc: 0xbbbb, items: [{ type: 1, value: "b@h" }] }] },
+    ]),
+    "192.0.2.2:4001",
+  );
+  deepEqual(bye?.map((p) => p.type), ["bye", "sdes"]);
+  equal(a.stats().nonCompound, 2);
+  equal(a.stats().dropped, 1); // only the first RTP packet (probation)
+  equal(a.hasLeft(0xbbbb), true);
+  equal(a.stats().members, 1);
+  ok(a.nextTimer < before, "reverse reconsideration brings the next report forward");
+  deepEqual(
+    a.receiveRtp(b.sendRtp({ payloadType: 0, payload: new Uint8Array(160) }), "192.0.2.2:4000"),
+    { kind: "dropped", reason: "left" },
+  );
+  // a compound packet is not counted as non-compound; garbage is still dropped
+  a.receiveRtcp(b.report(), "192.0.2.2:4001");
+  equal(a.stats().nonCompound, 2);
+  equal(a.receiveRtcp(hex("40c90001 00000001"), "192.0.2.2:4001"), undefined);
+});
+
 Deno.test("RtpSession: senders time out after two intervals (RFC 3550 §6.3.5)", () => {
   const { a, b, clock } = pair();
   for (let i = 0; i < 5; i++) {

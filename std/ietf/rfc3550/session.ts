@@ -479,6 +479,11 @@ export interface SessionStats {
   sources: ReceiverStats[];
   /** Packets dropped by validation (bad header, loops, conflicts, probation). */
   dropped: number;
+  /**
+   * RTCP datagrams accepted although they do not start with an SR or RR: a peer's lone BYE
+   * or APP, or reduced-size RTCP (RFC 5506).
+   */
+  nonCompound: number;
   /** SSRC collisions resolved. */
   collisions: number;
   /** Current member estimate. */
@@ -542,6 +547,7 @@ export class RtpSession {
   #sources = new Map<number, SourceState>();
   #conflicts = new Map<string, number>();
   #dropped = 0;
+  #nonCompound = 0;
   #collisions = 0;
   // RTCP timing state (§6.3)
   #tp: number;
@@ -794,7 +800,8 @@ export class RtpSession {
 
   /**
    * Takes in a received RTCP datagram: updates members, LSR/DLSR state, reports about us, and
-   * handles BYE with reverse reconsideration (§6.3.4).
+   * handles BYE with reverse reconsideration (§6.3.4). A datagram that does not start with an
+   * SR or RR (a lone BYE or APP) is accepted and counted in `stats().nonCompound`.
    *
    * @param buf The datagram.
    * @param from Source transport address.
@@ -810,17 +817,25 @@ export class RtpSession {
    * s.receiveRtcp(encodeRtcp([{ type: "rr", ssrc: 9, reports: [] },
    *   { type: "sdes", chunks: [{ ssrc: 9, items: [{ type: 1, value: "nine@h" }] }] }]), "192.0.2.9:5");
    * equal(s.stats().members, 2);
+   * s.receiveRtcp(encodeRtcp([{ type: "bye", sources: [9] }]), "192.0.2.9:5"); // no RR first
+   * equal(s.stats().members, 1);
+   * equal(s.stats().nonCompound, 1);
    * equal(s.receiveRtcp(new Uint8Array(3), "x"), undefined);
    * ```
    */
   receiveRtcp(buf: Uint8Array, from: string): RtcpPacket[] | undefined {
     let packets: RtcpPacket[];
     try {
-      packets = decodeRtcp(buf);
+      // Liberal in what we accept: a peer's BYE or APP that does not start with an SR or RR
+      // (baresip sends both) passes every other check of §A.2 and is counted, not dropped.
+      // @implements RFC3550 §6.1
+      packets = decodeRtcp(buf, { compound: false });
     } catch {
       this.#dropped++;
       return undefined;
     }
+    const first = packets[0]!.type;
+    if (first !== "sr" && first !== "rr") this.#nonCompound++;
     const now = this.#now();
     // @implements RFC3550 §6.3.7 ¶2
     if (this.#leaving) {
@@ -1104,6 +1119,29 @@ export class RtpSession {
     return undefined;
   }
 
+  /**
+   * Whether a remote source has left with a BYE (and has not yet been forgotten, 2 s later).
+   *
+   * @param ssrc The source.
+   * @returns `true` after an accepted BYE for `ssrc` from its own transport address.
+   * @see {@link https://www.rfc-editor.org/rfc/rfc3550#section-6.3.4 | RFC 3550 §6.3.4}
+   *
+   * @example
+   * ```ts
+   * import { encodeRtcp, RtpSession } from "@rtclite/std/ietf/rfc3550";
+   * import { equal } from "node:assert/strict";
+   *
+   * const s = new RtpSession({ ssrc: 1 });
+   * s.receiveRtcp(encodeRtcp([{ type: "rr", ssrc: 9, reports: [] }]), "192.0.2.9:5");
+   * equal(s.hasLeft(9), false);
+   * s.receiveRtcp(encodeRtcp([{ type: "bye", sources: [9], reason: "hangup" }]), "192.0.2.9:5");
+   * equal(s.hasLeft(9), true);
+   * ```
+   */
+  hasLeft(ssrc: number): boolean {
+    return this.#sources.get(ssrc)?.left === true;
+  }
+
   /** Whether a BYE is waiting for the §6.3.7 backoff (see {@linkcode RtpSession.prototype.bye}). */
   get leaving(): boolean {
     return this.#leaving !== undefined;
@@ -1150,6 +1188,7 @@ export class RtpSession {
       sender: { ssrc: this.#ssrc, packets: this.#packets, octets: this.#octets },
       sources,
       dropped: this.#dropped,
+      nonCompound: this.#nonCompound,
       collisions: this.#collisions,
       members: this.#countMembers(),
       senders: this.#countSenders(),

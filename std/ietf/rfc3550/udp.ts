@@ -36,8 +36,13 @@ export interface RtpSocketOptions extends RtpSessionOptions {
   remote?: { host: string; port: number; rtcpPort?: number };
   /** Called with each valid media packet. */
   onPacket?: (p: RtpPacket) => void;
-  /** Called with each valid RTCP compound packet. */
+  /** Called with the packets of each valid RTCP datagram. */
   onRtcp?: (packets: RtcpPacket[], from: string) => void;
+  /**
+   * Called when known remote sources leave with an RTCP BYE (RFC 3550 §6.6), compound or not,
+   * sent from their own address: the SSRCs that left and the reason, if given.
+   */
+  onBye?: (sources: number[], reason: string | undefined, from: string) => void;
 }
 
 /** The adapter could not open its sockets. */
@@ -84,6 +89,8 @@ export class RtpSocket implements AsyncDisposable {
   #queue: [Uint8Array, number, string][] = [];
   #onPacket: ((p: RtpPacket) => void) | undefined;
   #onRtcp: ((packets: RtcpPacket[], from: string) => void) | undefined;
+  #byes = new Set<number>(); // sources whose BYE was reported
+  #onBye: ((sources: number[], reason: string | undefined, from: string) => void) | undefined;
 
   private constructor(rtp: dgram.Socket, rtcp: dgram.Socket, options: RtpSocketOptions) {
     this.#rtp = rtp;
@@ -92,16 +99,23 @@ export class RtpSocket implements AsyncDisposable {
     this.#now = options.now ?? Date.now;
     this.#onPacket = options.onPacket;
     this.#onRtcp = options.onRtcp;
+    this.#onBye = options.onBye;
     if (options.remote) {
       this.setRemote(options.remote.host, options.remote.port, options.remote.rtcpPort);
     }
     rtp.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => this.#onRtpMessage(msg, rinfo));
     rtcp.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => {
-      const packets = this.session.receiveRtcp(
-        new Uint8Array(msg),
-        `${rinfo.address}:${rinfo.port}`,
-      );
-      if (packets) this.#onRtcp?.(packets, `${rinfo.address}:${rinfo.port}`);
+      const from = `${rinfo.address}:${rinfo.port}`;
+      const packets = this.session.receiveRtcp(new Uint8Array(msg), from);
+      if (!packets) return;
+      this.#onRtcp?.(packets, from);
+      for (const p of packets) {
+        if (p.type !== "bye") continue;
+        const left = p.sources.filter((ssrc) =>
+          this.session.hasLeft(ssrc) && !this.#byes.has(ssrc) && this.#byes.add(ssrc)
+        );
+        if (left.length) this.#onBye?.(left, p.reason, from);
+      }
     });
     rtp.on("error", (e: Error) => log.warn("RTP socket error: {e}", { e: e.message }));
     rtcp.on("error", (e: Error) => log.warn("RTCP socket error: {e}", { e: e.message }));
