@@ -41,19 +41,19 @@
  * @module
  */
 
-import {
-  type ReceiverStats,
-  type ReportBlock,
-  RtpSocket,
-  type SenderStats,
-  type SessionStats,
+import type {
+  ReceiverStats,
+  ReportBlock,
+  SenderStats,
+  SessionStats,
 } from "@rtclite/std/ietf/rfc3550";
+import { RtpSocket } from "@rtclite/std/ietf/rfc3550/udp";
 import {
   type AudioCodec,
   audioCodec,
-  readWav,
+  decodeWav,
+  encodeWav,
   type WavAudio,
-  writeWav,
 } from "@rtclite/std/ietf/rfc3551";
 import { dtmfPackets, DtmfReceiver, type PlannedEventPacket } from "@rtclite/std/ietf/rfc2833";
 import type {
@@ -78,6 +78,22 @@ export type {
 };
 
 const log = getLogger("media");
+
+/**
+ * A media session asked to do what its negotiation does not allow: start without a common
+ * codec, send DTMF without `telephone-event`, or send while not sending.
+ */
+export class MediaError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What was refused and why.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "MediaError";
+  }
+}
 
 // === Sources and sinks ===
 
@@ -242,7 +258,7 @@ export class WavSource implements AudioSource {
     path: string,
     options: { sampleRate?: number; loop?: boolean } = {},
   ): Promise<WavSource> {
-    return new WavSource(readWav(await Deno.readFile(path)), options);
+    return new WavSource(decodeWav(await Deno.readFile(path)), options);
   }
 
   /**
@@ -340,7 +356,7 @@ export class WavSink implements AudioSink {
 
   /** The WAV file bytes of what was written. */
   toWav(): Uint8Array {
-    return writeWav({ sampleRate: this.#rate, channels: 1, samples: this.samples });
+    return encodeWav({ sampleRate: this.#rate, channels: 1, samples: this.samples });
   }
 
   /** Writes the file, if a path was given. */
@@ -603,6 +619,11 @@ export interface MediaSessionOptions {
   onDtmf?: (digit: string, durationMs: number) => void;
   /** Called when the source has ended. */
   onSourceEnd?: () => void;
+  /**
+   * Called when the peer leaves the RTP session with an RTCP BYE (RFC 3550 §6.6), with its
+   * reason if it gave one: a hang-up noticed without waiting for the source to time out.
+   */
+  onBye?: (reason: string | undefined) => void;
   /** RTCP CNAME. */
   cname?: string;
 }
@@ -680,6 +701,7 @@ export class MediaSession implements AsyncDisposable {
     const socketOptions: Parameters<typeof RtpSocket.open>[0] = {
       host: options.host ?? "127.0.0.1",
       onPacket: (p) => m.#onPacket(p.payloadType, p.timestamp, p.marker, p.payload),
+      onBye: (_sources, reason) => options.onBye?.(reason),
     };
     if (options.port !== undefined) socketOptions.port = options.port;
     if (options.cname !== undefined) socketOptions.cname = options.cname;
@@ -701,7 +723,7 @@ export class MediaSession implements AsyncDisposable {
    * Starts sending and receiving as negotiated.
    *
    * @param stream A negotiated stream from `OfferAnswer`/`negotiate()`.
-   * @throws {Error} When no supported codec was negotiated for a sending stream.
+   * @throws {MediaError} When no supported codec was negotiated for a sending stream.
    */
   start(stream: NegotiatedStream): void {
     if (stream.rejected) {
@@ -721,7 +743,7 @@ export class MediaSession implements AsyncDisposable {
       }
     }
     if (this.#canSend && !this.#sendCodec) {
-      throw new Error(
+      throw new MediaError(
         "Cannot start media: no supported codec (PCMU, PCMA, L16/8000) was negotiated",
       );
     }
@@ -866,17 +888,17 @@ export class MediaSession implements AsyncDisposable {
    *
    * @param digits Keys (`0-9*#A-D`).
    * @param options Duration of each press (100 ms) and the pause between presses (60 ms).
-   * @throws {Error} When the peer did not negotiate telephone-event.
+   * @throws {MediaError} When the peer did not negotiate telephone-event.
    */
   async sendDtmf(
     digits: string,
     options: { durationMs?: number; gapMs?: number } = {},
   ): Promise<void> {
     if (this.#sendDtmfPt === undefined) {
-      throw new Error("Cannot send DTMF: the peer did not negotiate telephone-event");
+      throw new MediaError("Cannot send DTMF: the peer did not negotiate telephone-event");
     }
     if (!this.#clock || !this.#canSend) {
-      throw new Error("Cannot send DTMF: the session is not sending");
+      throw new MediaError("Cannot send DTMF: the session is not sending");
     }
     for (const d of digits) {
       // timestamps in the plan are relative to the press; the tick adds the start time

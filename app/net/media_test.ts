@@ -1,6 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { interopTest, run, startPeer } from "@rtclite/testing";
+import { freePort, interopTest, run, startPeer } from "@rtclite/testing";
 import {
   FrameClock,
   JitterBuffer,
@@ -12,7 +12,7 @@ import {
 } from "@rtclite/app/net/media";
 import { OfferAnswer } from "@rtclite/std/ietf/rfc3264";
 import { formatSdp, getRtpMaps, parseSdp } from "@rtclite/std/ietf/rfc4566";
-import { readWav, writeWav } from "@rtclite/std/ietf/rfc3551";
+import { decodeWav, encodeWav } from "@rtclite/std/ietf/rfc3551";
 import { encodeRtp } from "@rtclite/std/ietf/rfc3550";
 import dgram from "node:dgram";
 
@@ -120,7 +120,7 @@ Deno.test("WavSource and WavSink: resampling and mixing down", () => {
   assertEquals(src.read(160), undefined);
   const sink = new WavSink();
   sink.write(frame);
-  assertEquals(readWav(sink.toWav()).samples.length, 800);
+  assertEquals(decodeWav(sink.toWav()).samples.length, 800);
   assertEquals(new SilenceSource({ durationMs: 20 }).read(160)!.every((x) => x === 0), true);
 });
 
@@ -244,7 +244,7 @@ interopTest(
     assert(src.received >= 95, `received ${src.received}`);
     assertEquals(s.jitter.late, 0);
     await m.close(); // writes the WAV file
-    const wav = readWav(await Deno.readFile(wavPath));
+    const wav = decodeWav(await Deno.readFile(wavPath));
     await Deno.remove(wavPath);
     const f = dominantFrequency(wav.samples, wav.sampleRate);
     assert(Math.abs(f - 1000) <= 20, `frequency ${f}`);
@@ -286,7 +286,7 @@ interopTest("MediaSession sends PCMA to ffmpeg reading our SDP", FFMPEG, async (
     assert(status, "ffmpeg did not finish");
     assertEquals(status.code, 0, ff.output());
     assertEquals(ff.output().trim(), "", "ffmpeg reported errors");
-    const wav = readWav(await Deno.readFile(`${dir}/got.wav`));
+    const wav = decodeWav(await Deno.readFile(`${dir}/got.wav`));
     assert(wav.samples.length >= wav.sampleRate, `samples ${wav.samples.length}`);
     const f = dominantFrequency(
       wav.samples,
@@ -314,9 +314,9 @@ interopTest("MediaSession sends PCMA to ffmpeg reading our SDP", FFMPEG, async (
   }
 }, { timeout: 30_000 });
 
-Deno.test("writeWav/readWav keep a tone (sink file format)", () => {
+Deno.test("encodeWav/decodeWav keep a tone (sink file format)", () => {
   const t = new ToneSource(800).read(8000)!;
-  const back = readWav(writeWav({ sampleRate: 8000, channels: 1, samples: t }));
+  const back = decodeWav(encodeWav({ sampleRate: 8000, channels: 1, samples: t }));
   assertEquals(back.samples, t);
 });
 
@@ -367,6 +367,48 @@ function miniUas(
   return { close: () => sock.close(), invited };
 }
 
+/** Writes a baresip configuration: UDP SIP on `sipPort`, G.711, a WAV source, ctrl_tcp. */
+async function writeBaresipConfig(
+  dir: string,
+  sipPort: number,
+  ctrlPort: number,
+  rtpPorts: string,
+) {
+  await Deno.writeTextFile(
+    `${dir}/config`,
+    [
+      "poll_method epoll",
+      `sip_listen 127.0.0.1:${sipPort}`,
+      "net_interface 127.0.0.1",
+      "dns_server 127.0.0.1:53",
+      "audio_player aubridge,nil",
+      "audio_alert aubridge,nil",
+      "audio_source aufile,/usr/share/baresip/callwaiting.wav",
+      `rtp_ports ${rtpPorts}`,
+      "module_path /usr/lib/baresip/modules",
+      "module g711.so",
+      "module aufile.so",
+      "module aubridge.so",
+      "module_tmp account.so",
+      "module_app menu.so",
+      "module_app ctrl_tcp.so",
+      `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+      "",
+    ].join("\n"),
+  );
+  await Deno.writeTextFile(`${dir}/accounts`, `<sip:bob@127.0.0.1:${sipPort}>;regint=0\n`);
+  await Deno.writeTextFile(`${dir}/contacts`, "");
+}
+
+/** Sends a command to baresip's ctrl_tcp module (a netstring of JSON). */
+async function baresipCommand(ctrlPort: number, command: string, params = ""): Promise<void> {
+  const json = JSON.stringify({ command, params, token: "1" });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: ctrlPort });
+  await conn.write(new TextEncoder().encode(`${json.length}:${json},`));
+  await sleep(100);
+  conn.close();
+}
+
 interopTest("baresip and MediaSession exchange DTMF (RFC 4733) both ways", [{
   bin: "baresip",
   apt: "baresip-core",
@@ -386,30 +428,7 @@ interopTest("baresip and MediaSession exchange DTMF (RFC 4733) both ways", [{
     return answer;
   });
   try {
-    await Deno.writeTextFile(
-      `${dir}/config`,
-      [
-        "poll_method epoll",
-        `sip_listen 127.0.0.1:${bPort}`,
-        "net_interface 127.0.0.1",
-        "dns_server 127.0.0.1:53",
-        "audio_player aubridge,nil",
-        "audio_alert aubridge,nil",
-        "audio_source aufile,/usr/share/baresip/callwaiting.wav",
-        "rtp_ports 16060-16069",
-        "module_path /usr/lib/baresip/modules",
-        "module g711.so",
-        "module aufile.so",
-        "module aubridge.so",
-        "module_tmp account.so",
-        "module_app menu.so",
-        "module_app ctrl_tcp.so",
-        `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
-        "",
-      ].join("\n"),
-    );
-    await Deno.writeTextFile(`${dir}/accounts`, `<sip:bob@127.0.0.1:${bPort}>;regint=0\n`);
-    await Deno.writeTextFile(`${dir}/contacts`, "");
+    await writeBaresipConfig(dir, bPort, ctrlPort, "16060-16069");
     await using bs = startPeer("baresip", [
       "-f",
       dir,
@@ -418,13 +437,7 @@ interopTest("baresip and MediaSession exchange DTMF (RFC 4733) both ways", [{
     ]);
     await uas.invited;
     await bs.waitFor("Call established", 10_000);
-    const send = async (command: string, params: string) => {
-      const json = JSON.stringify({ command, params, token: "1" });
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: ctrlPort });
-      await conn.write(new TextEncoder().encode(`${json.length}:${json},`));
-      await sleep(100);
-      conn.close();
-    };
+    const send = (command: string, params: string) => baresipCommand(ctrlPort, command, params);
     await sleep(500);
     for (const d of "19#") {
       await send("sndcode", d);
@@ -451,6 +464,53 @@ interopTest("baresip and MediaSession exchange DTMF (RFC 4733) both ways", [{
     await Deno.remove(dir, { recursive: true });
   }
 }, { timeout: 40_000 });
+
+interopTest(
+  "baresip hangs up: MediaSession reports its RTCP BYE within one RTCP interval (RFC 3550 §6.1, §6.3.4)",
+  [{ bin: "baresip", apt: "baresip-core" }],
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "rtclite-baresip-" });
+    const sipPort = freePort(), bPort = freePort(), ctrlPort = freePort();
+    let hungUp = 0;
+    const { promise: bye, resolve: onBye } = Promise.withResolvers<string | undefined>();
+    await using media = await MediaSession.open({ source: new SilenceSource(), onBye });
+    const oa = new OfferAnswer({ address: "127.0.0.1", username: "rtclite" });
+    const uas = miniUas(sipPort, (offerSdp) => {
+      oa.setRemoteOffer(parseSdp(offerSdp));
+      const answer = formatSdp(oa.createAnswer([media.localStream]));
+      media.start(oa.negotiated[0]!);
+      return answer;
+    });
+    try {
+      await writeBaresipConfig(dir, bPort, ctrlPort, "16160-16169");
+      await using bs = startPeer("baresip", [
+        "-f",
+        dir,
+        "-e",
+        `/dial sip:rtclite@127.0.0.1:${sipPort}`,
+      ]);
+      await uas.invited;
+      await bs.waitFor("Call established", 10_000);
+      await sleep(1500); // audio flows; the source is validated
+      assert(media.stats().rtp.sources[0]!.received > 20, "audio from baresip");
+      hungUp = performance.now();
+      await baresipCommand(ctrlPort, "hangup");
+      // The shortest RTCP interval is 5 s (RFC 3550 §6.2); without the BYE, the source would
+      // only time out after five intervals.
+      const reason = await Promise.race([bye, sleep(5000).then(() => "no BYE" as const)]);
+      assert(reason !== "no BYE", `no RTCP BYE reported; baresip output:\n${bs.output()}`);
+      assert(performance.now() - hungUp < 5000);
+      const rtp = media.stats().rtp;
+      assert(rtp.nonCompound >= 1, "baresip's BYE did not start with SR/RR");
+      assertEquals(rtp.members, 1);
+      await bs.stop(2000);
+    } finally {
+      uas.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  { timeout: 40_000 },
+);
 
 Deno.test("MediaSession ends a key press whose end packets were all lost (RFC 4733 §2.5.2.2)", async () => {
   const digits: string[] = [];

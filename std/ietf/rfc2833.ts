@@ -2,7 +2,11 @@
 // This module is browser compatible.
 /**
  * DTMF digits and telephone events over RTP: the `telephone-event` payload and the sender and
- * receiver behaviour for a key press (RFC 2833, as updated by RFC 4733).
+ * receiver behaviour for a key press. Named for RFC 2833, this module implements its successor
+ * RFC 4733, which obsoletes it: sections cited are RFC 4733's, with RFC 2833's beside them.
+ * The payload format (RFC 4733 §2.3) was RFC 2833 §3.5, the sending rules (§2.5.1.2, §2.5.1.4)
+ * were §3.6, the DTMF event codes (§3.2) were §3.10; long-duration events (§2.5.1.3) and the
+ * receiving procedures (§2.5.2) are new in RFC 4733.
  *
  * {@linkcode dtmfPackets} plans the packets of one key press — the first with the marker bit,
  * duration updates at the same timestamp, long events split into segments, and the final
@@ -38,7 +42,7 @@ export { ParseError };
 /** A `telephone-event` payload that cannot be decoded. */
 export class TelephoneEventParseError extends ParseError {}
 
-// === Payload format (RFC 4733 §2.3) ===
+// === Payload format (RFC 4733 §2.3; RFC 2833 §3.5) ===
 
 /*
  *  0                   1                   2                   3
@@ -67,6 +71,7 @@ export interface TelephoneEvent {
  * @returns The reports.
  * @throws {TelephoneEventParseError} When the length is not a positive multiple of 4.
  * @see {@link https://www.rfc-editor.org/rfc/rfc4733#section-2.3 | RFC 4733 §2.3}
+ * (RFC 2833: {@link https://www.rfc-editor.org/rfc/rfc2833#section-3.5 | §3.5})
  *
  * @example
  * ```ts
@@ -130,7 +135,7 @@ export function encodeTelephoneEvents(events: readonly TelephoneEvent[]): Uint8A
   return out;
 }
 
-// === DTMF events (RFC 4733 §3.2) ===
+// === DTMF events (RFC 4733 §3.2; RFC 2833 §3.10) ===
 
 const DIGITS = "0123456789*#ABCD";
 
@@ -141,6 +146,7 @@ const DIGITS = "0123456789*#ABCD";
  * @returns The event code.
  * @throws {RangeError} For other characters.
  * @see {@link https://www.rfc-editor.org/rfc/rfc4733#section-3.2 | RFC 4733 §3.2}
+ * (RFC 2833: {@link https://www.rfc-editor.org/rfc/rfc2833#section-3.10 | §3.10})
  *
  * @example
  * ```ts
@@ -178,7 +184,7 @@ export function dtmfDigit(event: number): string {
   return event === 16 ? "!" : DIGITS[event] ?? "?";
 }
 
-// === Sending a key press (RFC 4733 §2.5.1) ===
+// === Sending a key press (RFC 4733 §2.5.1; RFC 2833 §3.6) ===
 
 /** One planned event packet. */
 export interface PlannedEventPacket {
@@ -217,6 +223,7 @@ export interface DtmfOptions {
  * @param options Timestamp, duration and timing.
  * @returns The packets in sending order.
  * @see {@link https://www.rfc-editor.org/rfc/rfc4733#section-2.5.1.2 | RFC 4733 §2.5.1.2}
+ * (RFC 2833: {@link https://www.rfc-editor.org/rfc/rfc2833#section-3.6 | §3.6})
  *
  * @example
  * ```ts
@@ -268,7 +275,7 @@ export function dtmfPackets(digit: string | number, options: DtmfOptions): Plann
   return out;
 }
 
-// === Receiving (RFC 4733 §2.5.2) ===
+// === Receiving (RFC 4733 §2.5.2; not in RFC 2833) ===
 
 /** What {@linkcode DtmfReceiver.prototype.receive} reports. */
 export interface DtmfNotification {

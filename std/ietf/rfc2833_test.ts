@@ -1,6 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
+import { fromHex } from "../bytes.ts";
 import {
   decodeTelephoneEvents,
   dtmfDigit,
@@ -12,8 +13,7 @@ import {
   TelephoneEventParseError,
 } from "./rfc2833.ts";
 
-const hex = (s: string) =>
-  new Uint8Array(s.replace(/\s+/g, "").match(/../g)!.map((h) => parseInt(h, 16)));
+const hex = (s: string) => fromHex(s.replace(/\s+/g, ""));
 
 Deno.test("telephone-event payload vectors (RFC 4733 §2.3)", async (t) => {
   await t.step("digit 1, volume 10, duration 400 (intermediate)", () => {

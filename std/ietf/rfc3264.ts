@@ -65,9 +65,9 @@ import {
   type Origin,
   type RtpMap,
   type SessionDescription,
-} from "./rfc4566.ts";
+} from "./rfc4566/mod.ts";
 
-export type { Attribute, Direction, RtpMap, SessionDescription } from "./rfc4566.ts";
+export type { Attribute, Direction, RtpMap, SessionDescription } from "./rfc4566/mod.ts";
 
 /** What an endpoint wants for one media stream (one `m=` line). */
 export interface LocalStream {
@@ -442,6 +442,36 @@ export function negotiate(
 export type OfferAnswerState = "stable" | "have-local-offer" | "have-remote-offer";
 
 /**
+ * An offer/answer step taken in the wrong state (an answer without an offer, glare) or with a
+ * description whose m-lines do not match the previous one (RFC 3264 §6, §8).
+ *
+ * @example
+ * ```ts
+ * import { OfferAnswer, OfferAnswerError } from "@rtclite/std/ietf/rfc3264";
+ * import { throws } from "node:assert/strict";
+ *
+ * const oa = new OfferAnswer({ address: "192.0.2.1" });
+ * throws(() => oa.createAnswer([]), (e) => e instanceof OfferAnswerError && e.state === "stable");
+ * ```
+ */
+export class OfferAnswerError extends Error {
+  /** The endpoint's state when the step was refused. */
+  readonly state: OfferAnswerState;
+
+  /**
+   * Creates the error.
+   *
+   * @param message What was refused and why.
+   * @param state The endpoint's state at the time.
+   */
+  constructor(message: string, state: OfferAnswerState) {
+    super(message);
+    this.name = "OfferAnswerError";
+    this.state = state;
+  }
+}
+
+/**
  * One endpoint's offer/answer state: it keeps the `o=` line (incrementing the version whenever
  * its SDP changes), the previous SDP of each side, and the negotiated streams.
  *
@@ -550,7 +580,7 @@ export class OfferAnswer {
    *
    * @param streams The streams to offer, in m-line order.
    * @returns The offer.
-   * @throws {Error} When an offer is already pending.
+   * @throws {OfferAnswerError} When an offer is already pending.
    * @throws {RangeError} When a dynamic payload type is rebound to another codec.
    * @see {@link https://www.rfc-editor.org/rfc/rfc3264#section-5 | RFC 3264 §5}
    *
@@ -567,7 +597,10 @@ export class OfferAnswer {
    */
   createOffer(streams: readonly LocalStream[]): SessionDescription {
     if (this.#state === "have-remote-offer") {
-      throw new Error("Cannot create an offer: an offer from the peer awaits an answer");
+      throw new OfferAnswerError(
+        "Cannot create an offer: an offer from the peer awaits an answer",
+        this.#state,
+      );
     }
     this.#checkPayloadTypes(streams);
     const sd = emptySession(this.#origin, this.#name, this.#address);
@@ -595,7 +628,7 @@ export class OfferAnswer {
    *
    * @param answer The answer.
    * @returns The negotiated streams.
-   * @throws {Error} When no offer is pending or the answer has a different number of m-lines.
+   * @throws {OfferAnswerError} When no offer is pending or the answer has a different number of m-lines.
    * @see {@link https://www.rfc-editor.org/rfc/rfc3264#section-7 | RFC 3264 §7}
    *
    * @example
@@ -609,12 +642,16 @@ export class OfferAnswer {
    */
   setRemoteAnswer(answer: SessionDescription): NegotiatedStream[] {
     if (this.#state !== "have-local-offer" || !this.#local) {
-      throw new Error("Cannot process the answer: no offer is pending");
+      throw new OfferAnswerError(
+        "Cannot process the answer: no offer is pending",
+        this.#state,
+      );
     }
     // @implements RFC3264 §6 ¶2
     if (answer.media.length !== this.#local.media.length) {
-      throw new Error(
+      throw new OfferAnswerError(
         `Cannot process the answer: it has ${answer.media.length} m-lines, the offer has ${this.#local.media.length}`,
+        this.#state,
       );
     }
     this.#remote = answer;
@@ -627,7 +664,7 @@ export class OfferAnswer {
    * Takes in an offer from the peer; follow with {@linkcode OfferAnswer.prototype.createAnswer}.
    *
    * @param offer The offer.
-   * @throws {Error} When our own offer is pending (glare) or a re-offer drops m-lines.
+   * @throws {OfferAnswerError} When our own offer is pending (glare) or a re-offer drops m-lines.
    * @see {@link https://www.rfc-editor.org/rfc/rfc3264#section-8 | RFC 3264 §8}
    *
    * @example
@@ -643,12 +680,16 @@ export class OfferAnswer {
    */
   setRemoteOffer(offer: SessionDescription): void {
     if (this.#state === "have-local-offer") {
-      throw new Error("Cannot process the offer: our own offer is pending (glare)");
+      throw new OfferAnswerError(
+        "Cannot process the offer: our own offer is pending (glare)",
+        this.#state,
+      );
     }
     // @implements RFC3264 §8 ¶4
     if (this.#remote && offer.media.length < this.#remote.media.length) {
-      throw new Error(
+      throw new OfferAnswerError(
         `Cannot process the offer: it has ${offer.media.length} m-lines, the previous SDP had ${this.#remote.media.length}`,
+        this.#state,
       );
     }
     this.#remote = offer;
@@ -660,7 +701,7 @@ export class OfferAnswer {
    *
    * @param streams What this endpoint can accept.
    * @returns The answer.
-   * @throws {Error} When no offer is pending.
+   * @throws {OfferAnswerError} When no offer is pending.
    *
    * @example
    * ```ts
@@ -677,7 +718,10 @@ export class OfferAnswer {
    */
   createAnswer(streams: readonly LocalStream[]): SessionDescription {
     if (this.#state !== "have-remote-offer" || !this.#remote) {
-      throw new Error("Cannot create an answer: no offer is pending");
+      throw new OfferAnswerError(
+        "Cannot create an answer: no offer is pending",
+        this.#state,
+      );
     }
     const held = this.#held
       ? streams.map((s) => ({ ...s, direction: holdDirection(s.direction ?? "sendrecv") }))

@@ -1,7 +1,13 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { answerDirection, answerOffer, negotiate, OfferAnswer } from "./rfc3264.ts";
-import { formatSdp, getDirection, parseSdp, type RtpMap } from "./rfc4566.ts";
+import {
+  answerDirection,
+  answerOffer,
+  negotiate,
+  OfferAnswer,
+  OfferAnswerError,
+} from "./rfc3264.ts";
+import { formatSdp, getDirection, parseSdp, type RtpMap } from "./rfc4566/mod.ts";
 
 const sdp = (lines: string) => lines.trim().split("\n").map((l) => l.trim()).join("\r\n") + "\r\n";
 const PCMU: RtpMap = { payloadType: 0, encoding: "PCMU", clockRate: 8000 };
@@ -357,6 +363,7 @@ Deno.test("OfferAnswer: errors for glare, missing offers, dropped m-lines and re
     formats: [{ payloadType: 96, encoding: "opus", clockRate: 48000, channels: 2 }],
   }]);
   throws(() => a.setRemoteOffer(offer), /glare/);
+  throws(() => a.setRemoteOffer(offer), OfferAnswerError);
   throws(() => a.createAnswer([]), /no offer is pending/);
   throws(() => a.setRemoteAnswer({ ...offer, media: [] }), /0 m-lines, the offer has 1/);
   throws(
@@ -373,4 +380,8 @@ Deno.test("OfferAnswer: errors for glare, missing offers, dropped m-lines and re
   b.createAnswer([]);
   throws(() => b.setRemoteOffer({ ...offer, media: [] }), /previous SDP had 1/);
   throws(() => b.setRemoteAnswer(offer), /no offer is pending/);
+  throws(
+    () => b.setRemoteAnswer(offer),
+    (e) => e instanceof OfferAnswerError && e.state === "stable",
+  );
 });

@@ -25,6 +25,10 @@
  */
 // @implements RFC3551 (RTP/AVP)
 
+import { ParseError } from "../errors.ts";
+
+export { ParseError };
+
 /** A static payload type of RFC 3551 §6. */
 export interface PayloadType {
   /** Encoding name as used in SDP `a=rtpmap`. */
@@ -400,16 +404,10 @@ export interface WavAudio {
 }
 
 /** A file that is not a RIFF WAVE file this module can read. */
-export class WavFormatError extends SyntaxError {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "WavFormatError";
-  }
-}
+export class WavFormatError extends ParseError {}
 
 /**
- * Reads a RIFF WAVE file with 16-bit PCM (format 1), A-law (6) or mu-law (7) data.
+ * Decodes a RIFF WAVE file with 16-bit PCM (format 1), A-law (6) or mu-law (7) data.
  *
  * @param bytes The file contents.
  * @returns Sample rate, channels and linear samples.
@@ -417,20 +415,20 @@ export class WavFormatError extends SyntaxError {
  *
  * @example
  * ```ts
- * import { readWav, writeWav } from "@rtclite/std/ietf/rfc3551";
+ * import { decodeWav, encodeWav } from "@rtclite/std/ietf/rfc3551";
  * import { deepEqual, equal } from "node:assert/strict";
  *
- * const file = writeWav({ sampleRate: 8000, channels: 1, samples: new Int16Array([1, -2, 3]) });
- * const wav = readWav(file);
+ * const file = encodeWav({ sampleRate: 8000, channels: 1, samples: new Int16Array([1, -2, 3]) });
+ * const wav = decodeWav(file);
  * equal(wav.sampleRate, 8000);
  * deepEqual(wav.samples, new Int16Array([1, -2, 3]));
  * ```
  */
-export function readWav(bytes: Uint8Array): WavAudio {
+export function decodeWav(bytes: Uint8Array): WavAudio {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (o: number) => String.fromCharCode(...bytes.subarray(o, o + 4));
   if (bytes.length < 12 || tag(0) !== "RIFF" || tag(8) !== "WAVE") {
-    throw new WavFormatError("Cannot read WAVE file: missing RIFF/WAVE header");
+    throw new WavFormatError("Cannot read WAVE file: missing RIFF/WAVE header", 0);
   }
   let o = 12;
   let format = 0;
@@ -443,7 +441,7 @@ export function readWav(bytes: Uint8Array): WavAudio {
     const body = o + 8;
     if (id === "fmt ") {
       if (size < 16 || body + 16 > bytes.length) {
-        throw new WavFormatError("Cannot read WAVE file: short fmt chunk");
+        throw new WavFormatError("Cannot read WAVE file: short fmt chunk", o);
       }
       format = dv.getUint16(body, true);
       channels = dv.getUint16(body + 2, true);
@@ -451,7 +449,9 @@ export function readWav(bytes: Uint8Array): WavAudio {
       bits = dv.getUint16(body + 14, true);
       if (format === 0xfffe && size >= 26) format = dv.getUint16(body + 24, true);
     } else if (id === "data") {
-      if (!format) throw new WavFormatError("Cannot read WAVE file: data chunk before fmt chunk");
+      if (!format) {
+        throw new WavFormatError("Cannot read WAVE file: data chunk before fmt chunk", o);
+      }
       const data = bytes.subarray(body, Math.min(body + size, bytes.length));
       let samples: Int16Array;
       if (format === 1 && bits === 16) {
@@ -459,35 +459,38 @@ export function readWav(bytes: Uint8Array): WavAudio {
         for (let i = 0; i < samples.length; i++) samples[i] = dv.getInt16(body + 2 * i, true);
       } else if (format === 6 && bits === 8) samples = decodePcma(data);
       else if (format === 7 && bits === 8) samples = decodePcmu(data);
-      else {throw new WavFormatError(
+      else {
+        throw new WavFormatError(
           `Cannot read WAVE file: format ${format} with ${bits} bits is not supported`,
-        );}
+          o,
+        );
+      }
       if (!channels || !sampleRate) {
-        throw new WavFormatError("Cannot read WAVE file: zero channels or rate");
+        throw new WavFormatError("Cannot read WAVE file: zero channels or rate", o);
       }
       return { sampleRate, channels, samples };
     }
     o = body + size + (size & 1);
   }
-  throw new WavFormatError("Cannot read WAVE file: no data chunk");
+  throw new WavFormatError("Cannot read WAVE file: no data chunk", o);
 }
 
 /**
- * Writes 16-bit PCM samples as a RIFF WAVE file.
+ * Encodes 16-bit PCM samples as a RIFF WAVE file.
  *
  * @param audio Sample rate, channels and samples.
  * @returns The file contents.
  *
  * @example
  * ```ts
- * import { writeWav } from "@rtclite/std/ietf/rfc3551";
+ * import { encodeWav } from "@rtclite/std/ietf/rfc3551";
  * import { equal } from "node:assert/strict";
  *
- * const file = writeWav({ sampleRate: 8000, channels: 1, samples: new Int16Array(80) });
+ * const file = encodeWav({ sampleRate: 8000, channels: 1, samples: new Int16Array(80) });
  * equal(file.length, 44 + 160);
  * ```
  */
-export function writeWav(audio: WavAudio): Uint8Array {
+export function encodeWav(audio: WavAudio): Uint8Array {
   const dataLen = audio.samples.length * 2;
   const out = new Uint8Array(44 + dataLen);
   const dv = new DataView(out.buffer);
@@ -510,3 +513,17 @@ export function writeWav(audio: WavAudio): Uint8Array {
   for (let i = 0; i < audio.samples.length; i++) dv.setInt16(44 + 2 * i, audio.samples[i]!, true);
   return out;
 }
+
+/**
+ * The former name of {@linkcode decodeWav}.
+ *
+ * @deprecated Use {@linkcode decodeWav}; this alias goes once its last callers are renamed.
+ */
+export const readWav: (bytes: Uint8Array) => WavAudio = decodeWav;
+
+/**
+ * The former name of {@linkcode encodeWav}.
+ *
+ * @deprecated Use {@linkcode encodeWav}; this alias goes once its last callers are renamed.
+ */
+export const writeWav: (audio: WavAudio) => Uint8Array = encodeWav;

@@ -8,17 +8,18 @@ import {
   decodeL16,
   decodePcma,
   decodePcmu,
+  decodeWav,
   encodeL16,
   encodePcma,
   encodePcmu,
+  encodeWav,
   isDynamic,
   linearToAlaw,
   linearToUlaw,
+  ParseError,
   payloadTypes,
-  readWav,
   ulawToLinear,
   WavFormatError,
-  writeWav,
 } from "./rfc3551.ts";
 
 Deno.test("payloadTypes: the static table of RFC 3551 §6", () => {
@@ -106,9 +107,9 @@ Deno.test("L16 is big-endian (RFC 3551 §4.5.11)", () => {
   equal(audioCodec("L16", 16000)!.clockRate, 16000);
 });
 
-Deno.test("readWav(): formats and errors", () => {
+Deno.test("decodeWav(): formats and errors", () => {
   const pcm = new Int16Array([0, 1000, -1000]);
-  deepEqual(readWav(writeWav({ sampleRate: 8000, channels: 1, samples: pcm })).samples, pcm);
+  deepEqual(decodeWav(encodeWav({ sampleRate: 8000, channels: 1, samples: pcm })).samples, pcm);
   // A mu-law WAV (format 7) with an extra chunk before data
   const head = new Uint8Array([
     ...new TextEncoder().encode("RIFF"),
@@ -156,11 +157,12 @@ Deno.test("readWav(): formats and errors", () => {
     0xff,
     0x00,
   ]);
-  deepEqual(readWav(head).samples, new Int16Array([0, -32124]));
-  throws(() => readWav(new Uint8Array(10)), WavFormatError);
-  const bad = writeWav({ sampleRate: 8000, channels: 1, samples: pcm });
+  deepEqual(decodeWav(head).samples, new Int16Array([0, -32124]));
+  throws(() => decodeWav(new Uint8Array(10)), WavFormatError);
+  throws(() => decodeWav(new Uint8Array(10)), (e) => e instanceof ParseError && e.offset === 0);
+  const bad = encodeWav({ sampleRate: 8000, channels: 1, samples: pcm });
   bad[34] = 24; // 24-bit
-  throws(() => readWav(bad), /not supported/);
+  throws(() => decodeWav(bad), /not supported/);
 });
 
 interopTest("G.711 decoding matches ffmpeg's pcm_mulaw and pcm_alaw for all 256 codes", [{

@@ -1,7 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// deno bench -A std/ietf/rfc4566_bench.ts
+// deno bench -A std/ietf/rfc4566/mod_bench.ts
 import * as sdpTransform from "npm:sdp-transform@3.0.0";
-import { formatSdp, parseSdp } from "./rfc4566.ts";
+import { formatSdp, parseSdp } from "./mod.ts";
 
 // A typical SIP offer (audio with three codecs and DTMF) as sent by softphones.
 const offer = [

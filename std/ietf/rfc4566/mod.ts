@@ -1,8 +1,11 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // This module is browser compatible.
 /**
- * SDP, the Session Description Protocol: parse and format session descriptions (RFC 4566 with
- * the RFC 8866 updates).
+ * SDP, the Session Description Protocol: parse and format session descriptions. Named for
+ * RFC 4566, this module implements its successor RFC 8866, which obsoletes it: section numbers
+ * are RFC 8866's. They are the same in RFC 4566 for the line types (§5.1-§5.14) and the
+ * grammar (§9); the attributes that RFC 8866 numbers §6.1-§6.15 (`rtpmap` §6.6, the
+ * directions §6.7, `fmtp` §6.15) are all in RFC 4566 §6.
  *
  * {@linkcode parseSdp} turns the text into a {@linkcode SessionDescription} that mirrors the
  * lines one to one: every line type (`v o s i u e p c b t r z k a m`) has a field, attributes
@@ -29,8 +32,8 @@
  * See {@link https://www.rfc-editor.org/rfc/rfc8866 | RFC 8866} (which obsoletes
  * {@link https://www.rfc-editor.org/rfc/rfc4566 | RFC 4566}).
  *
- * Command line: `deno run -A std/ietf/rfc4566.ts file.sdp` prints the description as JSON;
- * `--format` writes it back as SDP (use `-` to read standard input).
+ * Command line (`main.ts`): `deno run -A std/ietf/rfc4566/main.ts file.sdp` prints the
+ * description as JSON; `--format` writes it back as SDP (use `-` to read standard input).
  *
  * @example Parse an offer and read its codecs
  * ```ts
@@ -50,7 +53,7 @@
  */
 // @implements RFC8866 (SDP)
 
-import { ParseError } from "../errors.ts";
+import { ParseError } from "../../errors.ts";
 
 export { ParseError };
 
@@ -611,7 +614,7 @@ function formatAttributes(attrs: readonly Attribute[]): string {
   return s;
 }
 
-// === Attributes (RFC 8866 §6) ===
+// === Attributes (RFC 8866 §6; all in RFC 4566 §6, without subsections) ===
 
 /**
  * Returns the value of the first attribute named `name`: `""` for a property attribute,
@@ -671,6 +674,7 @@ const DIRECTIONS: readonly string[] = ["sendrecv", "sendonly", "recvonly", "inac
  * @param session The session, for a session-level default.
  * @returns The direction.
  * @see {@link https://www.rfc-editor.org/rfc/rfc8866#section-6.7 | RFC 8866 §6.7}
+ * (in {@link https://www.rfc-editor.org/rfc/rfc4566#section-6 | RFC 4566 §6})
  *
  * @example
  * ```ts
@@ -739,6 +743,7 @@ const STATIC: Record<number, [string, number, number?]> = {
  * @returns The payload format.
  * @throws {SdpParseError} When the value is malformed.
  * @see {@link https://www.rfc-editor.org/rfc/rfc8866#section-6.6 | RFC 8866 §6.6}
+ * (in {@link https://www.rfc-editor.org/rfc/rfc4566#section-6 | RFC 4566 §6})
  *
  * @example
  * ```ts
@@ -787,6 +792,7 @@ export function formatRtpMap(map: RtpMap): string {
  * @param media The media description.
  * @returns The payload formats.
  * @see {@link https://www.rfc-editor.org/rfc/rfc8866#section-6.15 | RFC 8866 §6.15}
+ * (in {@link https://www.rfc-editor.org/rfc/rfc4566#section-6 | RFC 4566 §6})
  *
  * @example
  * ```ts
@@ -860,26 +866,4 @@ export function parseTypedTime(value: string): number {
   const unit = value[value.length - 1]!;
   const mult = unit === "d" ? 86400 : unit === "h" ? 3600 : unit === "m" ? 60 : 1;
   return parseInt(value, 10) * mult;
-}
-
-// === Command line ===
-
-if (import.meta.main) {
-  const args = Deno.args.filter((a) => !a.startsWith("--"));
-  const format = Deno.args.includes("--format");
-  const file = args[0];
-  if (!file) {
-    console.error("Usage: deno run -A rfc4566.ts [--format] file.sdp|-");
-    Deno.exit(2);
-  }
-  const text = file === "-"
-    ? await new Response(Deno.stdin.readable).text()
-    : await Deno.readTextFile(file);
-  try {
-    const sd = parseSdp(text, { strict: !Deno.args.includes("--lenient") });
-    console.log(format ? formatSdp(sd).trimEnd() : JSON.stringify(sd, null, 2));
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    Deno.exit(1);
-  }
 }

@@ -10,7 +10,7 @@ import {
   parseTypedTime,
   SdpParseError,
   type SessionDescription,
-} from "./rfc4566.ts";
+} from "./mod.ts";
 
 const crlf = (lines: string) => lines.trim().split("\n").map((l) => l.trim()).join("\r\n") + "\r\n";
 
@@ -324,34 +324,4 @@ Deno.test("SDP property: parse(format(sd)) equals sd; random text throws only Sd
     ),
     { numRuns: 1000 },
   );
-});
-
-Deno.test("rfc4566.ts command line prints JSON and --format writes SDP back", async () => {
-  const file = await Deno.makeTempFile({ suffix: ".sdp" });
-  try {
-    await Deno.writeTextFile(file, RFC8866_EXAMPLE);
-    const self = new URL("./rfc4566.ts", import.meta.url).pathname;
-    const json = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", self, file],
-      stdout: "piped",
-    }).output();
-    equal(JSON.parse(new TextDecoder().decode(json.stdout)).name, "Call to John Smith");
-    const back = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", self, "--format", file],
-      stdout: "piped",
-    })
-      .output();
-    equal(
-      new TextDecoder().decode(back.stdout).replaceAll("\r\n", "\n"),
-      RFC8866_EXAMPLE.replaceAll("\r\n", "\n"),
-    );
-    await Deno.writeTextFile(file, "v=0\n");
-    const bad = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", self, file],
-      stderr: "piped",
-    }).output();
-    equal(bad.code, 1);
-  } finally {
-    await Deno.remove(file);
-  }
 });

@@ -1,9 +1,9 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// deno bench -A std/ietf/rfc3550_bench.ts
+// deno bench -A std/ietf/rfc3550/mod_bench.ts
 import { packets as rtpjs } from "npm:rtp.js@0.15.5";
 import { RtpHeader, RtpPacket as WeriftRtp } from "npm:werift-rtp@0.8.9";
 import { Buffer } from "node:buffer";
-import { decodeRtp, encodeRtp, encodeRtpInto, type RtpPacket } from "./rfc3550.ts";
+import { decodeRtp, encodeRtp, encodeRtpInto, type RtpPacket } from "./mod.ts";
 
 // A 20 ms PCMU packet: 12-byte header and 160 bytes of payload.
 const packet: RtpPacket = {
