@@ -321,6 +321,11 @@ const utf8Encoder = new TextEncoder();
 /** Default limit of nested complex values, against stack exhaustion. */
 const MAX_DEPTH = 512;
 
+/** Makes the error an {@linkcode AmfWriter} throws past its limit (never reached). */
+function encodeError(message: string): RangeError {
+  return new RangeError(message);
+}
+
 /** Makes the error an {@linkcode AmfReader} throws. */
 function decodeError(message: string, offset: number): AmfDecodeError {
   return new AmfDecodeError(message, offset);
@@ -390,6 +395,11 @@ class AmfReader extends ByteReader {
 /** The shared {@linkcode ByteWriter} with U29 integers, UTF-8 strings and a nesting depth. */
 class AmfWriter extends ByteWriter {
   depth = 0;
+
+  constructor() {
+    // A module-level error maker: no closure allocated per value encoded.
+    super(256, Number.MAX_SAFE_INTEGER, encodeError);
+  }
 
   // @implements AMF3 §1.3.1
   u29(v: number): void {
