@@ -14,7 +14,7 @@
  * const message = { type: 9, streamId: 1, timestamp: 40, payload: new Uint8Array(300) };
  * const bytes = new ChunkEncoder().encode(message, 6);
  * equal(bytes[0], 0x06); // fmt 0, chunk stream 6
- * deepEqual(new ChunkDecoder().push(bytes), [message]);
+ * deepEqual(new ChunkDecoder().push(bytes), [{ ...message, chunkStreamId: 6, fmt: 0 }]);
  * ```
  *
  * @module
@@ -115,6 +115,12 @@ export interface HandshakeOptions {
  * The client sends C0+C1 at once and C2 after S1; the server answers C0+C1 with S0+S1+S2
  * and is done after C2. Bytes after the handshake are kept in {@linkcode Handshake.rest}.
  *
+ * The times the packets carry are kept (RTMP §5.2.3, §5.2.4): {@linkcode Handshake.ownTime}
+ * is the Time of this side's C1 (client) or S1 (server), {@linkcode Handshake.peerTime} the
+ * Time of the peer's S1 or C1; {@linkcode Handshake.readTime} is when this side read the
+ * peer's C1/S1 (its C2/S2 Time2) and {@linkcode Handshake.peerReadTime} when the peer read
+ * ours (the peer's C2/S2 Time2), each on its own side's clock.
+ *
  * @example Run both sides against each other
  * ```ts
  * import { Handshake } from "@rtclite/vnd/adobe/rtmp";
@@ -131,6 +137,23 @@ export interface HandshakeOptions {
  * server.receive(c2);
  * equal(server.done, true);
  * ```
+ *
+ * @example The C1 and S1 times, and when each side read the other's
+ * ```ts
+ * import { encodeHandshake1, encodeHandshake2, Handshake } from "@rtclite/vnd/adobe/rtmp";
+ * import { equal } from "node:assert/strict";
+ *
+ * let now = 1000;
+ * const client = new Handshake("client", { now: () => now });
+ * const c1 = client.start().subarray(1);
+ * now += 25; // S0+S1+S2 arrive 25 ms later: S1 says 7000, and the server read C1 at 12
+ * const s1 = encodeHandshake1(7000);
+ * client.receive(new Uint8Array([3, ...s1, ...encodeHandshake2(c1, 12)]));
+ * equal(client.ownTime, 0); // C1
+ * equal(client.peerTime, 7000); // S1
+ * equal(client.readTime, 25);
+ * equal(client.peerReadTime, 12);
+ * ```
  */
 export class Handshake {
   readonly #role: "client" | "server";
@@ -141,6 +164,9 @@ export class Handshake {
   #state: "start" | "versionSent" | "ackSent" | "done" = "start";
   #rest: Uint8Array = new Uint8Array(0);
   #peerVersion = 0;
+  #peerTime: number | undefined;
+  #readTime: number | undefined;
+  #peerReadTime: number | undefined;
 
   /**
    * Creates a handshake for one side.
@@ -163,6 +189,32 @@ export class Handshake {
   /** The RTMP version the peer sent in C0/S0 (0 until received). */
   get peerVersion(): number {
     return this.#peerVersion;
+  }
+
+  /** The Time field of this side's C1 (client) or S1 (server): 0, the start of its clock. */
+  get ownTime(): number {
+    return 0;
+  }
+
+  /** The Time field of the peer's S1 (client) or C1 (server); `undefined` until read. */
+  get peerTime(): number | undefined {
+    return this.#peerTime;
+  }
+
+  /**
+   * When this side read the peer's C1/S1, in ms on its own clock: the Time2 field of the
+   * C2/S2 it sent; `undefined` until then.
+   */
+  get readTime(): number | undefined {
+    return this.#readTime;
+  }
+
+  /**
+   * When the peer read this side's C1/S1, in ms on the peer's clock: the Time2 field of the
+   * peer's C2/S2; `undefined` until it arrives.
+   */
+  get peerReadTime(): number | undefined {
+    return this.#peerReadTime;
   }
 
   /** Bytes received after the handshake's last packet (the first chunks). */
@@ -202,7 +254,7 @@ export class Handshake {
         this.#checkVersion();
         const c1 = this.#buf.subarray(1, 1 + HANDSHAKE_SIZE);
         // @implements RTMP §5.2.1 ¶2
-        out.push(new Uint8Array([RTMP_VERSION]), this.#own, encodeHandshake2(c1, this.#time()));
+        out.push(new Uint8Array([RTMP_VERSION]), this.#own, encodeHandshake2(c1, this.#read()));
         this.#buf = this.#buf.slice(1 + HANDSHAKE_SIZE);
         this.#state = "ackSent";
       }
@@ -214,7 +266,7 @@ export class Handshake {
       if (this.#state === "versionSent" && this.#buf.length >= 1 + HANDSHAKE_SIZE) {
         this.#checkVersion();
         const s1 = this.#buf.subarray(1, 1 + HANDSHAKE_SIZE);
-        out.push(encodeHandshake2(s1, this.#time()));
+        out.push(encodeHandshake2(s1, this.#read()));
         this.#buf = this.#buf.slice(1 + HANDSHAKE_SIZE);
         this.#state = "ackSent";
       }
@@ -225,13 +277,18 @@ export class Handshake {
     return concat(out);
   }
 
-  #time(): number {
-    return (this.#now() - this.#epoch) >>> 0;
+  /** Notes when the peer's C1/S1 (at `#buf[1..]`) was read, and returns it for C2/S2. */
+  #read(): number {
+    this.#readTime = (this.#now() - this.#epoch) >>> 0;
+    return this.#readTime;
   }
 
   #checkVersion(): void {
-    const v = this.#buf[0]!;
+    const b = this.#buf;
+    const v = b[0]!;
     this.#peerVersion = v;
+    // @implements RTMP §5.2.3
+    this.#peerTime = ((b[1]! << 24) | (b[2]! << 16) | (b[3]! << 8) | b[4]!) >>> 0;
     // @implements RTMP §5.2.2 ¶2
     if (v >= 32) {
       throw new RtmpError(
@@ -242,6 +299,9 @@ export class Handshake {
   }
 
   #finish(n: number): void {
+    const b = this.#buf;
+    // @implements RTMP §5.2.4
+    this.#peerReadTime = ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
     this.#rest = this.#buf.slice(n);
     this.#buf = new Uint8Array(0);
     this.#state = "done";
@@ -452,7 +512,38 @@ function readUint32(b: Uint8Array, pos: number): number {
   return ((b[pos]! << 24) | (b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!) >>> 0;
 }
 
+/** A chunk's message header type: the `fmt` field of its basic header (RTMP §5.3.1.1). */
+export type ChunkFormat = 0 | 1 | 2 | 3;
+
+/**
+ * A message as {@linkcode ChunkDecoder} reassembled it, with what carried it: the chunk
+ * stream, and the message header type of its first chunk (RTMP §5.3.1.2: 0 a full header,
+ * 1 without the stream ID, 2 a timestamp delta only, 3 nothing new; a message's further
+ * chunks are type 3).
+ *
+ * @example A second message on the same chunk stream compresses its header
+ * ```ts
+ * import { ChunkDecoder, ChunkEncoder } from "@rtclite/vnd/adobe/rtmp";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const enc = new ChunkEncoder();
+ * const a = { type: 8, streamId: 1, timestamp: 0, payload: new Uint8Array(4) };
+ * const bytes = [enc.encode(a, 4), enc.encode({ ...a, timestamp: 20 }, 4)];
+ * const dec = new ChunkDecoder();
+ * const got = bytes.flatMap((b) => dec.push(b));
+ * deepEqual(got.map((m) => [m.chunkStreamId, m.fmt, m.timestamp]), [[4, 0, 0], [4, 2, 20]]);
+ * ```
+ */
+export interface ReceivedMessage extends RtmpMessage {
+  /** The chunk stream (2-65599) that carried the message. */
+  chunkStreamId: number;
+  /** The message header type of the message's first chunk. */
+  fmt: ChunkFormat;
+}
+
 interface RecvState {
+  /** Header type of the first chunk of the message being reassembled. */
+  fmt: ChunkFormat;
   timestamp: number;
   delta: number;
   length: number;
@@ -494,7 +585,7 @@ export interface ChunkDecoderOptions {
  * const got: RtmpMessage[] = [];
  * for (const b of bytes) got.push(...dec.push(new Uint8Array([b])));
  * equal(got.length, 1);
- * deepEqual(got[0], msg);
+ * deepEqual(got[0], { ...msg, chunkStreamId: 4, fmt: 0 });
  * ```
  */
 export class ChunkDecoder {
@@ -535,10 +626,11 @@ export class ChunkDecoder {
    * Feeds bytes and returns the messages they complete.
    *
    * @param bytes Received bytes.
-   * @returns Completed messages in order.
+   * @returns Completed messages in order, each with the chunk stream and header type that
+   * carried it.
    * @throws {RtmpError} On a malformed chunk or a message over the limits.
    */
-  push(bytes: Uint8Array): RtmpMessage[] {
+  push(bytes: Uint8Array): ReceivedMessage[] {
     if (this.#failed) throw this.#failed;
     this.#bytesRead += bytes.length;
     // Chunk data is copied into the message's payload; an unread tail is copied before
@@ -546,7 +638,7 @@ export class ChunkDecoder {
     const rest = this.#buf.subarray(this.#pos);
     this.#buf = rest.length ? concat([rest, bytes]) : bytes;
     this.#pos = 0;
-    const out: RtmpMessage[] = [];
+    const out: ReceivedMessage[] = [];
     try {
       while (this.#readChunk(out));
     } catch (e) {
@@ -565,7 +657,7 @@ export class ChunkDecoder {
     );
   }
 
-  #readChunk(out: RtmpMessage[]): boolean {
+  #readChunk(out: ReceivedMessage[]): boolean {
     const b = this.#buf;
     const start = this.#pos;
     let p = start;
@@ -631,6 +723,7 @@ export class ChunkDecoder {
         this.#fail(`more than ${this.#maxChunkStreams} chunk streams`, start);
       }
       state = {
+        fmt: 0,
         timestamp: 0,
         delta: 0,
         length: 0,
@@ -657,6 +750,7 @@ export class ChunkDecoder {
       state.type = type;
       state.streamId = streamId;
       state.extended = extended;
+      state.fmt = fmt as ChunkFormat;
       if (this.#buffered + length > this.#maxBuffered) {
         this.#fail(`incomplete messages would hold more than ${this.#maxBuffered} bytes`, start);
       }
@@ -672,11 +766,13 @@ export class ChunkDecoder {
       this.#buffered -= state.length;
       state.payload = EMPTY;
       state.received = 0;
-      const msg: RtmpMessage = {
+      const msg: ReceivedMessage = {
         type: state.type,
         streamId: state.streamId,
         timestamp: state.timestamp,
         payload,
+        chunkStreamId: csid,
+        fmt: state.fmt,
       };
       this.#control(msg, start);
       out.push(msg);

@@ -26,7 +26,7 @@
  */
 import { concat } from "@rtclite/std/bytes";
 import type { AmfObject } from "../amf.ts";
-import { ChunkDecoder, ChunkEncoder, Handshake } from "./chunk.ts";
+import { ChunkDecoder, ChunkEncoder, Handshake, type ReceivedMessage } from "./chunk.ts";
 import {
   acknowledgementMessage,
   decodeControl,
@@ -288,7 +288,7 @@ export class RtmpConnection {
    * @returns The messages they complete (control messages included).
    * @throws {RtmpError} On a bad handshake or malformed chunks.
    */
-  receive(bytes: Uint8Array): RtmpMessage[] {
+  receive(bytes: Uint8Array): ReceivedMessage[] {
     this.#received += bytes.length;
     let data = bytes;
     if (!this.#handshake.done) {

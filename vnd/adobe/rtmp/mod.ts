@@ -79,6 +79,7 @@ export {
   ChunkDecoder,
   type ChunkDecoderOptions,
   ChunkEncoder,
+  type ChunkFormat,
   DEFAULT_CHUNK_SIZE,
   encodeHandshake1,
   encodeHandshake2,
@@ -86,6 +87,7 @@ export {
   HANDSHAKE_SIZE,
   type HandshakeOptions,
   MAX_MESSAGE_LENGTH,
+  type ReceivedMessage,
   RTMP_VERSION,
 } from "./chunk.ts";
 export {

@@ -21,6 +21,7 @@ import {
   encodeFlvHeader,
   encodeFlvTag,
   encodeHandshake1,
+  encodeHandshake2,
   FlvError,
   FlvReader,
   type FlvTag,
@@ -88,6 +89,36 @@ Deno.test("Handshake runs C0/C1/C2 and S0/S1/S2 per RTMP §5.2.1-5.2.4", () => {
   assertEquals([...server.rest], [0x02, 0x00]);
 });
 
+Deno.test("Handshake exposes the C1 and S1 times and when each side read the other's (RTMP §5.2.3-5.2.4)", () => {
+  let t = 50_000;
+  const client = new Handshake("client", { now: () => t });
+  const server = new Handshake("server", { now: () => t + 123_456 }); // another clock
+  assertEquals([client.peerTime, client.readTime, client.peerReadTime], [
+    undefined,
+    undefined,
+    undefined,
+  ]);
+  const c0c1 = client.start();
+  t += 30;
+  const s012 = server.receive(c0c1);
+  assertEquals(server.peerTime, 0); // C1's time: the client's epoch
+  assertEquals(server.readTime, 30); // S2's Time2, on the server's clock
+  t += 15;
+  const c2 = client.receive(s012);
+  assertEquals(client.ownTime, 0); // C1
+  assertEquals(client.peerTime, 0); // S1
+  assertEquals(client.readTime, 45); // when the client read S1 (C2's Time2)
+  assertEquals(client.peerReadTime, 30); // when the server read C1 (S2's Time2)
+  assertEquals(server.peerReadTime, undefined); // C2 not yet read
+  server.receive(c2);
+  assertEquals(server.peerReadTime, 45);
+  // A peer whose S1 carries a time near the 32-bit wrap.
+  const other = new Handshake("client", { now: () => 0 });
+  const c1 = other.start().subarray(1);
+  other.receive(new Uint8Array([3, ...encodeHandshake1(0xfffffff0), ...encodeHandshake2(c1, 9)]));
+  assertEquals([other.peerTime, other.peerReadTime, other.done], [0xfffffff0, 9, true]);
+});
+
 Deno.test("Handshake rejects a version byte of 32-255 (RTMP §5.2.2)", () => {
   const server = new Handshake("server");
   const http = new TextEncoder().encode("GET / HTTP/1.1\r\n".padEnd(1537, "x"));
@@ -121,6 +152,8 @@ Deno.test("ChunkEncoder reproduces Example 1 of RTMP §5.3.2.1", () => {
   assertEquals(got.map((m) => m.timestamp), [1000, 1020, 1040, 1060]);
   assertEquals(got.map((m) => m.streamId), [12345, 12345, 12345, 12345]);
   assertEquals(got[3]!.payload[0], 1060 & 0xff);
+  // Each decoded message says which chunk stream and header type carried it.
+  assertEquals(got.map((m) => [m.chunkStreamId, m.fmt]), [[3, 0], [3, 2], [3, 3], [3, 3]]);
 });
 
 Deno.test("ChunkEncoder reproduces Example 2 of RTMP §5.3.2.2", () => {
@@ -132,7 +165,8 @@ Deno.test("ChunkEncoder reproduces Example 2 of RTMP §5.3.2.2", () => {
   assertEquals(bytes[269], 0xc4);
   assertEquals([...bytes.subarray(270)], [...payload.subarray(256)]);
   const [back] = new ChunkDecoder().push(bytes);
-  assertEquals(back, msg(9, 12346, 1000, payload));
+  // The message's further chunks are type 3; the message reports its first chunk's type.
+  assertEquals(back, { ...msg(9, 12346, 1000, payload), chunkStreamId: 4, fmt: 0 });
 });
 
 Deno.test("Basic header uses 1, 2 and 3 bytes for chunk stream IDs (RTMP §5.3.1.1)", async (t) => {
@@ -413,20 +447,22 @@ Deno.test("decode(encode(messages)) equals the messages over random chunk sizes 
       (specs, chunkSize, splits) => {
         const enc = new ChunkEncoder({ chunkSize });
         const dec = new ChunkDecoder({ chunkSize });
-        const sent: RtmpMessage[] = [];
+        const sent: (RtmpMessage & { chunkStreamId: number; fmt: number })[] = [];
         const parts: Uint8Array[] = [];
         let n = 0;
         for (const s of specs) {
           if (s.chunkSize !== null) {
             const m = setChunkSizeMessage(s.chunkSize);
-            parts.push(enc.encode(m, 2));
+            const c = enc.encode(m, 2);
+            parts.push(c);
             enc.chunkSize = s.chunkSize;
-            sent.push(m);
+            sent.push({ ...m, chunkStreamId: 2, fmt: c[0]! >> 6 });
           }
           const payload = Uint8Array.from({ length: s.size }, () => n++ & 0xff);
           const m = msg(s.type, s.streamId, s.timestamp, payload);
-          parts.push(enc.encode(m, s.csid));
-          sent.push(m);
+          const c = enc.encode(m, s.csid);
+          parts.push(c);
+          sent.push({ ...m, chunkStreamId: s.csid, fmt: c[0]! >> 6 });
         }
         const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
         let o = 0;

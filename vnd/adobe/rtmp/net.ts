@@ -35,6 +35,7 @@
 import { getLogger } from "@rtclite/std/log";
 import { type AcceptLoop, acceptLoop } from "@rtclite/std/net";
 import type { AmfObject, AmfValue } from "../amf.ts";
+import type { ReceivedMessage } from "./chunk.ts";
 import {
   parseRtmpUrl,
   RTMP_PORT,
@@ -818,7 +819,7 @@ export class RtmpClient {
   >();
   readonly #statusWaiters: { streamId: number; resolve: (info: AmfObject) => void }[] = [];
   readonly #statuses: { streamId: number; info: AmfObject }[] = [];
-  readonly #queue: RtmpMessage[] = [];
+  readonly #queue: ReceivedMessage[] = [];
   #wake: (() => void) | undefined;
   #closed = false;
   #error: Error | undefined;
@@ -980,11 +981,11 @@ export class RtmpClient {
 
   /**
    * Yields received audio, video and data messages, and `onStatus` commands, until the
-   * connection closes.
+   * connection closes; each says which chunk stream and header type carried it.
    *
    * @returns The messages.
    */
-  async *messages(): AsyncGenerator<RtmpMessage> {
+  async *messages(): AsyncGenerator<ReceivedMessage> {
     for (;;) {
       const m = this.#queue.shift();
       if (m) {
@@ -1068,7 +1069,7 @@ export class RtmpClient {
     }
   }
 
-  #handle(m: RtmpMessage): void {
+  #handle(m: ReceivedMessage): void {
     if (m.type === MessageType.COMMAND_AMF0 || m.type === MessageType.COMMAND_AMF3) {
       const c = decodeCommand(m);
       if (c.name === "_result" || c.name === "_error") {
