@@ -46,7 +46,10 @@
  * @module
  */
 // @implements AMF0 (Action Message Format 0), AMF3 (Action Message Format 3)
+import { ByteReader, ByteWriter } from "@rtclite/std/bytes";
 import { ParseError } from "@rtclite/std/errors";
+
+export { ParseError };
 
 /** Malformed AMF data: `offset` is the byte where reading stopped. */
 export class AmfDecodeError extends ParseError {}
@@ -318,56 +321,25 @@ const utf8Encoder = new TextEncoder();
 /** Default limit of nested complex values, against stack exhaustion. */
 const MAX_DEPTH = 512;
 
-class Reader {
-  bytes: Uint8Array;
-  view: DataView;
-  pos: number;
-  end: number;
+/** Makes the error an {@linkcode AmfWriter} throws past its limit (never reached). */
+function encodeError(message: string): RangeError {
+  return new RangeError(message);
+}
+
+/** Makes the error an {@linkcode AmfReader} throws. */
+function decodeError(message: string, offset: number): AmfDecodeError {
+  return new AmfDecodeError(message, offset);
+}
+
+/**
+ * The shared {@linkcode ByteReader} with what AMF adds: U29 integers, UTF-8 strings with an
+ * ASCII fast path, item counts checked against the bytes left, and a nesting depth.
+ */
+class AmfReader extends ByteReader {
   depth = 0;
 
-  constructor(bytes: Uint8Array, offset: number, end: number) {
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.pos = offset;
-    this.end = end;
-  }
-
-  fail(message: string, offset: number = this.pos): never {
-    throw new AmfDecodeError(`Cannot decode AMF: ${message}`, offset);
-  }
-
-  need(n: number, what: string): void {
-    if (this.end - this.pos < n) {
-      this.fail(
-        `${what} needs ${n} bytes at offset ${this.pos}, buffer has ${this.end - this.pos}`,
-      );
-    }
-  }
-
-  u8(what: string): number {
-    this.need(1, what);
-    return this.bytes[this.pos++]!;
-  }
-
-  u16(what: string): number {
-    this.need(2, what);
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
-  }
-
-  u32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
-  }
-
-  f64(what: string): number {
-    this.need(8, what);
-    const v = this.view.getFloat64(this.pos);
-    this.pos += 8;
-    return v;
+  constructor(bytes: Uint8Array) {
+    super(bytes, decodeError, "AMF");
   }
 
   // @implements AMF3 §1.3.1
@@ -388,11 +360,12 @@ class Reader {
     const end = start + n;
     this.pos = end;
     if (n < 64) {
+      const b = this.buf;
       let s = "";
       for (let i = start; i < end; i++) {
-        const b = this.bytes[i]!;
-        if (b >= 0x80) return this.utf8Slow(start, end, what);
-        s += String.fromCharCode(b);
+        const c = b[i]!;
+        if (c >= 0x80) return this.utf8Slow(start, end, what);
+        s += String.fromCharCode(c);
       }
       return s;
     }
@@ -401,7 +374,7 @@ class Reader {
 
   utf8Slow(start: number, end: number, what: string): string {
     try {
-      return utf8Decoder.decode(this.bytes.subarray(start, end));
+      return utf8Decoder.decode(this.buf.subarray(start, end));
     } catch {
       return this.fail(`${what} is not valid UTF-8`, start);
     }
@@ -419,55 +392,13 @@ class Reader {
   }
 }
 
-class Writer {
-  buf: Uint8Array = new Uint8Array(256);
-  view: DataView = new DataView(this.buf.buffer);
-  pos = 0;
+/** The shared {@linkcode ByteWriter} with U29 integers, UTF-8 strings and a nesting depth. */
+class AmfWriter extends ByteWriter {
   depth = 0;
 
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = v;
-  }
-
-  u16(v: number): void {
-    this.ensure(2);
-    this.view.setUint16(this.pos, v);
-    this.pos += 2;
-  }
-
-  u32(v: number): void {
-    this.ensure(4);
-    this.view.setUint32(this.pos, v);
-    this.pos += 4;
-  }
-
-  i32(v: number): void {
-    this.ensure(4);
-    this.view.setInt32(this.pos, v);
-    this.pos += 4;
-  }
-
-  f64(v: number): void {
-    this.ensure(8);
-    this.view.setFloat64(this.pos, v);
-    this.pos += 8;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+  constructor() {
+    // A module-level error maker: no closure allocated per value encoded.
+    super(256, Number.MAX_SAFE_INTEGER, encodeError);
   }
 
   // @implements AMF3 §1.3.1
@@ -523,10 +454,6 @@ class Writer {
     if (++this.depth > MAX_DEPTH) {
       throw new RangeError(`Cannot encode AMF: values nested deeper than ${MAX_DEPTH}`);
     }
-  }
-
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
   }
 }
 
@@ -589,7 +516,7 @@ const AMF0_TYPED_OBJECT = 0x10;
 const AMF0_AVMPLUS = 0x11;
 
 // @implements AMF0 §2.1
-function readAmf0(r: Reader, refs: object[]): AmfValue {
+function readAmf0(r: AmfReader, refs: object[]): AmfValue {
   const at = r.pos;
   const marker = r.u8("AMF 0 type marker");
   switch (marker) {
@@ -682,7 +609,7 @@ function readAmf0(r: Reader, refs: object[]): AmfValue {
 
 /** Reads `*(object-property)` up to the object-end type (AMF0 §2.5, §2.11). */
 // @implements AMF0 §2.5, AMF0 §2.11
-function readAmf0Properties(r: Reader, refs: object[], o: AmfObject): void {
+function readAmf0Properties(r: AmfReader, refs: object[], o: AmfObject): void {
   r.enter();
   for (;;) {
     const n = r.u16("AMF 0 property name length");
@@ -699,14 +626,14 @@ function readAmf0Properties(r: Reader, refs: object[], o: AmfObject): void {
   r.depth--;
 }
 
-function writeAmf0String16(w: Writer, s: string, what: string): void {
+function writeAmf0String16(w: AmfWriter, s: string, what: string): void {
   w.utf8(s, (n) => {
     if (n > 0xffff) throw new RangeError(`Cannot encode AMF 0 ${what}: ${n} bytes exceed 65535`);
     w.u16(n);
   });
 }
 
-function writeAmf0Properties(w: Writer, refs: Map<object, number>, o: AmfObject): void {
+function writeAmf0Properties(w: AmfWriter, refs: Map<object, number>, o: AmfObject): void {
   for (const key of Object.keys(o)) {
     if (key === "") throw new TypeError("Cannot encode AMF 0 object: empty property name");
     writeAmf0String16(w, key, "property name");
@@ -716,7 +643,7 @@ function writeAmf0Properties(w: Writer, refs: Map<object, number>, o: AmfObject)
   w.u8(AMF0_OBJECT_END);
 }
 
-function writeAmf0(w: Writer, v: AmfValue, refs: Map<object, number>): void {
+function writeAmf0(w: AmfWriter, v: AmfValue, refs: Map<object, number>): void {
   switch (typeof v) {
     case "number":
       w.u8(AMF0_NUMBER);
@@ -842,7 +769,7 @@ class Amf3Tables {
 }
 
 // @implements AMF3 §1.3.2, AMF3 §3.8
-function readAmf3String(r: Reader, t: Amf3Tables): string {
+function readAmf3String(r: AmfReader, t: Amf3Tables): string {
   const at = r.pos;
   const h = r.u29("AMF 3 string header");
   if ((h & 1) === 0) {
@@ -857,7 +784,7 @@ function readAmf3String(r: Reader, t: Amf3Tables): string {
   return s;
 }
 
-function writeAmf3String(w: Writer, s: string, t: Amf3Tables): void {
+function writeAmf3String(w: AmfWriter, s: string, t: Amf3Tables): void {
   if (s === "") return w.u8(0x01); // UTF-8-empty, never a reference
   const index = t.stringIndex.get(s);
   if (index !== undefined) return w.u29(index << 1);
@@ -869,7 +796,7 @@ function writeAmf3String(w: Writer, s: string, t: Amf3Tables): void {
 }
 
 /** Reads a U29 that is either an object reference or a value header (low bit 1). */
-function objectRef(r: Reader, t: Amf3Tables, h: number, at: number): AmfValue {
+function objectRef(r: AmfReader, t: Amf3Tables, h: number, at: number): AmfValue {
   const o = t.objects[h >> 1];
   if (o === undefined) {
     r.fail(`AMF 3 object reference ${h >> 1} points past the ${t.objects.length} objects`, at);
@@ -878,7 +805,7 @@ function objectRef(r: Reader, t: Amf3Tables, h: number, at: number): AmfValue {
 }
 
 // @implements AMF3 §3.1
-function readAmf3(r: Reader, t: Amf3Tables): AmfValue {
+function readAmf3(r: AmfReader, t: Amf3Tables): AmfValue {
   const at = r.pos;
   const marker = r.u8("AMF 3 type marker");
   switch (marker) {
@@ -956,9 +883,7 @@ function readAmf3(r: Reader, t: Amf3Tables): AmfValue {
       const h = r.u29("AMF 3 ByteArray header");
       if ((h & 1) === 0) return objectRef(r, t, h, at);
       const n = h >> 1;
-      r.need(n, "AMF 3 ByteArray");
-      const b = r.bytes.slice(r.pos, r.pos + n);
-      r.pos += n;
+      const b = r.bytes(n, "AMF 3 ByteArray");
       t.objects.push(b);
       return b;
     }
@@ -1021,7 +946,7 @@ function readAmf3(r: Reader, t: Amf3Tables): AmfValue {
 }
 
 // @implements AMF3 §3.12
-function readAmf3Object(r: Reader, t: Amf3Tables, at: number): AmfValue {
+function readAmf3Object(r: AmfReader, t: Amf3Tables, at: number): AmfValue {
   const h = r.u29("AMF 3 object header");
   if ((h & 1) === 0) return objectRef(r, t, h, at);
   let traits: Traits;
@@ -1079,7 +1004,7 @@ function readAmf3Object(r: Reader, t: Amf3Tables, at: number): AmfValue {
   return result;
 }
 
-function writeAmf3Traits(w: Writer, t: Amf3Tables, traits: Traits): void {
+function writeAmf3Traits(w: AmfWriter, t: Amf3Tables, traits: Traits): void {
   const key = JSON.stringify([
     traits.className,
     traits.dynamic,
@@ -1095,7 +1020,7 @@ function writeAmf3Traits(w: Writer, t: Amf3Tables, traits: Traits): void {
   for (const name of traits.sealed) writeAmf3String(w, name, t);
 }
 
-function writeAmf3Dynamic(w: Writer, t: Amf3Tables, o: AmfObject, skip: string[]): void {
+function writeAmf3Dynamic(w: AmfWriter, t: Amf3Tables, o: AmfObject, skip: string[]): void {
   for (const key of Object.keys(o)) {
     if (skip.length && skip.includes(key)) continue;
     if (key === "") throw new TypeError("Cannot encode AMF 3 object: empty dynamic member name");
@@ -1105,7 +1030,7 @@ function writeAmf3Dynamic(w: Writer, t: Amf3Tables, o: AmfObject, skip: string[]
   w.u8(0x01);
 }
 
-function writeAmf3(w: Writer, v: AmfValue, t: Amf3Tables): void {
+function writeAmf3(w: AmfWriter, v: AmfValue, t: Amf3Tables): void {
   switch (typeof v) {
     case "undefined":
       return w.u8(AMF3_UNDEFINED);
@@ -1208,7 +1133,7 @@ function writeAmf3(w: Writer, v: AmfValue, t: Amf3Tables): void {
   w.depth--;
 }
 
-function writeVectorNumber(w: Writer, type: VectorType, item: AmfValue): void {
+function writeVectorNumber(w: AmfWriter, type: VectorType, item: AmfValue): void {
   if (typeof item !== "number") {
     throw new TypeError(
       `Cannot encode AMF 3 Vector.<${type}>: element ${typeof item} is not a number`,
@@ -1223,7 +1148,7 @@ function writeVectorNumber(w: Writer, type: VectorType, item: AmfValue): void {
   else w.u32(item);
 }
 
-function writeAmf3Object(w: Writer, t: Amf3Tables, v: AmfObject | TypedObject | Externalizable) {
+function writeAmf3Object(w: AmfWriter, t: Amf3Tables, v: AmfObject | TypedObject | Externalizable) {
   if (v instanceof Externalizable) {
     writeAmf3Traits(w, t, {
       className: v.className,
@@ -1267,7 +1192,7 @@ function writeAmf3Object(w: Writer, t: Amf3Tables, v: AmfObject | TypedObject | 
  * ```
  */
 export function encodeAmf0(value: AmfValue): Uint8Array {
-  const w = new Writer();
+  const w = new AmfWriter();
   writeAmf0(w, value, new Map());
   return w.finish();
 }
@@ -1288,7 +1213,7 @@ export function encodeAmf0(value: AmfValue): Uint8Array {
  * ```
  */
 export function decodeAmf0(bytes: Uint8Array): AmfValue {
-  const r = new Reader(bytes, 0, bytes.length);
+  const r = new AmfReader(bytes);
   const v = readAmf0(r, []);
   if (r.pos < r.end) r.fail(`${r.end - r.pos} bytes after the AMF 0 value`);
   return v;
@@ -1310,7 +1235,7 @@ export function decodeAmf0(bytes: Uint8Array): AmfValue {
  * ```
  */
 export function encodeAmf0Values(values: readonly AmfValue[]): Uint8Array {
-  const w = new Writer();
+  const w = new AmfWriter();
   for (const v of values) writeAmf0(w, v, new Map());
   return w.finish();
 }
@@ -1331,7 +1256,7 @@ export function encodeAmf0Values(values: readonly AmfValue[]): Uint8Array {
  * ```
  */
 export function decodeAmf0Values(bytes: Uint8Array): AmfValue[] {
-  const r = new Reader(bytes, 0, bytes.length);
+  const r = new AmfReader(bytes);
   const out: AmfValue[] = [];
   while (r.pos < r.end) out.push(readAmf0(r, []));
   return out;
@@ -1356,7 +1281,7 @@ export function decodeAmf0Values(bytes: Uint8Array): AmfValue[] {
  * ```
  */
 export function encodeAmf3(value: AmfValue): Uint8Array {
-  const w = new Writer();
+  const w = new AmfWriter();
   writeAmf3(w, value, new Amf3Tables());
   return w.finish();
 }
@@ -1377,7 +1302,7 @@ export function encodeAmf3(value: AmfValue): Uint8Array {
  * ```
  */
 export function decodeAmf3(bytes: Uint8Array): AmfValue {
-  const r = new Reader(bytes, 0, bytes.length);
+  const r = new AmfReader(bytes);
   const v = readAmf3(r, new Amf3Tables());
   if (r.pos < r.end) r.fail(`${r.end - r.pos} bytes after the AMF 3 value`);
   return v;
@@ -1415,7 +1340,7 @@ export interface AmfPacket {
   messages: AmfMessage[];
 }
 
-function writeAmfPacketValue(w: Writer, v: AmfValue, version: number): void {
+function writeAmfPacketValue(w: AmfWriter, v: AmfValue, version: number): void {
   const lengthAt = w.pos;
   w.u32(0);
   const start = w.pos;
@@ -1444,7 +1369,7 @@ function writeAmfPacketValue(w: Writer, v: AmfValue, version: number): void {
  */
 // @implements AMF0 §4.1, AMF0 §4.1.1, AMF0 §4.1.2, AMF0 §4.1.3, AMF3 §4.1
 export function encodeAmfPacket(packet: AmfPacket): Uint8Array {
-  const w = new Writer();
+  const w = new AmfWriter();
   w.u16(packet.version);
   w.u16(packet.headers.length);
   for (const h of packet.headers) {
@@ -1479,7 +1404,7 @@ export function encodeAmfPacket(packet: AmfPacket): Uint8Array {
  * ```
  */
 export function decodeAmfPacket(bytes: Uint8Array): AmfPacket {
-  const r = new Reader(bytes, 0, bytes.length);
+  const r = new AmfReader(bytes);
   const version = r.u16("AMF packet version");
   const headers: AmfHeader[] = [];
   const headerCount = r.u16("AMF packet header count");

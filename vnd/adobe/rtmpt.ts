@@ -50,7 +50,7 @@
  * @example Open a tunnel, send an RTMP handshake through it, and close it
  * ```ts
  * import { RtmptHandler } from "@rtclite/vnd/adobe/rtmpt";
- * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp";
+ * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp/net";
  * import { equal } from "node:assert/strict";
  *
  * await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
@@ -72,7 +72,7 @@
  */
 import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
 import { takeOption } from "@rtclite/std/cli";
-import { type RtmpTransport, serveRtmp } from "./_rtmp_net.ts";
+import { type RtmpTransport, serveRtmp } from "./rtmp/net.ts";
 
 const log = getLogger("rtmp", "rtmpt");
 
@@ -424,7 +424,7 @@ const ROUTE = /^\/(send|idle|close)\/([0-9A-Za-z_-]{1,64})\/([0-9]{1,15})$/;
  * @example Serve RTMPT next to an RTMP server
  * ```ts
  * import { RtmptHandler } from "@rtclite/vnd/adobe/rtmpt";
- * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp";
+ * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp/net";
  * import { equal } from "node:assert/strict";
  *
  * await using rtmp = serveRtmp({ hostname: "127.0.0.1", port: 0 });
@@ -674,7 +674,7 @@ export interface RtmptServer extends AsyncDisposable {
  * @example
  * ```ts
  * import { RtmptHandler, serveRtmpt } from "@rtclite/vnd/adobe/rtmpt";
- * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp";
+ * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp/net";
  * import { equal } from "node:assert/strict";
  *
  * await using rtmp = serveRtmp({ hostname: "127.0.0.1", port: 0 });

@@ -9,14 +9,8 @@ import {
   RtmptSession,
   serveRtmpt,
 } from "./rtmpt.ts";
-import {
-  encodeFlvHeader,
-  encodeFlvTag,
-  type FlvTagType,
-  MessageType,
-  RtmpClient,
-  serveRtmp,
-} from "./rtmp.ts";
+import { encodeFlvHeader, encodeFlvTag, type FlvTagType, MessageType } from "./rtmp/mod.ts";
+import { RtmpClient, serveRtmp } from "./rtmp/net.ts";
 
 // === RtmptSession ===
 
@@ -267,7 +261,7 @@ Deno.test("RtmptHandler carries an RTMP handshake and connect through the tunnel
   await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
   await using h = new RtmptHandler({ backend: server, sweepInterval: 0 });
   // The RTMPT side is driven through RtmpConnection from rtmp.ts.
-  const { RtmpConnection, encodeCommand, decodeCommand } = await import("./rtmp.ts");
+  const { RtmpConnection, encodeCommand, decodeCommand } = await import("./rtmp/mod.ts");
   const id = await open(h);
   let seq = 0;
   const client = new RtmpConnection("client");

@@ -1,10 +1,10 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // RTMP chunk stream throughput: 100 video messages of 4 KiB (40 ms apart, stream 1, chunk
 // stream 6) encoded and decoded by rtclite and by node-media-server's chunk code.
-// Run: deno bench -A vnd/adobe/rtmp_bench.ts
+// Run: deno bench -A vnd/adobe/rtmp/chunk_bench.ts
 import { Buffer } from "node:buffer";
 import Rtmp from "npm:node-media-server@4.4.3/src/protocol/rtmp.js";
-import { ChunkDecoder, ChunkEncoder, type RtmpMessage } from "./rtmp.ts";
+import { ChunkDecoder, ChunkEncoder, type RtmpMessage } from "./mod.ts";
 
 const COUNT = 100;
 const SIZE = 4096;

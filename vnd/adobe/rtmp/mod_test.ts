@@ -1,8 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import fc from "fast-check";
-import { interopTest, run, startPeer } from "@rtclite/testing";
-import { EcmaArray } from "./amf.ts";
+import { EcmaArray } from "../amf.ts";
 import {
   abortMessage,
   acknowledgementMessage,
@@ -22,24 +21,22 @@ import {
   encodeFlvHeader,
   encodeFlvTag,
   encodeHandshake1,
-  encodeScriptData,
+  encodeHandshake2,
   FlvError,
   FlvReader,
   type FlvTag,
   Handshake,
   MessageType,
   parseRtmpUrl,
-  RtmpClient,
   RtmpConnection,
   RtmpError,
   type RtmpMessage,
-  serveRtmp,
   setChunkSizeMessage,
   setPeerBandwidthMessage,
   UserControlEvent,
   userControlMessage,
   windowAckSizeMessage,
-} from "./rtmp.ts";
+} from "./mod.ts";
 
 function assertThrows<E extends Error>(
   fn: () => unknown,
@@ -52,10 +49,6 @@ function assertThrows<E extends Error>(
     return e;
   }
   throw new Error(`expected ${type.name}, nothing was thrown`);
-}
-
-async function assertRejects(fn: () => Promise<unknown>, type: typeof Error, includes: string) {
-  await rejects(fn, (e: unknown) => e instanceof type && (e as Error).message.includes(includes));
 }
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
@@ -96,6 +89,36 @@ Deno.test("Handshake runs C0/C1/C2 and S0/S1/S2 per RTMP §5.2.1-5.2.4", () => {
   assertEquals([...server.rest], [0x02, 0x00]);
 });
 
+Deno.test("Handshake exposes the C1 and S1 times and when each side read the other's (RTMP §5.2.3-5.2.4)", () => {
+  let t = 50_000;
+  const client = new Handshake("client", { now: () => t });
+  const server = new Handshake("server", { now: () => t + 123_456 }); // another clock
+  assertEquals([client.peerTime, client.readTime, client.peerReadTime], [
+    undefined,
+    undefined,
+    undefined,
+  ]);
+  const c0c1 = client.start();
+  t += 30;
+  const s012 = server.receive(c0c1);
+  assertEquals(server.peerTime, 0); // C1's time: the client's epoch
+  assertEquals(server.readTime, 30); // S2's Time2, on the server's clock
+  t += 15;
+  const c2 = client.receive(s012);
+  assertEquals(client.ownTime, 0); // C1
+  assertEquals(client.peerTime, 0); // S1
+  assertEquals(client.readTime, 45); // when the client read S1 (C2's Time2)
+  assertEquals(client.peerReadTime, 30); // when the server read C1 (S2's Time2)
+  assertEquals(server.peerReadTime, undefined); // C2 not yet read
+  server.receive(c2);
+  assertEquals(server.peerReadTime, 45);
+  // A peer whose S1 carries a time near the 32-bit wrap.
+  const other = new Handshake("client", { now: () => 0 });
+  const c1 = other.start().subarray(1);
+  other.receive(new Uint8Array([3, ...encodeHandshake1(0xfffffff0), ...encodeHandshake2(c1, 9)]));
+  assertEquals([other.peerTime, other.peerReadTime, other.done], [0xfffffff0, 9, true]);
+});
+
 Deno.test("Handshake rejects a version byte of 32-255 (RTMP §5.2.2)", () => {
   const server = new Handshake("server");
   const http = new TextEncoder().encode("GET / HTTP/1.1\r\n".padEnd(1537, "x"));
@@ -129,6 +152,8 @@ Deno.test("ChunkEncoder reproduces Example 1 of RTMP §5.3.2.1", () => {
   assertEquals(got.map((m) => m.timestamp), [1000, 1020, 1040, 1060]);
   assertEquals(got.map((m) => m.streamId), [12345, 12345, 12345, 12345]);
   assertEquals(got[3]!.payload[0], 1060 & 0xff);
+  // Each decoded message says which chunk stream and header type carried it.
+  assertEquals(got.map((m) => [m.chunkStreamId, m.fmt]), [[3, 0], [3, 2], [3, 3], [3, 3]]);
 });
 
 Deno.test("ChunkEncoder reproduces Example 2 of RTMP §5.3.2.2", () => {
@@ -140,7 +165,8 @@ Deno.test("ChunkEncoder reproduces Example 2 of RTMP §5.3.2.2", () => {
   assertEquals(bytes[269], 0xc4);
   assertEquals([...bytes.subarray(270)], [...payload.subarray(256)]);
   const [back] = new ChunkDecoder().push(bytes);
-  assertEquals(back, msg(9, 12346, 1000, payload));
+  // The message's further chunks are type 3; the message reports its first chunk's type.
+  assertEquals(back, { ...msg(9, 12346, 1000, payload), chunkStreamId: 4, fmt: 0 });
 });
 
 Deno.test("Basic header uses 1, 2 and 3 bytes for chunk stream IDs (RTMP §5.3.1.1)", async (t) => {
@@ -421,20 +447,22 @@ Deno.test("decode(encode(messages)) equals the messages over random chunk sizes 
       (specs, chunkSize, splits) => {
         const enc = new ChunkEncoder({ chunkSize });
         const dec = new ChunkDecoder({ chunkSize });
-        const sent: RtmpMessage[] = [];
+        const sent: (RtmpMessage & { chunkStreamId: number; fmt: number })[] = [];
         const parts: Uint8Array[] = [];
         let n = 0;
         for (const s of specs) {
           if (s.chunkSize !== null) {
             const m = setChunkSizeMessage(s.chunkSize);
-            parts.push(enc.encode(m, 2));
+            const c = enc.encode(m, 2);
+            parts.push(c);
             enc.chunkSize = s.chunkSize;
-            sent.push(m);
+            sent.push({ ...m, chunkStreamId: 2, fmt: c[0]! >> 6 });
           }
           const payload = Uint8Array.from({ length: s.size }, () => n++ & 0xff);
           const m = msg(s.type, s.streamId, s.timestamp, payload);
-          parts.push(enc.encode(m, s.csid));
-          sent.push(m);
+          const c = enc.encode(m, s.csid);
+          parts.push(c);
+          sent.push({ ...m, chunkStreamId: s.csid, fmt: c[0]! >> 6 });
         }
         const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
         let o = 0;
@@ -617,7 +645,7 @@ Deno.test("FLV tags round-trip through FlvReader (property)", () => {
   );
 });
 
-// === Server and client, in process ===
+// === URL ===
 
 Deno.test("parseRtmpUrl() splits host, port, app and stream", () => {
   assertEquals(parseRtmpUrl("rtmp://10.0.0.1/live/a?key=1"), {
@@ -629,376 +657,4 @@ Deno.test("parseRtmpUrl() splits host, port, app and stream", () => {
   });
   assertThrows(() => parseRtmpUrl("http://x/live"), TypeError);
   assertThrows(() => parseRtmpUrl("rtmp://x/"), TypeError);
-});
-
-async function collect(client: RtmpClient, type: number, n: number): Promise<RtmpMessage[]> {
-  const got: RtmpMessage[] = [];
-  for await (const m of client.messages()) {
-    if (m.type !== type) continue;
-    got.push(m);
-    if (got.length === n) break;
-  }
-  return got;
-}
-
-Deno.test("serveRtmp() fans one publisher out to two players, records FLV, drops garbage clients", async () => {
-  const dir = await Deno.makeTempDir();
-  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, record: dir });
-  const url = `rtmp://127.0.0.1:${server.addr.port}/live`;
-  const players = [await RtmpClient.connect(url), await RtmpClient.connect(url)];
-  for (const p of players) await p.play("cam");
-  const publisher = await RtmpClient.connect(url);
-  const id = await publisher.publish("cam");
-  assertEquals(server.streams, ["live/cam"]);
-  // A second publisher for the same name is refused.
-  const rival = await RtmpClient.connect(url);
-  await assertRejects(() => rival.publish("cam"), Error, "BadName");
-  rival.close();
-  // A client sending garbage after the handshake is dropped; the others keep going.
-  const bad = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-  const hs = new Handshake("client");
-  await bad.write(hs.start());
-  const buf = new Uint8Array(4096);
-  let got = 0;
-  while (got < 1 + 2 * 1536) got += (await bad.read(buf)) ?? 0;
-  await bad.write(hs.receive(new Uint8Array(0)).length ? new Uint8Array(0) : new Uint8Array(1536));
-  await bad.write(new Uint8Array([0x45, 0xff, 0xff, 0xff, 0, 0, 1, 9])); // type 1 on a new chunk stream
-  assertEquals(await bad.read(buf), null); // closed by the server
-  bad.close();
-
-  publisher.send(encodeData(["@setDataFrame", "onMetaData", { duration: 0 }], id));
-  const frames = [0x12, 0x22, 0x22, 0x12]; // H.263 keyframe, inter, inter, keyframe
-  frames.forEach((b, i) => publisher.send(msg(9, id, i * 40, new Uint8Array([b, i]))));
-  publisher.send(msg(8, id, 0, new Uint8Array([0x2e, 1, 2, 3])));
-  for (const p of players) {
-    const video = await collect(p, 9, 4);
-    assertEquals(video.map((m) => m.payload[1]), [0, 1, 2, 3]);
-    assertEquals(video.map((m) => m.timestamp), [0, 40, 80, 120]);
-  }
-  publisher.close();
-  await publisher.closed;
-  for (const p of players) p.close();
-  await server.close();
-  const file = decodeFlv(await Deno.readFile(`${dir}/live_cam.flv`));
-  assertEquals(file.tags.map((t) => t.type), [18, 9, 9, 9, 9, 8]);
-  assertEquals(decodeScriptData(file.tags[0]!.data)[0], "onMetaData");
-  await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("serveRtmp() drops a client that does not connect in time", async () => {
-  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, connectTimeout: 200 });
-  const idle = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-  const t0 = performance.now();
-  assertEquals(await idle.read(new Uint8Array(16)), null);
-  assert(performance.now() - t0 < 2000);
-  idle.close();
-  assertEquals(server.connections, 0);
-});
-
-Deno.test("serveRtmp() sends a late player metadata and codec headers, then starts at a keyframe", async () => {
-  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
-  const url = `rtmp://127.0.0.1:${server.addr.port}/app`;
-  const publisher = await RtmpClient.connect(url);
-  const id = await publisher.publish("s");
-  publisher.send(encodeData(["@setDataFrame", "onMetaData", { width: 2 }], id));
-  publisher.send(msg(9, id, 0, new Uint8Array([0x17, 0, 0, 0, 0, 1, 2])));
-  publisher.send(msg(8, id, 0, new Uint8Array([0xaf, 0, 0x12, 0x10])));
-  publisher.send(msg(9, id, 40, new Uint8Array([0x17, 1, 0, 0, 0, 9])));
-  await publisher.drain();
-  await new Promise((r) => setTimeout(r, 100));
-  const player = await RtmpClient.connect(url);
-  await player.play("s");
-  publisher.send(msg(9, id, 80, new Uint8Array([0x27, 1, 0, 0, 0, 8]))); // inter: skipped
-  publisher.send(msg(9, id, 120, new Uint8Array([0x17, 1, 0, 0, 0, 7]))); // keyframe
-  const got: RtmpMessage[] = [];
-  for await (const m of player.messages()) {
-    if (m.type === 20) continue;
-    got.push(m);
-    if (got.length === 4) break;
-  }
-  assertEquals(got.map((m) => m.type), [18, 9, 8, 9]);
-  assertEquals(decodeData(got[0]!), ["onMetaData", { width: 2 }]);
-  assertEquals(got[1]!.payload[1], 0); // AVC sequence header
-  assertEquals(got[3]!.payload[5], 7);
-  publisher.close();
-  player.close();
-});
-
-// === Interoperability with ffmpeg and rtmpdump (ports 19350-19399) ===
-
-const FFMPEG = { bin: "ffmpeg", apt: "ffmpeg" };
-const FFPROBE = { bin: "ffprobe", apt: "ffmpeg" };
-const RTMPDUMP = { bin: "rtmpdump", apt: "rtmpdump" };
-const SOURCE = [
-  "-hide_banner",
-  "-nostdin",
-  "-loglevel",
-  "error",
-  "-re",
-  "-f",
-  "lavfi",
-  "-i",
-  "testsrc=size=160x120:rate=25",
-  "-f",
-  "lavfi",
-  "-i",
-  "sine=frequency=440:sample_rate=44100",
-  "-t",
-  "2",
-];
-
-async function probe(file: string): Promise<string[]> {
-  const r = await run("ffprobe", [
-    "-v",
-    "error",
-    "-show_entries",
-    "stream=codec_type",
-    "-of",
-    "csv=p=0",
-    file,
-  ], { timeout: 10_000 });
-  return r.stdout.trim().split("\n").sort();
-}
-
-interopTest("ffmpeg publishes to serveRtmp(); ffmpeg and rtmpdump play it", [
-  FFMPEG,
-  FFPROBE,
-  RTMPDUMP,
-], async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await using server = serveRtmp({ hostname: "127.0.0.1", port: 19350, record: dir });
-    const url = "rtmp://127.0.0.1:19350/live/test";
-    await using ffplay = startPeer("ffmpeg", [
-      "-hide_banner",
-      "-nostdin",
-      "-loglevel",
-      "error",
-      "-i",
-      url,
-      "-c",
-      "copy",
-      "-t",
-      "1.5",
-      "-y",
-      `${dir}/ffmpeg.flv`,
-    ]);
-    await using dump = startPeer("timeout", [
-      "6",
-      "rtmpdump",
-      "-q",
-      "--live",
-      "-r",
-      url,
-      "-o",
-      `${dir}/rtmpdump.flv`,
-    ]);
-    await new Promise((r) => setTimeout(r, 400));
-    const pub = await run("ffmpeg", [
-      ...SOURCE,
-      "-c:v",
-      "libx264",
-      "-preset",
-      "ultrafast",
-      "-tune",
-      "zerolatency",
-      "-g",
-      "25",
-      "-pix_fmt",
-      "yuv420p",
-      "-c:a",
-      "aac",
-      "-b:a",
-      "64k",
-      "-f",
-      "flv",
-      url,
-    ], { timeout: 15_000 });
-    assertEquals(pub.code, 0, pub.stderr);
-    assertEquals((await ffplay.stop(3000)).code, 0, ffplay.output());
-    await dump.stop(3000);
-    await server.close();
-    for (const f of ["ffmpeg.flv", "rtmpdump.flv", "live_test.flv"]) {
-      const types = await probe(`${dir}/${f}`);
-      assert(types.includes("audio") && types.includes("video"), `${f}: ${types}`);
-    }
-    const recorded = decodeFlv(await Deno.readFile(`${dir}/live_test.flv`));
-    assert(
-      recorded.tags.filter((t) => t.type === 9).length >= 40,
-      "about 50 video frames recorded",
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}, { timeout: 30_000 });
-
-interopTest(
-  "RtmpClient plays from and publishes to ffmpeg -listen 1",
-  [FFMPEG, FFPROBE],
-  async () => {
-    const dir = await Deno.makeTempDir();
-    try {
-      // ffmpeg serves a stream (Sorenson H.263 and Nellymoser); our client plays it.
-      await using srv = startPeer("ffmpeg", [
-        ...SOURCE,
-        "-c:v",
-        "flv1",
-        "-g",
-        "25",
-        "-c:a",
-        "nellymoser",
-        "-f",
-        "flv",
-        "-listen",
-        "1",
-        "rtmp://127.0.0.1:19351/live/out",
-      ]);
-      let client: RtmpClient | undefined;
-      for (let i = 0; i < 50 && !client; i++) {
-        client = await RtmpClient.connect("rtmp://127.0.0.1:19351/live").catch(() => undefined);
-        if (!client) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert(client, "ffmpeg -listen did not accept");
-      await client!.play("out");
-      const tags: FlvTag[] = [];
-      for await (const m of client!.messages()) {
-        if (m.type === 8 || m.type === 9) {
-          tags.push({
-            type: m.type,
-            timestamp: m.timestamp,
-            data: m.payload,
-          });
-        }
-      }
-      await srv.stop(2000);
-      const audio = tags.filter((t) => t.type === 8);
-      const video = tags.filter((t) => t.type === 9);
-      assert(
-        video.length >= 40 && audio.length >= 40,
-        `${video.length} video, ${audio.length} audio`,
-      );
-      assertEquals(decodeVideoTagHeader(video[0]!.data).codecId, 2);
-      assertEquals(decodeAudioTagHeader(audio[0]!.data).soundFormat, 6);
-      // Our client publishes those tags back to an ffmpeg that records them.
-      await using sink = startPeer("ffmpeg", [
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-listen",
-        "1",
-        "-i",
-        "rtmp://127.0.0.1:19352/live/in",
-        "-c",
-        "copy",
-        "-y",
-        `${dir}/in.flv`,
-      ]);
-      let pub: RtmpClient | undefined;
-      for (let i = 0; i < 50 && !pub; i++) {
-        pub = await RtmpClient.connect("rtmp://127.0.0.1:19352/live").catch(() => undefined);
-        if (!pub) await new Promise((r) => setTimeout(r, 100));
-      }
-      const id = await pub!.publish("in");
-      pub!.send(
-        encodeData([
-          "@setDataFrame",
-          "onMetaData",
-          new EcmaArray({ videocodecid: 2, audiocodecid: 6 }),
-        ], id),
-      );
-      for (const t of tags) pub!.send(msg(t.type, id, t.timestamp, t.data));
-      await pub!.drain();
-      await new Promise((r) => setTimeout(r, 300));
-      pub!.close();
-      await sink.stop(3000);
-      const types = await probe(`${dir}/in.flv`);
-      assertEquals(types, ["audio", "video"]);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-  { timeout: 30_000 },
-);
-
-Deno.test("The publish and play commands move an FLV file through serveRtmp()", async () => {
-  const dir = await Deno.makeTempDir();
-  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
-  const url = `rtmp://127.0.0.1:${server.addr.port}/live/file`;
-  const tags: FlvTag[] = [
-    { type: 18, timestamp: 0, data: encodeScriptData(["onMetaData", { duration: 0.4 }]) },
-  ];
-  for (let i = 0; i < 10; i++) {
-    tags.push({ type: 9, timestamp: i * 40, data: new Uint8Array([i % 5 ? 0x22 : 0x12, i]) });
-    tags.push({ type: 8, timestamp: i * 40, data: new Uint8Array([0x2e, i]) });
-  }
-  await Deno.writeFile(
-    `${dir}/in.flv`,
-    new Uint8Array([
-      ...encodeFlvHeader({ version: 1, audio: true, video: true }),
-      ...tags.flatMap((t) => [...encodeFlvTag(t)]),
-    ]),
-  );
-  const cli = (...args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("./rtmp.ts", import.meta.url).pathname, "-q", ...args],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-  const player = cli("play", url, "--out", `${dir}/out.flv`, "--duration", "10");
-  for (let i = 0; i < 100 && server.connections === 0; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 300));
-  const pub = await cli("publish", `${dir}/in.flv`, url, "--fast");
-  assertEquals(pub.code, 0, new TextDecoder().decode(pub.stderr));
-  const played = await player;
-  assertEquals(played.code, 0, new TextDecoder().decode(played.stderr));
-  const out = decodeFlv(await Deno.readFile(`${dir}/out.flv`));
-  assertEquals(out.tags.length, tags.length);
-  assertEquals(decodeScriptData(out.tags[0]!.data), ["onMetaData", { duration: 0.4 }]);
-  assertEquals(out.tags.filter((t) => t.type === 9).map((t) => t.data[1]), [
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-    9,
-  ]);
-  await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("The serve command shuts down cleanly on SIGTERM", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./rtmp.ts", import.meta.url).pathname,
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "19353",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.getReader();
-  let text = "";
-  while (!text.includes("listening")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  const c = await RtmpClient.connect("rtmp://127.0.0.1:19353/live");
-  child.kill("SIGTERM");
-  const status = await child.status;
-  reader.releaseLock();
-  await child.stderr.cancel();
-  assertEquals(status.code, 0);
-  await c.closed;
 });

@@ -1,83 +1,32 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // This module is browser compatible.
-// The sans-I/O core of RTMP: handshake, chunk stream, protocol control and user control
-// messages, command and data messages. Re-exported by ./rtmp.ts.
-// @implements RTMP (Real Time Messaging Protocol)
-import { ParseError } from "@rtclite/std/errors";
-import { type AmfValue, decodeAmf0Values, encodeAmf0Values } from "./amf.ts";
-
-/** Malformed RTMP input (handshake, chunk, or message payload): `offset` is where reading stopped. */
-export class RtmpError extends ParseError {}
-
-// === Message types (RTMP §5.4, §6.2, §7.1) ===
-
 /**
- * RTMP message type IDs.
+ * The RTMP handshake (RTMP §5.2) and chunk stream (RTMP §5.3) without I/O: C0-C2/S0-S2 as a
+ * state machine, and the encoder and decoder that split messages into chunks and reassemble
+ * them (message header types 0-3, extended timestamps, chunk size changes, abort, interleaved
+ * chunk streams, size limits). Part of `@rtclite/vnd/adobe/rtmp` (re-exported by `mod.ts`).
  *
- * @example
+ * @example Chunk a message at the default chunk size and read it back
  * ```ts
- * import { MessageType } from "@rtclite/vnd/adobe/rtmp";
- * import { equal } from "node:assert/strict";
+ * import { ChunkDecoder, ChunkEncoder } from "@rtclite/vnd/adobe/rtmp";
+ * import { deepEqual, equal } from "node:assert/strict";
  *
- * equal(MessageType.VIDEO, 9);
- * equal(MessageType.COMMAND_AMF0, 20);
+ * const message = { type: 9, streamId: 1, timestamp: 40, payload: new Uint8Array(300) };
+ * const bytes = new ChunkEncoder().encode(message, 6);
+ * equal(bytes[0], 0x06); // fmt 0, chunk stream 6
+ * deepEqual(new ChunkDecoder().push(bytes), [{ ...message, chunkStreamId: 6, fmt: 0 }]);
  * ```
- */
-export const MessageType = {
-  /** Set Chunk Size (RTMP §5.4.1). */
-  SET_CHUNK_SIZE: 1,
-  /** Abort Message (RTMP §5.4.2). */
-  ABORT: 2,
-  /** Acknowledgement (RTMP §5.4.3). */
-  ACK: 3,
-  /** User Control Message (RTMP §6.2). */
-  USER_CONTROL: 4,
-  /** Window Acknowledgement Size (RTMP §5.4.4). */
-  WINDOW_ACK_SIZE: 5,
-  /** Set Peer Bandwidth (RTMP §5.4.5). */
-  SET_PEER_BANDWIDTH: 6,
-  /** Audio Message (RTMP §7.1.4). */
-  AUDIO: 8,
-  /** Video Message (RTMP §7.1.5). */
-  VIDEO: 9,
-  /** Data Message in AMF 3 (RTMP §7.1.2). */
-  DATA_AMF3: 15,
-  /** Shared Object Message in AMF 3 (RTMP §7.1.3). */
-  SHARED_OBJECT_AMF3: 16,
-  /** Command Message in AMF 3 (RTMP §7.1.1). */
-  COMMAND_AMF3: 17,
-  /** Data Message in AMF 0 (RTMP §7.1.2). */
-  DATA_AMF0: 18,
-  /** Shared Object Message in AMF 0 (RTMP §7.1.3). */
-  SHARED_OBJECT_AMF0: 19,
-  /** Command Message in AMF 0 (RTMP §7.1.1). */
-  COMMAND_AMF0: 20,
-  /** Aggregate Message (RTMP §7.1.6). */
-  AGGREGATE: 22,
-} as const;
-
-/**
- * An RTMP message as the chunk stream carries it (RTMP §5.1, §6.1).
  *
- * @example
- * ```ts
- * import type { RtmpMessage } from "@rtclite/vnd/adobe/rtmp";
- * import { equal } from "node:assert/strict";
- *
- * const m: RtmpMessage = { type: 8, streamId: 1, timestamp: 0, payload: new Uint8Array([0xaf]) };
- * equal(m.payload.length, 1);
- * ```
+ * @module
  */
-export interface RtmpMessage {
-  /** Message type ID (see {@linkcode MessageType}). */
-  type: number;
-  /** Message stream ID (0 for the control stream). */
-  streamId: number;
-  /** Timestamp in milliseconds, 32 bits. */
-  timestamp: number;
-  /** The payload. */
-  payload: Uint8Array;
-}
+import { concat } from "@rtclite/std/bytes";
+import {
+  checkChunkSize,
+  decodeControl,
+  MessageType,
+  RtmpError,
+  type RtmpMessage,
+} from "./message.ts";
 
 // === Handshake (RTMP §5.2) ===
 
@@ -166,6 +115,12 @@ export interface HandshakeOptions {
  * The client sends C0+C1 at once and C2 after S1; the server answers C0+C1 with S0+S1+S2
  * and is done after C2. Bytes after the handshake are kept in {@linkcode Handshake.rest}.
  *
+ * The times the packets carry are kept (RTMP §5.2.3, §5.2.4): {@linkcode Handshake.ownTime}
+ * is the Time of this side's C1 (client) or S1 (server), {@linkcode Handshake.peerTime} the
+ * Time of the peer's S1 or C1; {@linkcode Handshake.readTime} is when this side read the
+ * peer's C1/S1 (its C2/S2 Time2) and {@linkcode Handshake.peerReadTime} when the peer read
+ * ours (the peer's C2/S2 Time2), each on its own side's clock.
+ *
  * @example Run both sides against each other
  * ```ts
  * import { Handshake } from "@rtclite/vnd/adobe/rtmp";
@@ -182,6 +137,23 @@ export interface HandshakeOptions {
  * server.receive(c2);
  * equal(server.done, true);
  * ```
+ *
+ * @example The C1 and S1 times, and when each side read the other's
+ * ```ts
+ * import { encodeHandshake1, encodeHandshake2, Handshake } from "@rtclite/vnd/adobe/rtmp";
+ * import { equal } from "node:assert/strict";
+ *
+ * let now = 1000;
+ * const client = new Handshake("client", { now: () => now });
+ * const c1 = client.start().subarray(1);
+ * now += 25; // S0+S1+S2 arrive 25 ms later: S1 says 7000, and the server read C1 at 12
+ * const s1 = encodeHandshake1(7000);
+ * client.receive(new Uint8Array([3, ...s1, ...encodeHandshake2(c1, 12)]));
+ * equal(client.ownTime, 0); // C1
+ * equal(client.peerTime, 7000); // S1
+ * equal(client.readTime, 25);
+ * equal(client.peerReadTime, 12);
+ * ```
  */
 export class Handshake {
   readonly #role: "client" | "server";
@@ -192,6 +164,9 @@ export class Handshake {
   #state: "start" | "versionSent" | "ackSent" | "done" = "start";
   #rest: Uint8Array = new Uint8Array(0);
   #peerVersion = 0;
+  #peerTime: number | undefined;
+  #readTime: number | undefined;
+  #peerReadTime: number | undefined;
 
   /**
    * Creates a handshake for one side.
@@ -214,6 +189,32 @@ export class Handshake {
   /** The RTMP version the peer sent in C0/S0 (0 until received). */
   get peerVersion(): number {
     return this.#peerVersion;
+  }
+
+  /** The Time field of this side's C1 (client) or S1 (server): 0, the start of its clock. */
+  get ownTime(): number {
+    return 0;
+  }
+
+  /** The Time field of the peer's S1 (client) or C1 (server); `undefined` until read. */
+  get peerTime(): number | undefined {
+    return this.#peerTime;
+  }
+
+  /**
+   * When this side read the peer's C1/S1, in ms on its own clock: the Time2 field of the
+   * C2/S2 it sent; `undefined` until then.
+   */
+  get readTime(): number | undefined {
+    return this.#readTime;
+  }
+
+  /**
+   * When the peer read this side's C1/S1, in ms on the peer's clock: the Time2 field of the
+   * peer's C2/S2; `undefined` until it arrives.
+   */
+  get peerReadTime(): number | undefined {
+    return this.#peerReadTime;
   }
 
   /** Bytes received after the handshake's last packet (the first chunks). */
@@ -253,7 +254,7 @@ export class Handshake {
         this.#checkVersion();
         const c1 = this.#buf.subarray(1, 1 + HANDSHAKE_SIZE);
         // @implements RTMP §5.2.1 ¶2
-        out.push(new Uint8Array([RTMP_VERSION]), this.#own, encodeHandshake2(c1, this.#time()));
+        out.push(new Uint8Array([RTMP_VERSION]), this.#own, encodeHandshake2(c1, this.#read()));
         this.#buf = this.#buf.slice(1 + HANDSHAKE_SIZE);
         this.#state = "ackSent";
       }
@@ -265,7 +266,7 @@ export class Handshake {
       if (this.#state === "versionSent" && this.#buf.length >= 1 + HANDSHAKE_SIZE) {
         this.#checkVersion();
         const s1 = this.#buf.subarray(1, 1 + HANDSHAKE_SIZE);
-        out.push(encodeHandshake2(s1, this.#time()));
+        out.push(encodeHandshake2(s1, this.#read()));
         this.#buf = this.#buf.slice(1 + HANDSHAKE_SIZE);
         this.#state = "ackSent";
       }
@@ -276,13 +277,18 @@ export class Handshake {
     return concat(out);
   }
 
-  #time(): number {
-    return (this.#now() - this.#epoch) >>> 0;
+  /** Notes when the peer's C1/S1 (at `#buf[1..]`) was read, and returns it for C2/S2. */
+  #read(): number {
+    this.#readTime = (this.#now() - this.#epoch) >>> 0;
+    return this.#readTime;
   }
 
   #checkVersion(): void {
-    const v = this.#buf[0]!;
+    const b = this.#buf;
+    const v = b[0]!;
     this.#peerVersion = v;
+    // @implements RTMP §5.2.3
+    this.#peerTime = ((b[1]! << 24) | (b[2]! << 16) | (b[3]! << 8) | b[4]!) >>> 0;
     // @implements RTMP §5.2.2 ¶2
     if (v >= 32) {
       throw new RtmpError(
@@ -293,6 +299,9 @@ export class Handshake {
   }
 
   #finish(n: number): void {
+    const b = this.#buf;
+    // @implements RTMP §5.2.4
+    this.#peerReadTime = ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
     this.#rest = this.#buf.slice(n);
     this.#buf = new Uint8Array(0);
     this.#state = "done";
@@ -305,7 +314,6 @@ export class Handshake {
 export const DEFAULT_CHUNK_SIZE = 128;
 /** The largest message length a chunk header can carry (24 bits). */
 export const MAX_MESSAGE_LENGTH = 0xffffff;
-const MAX_CHUNK_SIZE = 0x7fffffff;
 const EXTENDED = 0xffffff;
 /** Message header length by chunk type (RTMP §5.3.1.2). */
 const HEADER_LENGTH: readonly number[] = [11, 7, 3, 0];
@@ -473,13 +481,6 @@ export class ChunkEncoder {
   }
 }
 
-function checkChunkSize(size: number): number {
-  if (!Number.isInteger(size) || size < 1 || size > MAX_CHUNK_SIZE) {
-    throw new RangeError(`Invalid chunk size ${size}: expected 1 to 2147483647`);
-  }
-  return size;
-}
-
 // @implements RTMP §5.3.1.1
 function writeBasicHeader(out: Uint8Array, pos: number, fmt: number, csid: number): number {
   if (csid < 64) {
@@ -511,7 +512,38 @@ function readUint32(b: Uint8Array, pos: number): number {
   return ((b[pos]! << 24) | (b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!) >>> 0;
 }
 
+/** A chunk's message header type: the `fmt` field of its basic header (RTMP §5.3.1.1). */
+export type ChunkFormat = 0 | 1 | 2 | 3;
+
+/**
+ * A message as {@linkcode ChunkDecoder} reassembled it, with what carried it: the chunk
+ * stream, and the message header type of its first chunk (RTMP §5.3.1.2: 0 a full header,
+ * 1 without the stream ID, 2 a timestamp delta only, 3 nothing new; a message's further
+ * chunks are type 3).
+ *
+ * @example A second message on the same chunk stream compresses its header
+ * ```ts
+ * import { ChunkDecoder, ChunkEncoder } from "@rtclite/vnd/adobe/rtmp";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const enc = new ChunkEncoder();
+ * const a = { type: 8, streamId: 1, timestamp: 0, payload: new Uint8Array(4) };
+ * const bytes = [enc.encode(a, 4), enc.encode({ ...a, timestamp: 20 }, 4)];
+ * const dec = new ChunkDecoder();
+ * const got = bytes.flatMap((b) => dec.push(b));
+ * deepEqual(got.map((m) => [m.chunkStreamId, m.fmt, m.timestamp]), [[4, 0, 0], [4, 2, 20]]);
+ * ```
+ */
+export interface ReceivedMessage extends RtmpMessage {
+  /** The chunk stream (2-65599) that carried the message. */
+  chunkStreamId: number;
+  /** The message header type of the message's first chunk. */
+  fmt: ChunkFormat;
+}
+
 interface RecvState {
+  /** Header type of the first chunk of the message being reassembled. */
+  fmt: ChunkFormat;
   timestamp: number;
   delta: number;
   length: number;
@@ -553,7 +585,7 @@ export interface ChunkDecoderOptions {
  * const got: RtmpMessage[] = [];
  * for (const b of bytes) got.push(...dec.push(new Uint8Array([b])));
  * equal(got.length, 1);
- * deepEqual(got[0], msg);
+ * deepEqual(got[0], { ...msg, chunkStreamId: 4, fmt: 0 });
  * ```
  */
 export class ChunkDecoder {
@@ -594,10 +626,11 @@ export class ChunkDecoder {
    * Feeds bytes and returns the messages they complete.
    *
    * @param bytes Received bytes.
-   * @returns Completed messages in order.
+   * @returns Completed messages in order, each with the chunk stream and header type that
+   * carried it.
    * @throws {RtmpError} On a malformed chunk or a message over the limits.
    */
-  push(bytes: Uint8Array): RtmpMessage[] {
+  push(bytes: Uint8Array): ReceivedMessage[] {
     if (this.#failed) throw this.#failed;
     this.#bytesRead += bytes.length;
     // Chunk data is copied into the message's payload; an unread tail is copied before
@@ -605,7 +638,7 @@ export class ChunkDecoder {
     const rest = this.#buf.subarray(this.#pos);
     this.#buf = rest.length ? concat([rest, bytes]) : bytes;
     this.#pos = 0;
-    const out: RtmpMessage[] = [];
+    const out: ReceivedMessage[] = [];
     try {
       while (this.#readChunk(out));
     } catch (e) {
@@ -624,7 +657,7 @@ export class ChunkDecoder {
     );
   }
 
-  #readChunk(out: RtmpMessage[]): boolean {
+  #readChunk(out: ReceivedMessage[]): boolean {
     const b = this.#buf;
     const start = this.#pos;
     let p = start;
@@ -690,6 +723,7 @@ export class ChunkDecoder {
         this.#fail(`more than ${this.#maxChunkStreams} chunk streams`, start);
       }
       state = {
+        fmt: 0,
         timestamp: 0,
         delta: 0,
         length: 0,
@@ -716,6 +750,7 @@ export class ChunkDecoder {
       state.type = type;
       state.streamId = streamId;
       state.extended = extended;
+      state.fmt = fmt as ChunkFormat;
       if (this.#buffered + length > this.#maxBuffered) {
         this.#fail(`incomplete messages would hold more than ${this.#maxBuffered} bytes`, start);
       }
@@ -731,11 +766,13 @@ export class ChunkDecoder {
       this.#buffered -= state.length;
       state.payload = EMPTY;
       state.received = 0;
-      const msg: RtmpMessage = {
+      const msg: ReceivedMessage = {
         type: state.type,
         streamId: state.streamId,
         timestamp: state.timestamp,
         payload,
+        chunkStreamId: csid,
+        fmt: state.fmt,
       };
       this.#control(msg, start);
       out.push(msg);
@@ -761,479 +798,4 @@ export class ChunkDecoder {
       }
     }
   }
-}
-
-// === Protocol control messages (RTMP §5.4) and user control messages (RTMP §6.2) ===
-
-/**
- * User control event types (RTMP §7.1.7).
- *
- * @example
- * ```ts
- * import { UserControlEvent } from "@rtclite/vnd/adobe/rtmp";
- * import { equal } from "node:assert/strict";
- *
- * equal(UserControlEvent.PING_REQUEST, 6);
- * ```
- */
-export const UserControlEvent = {
-  /** A stream became functional; data: stream ID. */
-  STREAM_BEGIN: 0,
-  /** Playback is over; data: stream ID. */
-  STREAM_EOF: 1,
-  /** No more data on the stream for now; data: stream ID. */
-  STREAM_DRY: 2,
-  /** Client buffer length; data: stream ID and milliseconds. */
-  SET_BUFFER_LENGTH: 3,
-  /** The stream is recorded; data: stream ID. */
-  STREAM_IS_RECORDED: 4,
-  /** Server pings the client; data: a timestamp. */
-  PING_REQUEST: 6,
-  /** Client answers a ping; data: the timestamp from the request. */
-  PING_RESPONSE: 7,
-} as const;
-
-/** A decoded protocol control or user control message. */
-export type ControlMessage =
-  | { kind: "setChunkSize"; chunkSize: number }
-  | { kind: "abort"; chunkStreamId: number }
-  | { kind: "ack"; sequenceNumber: number }
-  | { kind: "windowAckSize"; size: number }
-  | { kind: "setPeerBandwidth"; size: number; limitType: number }
-  | { kind: "userControl"; event: number; data: number[] };
-
-function control(type: number, payload: Uint8Array): RtmpMessage {
-  return { type, streamId: 0, timestamp: 0, payload };
-}
-
-function u32(...values: number[]): Uint8Array {
-  const out = new Uint8Array(values.length * 4);
-  const view = new DataView(out.buffer);
-  values.forEach((v, i) => view.setUint32(i * 4, v >>> 0));
-  return out;
-}
-
-/**
- * Builds a Set Chunk Size message.
- *
- * @param chunkSize The new maximum chunk size, 1 to 2147483647.
- * @returns The message for the control stream.
- *
- * @example
- * ```ts
- * import { setChunkSizeMessage } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * deepEqual([...setChunkSizeMessage(4096).payload], [0, 0, 0x10, 0]);
- * ```
- */
-export function setChunkSizeMessage(chunkSize: number): RtmpMessage {
-  // @implements RTMP §5.4.1
-  return control(MessageType.SET_CHUNK_SIZE, u32(checkChunkSize(chunkSize)));
-}
-
-/**
- * Builds an Abort Message.
- *
- * @param chunkStreamId The chunk stream whose partial message the peer should discard.
- * @returns The message for the control stream.
- *
- * @example
- * ```ts
- * import { abortMessage } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * deepEqual([...abortMessage(6).payload], [0, 0, 0, 6]);
- * ```
- */
-export function abortMessage(chunkStreamId: number): RtmpMessage {
-  // @implements RTMP §5.4.2
-  return control(MessageType.ABORT, u32(chunkStreamId));
-}
-
-/**
- * Builds an Acknowledgement.
- *
- * @param sequenceNumber Bytes received so far (modulo 2^32).
- * @returns The message for the control stream.
- *
- * @example
- * ```ts
- * import { acknowledgementMessage } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * deepEqual([...acknowledgementMessage(256).payload], [0, 0, 1, 0]);
- * ```
- */
-export function acknowledgementMessage(sequenceNumber: number): RtmpMessage {
-  // @implements RTMP §5.4.3
-  return control(MessageType.ACK, u32(sequenceNumber));
-}
-
-/**
- * Builds a Window Acknowledgement Size message.
- *
- * @param size Bytes the peer may receive between acknowledgements.
- * @returns The message for the control stream.
- *
- * @example
- * ```ts
- * import { windowAckSizeMessage } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * deepEqual([...windowAckSizeMessage(2500000).payload], [0x00, 0x26, 0x25, 0xa0]);
- * ```
- */
-export function windowAckSizeMessage(size: number): RtmpMessage {
-  // @implements RTMP §5.4.4
-  return control(MessageType.WINDOW_ACK_SIZE, u32(size));
-}
-
-/**
- * Builds a Set Peer Bandwidth message.
- *
- * @param size The acknowledgement window size.
- * @param limitType 0 hard, 1 soft, 2 dynamic.
- * @returns The message for the control stream.
- *
- * @example
- * ```ts
- * import { setPeerBandwidthMessage } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * deepEqual([...setPeerBandwidthMessage(2500000, 2).payload], [0x00, 0x26, 0x25, 0xa0, 2]);
- * ```
- */
-export function setPeerBandwidthMessage(size: number, limitType: 0 | 1 | 2): RtmpMessage {
-  // @implements RTMP §5.4.5
-  const payload = new Uint8Array(5);
-  payload.set(u32(size));
-  payload[4] = limitType;
-  return control(MessageType.SET_PEER_BANDWIDTH, payload);
-}
-
-/**
- * Builds a User Control message.
- *
- * @param event Event type (see {@linkcode UserControlEvent}).
- * @param data The event data as 32-bit numbers (stream ID, buffer length, timestamp).
- * @returns The message for the control stream.
- *
- * @example Stream Begin for stream 1
- * ```ts
- * import { userControlMessage, UserControlEvent } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * const m = userControlMessage(UserControlEvent.STREAM_BEGIN, 1);
- * deepEqual([...m.payload], [0, 0, 0, 0, 0, 1]);
- * ```
- */
-export function userControlMessage(event: number, ...data: number[]): RtmpMessage {
-  // @implements RTMP §6.2, RTMP §7.1.7
-  const payload = new Uint8Array(2 + data.length * 4);
-  new DataView(payload.buffer).setUint16(0, event);
-  payload.set(u32(...data), 2);
-  return control(MessageType.USER_CONTROL, payload);
-}
-
-/**
- * Decodes a protocol control (types 1, 2, 3, 5, 6) or user control (type 4) message.
- *
- * @param message The message.
- * @param offset Offset reported in errors (default 0).
- * @returns The decoded message.
- * @throws {RtmpError} When the payload is too short, a chunk size is 0 or has its top bit
- * set, or the type is not a control message.
- *
- * @example
- * ```ts
- * import { decodeControl, setChunkSizeMessage } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * deepEqual(decodeControl(setChunkSizeMessage(4096)), { kind: "setChunkSize", chunkSize: 4096 });
- * ```
- */
-export function decodeControl(message: RtmpMessage, offset = 0): ControlMessage {
-  const p = message.payload;
-  const need = (n: number, what: string) => {
-    if (p.length < n) {
-      throw new RtmpError(
-        `Cannot decode ${what}: payload has ${p.length} bytes, expected at least ${n}`,
-        offset,
-      );
-    }
-  };
-  switch (message.type) {
-    case MessageType.SET_CHUNK_SIZE: {
-      need(4, "Set Chunk Size");
-      const v = readUint32(p, 0);
-      // @implements RTMP §5.4.1 ¶3-4
-      if (v & 0x80000000 || v === 0) {
-        throw new RtmpError(`Cannot decode Set Chunk Size: invalid chunk size ${v}`, offset);
-      }
-      return { kind: "setChunkSize", chunkSize: v };
-    }
-    case MessageType.ABORT:
-      need(4, "Abort Message");
-      return { kind: "abort", chunkStreamId: readUint32(p, 0) };
-    case MessageType.ACK:
-      need(4, "Acknowledgement");
-      return { kind: "ack", sequenceNumber: readUint32(p, 0) };
-    case MessageType.WINDOW_ACK_SIZE:
-      need(4, "Window Acknowledgement Size");
-      return { kind: "windowAckSize", size: readUint32(p, 0) };
-    case MessageType.SET_PEER_BANDWIDTH:
-      need(5, "Set Peer Bandwidth");
-      return { kind: "setPeerBandwidth", size: readUint32(p, 0), limitType: p[4]! };
-    case MessageType.USER_CONTROL: {
-      need(2, "User Control");
-      const data: number[] = [];
-      for (let i = 2; i + 4 <= p.length; i += 4) data.push(readUint32(p, i));
-      return { kind: "userControl", event: (p[0]! << 8) | p[1]!, data };
-    }
-    default:
-      throw new RtmpError(`Cannot decode control message: type ${message.type} is not one`, offset);
-  }
-}
-
-// === Command and data messages (RTMP §7.1.1, §7.1.2, §7.2) ===
-
-/**
- * A command: name, transaction ID, command object, optional arguments (RTMP §7.2).
- *
- * @example
- * ```ts
- * import type { RtmpCommand } from "@rtclite/vnd/adobe/rtmp";
- * import { equal } from "node:assert/strict";
- *
- * const c: RtmpCommand = { name: "createStream", transactionId: 2, object: null, args: [] };
- * equal(c.name, "createStream");
- * ```
- */
-export interface RtmpCommand {
-  /** Command name (`connect`, `_result`, `onStatus`, ...). */
-  name: string;
-  /** Transaction ID (0 when no response is expected). */
-  transactionId: number;
-  /** Command object (or `null`). */
-  object: AmfValue;
-  /** Further arguments. */
-  args: AmfValue[];
-}
-
-/**
- * Encodes a command as an AMF 0 command message (type 20).
- *
- * @param command The command.
- * @param streamId Message stream ID (0 for NetConnection commands).
- * @returns The message.
- *
- * @example A connect command
- * ```ts
- * import { encodeCommand } from "@rtclite/vnd/adobe/rtmp";
- * import { decodeAmf0Values } from "@rtclite/vnd/adobe/amf";
- * import { deepEqual, equal } from "node:assert/strict";
- *
- * const m = encodeCommand({ name: "connect", transactionId: 1, object: { app: "live" }, args: [] });
- * equal(m.type, 20);
- * deepEqual(decodeAmf0Values(m.payload), ["connect", 1, { app: "live" }]);
- * ```
- */
-export function encodeCommand(command: RtmpCommand, streamId = 0): RtmpMessage {
-  // @implements RTMP §7.1.1
-  const payload = encodeAmf0Values([
-    command.name,
-    command.transactionId,
-    command.object,
-    ...command.args,
-  ]);
-  return { type: MessageType.COMMAND_AMF0, streamId, timestamp: 0, payload };
-}
-
-/**
- * Decodes a command message (type 20, or type 17 whose body starts with a format byte 0 and
- * continues in AMF 0).
- *
- * @param message The message.
- * @returns The command.
- * @throws {RtmpError} When the payload is not AMF 0 or does not start with a name and a
- * transaction ID.
- *
- * @example
- * ```ts
- * import { decodeCommand, encodeCommand } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * const c = { name: "play", transactionId: 0, object: null, args: ["test"] };
- * deepEqual(decodeCommand(encodeCommand(c, 1)), c);
- * ```
- */
-export function decodeCommand(message: RtmpMessage): RtmpCommand {
-  const values = decodeValues(message, "command");
-  // Some peers send bare notifications (ffmpeg's `onFCPublish` is a lone name): a missing
-  // transaction ID reads as 0.
-  const [name, transactionId = 0, object = null, ...args] = values;
-  if (typeof name !== "string" || typeof transactionId !== "number") {
-    throw new RtmpError(
-      "Cannot decode command: expected a name string and a transaction ID number",
-      0,
-    );
-  }
-  return { name, transactionId, object, args };
-}
-
-/**
- * Encodes a data message (type 18), e.g. `@setDataFrame` with `onMetaData`.
- *
- * @param values The AMF 0 values (handler name first).
- * @param streamId Message stream ID.
- * @param timestamp Timestamp in milliseconds.
- * @returns The message.
- *
- * @example
- * ```ts
- * import { decodeData, encodeData } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * const m = encodeData(["@setDataFrame", "onMetaData", { width: 320 }], 1);
- * deepEqual(decodeData(m), ["@setDataFrame", "onMetaData", { width: 320 }]);
- * ```
- */
-export function encodeData(values: AmfValue[], streamId = 0, timestamp = 0): RtmpMessage {
-  // @implements RTMP §7.1.2
-  return { type: MessageType.DATA_AMF0, streamId, timestamp, payload: encodeAmf0Values(values) };
-}
-
-/**
- * Decodes a data message (type 18, or 15 with a leading format byte) to its AMF 0 values.
- *
- * @param message The message.
- * @returns The values.
- * @throws {RtmpError} When the payload is not AMF 0.
- *
- * @example
- * ```ts
- * import { decodeData } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * deepEqual(decodeData({ type: 18, streamId: 1, timestamp: 0, payload: new Uint8Array([5]) }), [null]);
- * ```
- */
-export function decodeData(message: RtmpMessage): AmfValue[] {
-  return decodeValues(message, "data message");
-}
-
-function decodeValues(message: RtmpMessage, what: string): AmfValue[] {
-  let p = message.payload;
-  if (message.type === MessageType.COMMAND_AMF3 || message.type === MessageType.DATA_AMF3) {
-    if (p[0] === 0) p = p.subarray(1);
-  }
-  try {
-    return decodeAmf0Values(p);
-  } catch (e) {
-    const offset = (e as { offset?: number }).offset;
-    throw new RtmpError(`Cannot decode ${what}: ${(e as Error).message}`, offset, { cause: e });
-  }
-}
-
-// === Aggregate messages (RTMP §7.1.6) ===
-
-/**
- * Builds an Aggregate Message from sub-messages: each written with the RTMP message header
- * of RTMP §6.1.1 (type, length, timestamp, stream ID) and followed by a back pointer.
- *
- * @param messages The sub-messages (their stream IDs are replaced by `streamId`).
- * @param streamId The aggregate's message stream ID.
- * @returns The aggregate message, timestamped with the first sub-message's timestamp.
- *
- * @example
- * ```ts
- * import { decodeAggregate, encodeAggregate } from "@rtclite/vnd/adobe/rtmp";
- * import { equal } from "node:assert/strict";
- *
- * const agg = encodeAggregate([
- *   { type: 8, streamId: 1, timestamp: 100, payload: new Uint8Array([0x2e, 1]) },
- *   { type: 9, streamId: 1, timestamp: 120, payload: new Uint8Array([0x12, 2]) },
- * ], 1);
- * equal(agg.payload.length, 2 * (11 + 2 + 4));
- * equal(decodeAggregate(agg)[1]!.timestamp, 120);
- * ```
- */
-export function encodeAggregate(messages: readonly RtmpMessage[], streamId: number): RtmpMessage {
-  const size = messages.reduce((n, m) => n + 11 + m.payload.length + 4, 0);
-  const payload = new Uint8Array(size);
-  const view = new DataView(payload.buffer);
-  let p = 0;
-  for (const m of messages) {
-    // @implements RTMP §6.1.1
-    payload[p] = m.type;
-    writeUint24(payload, p + 1, m.payload.length);
-    view.setUint32(p + 4, m.timestamp >>> 0);
-    writeUint24(payload, p + 8, streamId);
-    payload.set(m.payload, p + 11);
-    p += 11 + m.payload.length;
-    view.setUint32(p, 11 + m.payload.length);
-    p += 4;
-  }
-  return { type: MessageType.AGGREGATE, streamId, timestamp: messages[0]?.timestamp ?? 0, payload };
-}
-
-/**
- * Splits an Aggregate Message into its sub-messages, with timestamps moved by the difference
- * between the aggregate's timestamp and the first sub-message's, and the aggregate's stream ID.
- *
- * @param message The aggregate message (type 22).
- * @returns The sub-messages.
- * @throws {RtmpError} When a sub-message header or body runs past the end.
- *
- * @example
- * ```ts
- * import { decodeAggregate, RtmpError } from "@rtclite/vnd/adobe/rtmp";
- * import { throws } from "node:assert/strict";
- *
- * throws(() => decodeAggregate({ type: 22, streamId: 1, timestamp: 0, payload: new Uint8Array(5) }), RtmpError);
- * ```
- */
-export function decodeAggregate(message: RtmpMessage): RtmpMessage[] {
-  // @implements RTMP §7.1.6
-  const b = message.payload;
-  const out: RtmpMessage[] = [];
-  let offset: number | undefined;
-  let p = 0;
-  while (p < b.length) {
-    if (p + 11 > b.length) {
-      throw new RtmpError(`Cannot decode aggregate message: sub-message header at ${p} is cut`, p);
-    }
-    const length = readUint24(b, p + 1);
-    const timestamp = readUint32(b, p + 4);
-    if (p + 11 + length + 4 > b.length) {
-      throw new RtmpError(
-        `Cannot decode aggregate message: sub-message of ${length} bytes at ${p} runs past the end`,
-        p,
-      );
-    }
-    offset ??= (message.timestamp - timestamp) >>> 0;
-    out.push({
-      type: b[p]!,
-      streamId: message.streamId,
-      timestamp: (timestamp + offset) >>> 0,
-      payload: b.slice(p + 11, p + 11 + length),
-    });
-    p += 11 + length + 4;
-  }
-  return out;
-}
-
-/** Concatenates byte arrays. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -1,11 +1,31 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // This module is browser compatible.
-// FLV files: header, tags with back-pointers, audio/video tag headers, script data.
-// Re-exported by ./rtmp.ts.
+/**
+ * FLV files (Adobe's Video File Format 10): the header, tags with back-pointers, audio and
+ * video tag headers, and script data in AMF 0. {@linkcode FlvReader} reads a file fed in
+ * pieces; {@linkcode encodeFlvHeader} and {@linkcode encodeFlvTag} write one. RTMP carries
+ * the same audio, video and data payloads, so a recording is RTMP messages with FLV tag
+ * headers. Part of `@rtclite/vnd/adobe/rtmp` (re-exported by `mod.ts`).
+ *
+ * @example Write a file and read it back
+ * ```ts
+ * import { decodeFlv, encodeFlvHeader, encodeFlvTag } from "@rtclite/vnd/adobe/rtmp";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const tag = { type: 9 as const, timestamp: 40, data: new Uint8Array([0x12, 0]) };
+ * const file = new Uint8Array([
+ *   ...encodeFlvHeader({ version: 1, audio: false, video: true }),
+ *   ...encodeFlvTag(tag),
+ * ]);
+ * deepEqual(decodeFlv(file).tags, [tag]);
+ * ```
+ *
+ * @module
+ */
 // @implements FLV (Flash Video file format)
+import { concat } from "@rtclite/std/bytes";
 import { ParseError } from "@rtclite/std/errors";
-import { type AmfValue, decodeAmf0Values, encodeAmf0Values } from "./amf.ts";
-import { concat } from "./_rtmp_chunk.ts";
+import { type AmfValue, decodeAmf0Values, encodeAmf0Values } from "../amf.ts";
 
 /** Malformed FLV data: `offset` is the byte where reading stopped. */
 export class FlvError extends ParseError {}

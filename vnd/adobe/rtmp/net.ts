@@ -1,8 +1,54 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// The TCP adapters of RTMP: a live server (publish/play fan-out by stream name, optional
-// FLV recording) and a client. Re-exported by ./rtmp.ts.
+/**
+ * RTMP over TCP (`Deno.listen`, `Deno.connect`): {@linkcode serveRtmp} runs a live server
+ * (one publisher and many players per stream name, optional FLV recording, RTMPT tunnels
+ * through {@linkcode RtmpServer.attach}) and {@linkcode RtmpClient} publishes or plays. The
+ * protocol itself is the sans-I/O core in `@rtclite/vnd/adobe/rtmp`; this adapter only moves
+ * its bytes. A client's refused command throws {@linkcode RtmpRejectedError}; a command
+ * without an answer, or a closed connection, {@linkcode RtmpSessionError}.
+ *
+ * @example Publish to an in-process server and play it back
+ * ```ts
+ * import { MessageType } from "@rtclite/vnd/adobe/rtmp";
+ * import { RtmpClient, serveRtmp } from "@rtclite/vnd/adobe/rtmp/net";
+ * import { equal } from "node:assert/strict";
+ *
+ * await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
+ * const url = `rtmp://127.0.0.1:${server.addr.port}/live`;
+ * const player = await RtmpClient.connect(url);
+ * await player.play("cam");
+ * const publisher = await RtmpClient.connect(url);
+ * const id = await publisher.publish("cam");
+ * // A Sorenson H.263 keyframe header, then some bytes.
+ * publisher.send({ type: MessageType.VIDEO, streamId: id, timestamp: 0, payload: new Uint8Array([0x12, 1, 2]) });
+ * for await (const m of player.messages()) {
+ *   if (m.type !== MessageType.VIDEO) continue;
+ *   equal(m.payload[0], 0x12);
+ *   break;
+ * }
+ * publisher.close();
+ * player.close();
+ * ```
+ *
+ * @module
+ */
 import { getLogger } from "@rtclite/std/log";
-import type { AmfObject, AmfValue } from "./amf.ts";
+import { type AcceptLoop, acceptLoop } from "@rtclite/std/net";
+import type { AmfObject, AmfValue } from "../amf.ts";
+import type { ReceivedMessage } from "./chunk.ts";
+import {
+  parseRtmpUrl,
+  RTMP_PORT,
+  RtmpConnection,
+  RtmpRejectedError,
+  RtmpSessionError,
+} from "./conn.ts";
+import {
+  decodeAudioTagHeader,
+  decodeVideoTagHeader,
+  encodeFlvHeader,
+  encodeFlvTag,
+} from "./flv.ts";
 import {
   decodeAggregate,
   decodeCommand,
@@ -19,20 +65,10 @@ import {
   UserControlEvent,
   userControlMessage,
   windowAckSizeMessage,
-} from "./_rtmp_chunk.ts";
-import { RtmpConnection } from "./_rtmp_conn.ts";
-import {
-  decodeAudioTagHeader,
-  decodeVideoTagHeader,
-  encodeFlvHeader,
-  encodeFlvTag,
-} from "./_rtmp_flv.ts";
+} from "./message.ts";
 
 const log = getLogger("rtmp", "server");
 const clientLog = getLogger("rtmp", "client");
-
-/** The IANA-registered RTMP port. */
-export const RTMP_PORT = 1935;
 
 const WINDOW = 2_500_000;
 
@@ -64,13 +100,13 @@ class Writer {
   constructor(
     readonly conn: RtmpTransport,
     readonly maxQueued: number,
-    readonly onFail: (why: string) => void,
+    readonly onFail: (why: string, code: "overflow" | "write") => void,
   ) {}
   write(bytes: Uint8Array): void {
     if (!bytes.length || this.#failed) return;
     if (this.#queued + bytes.length > this.maxQueued) {
       this.#failed = true;
-      this.onFail(`more than ${this.maxQueued} bytes waiting to be written`);
+      this.onFail(`more than ${this.maxQueued} bytes waiting to be written`, "overflow");
       return;
     }
     this.#queued += bytes.length;
@@ -79,7 +115,7 @@ class Writer {
       (e) => {
         if (!this.#failed) {
           this.#failed = true;
-          this.onFail(`write failed: ${(e as Error).message}`);
+          this.onFail(`write failed: ${(e as Error).message}`, "write");
         }
       },
     );
@@ -153,7 +189,7 @@ interface Live {
  *
  * @example
  * ```ts
- * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp";
+ * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp/net";
  * import { equal } from "node:assert/strict";
  *
  * await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
@@ -165,7 +201,10 @@ export class RtmpServer implements AsyncDisposable {
   readonly #options: RtmpServerOptions;
   readonly #sessions = new Set<Session>();
   readonly #lives = new Map<string, Live>();
+  readonly #loop: AcceptLoop;
+  readonly #max: number;
   readonly #finished: Promise<void>;
+  #resolveFinished!: () => void;
   #closing = false;
   #closed: Promise<void> | undefined;
   readonly #io = new Set<Promise<void>>();
@@ -183,7 +222,12 @@ export class RtmpServer implements AsyncDisposable {
       port: this.addr.port,
     });
     options.onListen?.(this.addr);
-    this.#finished = this.#accept();
+    this.#max = options.maxConnections ?? 1000;
+    this.#finished = new Promise((r) => (this.#resolveFinished = r));
+    this.#loop = acceptLoop(this.#listener, (conn) => this.#serve(conn), {
+      maxConnections: this.#max,
+      name: "RTMP",
+    });
   }
 
   /** The address the server listens on. */
@@ -206,28 +250,33 @@ export class RtmpServer implements AsyncDisposable {
     return this.#finished;
   }
 
-  async #accept(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
+  /** Serves one accepted TCP connection until its session has closed and drained. */
+  async #serve(conn: Deno.TcpConn): Promise<void> {
+    const session = this.#open(conn);
+    if (!session) return;
+    await session.run().finally(() => this.#sessions.delete(session));
+    // The accept loop closes the socket when this returns: let queued bytes go out first.
+    await session.done;
+  }
+
+  /**
+   * Starts a session, or refuses the transport when the server is closing or full. The
+   * connection cap counts TCP connections and attached tunnels together.
+   */
+  #open(transport: RtmpTransport): Session | undefined {
+    if (this.#closing || this.#sessions.size >= this.#max) {
+      log.warn("Refusing connection from {peer}: {why}", {
+        peer: addrText(transport.remoteAddr),
+        why: this.#closing ? "server closing" : "too many connections",
+      });
       try {
-        conn = await this.#listener.accept();
-      } catch (e) {
-        if (this.#closing || e instanceof Deno.errors.BadResource) return;
-        log.error("Accept failed: {error}", { error: String(e) });
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      if (this.#sessions.size >= (this.#options.maxConnections ?? 1000)) {
-        log.warn("Refusing connection from {peer}: too many connections", {
-          peer: addrText(conn.remoteAddr),
-        });
-        conn.close();
-        continue;
-      }
-      const session = new Session(this, conn, this.#options);
-      this.#sessions.add(session);
-      session.run().finally(() => this.#sessions.delete(session));
+        transport.close();
+      } catch { /* already closed */ }
+      return undefined;
     }
+    const session = new Session(this, transport, this.#options);
+    this.#sessions.add(session);
+    return session;
   }
 
   /**
@@ -239,7 +288,7 @@ export class RtmpServer implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp";
+   * import { serveRtmp } from "@rtclite/vnd/adobe/rtmp/net";
    * import { equal } from "node:assert/strict";
    *
    * await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
@@ -256,18 +305,8 @@ export class RtmpServer implements AsyncDisposable {
    * ```
    */
   attach(transport: RtmpTransport): boolean {
-    if (this.#closing || this.#sessions.size >= (this.#options.maxConnections ?? 1000)) {
-      log.warn("Refusing connection from {peer}: {why}", {
-        peer: addrText(transport.remoteAddr),
-        why: this.#closing ? "server closing" : "too many connections",
-      });
-      try {
-        transport.close();
-      } catch { /* already closed */ }
-      return false;
-    }
-    const session = new Session(this, transport, this.#options);
-    this.#sessions.add(session);
+    const session = this.#open(transport);
+    if (!session) return false;
     session.run().finally(() => this.#sessions.delete(session));
     return true;
   }
@@ -319,13 +358,16 @@ export class RtmpServer implements AsyncDisposable {
 
   async #close(): Promise<void> {
     this.#closing = true;
-    this.#listener.close();
+    try {
+      this.#listener.close(); // no new connections while the sessions drain
+    } catch { /* already closed */ }
     const sessions = [...this.#sessions];
     for (const s of sessions) s.close("server shutting down");
     await Promise.allSettled(sessions.map((s) => s.done));
     await Promise.allSettled([...this.#io]);
-    await this.#finished;
+    await this.#loop.close();
     log.info("RTMP server closed");
+    this.#resolveFinished();
   }
 
   /** Closes the server (for `await using`). */
@@ -728,7 +770,7 @@ function recordWrite(rec: Recorder, bytes: Uint8Array): void {
  *
  * @example
  * ```ts
- * import { RtmpClient, serveRtmp } from "@rtclite/vnd/adobe/rtmp";
+ * import { RtmpClient, serveRtmp } from "@rtclite/vnd/adobe/rtmp/net";
  * import { equal } from "node:assert/strict";
  *
  * await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
@@ -755,73 +797,11 @@ export interface RtmpClientOptions {
 }
 
 /**
- * The parts of an `rtmp://` URL.
- *
- * @example
- * ```ts
- * import { parseRtmpUrl } from "@rtclite/vnd/adobe/rtmp";
- * import { deepEqual } from "node:assert/strict";
- *
- * deepEqual(parseRtmpUrl("rtmp://127.0.0.1:1936/live/cam"),
- *   { hostname: "127.0.0.1", port: 1936, app: "live", stream: "cam", tcUrl: "rtmp://127.0.0.1:1936/live" });
- * ```
- */
-export interface RtmpUrl {
-  /** Host name or address. */
-  hostname: string;
-  /** Port (default 1935). */
-  port: number;
-  /** Application: the first path segment. */
-  app: string;
-  /** Stream name: the rest of the path (may be empty). */
-  stream: string;
-  /** The URL for the connect command's `tcUrl`: up to and including the app. */
-  tcUrl: string;
-}
-
-/**
- * Parses `rtmp://host[:port]/app[/stream]`.
- *
- * @param url The URL.
- * @returns Its parts.
- * @throws {TypeError} When it is not an `rtmp:` URL with a host and an app.
- *
- * @example
- * ```ts
- * import { parseRtmpUrl } from "@rtclite/vnd/adobe/rtmp";
- * import { equal } from "node:assert/strict";
- *
- * equal(parseRtmpUrl("rtmp://example.com/live/a/b").stream, "a/b");
- * ```
- */
-export function parseRtmpUrl(url: string): RtmpUrl {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new TypeError(`Invalid RTMP URL: ${url}`);
-  }
-  if (u.protocol !== "rtmp:" || !u.hostname) {
-    throw new TypeError(`Invalid RTMP URL: ${url} (expected rtmp://host/app/stream)`);
-  }
-  const [app = "", ...rest] = decodeURIComponent(u.pathname).replace(/^\/+/, "").split("/");
-  if (!app) throw new TypeError(`Invalid RTMP URL: ${url} has no application`);
-  const port = u.port ? Number(u.port) : RTMP_PORT;
-  return {
-    hostname: u.hostname.replace(/^\[|\]$/g, ""),
-    port,
-    app,
-    stream: rest.join("/") + u.search,
-    tcUrl: `rtmp://${u.host}/${app}`,
-  };
-}
-
-/**
  * An RTMP client over TCP: connect, create streams, publish or play.
  *
  * @example See {@linkcode serveRtmp}.
  * ```ts
- * import { RtmpClient } from "@rtclite/vnd/adobe/rtmp";
+ * import { RtmpClient } from "@rtclite/vnd/adobe/rtmp/net";
  * import { equal } from "node:assert/strict";
  *
  * equal(typeof RtmpClient.connect, "function");
@@ -839,7 +819,7 @@ export class RtmpClient {
   >();
   readonly #statusWaiters: { streamId: number; resolve: (info: AmfObject) => void }[] = [];
   readonly #statuses: { streamId: number; info: AmfObject }[] = [];
-  readonly #queue: RtmpMessage[] = [];
+  readonly #queue: ReceivedMessage[] = [];
   #wake: (() => void) | undefined;
   #closed = false;
   #error: Error | undefined;
@@ -849,7 +829,11 @@ export class RtmpClient {
     this.#conn = conn;
     this.#timeout = timeout;
     this.#rtmp = new RtmpConnection("client");
-    this.#writer = new Writer(conn, 64 * 1024 * 1024, (why) => this.#fail(new Error(why)));
+    this.#writer = new Writer(
+      conn,
+      64 * 1024 * 1024,
+      (why, code) => this.#fail(new RtmpSessionError(`RTMP connection dropped: ${why}`, code)),
+    );
     this.#flush();
     this.#reading = this.#read();
   }
@@ -860,7 +844,8 @@ export class RtmpClient {
    * @param url `rtmp://host[:port]/app[/stream]`.
    * @param options Time limit, chunk size, connect properties.
    * @returns The connected client.
-   * @throws {Error} When the server rejects the connection or does not answer in time.
+   * @throws {RtmpRejectedError} When the server rejects the connection.
+   * @throws {RtmpSessionError} When it does not answer in time or closes the connection.
    */
   static async connect(url: string, options: RtmpClientOptions = {}): Promise<RtmpClient> {
     const u = parseRtmpUrl(url);
@@ -880,10 +865,7 @@ export class RtmpClient {
         type: "nonprivate",
         ...(options.connectObject ?? {}),
       });
-      const info = res.args[0] as AmfObject | undefined;
-      if (res.name !== "_result") {
-        throw new Error(`RTMP connect rejected: ${String(info?.code ?? res.name)}`);
-      }
+      if (res.name !== "_result") throw new RtmpRejectedError("connect", statusOf(res), res.name);
       client.send(setChunkSizeMessage(options.chunkSize ?? 4096));
       clientLog.debug("Connected to {url}", { url: u.tcUrl });
       return client;
@@ -919,7 +901,7 @@ export class RtmpClient {
     const res = await this.call("createStream", null);
     const id = res.args[0];
     if (res.name !== "_result" || typeof id !== "number") {
-      throw new Error(`RTMP createStream failed: ${res.name}`);
+      throw new RtmpRejectedError("createStream", statusOf(res), res.name);
     }
     return id;
   }
@@ -947,7 +929,7 @@ export class RtmpClient {
     );
     const got = await info;
     if (got.code !== "NetStream.Publish.Start") {
-      throw new Error(`RTMP publish failed: ${String(got.code)}`);
+      throw new RtmpRejectedError("publish", got, "NetStream.Publish.Failed");
     }
     return streamId;
   }
@@ -968,7 +950,7 @@ export class RtmpClient {
     for (;;) {
       const got = await this.#status(streamId);
       if (got.code === "NetStream.Play.Start") return streamId;
-      if (got.level === "error") throw new Error(`RTMP play failed: ${String(got.code)}`);
+      if (got.level === "error") throw new RtmpRejectedError("play", got, "NetStream.Play.Failed");
     }
   }
 
@@ -999,11 +981,11 @@ export class RtmpClient {
 
   /**
    * Yields received audio, video and data messages, and `onStatus` commands, until the
-   * connection closes.
+   * connection closes; each says which chunk stream and header type carried it.
    *
    * @returns The messages.
    */
-  async *messages(): AsyncGenerator<RtmpMessage> {
+  async *messages(): AsyncGenerator<ReceivedMessage> {
     for (;;) {
       const m = this.#queue.shift();
       if (m) {
@@ -1022,7 +1004,7 @@ export class RtmpClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const err = this.#error ?? new Error("RTMP connection closed");
+    const err = this.#error ?? new RtmpSessionError("RTMP connection closed", "closed");
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
     this.#wake?.();
@@ -1060,7 +1042,10 @@ export class RtmpClient {
       p,
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`RTMP ${what}: no answer in ${this.#timeout} ms`)),
+          () =>
+            reject(
+              new RtmpSessionError(`RTMP ${what}: no answer in ${this.#timeout} ms`, "timeout"),
+            ),
           this.#timeout,
         );
       }),
@@ -1084,7 +1069,7 @@ export class RtmpClient {
     }
   }
 
-  #handle(m: RtmpMessage): void {
+  #handle(m: ReceivedMessage): void {
     if (m.type === MessageType.COMMAND_AMF0 || m.type === MessageType.COMMAND_AMF3) {
       const c = decodeCommand(m);
       if (c.name === "_result" || c.name === "_error") {
@@ -1113,4 +1098,10 @@ export class RtmpClient {
     this.#wake = undefined;
     w?.();
   }
+}
+
+/** The status object of a `_result`/`_error` response (its first argument), if it is one. */
+function statusOf(res: RtmpCommand): AmfObject | undefined {
+  const a = res.args[0];
+  return a !== null && typeof a === "object" && !Array.isArray(a) ? a as AmfObject : undefined;
 }

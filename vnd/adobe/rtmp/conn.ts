@@ -1,20 +1,178 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // This module is browser compatible.
-// A sans-I/O RTMP connection: handshake, chunk streams both ways, acknowledgement window,
-// chunk size changes and ping answers. Re-exported by ./rtmp.ts.
+/**
+ * One side of an RTMP connection without I/O ({@linkcode RtmpConnection}: handshake, chunk
+ * streams both ways, acknowledgement window, chunk size changes and ping answers), the
+ * `rtmp://` URL ({@linkcode parseRtmpUrl}), and the errors a session raises when the peer
+ * refuses a command ({@linkcode RtmpRejectedError}) or stops answering
+ * ({@linkcode RtmpSessionError}). Part of `@rtclite/vnd/adobe/rtmp` (re-exported by
+ * `mod.ts`); `net.ts` runs these over TCP.
+ *
+ * @example A client and a server connected back to back
+ * ```ts
+ * import { decodeCommand, encodeCommand, RtmpConnection } from "@rtclite/vnd/adobe/rtmp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const client = new RtmpConnection("client");
+ * const server = new RtmpConnection("server");
+ * client.send(encodeCommand({ name: "connect", transactionId: 1, object: { app: "live" }, args: [] }));
+ * server.receive(client.takeOutput()); // C0+C1
+ * client.receive(server.takeOutput()); // S0+S1+S2
+ * const [connect] = server.receive(client.takeOutput()); // C2 and the command
+ * equal(decodeCommand(connect!).name, "connect");
+ * ```
+ *
+ * @module
+ */
+import { concat } from "@rtclite/std/bytes";
+import type { AmfObject } from "../amf.ts";
+import { ChunkDecoder, ChunkEncoder, Handshake, type ReceivedMessage } from "./chunk.ts";
 import {
   acknowledgementMessage,
-  ChunkDecoder,
-  ChunkEncoder,
-  concat,
   decodeControl,
-  Handshake,
   MessageType,
   type RtmpMessage,
   UserControlEvent,
   userControlMessage,
   windowAckSizeMessage,
-} from "./_rtmp_chunk.ts";
+} from "./message.ts";
+
+/** The IANA-registered RTMP port. */
+export const RTMP_PORT = 1935;
+
+/**
+ * The parts of an `rtmp://` URL.
+ *
+ * @example
+ * ```ts
+ * import { parseRtmpUrl } from "@rtclite/vnd/adobe/rtmp";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(parseRtmpUrl("rtmp://127.0.0.1:1936/live/cam"),
+ *   { hostname: "127.0.0.1", port: 1936, app: "live", stream: "cam", tcUrl: "rtmp://127.0.0.1:1936/live" });
+ * ```
+ */
+export interface RtmpUrl {
+  /** Host name or address. */
+  hostname: string;
+  /** Port (default 1935). */
+  port: number;
+  /** Application: the first path segment. */
+  app: string;
+  /** Stream name: the rest of the path (may be empty). */
+  stream: string;
+  /** The URL for the connect command's `tcUrl`: up to and including the app. */
+  tcUrl: string;
+}
+
+/**
+ * Parses `rtmp://host[:port]/app[/stream]`.
+ *
+ * @param url The URL.
+ * @returns Its parts.
+ * @throws {TypeError} When it is not an `rtmp:` URL with a host and an app.
+ *
+ * @example
+ * ```ts
+ * import { parseRtmpUrl } from "@rtclite/vnd/adobe/rtmp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(parseRtmpUrl("rtmp://example.com/live/a/b").stream, "a/b");
+ * ```
+ */
+export function parseRtmpUrl(url: string): RtmpUrl {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TypeError(`Invalid RTMP URL: ${url}`);
+  }
+  if (u.protocol !== "rtmp:" || !u.hostname) {
+    throw new TypeError(`Invalid RTMP URL: ${url} (expected rtmp://host/app/stream)`);
+  }
+  const [app = "", ...rest] = decodeURIComponent(u.pathname).replace(/^\/+/, "").split("/");
+  if (!app) throw new TypeError(`Invalid RTMP URL: ${url} has no application`);
+  const port = u.port ? Number(u.port) : RTMP_PORT;
+  return {
+    hostname: u.hostname.replace(/^\[|\]$/g, ""),
+    port,
+    app,
+    stream: rest.join("/") + u.search,
+    tcUrl: `rtmp://${u.host}/${app}`,
+  };
+}
+
+/**
+ * A failure of an RTMP session that is not malformed input: a command got no answer in time
+ * (`code` `"timeout"`), the connection closed (`"closed"`), the peer read too slowly
+ * (`"overflow"`), or a write failed (`"write"`). {@linkcode RtmpRejectedError} is the peer
+ * refusing a command.
+ *
+ * @example
+ * ```ts
+ * import { RtmpSessionError } from "@rtclite/vnd/adobe/rtmp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const e = new RtmpSessionError("RTMP connect: no answer in 10000 ms", "timeout");
+ * equal(e.code, "timeout");
+ * equal(e.name, "RtmpSessionError");
+ * ```
+ */
+export class RtmpSessionError extends Error {
+  /** What failed: `"timeout"`, `"closed"`, `"overflow"`, `"write"`, or the peer's status code. */
+  readonly code: string;
+
+  /**
+   * Creates a session error.
+   *
+   * @param message Sentence-case message.
+   * @param code What failed.
+   * @param options Standard error options, e.g. `{ cause }`.
+   */
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * The peer refused a command: `connect` or `createStream` answered with `_error`, or an
+ * `onStatus` of level `error` for `publish` or `play`. `code` is the peer's status code
+ * (`NetConnection.Connect.Rejected`, `NetStream.Publish.BadName`, ...), or the response's
+ * command name when it carries none; `info` is the status object.
+ *
+ * @example
+ * ```ts
+ * import { RtmpRejectedError, RtmpSessionError } from "@rtclite/vnd/adobe/rtmp";
+ * import { equal, ok } from "node:assert/strict";
+ *
+ * const e = new RtmpRejectedError("publish", { level: "error", code: "NetStream.Publish.BadName" });
+ * equal(e.code, "NetStream.Publish.BadName");
+ * equal(e.message, "RTMP publish rejected: NetStream.Publish.BadName");
+ * ok(e instanceof RtmpSessionError);
+ * ```
+ */
+export class RtmpRejectedError extends RtmpSessionError {
+  /** The command that was refused (`connect`, `createStream`, `publish`, `play`). */
+  readonly command: string;
+  /** The peer's status object, when it sent one. */
+  readonly info: AmfObject | undefined;
+
+  /**
+   * Creates a rejection.
+   *
+   * @param command The refused command.
+   * @param info The peer's status object.
+   * @param fallback The code when `info` has none (e.g. the response name `_error`).
+   */
+  constructor(command: string, info: AmfObject | undefined, fallback = "_error") {
+    const code = typeof info?.code === "string" ? info.code : fallback;
+    super(`RTMP ${command} rejected: ${code}`, code);
+    this.command = command;
+    this.info = info;
+  }
+}
 
 /** Options for {@linkcode RtmpConnection}. */
 export interface RtmpConnectionOptions {
@@ -130,7 +288,7 @@ export class RtmpConnection {
    * @returns The messages they complete (control messages included).
    * @throws {RtmpError} On a bad handshake or malformed chunks.
    */
-  receive(bytes: Uint8Array): RtmpMessage[] {
+  receive(bytes: Uint8Array): ReceivedMessage[] {
     this.#received += bytes.length;
     let data = bytes;
     if (!this.#handshake.done) {
@@ -178,9 +336,10 @@ export class RtmpConnection {
    * @returns Everything queued since the last call (possibly empty).
    */
   takeOutput(): Uint8Array {
-    const out = concat(this.#out.length ? this.#out : [new Uint8Array(0)]);
+    const parts = this.#out;
     this.#out = [];
-    return out;
+    // One part (the usual case: one message sent) is handed out without a copy.
+    return parts.length === 1 ? parts[0]! : concat(parts);
   }
 
   #write(bytes: Uint8Array): void {

@@ -1,0 +1,125 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  decodeFlv,
+  decodeScriptData,
+  encodeFlvHeader,
+  encodeFlvTag,
+  encodeScriptData,
+  type FlvTag,
+} from "./mod.ts";
+import { RtmpClient, serveRtmp } from "./net.ts";
+
+Deno.test("The publish and play commands move an FLV file through serveRtmp()", async () => {
+  const dir = await Deno.makeTempDir();
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
+  const url = `rtmp://127.0.0.1:${server.addr.port}/live/file`;
+  const tags: FlvTag[] = [
+    { type: 18, timestamp: 0, data: encodeScriptData(["onMetaData", { duration: 0.4 }]) },
+  ];
+  for (let i = 0; i < 10; i++) {
+    tags.push({ type: 9, timestamp: i * 40, data: new Uint8Array([i % 5 ? 0x22 : 0x12, i]) });
+    tags.push({ type: 8, timestamp: i * 40, data: new Uint8Array([0x2e, i]) });
+  }
+  await Deno.writeFile(
+    `${dir}/in.flv`,
+    new Uint8Array([
+      ...encodeFlvHeader({ version: 1, audio: true, video: true }),
+      ...tags.flatMap((t) => [...encodeFlvTag(t)]),
+    ]),
+  );
+  const cli = (...args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname, "-q", ...args],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+  const player = cli("play", url, "--out", `${dir}/out.flv`, "--duration", "10");
+  for (let i = 0; i < 100 && server.connections === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const pub = await cli("publish", `${dir}/in.flv`, url, "--fast");
+  assertEquals(pub.code, 0, new TextDecoder().decode(pub.stderr));
+  const played = await player;
+  assertEquals(played.code, 0, new TextDecoder().decode(played.stderr));
+  const out = decodeFlv(await Deno.readFile(`${dir}/out.flv`));
+  assertEquals(out.tags.length, tags.length);
+  assertEquals(decodeScriptData(out.tags[0]!.data), ["onMetaData", { duration: 0.4 }]);
+  assertEquals(out.tags.filter((t) => t.type === 9).map((t) => t.data[1]), [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("The serve command shuts down cleanly on SIGTERM", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./main.ts", import.meta.url).pathname,
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "19353",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.getReader();
+  let text = "";
+  while (!text.includes("listening")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  const c = await RtmpClient.connect("rtmp://127.0.0.1:19353/live");
+  child.kill("SIGTERM");
+  const status = await child.status;
+  reader.releaseLock();
+  await child.stderr.cancel();
+  assertEquals(status.code, 0);
+  await c.closed;
+});
+
+Deno.test("The command line prints --help and refuses bad arguments with exit code 2", async () => {
+  const cli = async (...args: string[]) => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    return { code, text };
+  };
+  const help = await cli("--help");
+  assertEquals(help.code, 0);
+  assert(help.text.includes("Usage: rtmp serve"), help.text);
+  assert(help.text.includes("--chunk-size N"), help.text);
+  for (
+    const [args, says] of [
+      [["serve", "--nope"], "Unknown option --nope"],
+      [[], "Expected 1 to 3 operands"],
+      [["record"], 'Unknown command "record"'],
+      [["play"], "play takes URL, got 0 operands"],
+      [["play", "http://x/live/a"], "Invalid RTMP URL"],
+      [["serve", "--out", "x.flv"], "--out does not apply to serve"],
+      [["serve", "--port", "70000"], "--port needs an integer from 0 to 65535"],
+      [["play", "rtmp://127.0.0.1:1/live/a", "--duration", "soon"], "--duration needs"],
+    ] as const
+  ) {
+    const got = await cli(...args);
+    assertEquals(got.code, 2, `${args.join(" ")}: ${got.text}`);
+    assert(got.text.includes(says), `${args.join(" ")}: ${got.text}`);
+  }
+});

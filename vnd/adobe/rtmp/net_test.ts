@@ -1,0 +1,344 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
+import { interopTest, run, startPeer } from "@rtclite/testing";
+import { EcmaArray } from "../amf.ts";
+import {
+  decodeAudioTagHeader,
+  decodeData,
+  decodeFlv,
+  decodeScriptData,
+  decodeVideoTagHeader,
+  encodeData,
+  type FlvTag,
+  Handshake,
+  type RtmpMessage,
+  RtmpRejectedError,
+  RtmpSessionError,
+} from "./mod.ts";
+import { RtmpClient, serveRtmp } from "./net.ts";
+
+async function assertRejects(
+  fn: () => Promise<unknown>,
+  type: abstract new (...args: never[]) => Error,
+  includes: string,
+) {
+  await rejects(fn, (e: unknown) => e instanceof type && (e as Error).message.includes(includes));
+}
+
+function msg(type: number, streamId: number, timestamp: number, payload: Uint8Array): RtmpMessage {
+  return { type, streamId, timestamp, payload };
+}
+
+async function collect(client: RtmpClient, type: number, n: number): Promise<RtmpMessage[]> {
+  const got: RtmpMessage[] = [];
+  for await (const m of client.messages()) {
+    if (m.type !== type) continue;
+    got.push(m);
+    if (got.length === n) break;
+  }
+  return got;
+}
+
+Deno.test("serveRtmp() fans one publisher out to two players, records FLV, drops garbage clients", async () => {
+  const dir = await Deno.makeTempDir();
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, record: dir });
+  const url = `rtmp://127.0.0.1:${server.addr.port}/live`;
+  const players = [await RtmpClient.connect(url), await RtmpClient.connect(url)];
+  for (const p of players) await p.play("cam");
+  const publisher = await RtmpClient.connect(url);
+  const id = await publisher.publish("cam");
+  assertEquals(server.streams, ["live/cam"]);
+  // A second publisher for the same name is refused.
+  const rival = await RtmpClient.connect(url);
+  await assertRejects(() => rival.publish("cam"), RtmpRejectedError, "BadName");
+  rival.close();
+  // A client sending garbage after the handshake is dropped; the others keep going.
+  const bad = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const hs = new Handshake("client");
+  await bad.write(hs.start());
+  const buf = new Uint8Array(4096);
+  let got = 0;
+  while (got < 1 + 2 * 1536) got += (await bad.read(buf)) ?? 0;
+  await bad.write(hs.receive(new Uint8Array(0)).length ? new Uint8Array(0) : new Uint8Array(1536));
+  await bad.write(new Uint8Array([0x45, 0xff, 0xff, 0xff, 0, 0, 1, 9])); // type 1 on a new chunk stream
+  assertEquals(await bad.read(buf), null); // closed by the server
+  bad.close();
+
+  publisher.send(encodeData(["@setDataFrame", "onMetaData", { duration: 0 }], id));
+  const frames = [0x12, 0x22, 0x22, 0x12]; // H.263 keyframe, inter, inter, keyframe
+  frames.forEach((b, i) => publisher.send(msg(9, id, i * 40, new Uint8Array([b, i]))));
+  publisher.send(msg(8, id, 0, new Uint8Array([0x2e, 1, 2, 3])));
+  for (const p of players) {
+    const video = await collect(p, 9, 4);
+    assertEquals(video.map((m) => m.payload[1]), [0, 1, 2, 3]);
+    assertEquals(video.map((m) => m.timestamp), [0, 40, 80, 120]);
+  }
+  publisher.close();
+  await publisher.closed;
+  for (const p of players) p.close();
+  await server.close();
+  const file = decodeFlv(await Deno.readFile(`${dir}/live_cam.flv`));
+  assertEquals(file.tags.map((t) => t.type), [18, 9, 9, 9, 9, 8]);
+  assertEquals(decodeScriptData(file.tags[0]!.data)[0], "onMetaData");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("RtmpClient fails with RtmpSessionError when the server is silent or the connection closes", async () => {
+  // A TCP peer that never answers the handshake: the connect command times out.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of silent) held.push(c);
+  })();
+  const e = await RtmpClient.connect(`rtmp://127.0.0.1:${silent.addr.port}/live`, { timeout: 200 })
+    .then(() => undefined, (e: unknown) => e);
+  assert(e instanceof RtmpSessionError, String(e));
+  assertEquals(e.code, "timeout");
+  silent.close();
+  for (const c of held) c.close();
+  await accepting.catch(() => {});
+  // A call pending when the connection closes is rejected as closed.
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
+  const client = await RtmpClient.connect(`rtmp://127.0.0.1:${server.addr.port}/live`);
+  const pending = client.call("createStream", null);
+  client.close();
+  const after = await pending.then(() => undefined, (e: unknown) => e);
+  assert(after instanceof RtmpSessionError, String(after));
+  assertEquals(after.code, "closed");
+});
+
+Deno.test("serveRtmp() drops a client that does not connect in time", async () => {
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, connectTimeout: 200 });
+  const idle = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const t0 = performance.now();
+  assertEquals(await idle.read(new Uint8Array(16)), null);
+  assert(performance.now() - t0 < 2000);
+  idle.close();
+  assertEquals(server.connections, 0);
+});
+
+Deno.test("serveRtmp() sends a late player metadata and codec headers, then starts at a keyframe", async () => {
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
+  const url = `rtmp://127.0.0.1:${server.addr.port}/app`;
+  const publisher = await RtmpClient.connect(url);
+  const id = await publisher.publish("s");
+  publisher.send(encodeData(["@setDataFrame", "onMetaData", { width: 2 }], id));
+  publisher.send(msg(9, id, 0, new Uint8Array([0x17, 0, 0, 0, 0, 1, 2])));
+  publisher.send(msg(8, id, 0, new Uint8Array([0xaf, 0, 0x12, 0x10])));
+  publisher.send(msg(9, id, 40, new Uint8Array([0x17, 1, 0, 0, 0, 9])));
+  await publisher.drain();
+  await new Promise((r) => setTimeout(r, 100));
+  const player = await RtmpClient.connect(url);
+  await player.play("s");
+  publisher.send(msg(9, id, 80, new Uint8Array([0x27, 1, 0, 0, 0, 8]))); // inter: skipped
+  publisher.send(msg(9, id, 120, new Uint8Array([0x17, 1, 0, 0, 0, 7]))); // keyframe
+  const got: RtmpMessage[] = [];
+  for await (const m of player.messages()) {
+    if (m.type === 20) continue;
+    got.push(m);
+    if (got.length === 4) break;
+  }
+  assertEquals(got.map((m) => m.type), [18, 9, 8, 9]);
+  assertEquals(decodeData(got[0]!), ["onMetaData", { width: 2 }]);
+  assertEquals(got[1]!.payload[1], 0); // AVC sequence header
+  assertEquals(got[3]!.payload[5], 7);
+  publisher.close();
+  player.close();
+});
+
+// === Interoperability with ffmpeg and rtmpdump (ports 19350-19399) ===
+
+const FFMPEG = { bin: "ffmpeg", apt: "ffmpeg" };
+const FFPROBE = { bin: "ffprobe", apt: "ffmpeg" };
+const RTMPDUMP = { bin: "rtmpdump", apt: "rtmpdump" };
+const SOURCE = [
+  "-hide_banner",
+  "-nostdin",
+  "-loglevel",
+  "error",
+  "-re",
+  "-f",
+  "lavfi",
+  "-i",
+  "testsrc=size=160x120:rate=25",
+  "-f",
+  "lavfi",
+  "-i",
+  "sine=frequency=440:sample_rate=44100",
+  "-t",
+  "2",
+];
+
+async function probe(file: string): Promise<string[]> {
+  const r = await run("ffprobe", [
+    "-v",
+    "error",
+    "-show_entries",
+    "stream=codec_type",
+    "-of",
+    "csv=p=0",
+    file,
+  ], { timeout: 10_000 });
+  return r.stdout.trim().split("\n").sort();
+}
+
+interopTest("ffmpeg publishes to serveRtmp(); ffmpeg and rtmpdump play it", [
+  FFMPEG,
+  FFPROBE,
+  RTMPDUMP,
+], async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using server = serveRtmp({ hostname: "127.0.0.1", port: 19350, record: dir });
+    const url = "rtmp://127.0.0.1:19350/live/test";
+    await using ffplay = startPeer("ffmpeg", [
+      "-hide_banner",
+      "-nostdin",
+      "-loglevel",
+      "error",
+      "-i",
+      url,
+      "-c",
+      "copy",
+      "-t",
+      "1.5",
+      "-y",
+      `${dir}/ffmpeg.flv`,
+    ]);
+    await using dump = startPeer("timeout", [
+      "6",
+      "rtmpdump",
+      "-q",
+      "--live",
+      "-r",
+      url,
+      "-o",
+      `${dir}/rtmpdump.flv`,
+    ]);
+    await new Promise((r) => setTimeout(r, 400));
+    const pub = await run("ffmpeg", [
+      ...SOURCE,
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-tune",
+      "zerolatency",
+      "-g",
+      "25",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "64k",
+      "-f",
+      "flv",
+      url,
+    ], { timeout: 15_000 });
+    assertEquals(pub.code, 0, pub.stderr);
+    assertEquals((await ffplay.stop(3000)).code, 0, ffplay.output());
+    await dump.stop(3000);
+    await server.close();
+    for (const f of ["ffmpeg.flv", "rtmpdump.flv", "live_test.flv"]) {
+      const types = await probe(`${dir}/${f}`);
+      assert(types.includes("audio") && types.includes("video"), `${f}: ${types}`);
+    }
+    const recorded = decodeFlv(await Deno.readFile(`${dir}/live_test.flv`));
+    assert(
+      recorded.tags.filter((t) => t.type === 9).length >= 40,
+      "about 50 video frames recorded",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}, { timeout: 30_000 });
+
+interopTest(
+  "RtmpClient plays from and publishes to ffmpeg -listen 1",
+  [FFMPEG, FFPROBE],
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // ffmpeg serves a stream (Sorenson H.263 and Nellymoser); our client plays it.
+      await using srv = startPeer("ffmpeg", [
+        ...SOURCE,
+        "-c:v",
+        "flv1",
+        "-g",
+        "25",
+        "-c:a",
+        "nellymoser",
+        "-f",
+        "flv",
+        "-listen",
+        "1",
+        "rtmp://127.0.0.1:19351/live/out",
+      ]);
+      let client: RtmpClient | undefined;
+      for (let i = 0; i < 50 && !client; i++) {
+        client = await RtmpClient.connect("rtmp://127.0.0.1:19351/live").catch(() => undefined);
+        if (!client) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert(client, "ffmpeg -listen did not accept");
+      await client!.play("out");
+      const tags: FlvTag[] = [];
+      for await (const m of client!.messages()) {
+        if (m.type === 8 || m.type === 9) {
+          tags.push({
+            type: m.type,
+            timestamp: m.timestamp,
+            data: m.payload,
+          });
+        }
+      }
+      await srv.stop(2000);
+      const audio = tags.filter((t) => t.type === 8);
+      const video = tags.filter((t) => t.type === 9);
+      assert(
+        video.length >= 40 && audio.length >= 40,
+        `${video.length} video, ${audio.length} audio`,
+      );
+      assertEquals(decodeVideoTagHeader(video[0]!.data).codecId, 2);
+      assertEquals(decodeAudioTagHeader(audio[0]!.data).soundFormat, 6);
+      // Our client publishes those tags back to an ffmpeg that records them.
+      await using sink = startPeer("ffmpeg", [
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-listen",
+        "1",
+        "-i",
+        "rtmp://127.0.0.1:19352/live/in",
+        "-c",
+        "copy",
+        "-y",
+        `${dir}/in.flv`,
+      ]);
+      let pub: RtmpClient | undefined;
+      for (let i = 0; i < 50 && !pub; i++) {
+        pub = await RtmpClient.connect("rtmp://127.0.0.1:19352/live").catch(() => undefined);
+        if (!pub) await new Promise((r) => setTimeout(r, 100));
+      }
+      const id = await pub!.publish("in");
+      pub!.send(
+        encodeData([
+          "@setDataFrame",
+          "onMetaData",
+          new EcmaArray({ videocodecid: 2, audiocodecid: 6 }),
+        ], id),
+      );
+      for (const t of tags) pub!.send(msg(t.type, id, t.timestamp, t.data));
+      await pub!.drain();
+      await new Promise((r) => setTimeout(r, 300));
+      pub!.close();
+      await sink.stop(3000);
+      const types = await probe(`${dir}/in.flv`);
+      assertEquals(types, ["audio", "video"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  { timeout: 30_000 },
+);
