@@ -60,10 +60,9 @@ import {
   SipEndpoint,
   SipMessage,
   type SipTransport,
-  TcpTransport,
-  UdpTransport,
   UserAgent,
 } from "@rtclite/std/ietf/rfc3261";
+import { TcpTransport, UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
 import { parseUri } from "@rtclite/std/ietf/rfc2396";
 import { type LocalStream, type NegotiatedStream, OfferAnswer } from "@rtclite/std/ietf/rfc3264";
 import { formatSdp, getDirection, parseSdp } from "@rtclite/std/ietf/rfc4566";

@@ -7,7 +7,7 @@ import {
   type SipTarget,
 } from "./rfc3263.ts";
 import { type DnsRecord, DnsResolver, DnsZone, serveDns, type SrvData } from "./rfc1035.ts";
-import { parseUri } from "./rfc2396.ts";
+import { parseUri } from "./rfc2396/mod.ts";
 import { startDnsmasq } from "./testdata/dns_zone.ts";
 import { interopTest, run } from "@rtclite/testing";
 import { deepStrictEqual as assertEquals, equal, rejects } from "node:assert/strict";

@@ -1,5 +1,5 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// @implements RFC3261 (SIP proxy core, §16), RFC5658 (double Record-Route)
+// This module is browser compatible.
 /**
  * The SIP proxy core of RFC 3261 §16: request validation, route
  * preprocessing, target determination through a location callback,
@@ -7,27 +7,24 @@
  * selection, CANCEL propagation, Record-Route (doubled when transports
  * differ, RFC 5658), loop detection, and stateless forwarding (§16.11).
  *
- * Private part of `rfc3261.ts`; import from there.
+ * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
  *
  * @module
  */
-import { parseUri, type Uri, uriPort } from "./rfc2396.ts";
-import { getLogger } from "../log.ts";
+import { parseUri, type Uri, uriPort } from "../rfc2396/mod.ts";
+import { getLogger } from "../../log.ts";
+import { createResponse, parseVia, type SipMessage, SipMessage as Message } from "./message.ts";
+import { type InviteServerTransaction, MAGIC_COOKIE } from "./transaction.ts";
 import {
-  createResponse,
-  parseVia,
-  type SipMessage,
-  SipMessage as Message,
-} from "./_sip_message.ts";
-import { type InviteServerTransaction, MAGIC_COOKIE } from "./_sip_transaction.ts";
-import type {
-  ClientTransaction,
-  IncomingRequest,
-  ServerTransaction,
-  SipEndpoint,
-  SipTarget,
-} from "./_sip_endpoint.ts";
-import type { SipSource, SipTransport } from "./_sip_transport.ts";
+  ALLOW,
+  type ClientTransaction,
+  type IncomingRequest,
+  type ServerTransaction,
+  type SipEndpoint,
+  type SipSource,
+  type SipTarget,
+  type SipTransport,
+} from "./endpoint.ts";
 
 const log = getLogger("sip", "proxy");
 
@@ -103,7 +100,6 @@ function responseClass(status: number): number {
   return Math.floor(status / 100);
 }
 
-// @implements RFC3261 §16.7 ¶6-12
 /**
  * Chooses the best final response among branch responses (§16.7 step 6):
  * any 6xx, else the lowest class, preferring ... 503 mapped to 500.
@@ -111,6 +107,7 @@ function responseClass(status: number): number {
  * @param responses Final responses of all branches.
  * @returns The one to forward.
  */
+// @implements RFC3261 §16.7 ¶6-12
 export function bestResponse(responses: SipMessage[]): SipMessage | undefined {
   let best: SipMessage | undefined;
   for (const r of responses) {
@@ -126,7 +123,8 @@ export function bestResponse(responses: SipMessage[]): SipMessage | undefined {
  *
  * @example See `app/sip/server.ts` for a registrar and proxy built on it.
  * ```ts
- * import { ProxyCore, SipEndpoint, UdpTransport } from "@rtclite/std/ietf/rfc3261";
+ * import { ProxyCore, SipEndpoint } from "@rtclite/std/ietf/rfc3261";
+ * import { UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
  * import { equal } from "node:assert/strict";
  *
  * const endpoint = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
@@ -622,7 +620,3 @@ export class ProxyCore {
     this.#ep.sendResponse(up);
   }
 }
-
-/** The methods the server advertises in Allow. */
-export const ALLOW =
-  "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, REFER, SUBSCRIBE, NOTIFY, PRACK";

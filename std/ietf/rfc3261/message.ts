@@ -1,15 +1,14 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // This module is browser compatible.
-// @implements RFC3261 (SIP: Session Initiation Protocol)
 /**
  * SIP messages: parse and format requests and responses, typed header
  * access (Via, addresses, CSeq, parameters, lists), and stream framing.
  *
- * Private part of `rfc3261.ts`; import from there.
+ * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
  *
  * @module
  */
-import { ParseError } from "../errors.ts";
+import { ParseError } from "../../errors.ts";
 
 // === Errors ===
 
@@ -137,8 +136,8 @@ for (
   ]
 ) CANONICAL[name.toLowerCase()] = name;
 
-// @implements RFC3261 §7.3.3
 /** Compact header forms of RFC 3261 §7.3.3 (and RFC 3265/3515/4028 ones). */
+// @implements RFC3261 §7.3.3
 const COMPACT: Record<string, string> = {
   i: "Call-ID",
   m: "Contact",
@@ -649,7 +648,6 @@ export interface ParseMessageOptions {
   datagram?: boolean;
 }
 
-// @implements RFC3261 §7.1, §7.2, §7.3.1, §18.3
 /**
  * Parses one SIP message from bytes or text.
  *
@@ -675,6 +673,7 @@ export interface ParseMessageOptions {
  * equal(m.via()[0]!.host, "a.example.com");
  * ```
  */
+// @implements RFC3261 §7.1, §7.2, §7.3.1, §18.3
 export function parseMessage(
   input: Uint8Array | string,
   options: ParseMessageOptions = {},
@@ -1005,7 +1004,6 @@ export interface Via {
   params: SipParams;
 }
 
-// @implements RFC3261 §20.42, §18.2.1
 /**
  * Parses one Via value, allowing whitespace around `/`, `;` and `=`.
  *
@@ -1025,6 +1023,7 @@ export interface Via {
  * equal(v.params.rport, null);
  * ```
  */
+// @implements RFC3261 §20.42, §18.2.1
 export function parseVia(value: string): Via {
   let i = skipWs(value, 0);
   const parts: string[] = [];
@@ -1220,7 +1219,6 @@ export function parseAddressList(value: string): SipAddress[] {
   }
 }
 
-// @implements RFC3261 §20.10
 /**
  * Parses a Contact value: `*` or a list of addresses.
  *
@@ -1228,6 +1226,7 @@ export function parseAddressList(value: string): SipAddress[] {
  * @returns `"*"` or the addresses.
  * @throws {SipParseError} When malformed.
  */
+// @implements RFC3261 §20.10
 export function parseContacts(value: string): SipAddress[] | "*" {
   if (value.trim() === "*") return "*";
   return parseAddressList(value);
@@ -1265,7 +1264,6 @@ export interface CSeq {
   method: string;
 }
 
-// @implements RFC3261 §20.16, §8.1.1.5
 /**
  * Parses a CSeq value.
  *
@@ -1281,6 +1279,7 @@ export interface CSeq {
  * deepEqual(parseCSeq("0009\r\n  INVITE".replace("\r\n", "")), { seq: 9, method: "INVITE" });
  * ```
  */
+// @implements RFC3261 §20.16, §8.1.1.5
 export function parseCSeq(value: string): CSeq {
   const m = /^(\d{1,10})\s+(\S+)$/.exec(value.trim());
   if (!m || !isSipToken(m[2]!)) throw new SipParseError(`Cannot parse CSeq: "${value}"`);
@@ -1295,7 +1294,6 @@ export function parseCSeq(value: string): CSeq {
 export const DATE_RE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
-// @implements RFC3261 §8.1.1, §8.2.2, §20
 /**
  * Checks every header with a grammar this module knows (Via, From, To,
  * Call-ID, CSeq, Max-Forwards, Expires, Contact, Route, Record-Route, Date)
@@ -1314,6 +1312,7 @@ export const DATE_RE =
  * throws(() => validateMessage(m), SipParseError);
  * ```
  */
+// @implements RFC3261 §8.1.1, §8.2.2, §20
 export function validateMessage(m: SipMessage): void {
   if (m.version.toUpperCase() !== "SIP/2.0") {
     throw new SipParseError(`Unsupported SIP version: ${m.version}`, undefined, 505);
@@ -1386,7 +1385,6 @@ export interface SipStreamFramerOptions {
   maxSize?: number;
 }
 
-// @implements RFC3261 §18.3
 /**
  * Splits a TCP/TLS byte stream into SIP messages using Content-Length.
  * CRLF keep-alives between messages are skipped (RFC 5626 §3.5.1 pings).
@@ -1408,6 +1406,7 @@ export interface SipStreamFramerOptions {
  * equal(f.push(new TextEncoder().encode("\r\n")).length, 1);
  * ```
  */
+// @implements RFC3261 §18.3
 export class SipStreamFramer {
   #buf: Uint8Array = EMPTY;
   #max: number;
@@ -1555,7 +1554,6 @@ export interface CreateResponseOptions {
   body?: Uint8Array | string;
 }
 
-// @implements RFC3261 §8.2.6.2
 /**
  * Builds a response to a request: copies Via (all, in order), From, To
  * (adding a tag), Call-ID, CSeq, and Timestamp for 100 (§8.2.6.1).
@@ -1577,6 +1575,7 @@ export interface CreateResponseOptions {
  * equal(r.header("CSeq"), "2 BYE");
  * ```
  */
+// @implements RFC3261 §8.2.6.2
 export function createResponse(
   request: SipMessage,
   status: number,

@@ -2,7 +2,7 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { selfSignedCert } from "@rtclite/testing";
-import { parseUri } from "./rfc2396.ts";
+import { parseUri } from "../rfc2396/mod.ts";
 import {
   checkUasRequest,
   clientTransactionKey,
@@ -32,15 +32,13 @@ import {
   SipParseError,
   SipStreamFramer,
   splitList,
-  TcpTransport,
-  TlsTransport,
-  UdpTransport,
   UserAgent,
   validateMessage,
-  WsTransport,
-} from "./rfc3261.ts";
+} from "./mod.ts";
+import { TcpTransport, TlsTransport, UdpTransport } from "./transport.ts";
+import { WsTransport } from "./ws_transport.ts";
 
-const DIR = new URL("./testdata/rfc4475/", import.meta.url);
+const DIR = new URL("../testdata/rfc4475/", import.meta.url);
 const vector = (name: string) => Deno.readFileSync(new URL(name + ".dat", DIR));
 const enc = new TextEncoder();
 
@@ -718,7 +716,7 @@ Deno.test("Dialog builds in-dialog requests with loose routes (RFC 3261 §12.2.1
 
 // === Transports and endpoint on 127.0.0.1 ===
 
-async function uaPair(make: () => Promise<import("./rfc3261.ts").SipTransport>) {
+async function uaPair(make: () => Promise<import("./mod.ts").SipTransport>) {
   const bobEp = new SipEndpoint({ transports: [await make()] });
   const aliceEp = new SipEndpoint({ transports: [await make()] });
   return { aliceEp, bobEp };
@@ -726,7 +724,7 @@ async function uaPair(make: () => Promise<import("./rfc3261.ts").SipTransport>) 
 
 Deno.test("UserAgent calls over UDP: INVITE, 200, ACK, re-INVITE, BYE (RFC 3261 §13-15)", async () => {
   const { aliceEp, bobEp } = await uaPair(() => UdpTransport.listen({ port: 0 }));
-  let bobCall: import("./rfc3261.ts").Call | undefined;
+  let bobCall: import("./mod.ts").Call | undefined;
   const bob = new UserAgent({
     endpoint: bobEp,
     aor: "sip:bob@127.0.0.1",
@@ -1035,7 +1033,7 @@ Deno.test("ProxyCore Timer C cancels a branch that only rings (RFC 3261 §16.8)"
 });
 
 Deno.test("UserAgent retries with Proxy-Authorization after 407 (RFC 3261 §22.3)", async () => {
-  const { DigestServer } = await import("./rfc2617.ts");
+  const { DigestServer } = await import("../rfc2617.ts");
   const digest = new DigestServer({ realm: "example.com", algorithms: ["MD5"] });
   const server = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
   const seen: string[] = [];
@@ -1066,7 +1064,7 @@ Deno.test("UserAgent retries with Proxy-Authorization after 407 (RFC 3261 §22.3
 });
 
 Deno.test("ProxyCore propagates CANCEL downstream (RFC 3261 §16.10)", async () => {
-  let bobCall: import("./rfc3261.ts").Call | undefined;
+  let bobCall: import("./mod.ts").Call | undefined;
   const bob = new UserAgent({
     endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
     aor: "sip:bob@127.0.0.1",
@@ -1134,7 +1132,7 @@ Deno.test("a stateless proxy forwards a call without transactions (RFC 3261 §16
 // === RFC 3263 target resolution and failover ===
 
 Deno.test("SipEndpoint locates servers by NAPTR/SRV and fails over to the next target (RFC 3263 §4.3)", async (t) => {
-  const { DnsResolver, DnsZone, serveDns } = await import("./rfc1035.ts");
+  const { DnsResolver, DnsZone, serveDns } = await import("../rfc1035.ts");
   const deadUdp = await UdpTransport.listen({ host: "127.0.0.1", port: 0 });
   const deadUdpPort = deadUdp.port;
   await deadUdp.close();

@@ -1,16 +1,15 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // This module is browser compatible.
-// @implements RFC3261 (SIP transactions, §17)
 /**
  * SIP transactions: the four state machines of RFC 3261 §17 with timers
  * A-K, sans-I/O over an injected {@linkcode Clock}, and transaction
  * matching (§17.1.3, §17.2.3 including the RFC 2543 fallback).
  *
- * Private part of `rfc3261.ts`; import from there.
+ * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
  *
  * @module
  */
-import { SipMessage, type Via } from "./_sip_message.ts";
+import { SipMessage, type Via } from "./message.ts";
 
 // === Clock ===
 
@@ -231,7 +230,6 @@ export interface ClientTransactionOptions extends TransactionOptions {
   onFailure?: (why: ClientFailure) => void;
 }
 
-// @implements RFC3261 §17.1.1.3
 /**
  * Builds the ACK for a non-2xx final response to an INVITE (RFC 3261
  * §17.1.1.3): Request-URI, Call-ID, From, top Via and Route of the request,
@@ -241,6 +239,7 @@ export interface ClientTransactionOptions extends TransactionOptions {
  * @param response The non-2xx final response.
  * @returns The ACK request.
  */
+// @implements RFC3261 §17.1.1.3
 export function ackForNon2xx(invite: SipMessage, response: SipMessage): SipMessage {
   const ack = new SipMessage({ method: "ACK", uri: invite.uri! });
   const topVia = invite.values("Via")[0];
@@ -256,7 +255,6 @@ export function ackForNon2xx(invite: SipMessage, response: SipMessage): SipMessa
   return ack;
 }
 
-// @implements RFC3261 §17.1.1.2
 /**
  * The INVITE client transaction (RFC 3261 §17.1.1, Figure 5).
  *
@@ -277,6 +275,7 @@ export function ackForNon2xx(invite: SipMessage, response: SipMessage): SipMessa
  * equal(failed, "timeout");
  * ```
  */
+// @implements RFC3261 §17.1.1.2
 export class InviteClientTransaction extends Transaction {
   /** The INVITE. */
   readonly request: SipMessage;
@@ -353,7 +352,6 @@ export class InviteClientTransaction extends Transaction {
 
 // === Non-INVITE client transaction (RFC 3261 §17.1.2) ===
 
-// @implements RFC3261 §17.1.2.2
 /**
  * The non-INVITE client transaction (RFC 3261 §17.1.2, Figure 6).
  *
@@ -373,6 +371,7 @@ export class InviteClientTransaction extends Transaction {
  * equal(got[0], 200);
  * ```
  */
+// @implements RFC3261 §17.1.2.2
 export class NonInviteClientTransaction extends Transaction {
   /** The request. */
   readonly request: SipMessage;
@@ -444,7 +443,6 @@ export interface ServerTransactionOptions extends TransactionOptions {
   onAck?: (ack: SipMessage) => void;
 }
 
-// @implements RFC3261 §17.2.1
 /**
  * The INVITE server transaction (RFC 3261 §17.2.1, Figure 7), with the
  * "Accepted" state of RFC 6026 §7.1: after a 2xx the transaction absorbs
@@ -469,6 +467,7 @@ export interface ServerTransactionOptions extends TransactionOptions {
  * equal(t.state, "terminated");
  * ```
  */
+// @implements RFC3261 §17.2.1
 export class InviteServerTransaction extends Transaction {
   /** The INVITE. */
   readonly request: SipMessage;
@@ -554,7 +553,6 @@ export class InviteServerTransaction extends Transaction {
 
 // === Non-INVITE server transaction (RFC 3261 §17.2.2) ===
 
-// @implements RFC3261 §17.2.2
 /**
  * The non-INVITE server transaction (RFC 3261 §17.2.2, Figure 8).
  *
@@ -574,6 +572,7 @@ export class InviteServerTransaction extends Transaction {
  * equal(t.state, "terminated");
  * ```
  */
+// @implements RFC3261 §17.2.2
 export class NonInviteServerTransaction extends Transaction {
   /** The request. */
   readonly request: SipMessage;
@@ -633,7 +632,6 @@ export class NonInviteServerTransaction extends Transaction {
 /** The magic cookie that starts an RFC 3261 branch (§8.1.1.7). */
 export const MAGIC_COOKIE = "z9hG4bK";
 
-// @implements RFC3261 §17.1.3
 /**
  * The key that matches a response to its client transaction: top Via
  * branch and CSeq method.
@@ -650,6 +648,7 @@ export const MAGIC_COOKIE = "z9hG4bK";
  * equal(clientTransactionKey(r), "z9hG4bK5 BYE");
  * ```
  */
+// @implements RFC3261 §17.1.3
 export function clientTransactionKey(m: SipMessage): string {
   const via = m.via()[0];
   const cseq = m.cseq();
@@ -660,7 +659,6 @@ function sentBy(v: Via): string {
   return `${v.host.toLowerCase()}:${v.port ?? ""}`;
 }
 
-// @implements RFC3261 §17.2.3
 /**
  * The key that matches a request to its server transaction: the branch,
  * sent-by and method (ACK matching INVITE) for RFC 3261 branches, or for
@@ -683,6 +681,7 @@ function sentBy(v: Via): string {
  * equal(serverTransactionKey(ack), serverTransactionKey(inv));
  * ```
  */
+// @implements RFC3261 §17.2.3
 export function serverTransactionKey(m: SipMessage, method?: string): string {
   const via = m.via()[0];
   let meth = method ?? m.method ?? "";

@@ -14,7 +14,7 @@
  * {@link https://www.rfc-editor.org/rfc/rfc3261#section-25 | RFC 3261 §25} and
  * {@link https://www.rfc-editor.org/rfc/rfc3986 | RFC 3986}.
  *
- * Command line: `deno run std/ietf/rfc2396.ts 'sip:alice@example.com;transport=tcp'` prints the
+ * Command line: `deno run std/ietf/rfc2396/main.ts 'sip:alice@example.com;transport=tcp'` prints the
  * parts of a URI (or of an address such as `"Alice" <sip:a@b>;tag=1`) as JSON.
  *
  * @example Parse, change and format a URI
@@ -37,7 +37,7 @@
  * @module
  */
 // @implements RFC3261 §19.1 (SIP and SIPS URIs), RFC3986 (URI generic syntax)
-import { ParseError } from "../errors.ts";
+import { ParseError } from "../../errors.ts";
 import {
   CLASS,
   HNV,
@@ -49,7 +49,7 @@ import {
   UNRESERVED,
   URIC,
   USER,
-} from "./_host.ts";
+} from "../_host.ts";
 
 /** Malformed URI or address: the offset says where in the input reading stopped. */
 export class UriParseError extends ParseError {}
@@ -1106,28 +1106,4 @@ export function uriPort(uri: Uri): number {
   if (uri.port !== undefined) return uri.port;
   const t = uri.params.get("transport");
   return uri.scheme === "sips" || (t && t.toLowerCase() === "tls") ? 5061 : 5060;
-}
-
-// === Command line ===
-
-if (import.meta.main) {
-  const { parseVerbosity, setupLogging } = await import("../log.ts");
-  const { level, args } = parseVerbosity(Deno.args);
-  await setupLogging(level);
-  if (args.length === 0) {
-    console.error("Usage: deno run std/ietf/rfc2396.ts [-v|-q] URI-OR-ADDRESS...");
-    Deno.exit(2);
-  }
-  let status = 0;
-  for (const arg of args) {
-    try {
-      const t = arg.trim();
-      const value = t.startsWith('"') || t.includes("<") ? parseAddress(t) : parseUri(t);
-      console.log(JSON.stringify(value, null, 2));
-    } catch (e) {
-      console.error(`${arg}: ${e instanceof Error ? e.message : e}`);
-      status = 1;
-    }
-  }
-  Deno.exit(status);
 }
