@@ -9,9 +9,9 @@
  *
  * @module
  */
+import { isTokenChar } from "../rfc2396/mod.ts";
 import {
   DATE_RE,
-  isToken,
   parseInteger,
   parseParamsAt,
   readQuoted,
@@ -52,13 +52,13 @@ export interface TokenWithParams {
 export function parseTokenWithParams(value: string): TokenWithParams {
   let i = skipWs(value, 0);
   const start = i;
-  while (i < value.length && isToken(value.charCodeAt(i))) i++;
+  while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
   let v = value.slice(start, i);
   const j = skipWs(value, i);
   if (value.charCodeAt(j) === 47) {
     i = skipWs(value, j + 1);
     const s2 = i;
-    while (i < value.length && isToken(value.charCodeAt(i))) i++;
+    while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
     if (i === s2) throw new SipParseError(`Cannot parse media type: "${value}"`, i);
     v += "/" + value.slice(s2, i);
   }

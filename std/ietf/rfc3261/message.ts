@@ -9,6 +9,17 @@
  * @module
  */
 import { ParseError } from "../../errors.ts";
+import {
+  formatNameAddr,
+  formatParams as formatParamList,
+  isToken,
+  isTokenChar,
+  quote,
+  scanNameAddr,
+  scanParams,
+  scanQuoted,
+  unquote,
+} from "../rfc2396/mod.ts";
 
 // === Errors ===
 
@@ -35,28 +46,9 @@ export class SipParseError extends ParseError {
 
 // === Character classes (RFC 3261 §25.1) ===
 
-const TOKEN = new Uint8Array(128);
-for (const c of "-.!%*_+`'~") TOKEN[c.charCodeAt(0)] = 1;
-for (let c = 48; c <= 57; c++) TOKEN[c] = 1;
-for (let c = 65; c <= 90; c++) TOKEN[c] = 1;
-for (let c = 97; c <= 122; c++) TOKEN[c] = 1;
-
-/** Whether a character code is an RFC 3261 token character (internal). */
-export function isToken(code: number): boolean {
-  return code < 128 && TOKEN[code] === 1;
-}
-
-/**
- * Whether `s` is a non-empty RFC 3261 token.
- *
- * @param s The text to test.
- * @returns `true` when every character is a token character.
- */
-export function isSipToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) if (!isToken(s.charCodeAt(i))) return false;
-  return true;
-}
+// The token class, quoting and the name-addr grammar are rfc2396's (one
+// implementation for URIs, addresses and SIP messages).
+export { isToken as isSipToken };
 
 function isWs(code: number): boolean {
   return code === 32 || code === 9 || code === 13 || code === 10;
@@ -765,7 +757,7 @@ function parseHead(head: string, m: SipMessage): number {
     let name = NAME_CACHE.get(raw);
     if (name === undefined) {
       for (let k = 0; k < raw.length; k++) {
-        if (!isToken(raw.charCodeAt(k))) {
+        if (!isTokenChar(raw.charCodeAt(k))) {
           throw new SipParseError(`Cannot parse SIP header: bad name "${raw}"`, pos);
         }
       }
@@ -813,7 +805,7 @@ function parseStartLine(line: string, m: SipMessage): void {
   if (b < 0) throw new SipParseError(`Cannot parse SIP request line: no version`, a);
   const uri = line.slice(a + 1, b);
   const version = line.slice(b + 1);
-  if (!isSipToken(first)) throw new SipParseError(`Cannot parse SIP request line: bad method`, 0);
+  if (!isToken(first)) throw new SipParseError(`Cannot parse SIP request line: bad method`, 0);
   if (uri.length === 0 || version.indexOf(" ") >= 0 || version.indexOf("\t") >= 0) {
     throw new SipParseError(`Cannot parse SIP request line: extra spaces`, a);
   }
@@ -897,20 +889,8 @@ export function splitList(value: string): string[] {
 
 /** Reads a quoted string at `i` (internal): text and end offset. */
 export function readQuoted(s: string, i: number): [string, number] {
-  // s[i] === '"'
-  let out = "";
-  for (let j = i + 1; j < s.length; j++) {
-    const c = s.charCodeAt(j);
-    if (c === 92) {
-      // @implements RFC3261 §25.1 ¶6
-      const n = s.charCodeAt(j + 1);
-      if (Number.isNaN(n) || n === 10 || n === 13) break;
-      out += s[j + 1];
-      j++;
-    } else if (c === 34) return [out, j + 1];
-    else out += s[j];
-  }
-  throw new SipParseError(`Cannot parse quoted string: unterminated in "${s.slice(0, 60)}"`, i);
+  const end = scanQuoted(s, i, "quoted string", SipParseError);
+  return [unquote(s.slice(i, end)), end];
 }
 
 /**
@@ -921,16 +901,9 @@ export function readQuoted(s: string, i: number): [string, number] {
  * @returns The token itself, or a quoted string with `"` and `\` escaped.
  */
 export function quoteString(s: string, always = false): string {
-  if (!always && isSipToken(s)) return s;
-  return '"' + s.replace(/["\\]/g, (c) => "\\" + c) + '"';
+  return !always && isToken(s) ? s : quote(s);
 }
 
-function isValueChar(c: number): boolean {
-  // token / host (":" "[" "]") characters of gen-value.
-  return isToken(c) || c === 58 || c === 91 || c === 93;
-}
-
-/** Parses `*( SEMI generic-param )` from `s` at `i`; returns params and end. */
 /** Parses `*(SEMI generic-param)` at `i` into `params` (internal); returns the end. */
 export function parseParamsAt(
   s: string,
@@ -938,34 +911,19 @@ export function parseParamsAt(
   params: SipParams,
   stopAtComma: boolean,
 ): number {
-  for (;;) {
-    i = skipWs(s, i);
-    if (i >= s.length) return i;
-    const c = s.charCodeAt(i);
-    if (c === 44 && stopAtComma) return i;
-    if (c !== 59) {
-      throw new SipParseError(`Cannot parse parameters: unexpected "${s[i]}" in "${s}"`, i);
-    }
-    i = skipWs(s, i + 1);
-    const ns = i;
-    while (i < s.length && isToken(s.charCodeAt(i))) i++;
-    if (i === ns) throw new SipParseError(`Cannot parse parameters: empty name in "${s}"`, i);
-    const name = s.slice(ns, i).toLowerCase();
-    i = skipWs(s, i);
-    let value: string | null = null;
-    if (s.charCodeAt(i) === 61) {
-      i = skipWs(s, i + 1);
-      if (s.charCodeAt(i) === 34) {
-        [value, i] = readQuoted(s, i);
-      } else {
-        const vs = i;
-        while (i < s.length && isValueChar(s.charCodeAt(i))) i++;
-        if (i === vs) throw new SipParseError(`Cannot parse parameters: empty value of ${name}`, i);
-        value = s.slice(vs, i);
-      }
-    }
-    if (name !== "__proto__") params[name] = value;
+  const end = scanParams(
+    s,
+    i,
+    (name, value) => {
+      if (name !== "__proto__") params[name] = value === null ? null : unquote(value);
+    },
+    "parameters",
+    SipParseError,
+  );
+  if (end < s.length && !(stopAtComma && s.charCodeAt(end) === 44)) {
+    throw new SipParseError(`Cannot parse parameters: unexpected "${s[end]}" in "${s}"`, end);
   }
+  return end;
 }
 
 /**
@@ -975,17 +933,7 @@ export function parseParamsAt(
  * @returns The parameter text, empty for none.
  */
 export function formatParams(params: SipParams): string {
-  let s = "";
-  for (const k in params) {
-    const v = params[k];
-    if (v === null || v === undefined) s += ";" + k;
-    else {
-      let plain = v.length > 0;
-      for (let i = 0; i < v.length && plain; i++) plain = isValueChar(v.charCodeAt(i));
-      s += ";" + k + "=" + (plain ? v : quoteString(v, true));
-    }
-  }
-  return s;
+  return formatParamList(Object.entries(params));
 }
 
 // === Via (RFC 3261 §20.42, RFC 3581) ===
@@ -1029,7 +977,7 @@ export function parseVia(value: string): Via {
   const parts: string[] = [];
   for (let k = 0; k < 3; k++) {
     const s = i;
-    while (i < value.length && isToken(value.charCodeAt(i))) i++;
+    while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
     if (i === s) throw new SipParseError(`Cannot parse Via: bad sent-protocol in "${value}"`, i);
     parts.push(value.slice(s, i));
     i = skipWs(value, i);
@@ -1117,58 +1065,21 @@ export interface SipAddress {
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 function parseAddressAt(s: string, i: number, list: boolean): [SipAddress, number] {
-  i = skipWs(s, i);
-  const addr: SipAddress = { uri: "", params: {} };
-  let c = s.charCodeAt(i);
-  let angle = false;
-  if (c === 34) {
-    const [dn, e] = readQuoted(s, i);
-    addr.displayName = dn;
-    i = skipWs(s, e);
-    if (s.charCodeAt(i) !== 60) {
-      throw new SipParseError(`Cannot parse address: expected "<" after display name`, i);
-    }
-    angle = true;
-  } else if (c !== 60) {
-    // Display name as tokens, or an addr-spec.
-    let j = i;
-    while (j < s.length) {
-      c = s.charCodeAt(j);
-      if (c === 60 || !(isToken(c) || isWs(c))) break;
-      j++;
-    }
-    if (j < s.length && s.charCodeAt(j) === 60 && j > i) {
-      addr.displayName = s.slice(i, j).trim();
-      i = j;
-      angle = true;
-    }
-  } else angle = true;
-  if (angle) {
-    const e = s.indexOf(">", i);
-    if (e < 0) throw new SipParseError(`Cannot parse address: missing ">" in "${s}"`, i);
-    const uri = s.slice(i + 1, e);
-    // @implements RFC3261 §25.1 ¶3
-    if (/\s/.test(uri)) throw new SipParseError(`Cannot parse address: spaces in <${uri}>`, i);
-    addr.uri = uri;
-    i = e + 1;
-  } else {
-    // @implements RFC3261 §20.10 ¶5
-    const us = i;
-    while (i < s.length) {
-      c = s.charCodeAt(i);
-      if (c === 59 || (c === 44 && list) || isWs(c)) break;
-      i++;
-    }
-    addr.uri = s.slice(us, i);
-    if (addr.uri.includes("?") || (!list && addr.uri.includes(","))) {
-      throw new SipParseError(`Cannot parse address: "${addr.uri}" needs to be in <>`, us);
-    }
+  const parts = scanNameAddr(s, i, list, SipParseError);
+  const uri = s.slice(parts.uriStart, parts.uriEnd);
+  // @implements RFC3261 §25.1 ¶3
+  if (/\s/.test(uri)) {
+    throw new SipParseError(`Cannot parse address: spaces in <${uri}>`, parts.uriStart);
   }
-  if (!SCHEME_RE.test(addr.uri)) {
-    throw new SipParseError(`Cannot parse address: bad URI "${addr.uri}"`, i);
+  if (!SCHEME_RE.test(uri)) {
+    throw new SipParseError(`Cannot parse address: bad URI "${uri}"`, parts.uriStart);
   }
-  i = parseParamsAt(s, i, addr.params, list);
-  return [addr, i];
+  const addr: SipAddress = { uri, params: {} };
+  if (parts.displayName !== undefined) addr.displayName = parts.displayName;
+  for (const [name, value] of parts.params) {
+    if (name !== "__proto__") addr.params[name] = value === null ? null : unquote(value);
+  }
+  return [addr, parts.end];
 }
 
 /**
@@ -1190,11 +1101,7 @@ function parseAddressAt(s: string, i: number, list: boolean): [SipAddress, numbe
  * ```
  */
 export function parseAddress(value: string): SipAddress {
-  const [a, i] = parseAddressAt(value, 0, false);
-  if (i < value.length) {
-    throw new SipParseError(`Cannot parse address: trailing text in "${value}"`, i);
-  }
-  return a;
+  return parseAddressAt(value, 0, false)[0];
 }
 
 /**
@@ -1210,12 +1117,8 @@ export function parseAddressList(value: string): SipAddress[] {
   for (;;) {
     const [a, e] = parseAddressAt(value, i, true);
     out.push(a);
-    i = skipWs(value, e);
-    if (i >= value.length) return out;
-    if (value.charCodeAt(i) !== 44) {
-      throw new SipParseError(`Cannot parse address list: expected "," in "${value}"`, i);
-    }
-    i++;
+    if (e >= value.length) return out;
+    i = e + 1; // past ","
   }
 }
 
@@ -1248,10 +1151,7 @@ export function parseContacts(value: string): SipAddress[] | "*" {
  * ```
  */
 export function formatAddress(a: SipAddress): string {
-  const dn = a.displayName === undefined || a.displayName === ""
-    ? ""
-    : quoteString(a.displayName, true) + " ";
-  return `${dn}<${a.uri}>${formatParams(a.params)}`;
+  return formatNameAddr(a.displayName || undefined, a.uri, true) + formatParams(a.params);
 }
 
 // === CSeq (RFC 3261 §20.16) ===
@@ -1282,7 +1182,7 @@ export interface CSeq {
 // @implements RFC3261 §20.16, §8.1.1.5
 export function parseCSeq(value: string): CSeq {
   const m = /^(\d{1,10})\s+(\S+)$/.exec(value.trim());
-  if (!m || !isSipToken(m[2]!)) throw new SipParseError(`Cannot parse CSeq: "${value}"`);
+  if (!m || !isToken(m[2]!)) throw new SipParseError(`Cannot parse CSeq: "${value}"`);
   const seq = +m[1]!;
   if (seq >= 2 ** 31) throw new SipParseError(`Cannot parse CSeq: ${m[1]} is 2**31 or more`);
   return { seq, method: m[2]! };
