@@ -42,6 +42,7 @@ import {
   CLASS,
   HNV,
   isHex,
+  isIPv6,
   PARAM,
   PASSWORD,
   sipHostError,
@@ -414,6 +415,20 @@ function parseScheme(s: string, a: number, end: number): number {
   return fail("URI", `expected ":" after the scheme, found ${charAt(s, p)}`, p);
 }
 
+/**
+ * Whether `s[a..b)` is an IPv6 reference written with three colons before an
+ * embedded IPv4 address (`[2001:db8:::192.0.2.1]`), which RFC 3261's ABNF
+ * wrongly allows and RFC 5118 §4.10 asks parsers to accept: it is read as
+ * `[2001:db8::192.0.2.1]`.
+ */
+function isThreeColonReference(s: string, a: number, b: number): boolean {
+  if (s.charCodeAt(a) !== 91 || s.charCodeAt(b - 1) !== 93) return false;
+  const m = /^(.*[^:]):::(\d{1,3}(?:\.\d{1,3}){3})$/.exec(s.slice(a + 1, b - 1));
+  if (!m) return false;
+  const fixed = `${m[1]}::${m[2]}`;
+  return isIPv6(fixed, 0, fixed.length);
+}
+
 /** Parses `s[a..end)` as one URI (offsets in errors are positions in `s`). */
 function parseUriRange(s: string, a: number, end: number): Uri {
   if (a >= end) fail("URI", "empty URI", a);
@@ -462,7 +477,7 @@ function parseSip(s: string, p: number, end: number, uri: Uri): void {
     }
   }
   const hostError = sipHostError(s, h, p);
-  if (hostError) fail("URI", hostError, h);
+  if (hostError && !isThreeColonReference(s, h, p)) fail("URI", hostError, h);
   uri.host = s.slice(h, p);
   if (p < end && s.charCodeAt(p) === 58) {
     const d = ++p;

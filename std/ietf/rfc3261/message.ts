@@ -14,11 +14,13 @@ import {
   formatParams as formatParamList,
   isToken,
   isTokenChar,
+  parseUri,
   quote,
   scanNameAddr,
   scanParams,
   scanQuoted,
   unquote,
+  UriParseError,
 } from "../rfc2396/mod.ts";
 
 // === Errors ===
@@ -1242,6 +1244,7 @@ export function validateMessage(m: SipMessage): void {
   if (m.isRequest && vias[0]!.params.branch?.toLowerCase() === "z9hg4bk") {
     throw new SipParseError("Cannot validate SIP request: branch is only the magic cookie");
   }
+  if (m.isRequest) checkSipRequestUri(m.uri!);
   m.from();
   m.to();
   const cseq = m.cseq();
@@ -1272,6 +1275,21 @@ export function validateMessage(m: SipMessage): void {
         parseInteger(h.value.split(/[\s;(]/)[0]!, "Retry-After", 0xffffffff);
         break;
     }
+  }
+}
+
+/**
+ * Checks a `sip:`/`sips:` Request-URI against the full SIP-URI grammar, so
+ * that a malformed one (such as an IPv6 address without brackets, RFC 5118
+ * §4.2) is a 400 at message level rather than a failure in the application.
+ */
+function checkSipRequestUri(uri: string): void {
+  if (!/^sips?:/i.test(uri)) return;
+  try {
+    parseUri(uri);
+  } catch (e) {
+    if (!(e instanceof UriParseError)) throw e;
+    throw new SipParseError(`Cannot validate SIP request: bad Request-URI: ${e.message}`);
   }
 }
 

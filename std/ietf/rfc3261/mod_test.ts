@@ -1300,3 +1300,127 @@ Deno.test("SipMessage.toString() and toBytes() reflect every change after reusin
     { numRuns: 100 },
   );
 });
+
+// === IPv6 torture cases (RFC 5118 §4) ===
+
+/** A request of RFC 5118 §4 with the given Request-URI and extra header lines. */
+const v6 = (ruri: string, extra = "", via = "SIP/2.0/UDP [2001:db8::9:1];branch=z9hG4bKas3-111") =>
+  `REGISTER ${ruri} SIP/2.0\r\nTo: sip:user@example.com\r\nFrom: sip:user@example.com;tag=81x2\r\n` +
+  `Via: ${via}\r\nCall-ID: SSG9559905523997077@hlau_4100\r\nMax-Forwards: 70\r\n` +
+  `Contact: "Caller" <sip:caller@[2001:db8::1]>\r\nCSeq: 98176 REGISTER\r\n${extra}Content-Length: 0\r\n\r\n`;
+
+Deno.test("IPv6 in SIP: every RFC 5118 §4 case", async (t) => {
+  const valid = (text: string) => {
+    const m = parseMessage(text);
+    validateMessage(m);
+    return m;
+  };
+  await t.step("4.1 ipv6-good: a bracketed IPv6 Request-URI", () => {
+    equal(parseUri(valid(v6("sip:[2001:db8::10]")).uri!).host, "[2001:db8::10]");
+  });
+  await t.step("4.2 ipv6-bad: an unbracketed IPv6 Request-URI is a 400 at message level", () => {
+    throws(
+      () => valid(v6("sip:2001:db8::10")),
+      (e: unknown) =>
+        e instanceof SipParseError && e.status === 400 && /Request-URI/.test(e.message),
+    );
+  });
+  await t.step("4.3 port-ambiguous: [2001:db8::10:5070] is an address without a port", () => {
+    const u = parseUri(valid(v6("sip:[2001:db8::10:5070]")).uri!);
+    equal(u.host, "[2001:db8::10:5070]");
+    equal(u.port, undefined);
+  });
+  await t.step("4.4 port-unambiguous: [2001:db8::10]:5070", () => {
+    const u = parseUri(valid(v6("sip:[2001:db8::10]:5070")).uri!);
+    equal(u.host, "[2001:db8::10]");
+    equal(u.port, 5070);
+  });
+  await t.step("4.5 via-received-param-with-delim", () => {
+    const m = valid(v6(
+      "sip:[2001:db8::10]",
+      "",
+      "SIP/2.0/UDP [2001:db8::9:1];received=[2001:db8::9:255];branch=z9hG4bKas3-111",
+    ));
+    equal(m.via()[0]!.params.received, "[2001:db8::9:255]");
+    equal(m.via()[0]!.host, "2001:db8::9:1");
+  });
+  await t.step("4.6 via-received-param-no-delim", () => {
+    const m = valid(v6(
+      "sip:[2001:db8::10]",
+      "",
+      "SIP/2.0/UDP [2001:db8::9:1];received=2001:db8::9:255;branch=z9hG4bKas3-111",
+    ));
+    equal(m.via()[0]!.params.received, "2001:db8::9:255");
+  });
+  await t.step("4.7 ipv4 and ipv6 in one SDP body, 4.9 an IPv4-mapped IPv6 address", () => {
+    const sdp = "v=0\r\no=bob 280744730 28977631 IN IP4 host.example.com\r\ns=\r\nt=0 0\r\n" +
+      "m=audio 22334 RTP/AVP 0\r\nc=IN IP4 192.0.2.1\r\nm=video 6024 RTP/AVP 0\r\n" +
+      "c=IN IP6 ::ffff:192.0.2.2\r\n";
+    const text = v6("sip:user@[::ffff:192.0.2.2]").replace("REGISTER", "INVITE")
+      .replace("98176 REGISTER", "98176 INVITE")
+      .replace(
+        "Content-Length: 0",
+        `Content-Type: application/sdp\r\nContent-Length: ${sdp.length}`,
+      ) +
+      sdp;
+    const m = valid(text);
+    equal(parseUri(m.uri!).host, "[::ffff:192.0.2.2]");
+    equal(m.text, sdp);
+  });
+  await t.step("4.8 mult-ip-in-header: IPv4 and IPv6 addresses in Route and Contact lists", () => {
+    const m = valid(v6(
+      "sip:user@[2001:db8::10]",
+      "Route: <sip:[2001:db8::1];lr>, <sip:192.0.2.1;lr>\r\n" +
+        "Contact: <sip:caller@192.0.2.3>, <sip:caller@[2001:db8::12]:5070>\r\n",
+    ));
+    deepEqual(m.addresses("Route").map((a) => parseUri(a.uri).host), [
+      "[2001:db8::1]",
+      "192.0.2.1",
+    ]);
+    deepEqual(m.addresses("Contact").map((a) => parseUri(a.uri).host), [
+      "[2001:db8::1]",
+      "192.0.2.3",
+      "[2001:db8::12]",
+    ]);
+  });
+  await t.step("4.10 ipv6-bug-abnf-3-colons: [2001:db8:::192.0.2.1] is tolerated", () => {
+    const ref = "[2001:db8:::192.0.2.1]";
+    const m = valid(
+      `OPTIONS sip:${ref} SIP/2.0\r\nTo: sip:${ref}\r\nFrom: sip:${ref};tag=810x2\r\n` +
+        `Via: SIP/2.0/UDP ${ref};branch=z9hG4bKas3-111\r\nCall-ID: G9559905523997077@hlau_4100\r\n` +
+        `CSeq: 689 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`,
+    );
+    equal(parseUri(m.uri!).host, ref);
+    equal(parseUri(m.to().uri).host, ref);
+    equal(parseUri("sip:[2001:db8::192.0.2.1]").host, "[2001:db8::192.0.2.1]");
+    throws(() => parseUri("sip:[2001:db8::::192.0.2.1]"));
+    throws(() => parseUri("sip:[2001:db8:::1]"));
+  });
+  await t.step(
+    "an endpoint answers an unbracketed IPv6 Request-URI with 400, unseen by the UAS",
+    async () => {
+      const server = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+      let seen = false;
+      server.onRequest = () => seen = true;
+      const sock = await UdpTransport.listen({ port: 0 });
+      const got = Promise.withResolvers<SipMessage>();
+      sock.onMessage = (m) => got.resolve(m);
+      const timer = setTimeout(() => got.reject(new Error("no response within 2 s")), 2000);
+      await sock.send(
+        enc.encode(
+          v6("sip:2001:db8::10", "", `SIP/2.0/UDP 127.0.0.1:${sock.port};branch=z9hG4bK5118`),
+        ),
+        "127.0.0.1",
+        server.transports[0]!.port,
+      );
+      try {
+        equal((await got.promise).status, 400);
+        equal(seen, false);
+      } finally {
+        clearTimeout(timer);
+        await sock.close();
+        await server.close();
+      }
+    },
+  );
+});
