@@ -1424,3 +1424,77 @@ Deno.test("IPv6 in SIP: every RFC 5118 §4 case", async (t) => {
     },
   );
 });
+
+Deno.test("ProxyCore: every locally generated response carries exactly the caller's Via (RFC 3261 §16.7, §8.2.6.2)", async (t) => {
+  // Host names do not resolve: a target in a foreign domain cannot be reached.
+  const pep = new SipEndpoint({
+    transports: [await UdpTransport.listen({ port: 0 })],
+    resolve: (host) => Promise.resolve(/^[\d.]+$/.test(host) ? [host] : []),
+  });
+  const port = pep.transports[0]!.port;
+  const silent = await UdpTransport.listen({ port: 0 }); // a target that never answers
+  const bindings: Record<string, string[]> = {
+    away: ["sip:bob@unresolvable.invalid"],
+    self: [`sip:x@127.0.0.1:${port}`],
+    x: [`sip:x@127.0.0.1:${port}`], // the request comes back: a loop
+    mute: [`sip:m@127.0.0.1:${silent.port}`],
+  };
+  const proxy = new ProxyCore({
+    endpoint: pep,
+    isLocal: (u) => u.host === "example.com",
+    locate: (u) => bindings[u.user ?? ""] ?? [],
+    timerC: 300,
+  });
+  pep.onRequest = (r) => proxy.handle(r);
+  pep.onStrayResponse = (r) => proxy.handleStray(r);
+  const sock = await UdpTransport.listen({ port: 0 });
+  const waiting = new Map<string, (m: SipMessage) => void>();
+  const provisional: SipMessage[] = [];
+  sock.onMessage = (m) => {
+    if (m.status < 200) provisional.push(m);
+    else waiting.get(m.callId())?.(m);
+  };
+  const cases: [string, string, string, number, string][] = [
+    ["502 when the target cannot be resolved", "OPTIONS", "sip:away@example.com", 502, ""],
+    ["482 for a loop through this proxy", "OPTIONS", "sip:self@example.com", 482, ""],
+    ["480 for a user without bindings", "OPTIONS", "sip:nobody@example.com", 480, ""],
+    ["200 for OPTIONS to the proxy's domain", "OPTIONS", "sip:example.com", 200, ""],
+    ["416 for a tel: Request-URI", "OPTIONS", "tel:+15551234567", 416, ""],
+    ["483 when Max-Forwards is 0", "MESSAGE", "sip:nobody@example.com", 483, "mf0"],
+    ["420 for an unsupported Proxy-Require", "OPTIONS", "sip:x@example.com", 420, "pr"],
+    ["408 from Timer C, after 100 Trying", "INVITE", "sip:mute@example.com", 408, ""],
+    ["400 for a malformed request", "OPTIONS", "sip:x@example.com", 400, "bad"],
+  ];
+  try {
+    for (const [name, method, ruri, status, variant] of cases) {
+      await t.step(name, async () => {
+        const callId = `via-${status}-${crypto.randomUUID()}`;
+        const via = `SIP/2.0/UDP 127.0.0.1:${sock.port};branch=z9hG4bK-${callId}`;
+        const text = `${method} ${ruri} SIP/2.0\r\nVia: ${via}\r\n` +
+          `From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:x@example.com>\r\nCall-ID: ${callId}\r\n` +
+          `CSeq: ${variant === "bad" ? "x" : "1"} ${method}\r\n` +
+          `Max-Forwards: ${variant === "mf0" ? 0 : 70}\r\n` +
+          (variant === "pr" ? "Proxy-Require: nope\r\n" : "") + "Content-Length: 0\r\n\r\n";
+        const got = Promise.withResolvers<SipMessage>();
+        waiting.set(callId, got.resolve);
+        const timer = setTimeout(() => got.reject(new Error(`no ${status} within 3 s`)), 3000);
+        try {
+          await sock.send(enc.encode(text), "127.0.0.1", port);
+          const r = await got.promise;
+          equal(r.status, status);
+          deepEqual(r.values("Via"), [via]);
+          for (const p of provisional.filter((m) => m.callId() === callId)) {
+            deepEqual(p.values("Via"), [via]);
+          }
+        } finally {
+          clearTimeout(timer);
+        }
+      });
+    }
+    ok(provisional.some((m) => m.status === 100), "the INVITE was answered with 100 Trying");
+  } finally {
+    await sock.close();
+    await silent.close();
+    await pep.close();
+  }
+});

@@ -365,7 +365,8 @@ export class ProxyCore {
       [copy, target, , targets] = await this.#prepare(ctx.request, targetUri, source, branch);
     } catch (e) {
       log.info("Cannot reach {target}: {error}", { target: targetUri, error: String(e) });
-      const r = createResponse(ctx.request, 502);
+      // Made from the received request: it carries the caller's Via at the top, not ours.
+      const r = createResponse(ctx.request, 502, { toTag: fnv(ctx.request.callId()) });
       this.#onBranchResponse(ctx, undefined, r, source);
       return;
     }
@@ -492,7 +493,9 @@ export class ProxyCore {
     }
     // @implements RFC3261 §16.7 ¶3-5
     if (r.status === 100) return;
-    const up = this.#upstream(r);
+    // A branch's response (received, or made from the branch request) starts with our Via,
+    // which goes; a response made without a branch already has the caller's Via on top.
+    const up = b ? this.#upstream(r) : r;
     if (r.status < 200) {
       if (!ctx.finalSent) ctx.server?.respond(up);
       return;
