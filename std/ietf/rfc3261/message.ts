@@ -593,7 +593,8 @@ export class SipMessage {
         if (cl) continue;
         cl = true;
         s += "Content-Length: " + len + "\r\n";
-      } else s += name + ": " + value + "\r\n";
+      } else if (value === "") s += name + ":\r\n"; // no trailing space on an empty field
+      else s += name + ": " + value + "\r\n";
     }
     if (!cl) s += "Content-Length: " + len + "\r\n";
     s += "\r\n";

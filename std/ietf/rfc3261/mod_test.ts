@@ -1498,3 +1498,18 @@ Deno.test("ProxyCore: every locally generated response carries exactly the calle
     await pep.close();
   }
 });
+
+Deno.test("an empty header field is written back without a trailing space (RFC 3261 §7.3.1)", () => {
+  const text = "OPTIONS sip:x@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKe1\r\n" +
+    "From: <sip:a@b>;tag=1\r\nTo: <sip:x@example.com>\r\nCall-ID: e1\r\nCSeq: 1 OPTIONS\r\n" +
+    "Supported:\r\nSubject:   \r\nContent-Length: 0\r\n\r\n";
+  const m = parseMessage(text);
+  equal(m.header("Supported"), "");
+  m.add("Organization", "");
+  const out = m.toString();
+  ok(out.includes("\r\nSupported:\r\n"), out);
+  ok(out.includes("\r\nSubject:\r\n"), out);
+  ok(out.includes("\r\nOrganization:\r\n"), out);
+  ok(!/ \r\n/.test(out), "no line ends in a space");
+  equal(parseMessage(out).header("Supported"), "");
+});
