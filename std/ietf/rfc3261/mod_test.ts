@@ -1,7 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { selfSignedCert } from "@rtclite/testing";
 import { parseUri } from "../rfc2396/mod.ts";
 import {
   checkUasRequest,
@@ -35,8 +34,7 @@ import {
   UserAgent,
   validateMessage,
 } from "./mod.ts";
-import { TcpTransport, TlsTransport, UdpTransport } from "./transport.ts";
-import { WsTransport } from "./ws_transport.ts";
+import { TcpTransport, UdpTransport } from "./transport.ts";
 
 const DIR = new URL("../testdata/rfc4475/", import.meta.url);
 const vector = (name: string) => Deno.readFileSync(new URL(name + ".dat", DIR));
@@ -772,67 +770,6 @@ Deno.test("UserAgent CANCEL gets 487 for the INVITE (RFC 3261 §9)", async () =>
   equal(call.endReason, "487 Request Terminated");
   await alice.close();
   await bob.close();
-});
-
-Deno.test("UserAgent over TCP reuses one connection (RFC 3261 §18.3)", async () => {
-  const { aliceEp, bobEp } = await uaPair(() => TcpTransport.listen({ port: 0 }));
-  const bob = new UserAgent({
-    endpoint: bobEp,
-    aor: "sip:bob@127.0.0.1",
-    onInvite: (c) => c.accept("v=0\r\n"),
-  });
-  const alice = new UserAgent({ endpoint: aliceEp, aor: "sip:alice@127.0.0.1" });
-  const call = await alice.invite(
-    `sip:bob@127.0.0.1:${bobEp.transports[0]!.port};transport=tcp`,
-    "v=0\r\n",
-  );
-  equal(call.state, "established");
-  equal(await call.bye(), 200);
-  equal((bobEp.transports[0] as TcpTransport).connections, 1);
-  await alice.close();
-  await bob.close();
-});
-
-Deno.test("UserAgent over WebSocket: call and BYE on one connection (RFC 7118 §5)", async () => {
-  const { aliceEp, bobEp } = await uaPair(() => WsTransport.listen({ port: 0 }));
-  const bob = new UserAgent({
-    endpoint: bobEp,
-    aor: "sip:bob@127.0.0.1",
-    onInvite: (c) => c.accept("v=0\r\n"),
-  });
-  const alice = new UserAgent({ endpoint: aliceEp, aor: "sip:alice@127.0.0.1" });
-  const call = await alice.invite(
-    `sip:bob@127.0.0.1:${bobEp.transports[0]!.port};transport=ws`,
-    "v=0\r\n",
-  );
-  equal(call.state, "established");
-  equal(call.invite.via()[0]!.transport, "WS");
-  equal(await call.bye(), 200);
-  equal((bobEp.transports[0] as WsTransport).connections, 1);
-  await alice.close();
-  await bob.close();
-});
-
-Deno.test("TLS transport carries OPTIONS with a self-signed certificate (RFC 3261 §26.2.1)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const { cert, key } = await selfSignedCert(dir);
-    const server = new SipEndpoint({
-      transports: [await TlsTransport.listen({ port: 0, cert, key })],
-    });
-    const bob = new UserAgent({ endpoint: server, aor: "sip:bob@127.0.0.1" });
-    const client = new SipEndpoint({
-      transports: [await TlsTransport.listen({ port: 0, cert, key, caCerts: [cert] })],
-    });
-    const alice = new UserAgent({ endpoint: client, aor: "sip:alice@127.0.0.1" });
-    const r = await alice.options(`sip:127.0.0.1:${server.transports[0]!.port};transport=tls`);
-    equal(r.status, 200);
-    equal(r.via().length, 1);
-    await alice.close();
-    await bob.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });
 
 Deno.test("SipEndpoint stamps received and rport, answers malformed requests with 400 (RFC 3581 §4)", async () => {
