@@ -1,5 +1,4 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// @implements RFC3261 (SIP registrar §10.3 and proxy server §16)
 /**
  * A SIP registrar and proxy server: registrations with optional digest
  * authentication, bindings with expiry, several contacts and q-values, and
@@ -28,6 +27,7 @@
  *
  * @module
  */
+// @implements RFC3261 (SIP registrar §10.3 and proxy server §16)
 import {
   ALLOW,
   createResponse,
@@ -128,7 +128,6 @@ export class MemoryLocationStore implements LocationStore {
   }
 }
 
-// @implements RFC3261 §10.3 ¶5
 /**
  * The address-of-record of a URI: scheme, user and host, lower-cased host,
  * no port or parameters.
@@ -145,6 +144,7 @@ export class MemoryLocationStore implements LocationStore {
  * equal(aorOf(parseUri("sip:Bob@Example.COM:5070;transport=tcp")), "sip:Bob@example.com");
  * ```
  */
+// @implements RFC3261 §10.3 ¶5
 export function aorOf(uri: Uri): string {
   const scheme = uri.scheme === "sips" ? "sips" : "sip";
   return `${scheme}:${uri.user === undefined ? "" : uri.user + "@"}${uri.host.toLowerCase()}`;
@@ -346,13 +346,13 @@ export class SipServer {
     }
   }
 
-  // @implements RFC3261 §22.3
   /**
    * Checks the request's Proxy-Authorization for this proxy's realm: answers
    * 407 with a fresh challenge when it is missing or wrong, 403 when the
    * authenticated user is not the From user, 400 when the credentials' `uri`
    * names another address-of-record than the Request-URI.
    */
+  // @implements RFC3261 §22.3
   async #authorizeProxy(inc: IncomingRequest): Promise<boolean> {
     const m = inc.request;
     const digest = this.#digest!;
