@@ -378,7 +378,9 @@ export class Call {
     try {
       const answer = parseSdp(decoder.decode(core.remoteBody ?? new Uint8Array()));
       const [stream] = this.#oa.setRemoteAnswer(answer);
-      if (!stream || stream.rejected) throw new Error("the audio stream was rejected");
+      if (!stream || stream.rejected) {
+        throw new SipClientError("the audio stream was rejected", 488);
+      }
       this.#startMedia(stream);
     } catch (e) {
       const why = `Cannot use the answer: ${e instanceof Error ? e.message : e}`;
@@ -431,7 +433,7 @@ export class Call {
         this.#oa.setRemoteOffer(parseSdp(decoder.decode(core.remoteBody)));
         body = formatSdp(this.#oa.createAnswer(this.#localStreams()));
         const stream = this.#oa.negotiated[0];
-        if (!stream || stream.rejected) throw new Error("no common audio format");
+        if (!stream || stream.rejected) throw new SipClientError("no common audio format", 488);
         this.#startMedia(stream);
       }
     } catch (e) {
@@ -459,7 +461,9 @@ export class Call {
     this.#awaitingAck = false;
     try {
       const [stream] = this.#oa.setRemoteAnswer(parseSdp(decoder.decode(body)));
-      if (!stream || stream.rejected) throw new Error("the audio stream was rejected");
+      if (!stream || stream.rejected) {
+        throw new SipClientError("the audio stream was rejected", 488);
+      }
       this.#startMedia(stream);
       this.#setAnswered();
     } catch (e) {
