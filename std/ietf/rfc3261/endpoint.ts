@@ -8,6 +8,29 @@
  *
  * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
  *
+ * @example Sans-I/O: an endpoint over an in-memory transport
+ * ```ts
+ * import { ManualClock, SipEndpoint, SipMessage, type SipTransport } from "@rtclite/std/ietf/rfc3261";
+ * import { equal, match } from "node:assert/strict";
+ *
+ * const sent: string[] = [];
+ * const transport: SipTransport = {
+ *   name: "UDP", reliable: false, host: "192.0.2.1", port: 5060, onMessage: () => {},
+ *   send: (bytes) => (sent.push(new TextDecoder().decode(bytes)), Promise.resolve()),
+ *   close: () => Promise.resolve(),
+ * };
+ * const clock = new ManualClock();
+ * const ep = new SipEndpoint({ transports: [transport], clock });
+ * const req = new SipMessage({ method: "OPTIONS", uri: "sip:192.0.2.2" });
+ * req.add("From", "<sip:a@192.0.2.1>;tag=1").add("To", "<sip:b@192.0.2.2>")
+ *   .add("Call-ID", "c1").add("CSeq", "1 OPTIONS").add("Max-Forwards", "70");
+ * await ep.request(req);
+ * match(sent[0]!, /^Via: SIP\/2\.0\/UDP 192\.0\.2\.1:5060;branch=z9hG4bK/m);
+ * clock.advance(500); // Timer E: retransmitted
+ * equal(sent.length, 2);
+ * await ep.close();
+ * ```
+ *
  * @module
  */
 import { parseUri, type Uri, uriPort } from "../rfc2396/mod.ts";

@@ -7,6 +7,17 @@
  *
  * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
  *
+ * @example
+ * ```ts
+ * import { parseTokenWithParams } from "@rtclite/std/ietf/rfc3261";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(parseTokenWithParams("Application/SDP; charset=UTF-8"), {
+ *   value: "application/sdp",
+ *   params: { charset: "UTF-8" },
+ * });
+ * ```
+ *
  * @module
  */
 import { isTokenChar } from "../rfc2396/mod.ts";

@@ -6,6 +6,16 @@
  *
  * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
  *
+ * @example
+ * ```ts
+ * import { parseMessage } from "@rtclite/std/ietf/rfc3261";
+ * import { equal } from "node:assert/strict";
+ *
+ * const m = parseMessage("SIP/2.0 180 Ringing\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nl: 0\r\n\r\n");
+ * equal(m.status, 180);
+ * equal(m.via()[0]!.host, "h");
+ * ```
+ *
  * @module
  */
 import { ParseError } from "../../errors.ts";

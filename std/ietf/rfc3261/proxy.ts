@@ -9,6 +9,20 @@
  *
  * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
  *
+ * @example
+ * ```ts
+ * import { ProxyCore, SipEndpoint } from "@rtclite/std/ietf/rfc3261";
+ * import { UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
+ * import { equal } from "node:assert/strict";
+ *
+ * const endpoint = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+ * const proxy = new ProxyCore({ endpoint, isLocal: (uri) => uri.host === "example.com" });
+ * endpoint.onRequest = (r) => proxy.handle(r);
+ * endpoint.onStrayResponse = (r) => proxy.handleStray(r);
+ * equal(proxy.contexts, 0);
+ * await endpoint.close();
+ * ```
+ *
  * @module
  */
 import { parseUri, type Uri, uriPort } from "../rfc2396/mod.ts";

@@ -7,6 +7,19 @@
  *
  * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
  *
+ * @example A non-INVITE client transaction on a manual clock
+ * ```ts
+ * import { ManualClock, NonInviteClientTransaction, parseMessage } from "@rtclite/std/ietf/rfc3261";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const clock = new ManualClock();
+ * const sent: number[] = [];
+ * const req = parseMessage("OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK2\r\nCSeq: 1 OPTIONS\r\n\r\n");
+ * new NonInviteClientTransaction(req, { clock, send: () => sent.push(clock.now()), onResponse: () => {} });
+ * clock.advance(2000);
+ * deepEqual(sent, [0, 500, 1500]); // Timer E doubles
+ * ```
+ *
  * @module
  */
 import { SipMessage, type Via } from "./message.ts";

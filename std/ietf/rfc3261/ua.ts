@@ -8,6 +8,15 @@
  *
  * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
  *
+ * @example The UAS checks of §8.2
+ * ```ts
+ * import { checkUasRequest, parseMessage } from "@rtclite/std/ietf/rfc3261";
+ * import { equal } from "node:assert/strict";
+ *
+ * const m = parseMessage("SUBSCRIBE sip:b@x SIP/2.0\r\nCSeq: 1 SUBSCRIBE\r\n\r\n");
+ * equal(checkUasRequest(m, { methods: ["INVITE", "BYE"] })?.status, 405);
+ * ```
+ *
  * @module
  */
 import { parseUri } from "../rfc2396/mod.ts";
