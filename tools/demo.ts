@@ -28,9 +28,9 @@ import {
   SipEndpoint,
   type SipMessage,
   type SipTraceEvent,
-  UdpTransport,
   UserAgent,
 } from "@rtclite/std/ietf/rfc3261";
+import { UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
 import { OfferAnswer } from "@rtclite/std/ietf/rfc3264";
 import { formatSdp, parseSdp } from "@rtclite/std/ietf/rfc4566";
 

@@ -1,5 +1,4 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// @implements RFC3261 (SIP user agent: registration §10, calls §13-15), RFC3428 (MESSAGE), RFC4733 (DTMF events)
 /**
  * A high-level SIP user agent: register with digest authentication and
  * refresh before expiry, place and answer audio calls (SDP offer/answer,
@@ -50,6 +49,7 @@
  *
  * @module
  */
+// @implements RFC3261 (SIP user agent: registration §10, calls §13-15), RFC3428 (MESSAGE), RFC4733 (DTMF events)
 import {
   type Call as CoreCall,
   type CallState as CoreCallState,
@@ -60,10 +60,9 @@ import {
   SipEndpoint,
   SipMessage,
   type SipTransport,
-  TcpTransport,
-  UdpTransport,
   UserAgent,
 } from "@rtclite/std/ietf/rfc3261";
+import { TcpTransport, UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
 import { parseUri } from "@rtclite/std/ietf/rfc2396";
 import { type LocalStream, type NegotiatedStream, OfferAnswer } from "@rtclite/std/ietf/rfc3264";
 import { formatSdp, getDirection, parseSdp } from "@rtclite/std/ietf/rfc4566";
@@ -379,7 +378,9 @@ export class Call {
     try {
       const answer = parseSdp(decoder.decode(core.remoteBody ?? new Uint8Array()));
       const [stream] = this.#oa.setRemoteAnswer(answer);
-      if (!stream || stream.rejected) throw new Error("the audio stream was rejected");
+      if (!stream || stream.rejected) {
+        throw new SipClientError("the audio stream was rejected", 488);
+      }
       this.#startMedia(stream);
     } catch (e) {
       const why = `Cannot use the answer: ${e instanceof Error ? e.message : e}`;
@@ -398,7 +399,6 @@ export class Call {
     this.#attach(core);
   }
 
-  // @implements RFC3261 §13.3.1.4, RFC3264 §6
   /**
    * Answers an incoming call with 200 OK and an SDP answer, and starts media.
    * When the INVITE had no offer, the 200 OK carries the offer and the call
@@ -408,6 +408,7 @@ export class Call {
    * @throws {SipClientError} When the call is not ringing or the offer cannot be answered
    * (the call is then rejected with 488).
    */
+  // @implements RFC3261 §13.3.1.4, RFC3264 §6
   async accept(options: CallMediaOptions = {}): Promise<void> {
     const core = this.#core;
     if (this.direction !== "incoming" || this.#state !== "ringing" || !core || this.#media) {
@@ -432,7 +433,7 @@ export class Call {
         this.#oa.setRemoteOffer(parseSdp(decoder.decode(core.remoteBody)));
         body = formatSdp(this.#oa.createAnswer(this.#localStreams()));
         const stream = this.#oa.negotiated[0];
-        if (!stream || stream.rejected) throw new Error("no common audio format");
+        if (!stream || stream.rejected) throw new SipClientError("no common audio format", 488);
         this.#startMedia(stream);
       }
     } catch (e) {
@@ -453,14 +454,16 @@ export class Call {
     else this.#setAnswered();
   }
 
-  // @implements RFC3261 §13.2.2.4 ¶4, RFC3264 §4
   /** @internal The ACK of an incoming call; it carries the answer when our 2xx had the offer. */
+  // @implements RFC3261 §13.2.2.4 ¶4, RFC3264 §4
   _onAck(body: Uint8Array): void {
     if (!this.#awaitingAck) return;
     this.#awaitingAck = false;
     try {
       const [stream] = this.#oa.setRemoteAnswer(parseSdp(decoder.decode(body)));
-      if (!stream || stream.rejected) throw new Error("the audio stream was rejected");
+      if (!stream || stream.rejected) {
+        throw new SipClientError("the audio stream was rejected", 488);
+      }
       this.#startMedia(stream);
       this.#setAnswered();
     } catch (e) {
@@ -469,12 +472,12 @@ export class Call {
     }
   }
 
-  // @implements RFC3261 §13.3.1.3
   /**
    * Rejects an incoming call that is ringing.
    *
    * @param status A 3xx-6xx status, default 486 Busy Here.
    */
+  // @implements RFC3261 §13.3.1.3
   reject(status = 486): void {
     if (this.direction !== "incoming" || this.#state !== "ringing") return;
     this.#core?.reject(status);
@@ -509,7 +512,6 @@ export class Call {
     return await this.ended;
   }
 
-  // @implements RFC4733 §2.5.1.2
   /**
    * Sends DTMF key presses as telephone-event packets (RFC 4733), one after another.
    *
@@ -517,6 +519,7 @@ export class Call {
    * @param options Duration of each press (100 ms) and pause between presses (60 ms).
    * @throws {SipClientError} When the call is not answered or the peer did not negotiate telephone-event.
    */
+  // @implements RFC4733 §2.5.1.2
   async sendDtmf(
     digits: string,
     options: { durationMs?: number; gapMs?: number } = {},
@@ -534,12 +537,12 @@ export class Call {
     }
   }
 
-  // @implements RFC3261 §14.1, RFC3264 §8.4
   /**
    * Puts the call on hold with a re-INVITE offering `sendonly` media.
    *
    * @throws {SipClientError} When the call is not answered or the re-INVITE fails.
    */
+  // @implements RFC3261 §14.1, RFC3264 §8.4
   async hold(): Promise<void> {
     await this.#reoffer(true);
   }
@@ -921,7 +924,6 @@ export class SipClient implements AsyncDisposable {
 
   // === Registration (RFC 3261 §10.2) ===
 
-  // @implements RFC3261 §10.2.1, §10.2.1.1, §10.2.4
   /**
    * Registers the contact with the registrar (digest authentication when a
    * password is set) and refreshes the binding before it expires.
@@ -929,6 +931,7 @@ export class SipClient implements AsyncDisposable {
    * @returns The granted lifetime and the response.
    * @throws {SipClientError} When the registrar answers with an error.
    */
+  // @implements RFC3261 §10.2.1, §10.2.1.1, §10.2.4
   async register(): Promise<Registration> {
     this.#checkOpen("register");
     let expires = this.#o.expires ?? 3600;
@@ -989,13 +992,13 @@ export class SipClient implements AsyncDisposable {
     }, delay * 1000);
   }
 
-  // @implements RFC3261 §10.2.2
   /**
    * Removes this client's binding (REGISTER with `Expires: 0`) and stops refreshing.
    *
    * @returns The response.
    * @throws {SipClientError} When the registrar answers with an error.
    */
+  // @implements RFC3261 §10.2.2
   async unregister(): Promise<Registration> {
     this.#schedule(0);
     this.#registered = false;
@@ -1008,7 +1011,6 @@ export class SipClient implements AsyncDisposable {
 
   // === Calls (RFC 3261 §13) ===
 
-  // @implements RFC3261 §13.2.1
   /**
    * Places an audio call. Resolves at once with the {@linkcode Call}; wait
    * for `call.answered` (rejects when the call fails) or listen to its
@@ -1019,6 +1021,7 @@ export class SipClient implements AsyncDisposable {
    * @returns The call, in state `calling`.
    * @throws {TypeError} When the target is not a SIP URI.
    */
+  // @implements RFC3261 §13.2.1
   async call(target: string, options: CallMediaOptions = {}): Promise<Call> {
     this.#checkOpen("call");
     checkTarget(target, "call");
@@ -1068,7 +1071,6 @@ export class SipClient implements AsyncDisposable {
 
   // === Instant messages (RFC 3428) ===
 
-  // @implements RFC3428 §4
   /**
    * Sends an instant message (a MESSAGE request outside any dialog).
    *
@@ -1080,6 +1082,7 @@ export class SipClient implements AsyncDisposable {
    * @throws {TypeError} When the target is not a SIP URI.
    * @throws {RangeError} When the request would exceed 1300 bytes over UDP (RFC 3428 §8).
    */
+  // @implements RFC3428 §4
   async message(
     target: string,
     text: string | Uint8Array,

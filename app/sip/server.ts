@@ -1,5 +1,4 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// @implements RFC3261 (SIP registrar §10.3 and proxy server §16)
 /**
  * A SIP registrar and proxy server: registrations with optional digest
  * authentication, bindings with expiry, several contacts and q-values, and
@@ -28,6 +27,7 @@
  *
  * @module
  */
+// @implements RFC3261 (SIP registrar §10.3 and proxy server §16)
 import {
   ALLOW,
   createResponse,
@@ -39,16 +39,15 @@ import {
   type SipMessage,
   type SipTraceEvent,
   type SipTransport,
-  TcpTransport,
-  TlsTransport,
-  UdpTransport,
-  WsTransport,
 } from "@rtclite/std/ietf/rfc3261";
+import { TcpTransport, TlsTransport, UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
+import { WsTransport } from "@rtclite/std/ietf/rfc3261/ws_transport";
 import { parseContacts } from "@rtclite/std/ietf/rfc3261";
 import { parseUri, type Uri } from "@rtclite/std/ietf/rfc2396";
 export type { Uri } from "@rtclite/std/ietf/rfc2396";
 import { DigestServer, parseDigestCredentials } from "@rtclite/std/ietf/rfc2617";
-import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
+import { getLogger, setupLogging } from "@rtclite/std/log";
+import { parseCommand, type ParsedCommand, runCommand, UsageError } from "@rtclite/std/cli";
 
 const log = getLogger("sip", "server");
 
@@ -129,7 +128,6 @@ export class MemoryLocationStore implements LocationStore {
   }
 }
 
-// @implements RFC3261 §10.3 ¶5
 /**
  * The address-of-record of a URI: scheme, user and host, lower-cased host,
  * no port or parameters.
@@ -146,6 +144,7 @@ export class MemoryLocationStore implements LocationStore {
  * equal(aorOf(parseUri("sip:Bob@Example.COM:5070;transport=tcp")), "sip:Bob@example.com");
  * ```
  */
+// @implements RFC3261 §10.3 ¶5
 export function aorOf(uri: Uri): string {
   const scheme = uri.scheme === "sips" ? "sips" : "sip";
   return `${scheme}:${uri.user === undefined ? "" : uri.user + "@"}${uri.host.toLowerCase()}`;
@@ -347,13 +346,13 @@ export class SipServer {
     }
   }
 
-  // @implements RFC3261 §22.3
   /**
    * Checks the request's Proxy-Authorization for this proxy's realm: answers
    * 407 with a fresh challenge when it is missing or wrong, 403 when the
    * authenticated user is not the From user, 400 when the credentials' `uri`
    * names another address-of-record than the Request-URI.
    */
+  // @implements RFC3261 §22.3
   async #authorizeProxy(inc: IncomingRequest): Promise<boolean> {
     const m = inc.request;
     const digest = this.#digest!;
@@ -550,28 +549,44 @@ function allowHeaders(): { name: string; value: string }[] {
 
 // === Command line ===
 
-const USAGE = `Usage: deno run -A app/sip/server.ts [options]
-
-A SIP registrar and proxy server.
-
-Options:
-  -t, --transport T   udp | tcp | tls | ws | wss (repeatable; paired with -l in order)
-  -l, --local H:P     listen address and port (repeatable); default udp 0.0.0.0:5060
-  -r, --domain D      hosted domain (repeatable)
-      --auth U:P      require digest authentication (401 for REGISTER, 407 for the
-                      hosted users' calls and messages) with this user (repeatable)
-      --cert FILE     TLS certificate (PEM) for tls and wss listeners
-      --key FILE      TLS private key (PEM) for tls and wss listeners
-      --stateless     forward without transactions
-      --advertise H   address for Via and Record-Route when listening on 0.0.0.0
-  -d, --verbose       debug logging (-q for errors only)
-  -h, --help          show this help
-`;
+/** The server's command line: `deno run -A app/sip/server.ts [options]`. */
+export const command = {
+  name: "app/sip/server.ts",
+  usage: "[options]",
+  description: "A SIP registrar and proxy server.",
+  operands: [0, 0],
+  options: {
+    transport: {
+      short: "t",
+      value: "T",
+      multiple: true,
+      help: "udp | tcp | tls | ws | wss (paired with -l in order)",
+    },
+    local: {
+      short: "l",
+      value: "H:P",
+      multiple: true,
+      help: "listen address and port; default udp 0.0.0.0:5060",
+    },
+    domain: { short: "r", value: "D", multiple: true, help: "hosted domain" },
+    auth: {
+      value: "U:P",
+      multiple: true,
+      help: "require digest authentication (401 for REGISTER, 407 for the hosted users' " +
+        "calls and messages) with this user",
+    },
+    cert: { value: "FILE", help: "TLS certificate (PEM) for tls and wss listeners" },
+    key: { value: "FILE", help: "TLS private key (PEM) for tls and wss listeners" },
+    stateless: { help: "forward without transactions" },
+    advertise: { value: "H", help: "address for Via and Record-Route when listening on 0.0.0.0" },
+    debug: { short: "d", help: "debug logging (the same as -v)" },
+  },
+} as const;
 
 /**
  * Parses the server's command line.
  *
- * @param args Arguments (after logging flags are removed).
+ * @param args The arguments (`-v`, `-q` and `-d` are accepted and ignored here).
  * @returns Server options, or a usage error message.
  *
  * @example
@@ -587,58 +602,32 @@ Options:
  * ```
  */
 export function parseServerArgs(args: string[]): SipServerOptions | string {
-  const transports: string[] = [];
-  const locals: string[] = [];
-  const domains: string[] = [];
+  let values: ParsedCommand<typeof command.options>["values"];
+  try {
+    values = parseCommand(command, args).values;
+  } catch (e) {
+    if (e instanceof UsageError) return e.message;
+    throw e;
+  }
+  return serverOptions(values);
+}
+
+function serverOptions(
+  values: ParsedCommand<typeof command.options>["values"],
+): (SipServerOptions & { certFile?: string; keyFile?: string }) | string {
+  const transports = values.transport.map((t) => t.toLowerCase());
+  const locals = values.local;
   const auth: Record<string, string> = {};
   const o: SipServerOptions & { certFile?: string; keyFile?: string } = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const next = () => {
-      const v = args[++i];
-      if (v === undefined) throw new TypeError(`${a} needs a value`);
-      return v;
-    };
-    try {
-      switch (a) {
-        case "-t":
-        case "--transport":
-          transports.push(next().toLowerCase());
-          break;
-        case "-l":
-        case "--local":
-          locals.push(next());
-          break;
-        case "-r":
-        case "--domain":
-          domains.push(next());
-          break;
-        case "--auth": {
-          const v = next();
-          const c = v.indexOf(":");
-          if (c <= 0) return `--auth needs USER:PASSWORD, got ${v}`;
-          auth[v.slice(0, c)] = v.slice(c + 1);
-          break;
-        }
-        case "--cert":
-          o.certFile = next();
-          break;
-        case "--key":
-          o.keyFile = next();
-          break;
-        case "--stateless":
-          o.stateless = true;
-          break;
-        case "--advertise":
-          o.advertise = next();
-          break;
-        default:
-          return `Unknown option ${a}`;
-      }
-    } catch (e) {
-      return (e as Error).message;
-    }
+  for (const v of values.auth) {
+    const c = v.indexOf(":");
+    if (c <= 0) return `--auth needs USER:PASSWORD, got ${v}`;
+    auth[v.slice(0, c)] = v.slice(c + 1);
   }
+  if (values.cert !== undefined) o.certFile = values.cert;
+  if (values.key !== undefined) o.keyFile = values.key;
+  if (values.stateless) o.stateless = true;
+  if (values.advertise !== undefined) o.advertise = values.advertise;
   const n = Math.max(transports.length, locals.length);
   if (n) {
     o.listen = [];
@@ -653,45 +642,41 @@ export function parseServerArgs(args: string[]): SipServerOptions | string {
       o.listen.push({ transport: t as ListenSpec["transport"], host, port });
     }
   }
-  if (domains.length) o.domains = domains;
+  if (values.domain.length) o.domains = values.domain;
   if (Object.keys(auth).length) o.auth = auth;
   return o;
 }
 
 if (import.meta.main) {
-  if (Deno.args.includes("-h") || Deno.args.includes("--help")) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
-  const { level, args: rest } = parseVerbosity(Deno.args);
-  await setupLogging(level);
-  const parsed = parseServerArgs(rest);
-  if (typeof parsed === "string") {
-    console.error(parsed + "\n\n" + USAGE);
-    Deno.exit(2);
-  }
-  const opts = parsed as SipServerOptions & { certFile?: string; keyFile?: string };
-  if (opts.certFile && opts.keyFile) {
-    opts.tls = {
-      cert: await Deno.readTextFile(opts.certFile),
-      key: await Deno.readTextFile(opts.keyFile),
-    };
-  }
-  if (level === "debug") opts.verbose = true;
-  const server = await SipServer.start(opts);
-  for (const t of server.endpoint.transports) {
-    log.info("Listening on {transport} {host}:{port}", {
-      transport: t.name,
-      host: t.host,
-      port: t.port,
-    });
-  }
-  console.log("SIP server ready");
-  const stop = async () => {
-    log.info("Shutting down");
-    await server.close();
-    Deno.exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  Deno.exit(
+    await runCommand(command, Deno.args, async ({ values, level }) => {
+      if (values.debug) await setupLogging(level = "debug");
+      const opts = serverOptions(values);
+      if (typeof opts === "string") throw new UsageError(opts);
+      if (opts.certFile && opts.keyFile) {
+        opts.tls = {
+          cert: await Deno.readTextFile(opts.certFile),
+          key: await Deno.readTextFile(opts.keyFile),
+        };
+      }
+      if (level === "debug") opts.verbose = true;
+      const server = await SipServer.start(opts);
+      for (const t of server.endpoint.transports) {
+        log.info("Listening on {transport} {host}:{port}", {
+          transport: t.name,
+          host: t.host,
+          port: t.port,
+        });
+      }
+      console.log("SIP server ready");
+      const stopped = Promise.withResolvers<void>();
+      const stop = () => stopped.resolve();
+      Deno.addSignalListener("SIGINT", stop);
+      Deno.addSignalListener("SIGTERM", stop);
+      await stopped.promise;
+      log.info("Shutting down");
+      await server.close();
+      return 0;
+    }),
+  );
 }

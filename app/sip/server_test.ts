@@ -7,12 +7,10 @@ import {
   SipEndpoint,
   SipMessage,
   type SipTransport,
-  TcpTransport,
-  TlsTransport,
-  UdpTransport,
   UserAgent,
-  WsTransport,
 } from "@rtclite/std/ietf/rfc3261";
+import { TcpTransport, TlsTransport, UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
+import { WsTransport } from "@rtclite/std/ietf/rfc3261/ws_transport";
 import { MemoryLocationStore, parseServerArgs, SipServer } from "./server.ts";
 
 const enc = new TextEncoder();

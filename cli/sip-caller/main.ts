@@ -30,35 +30,60 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { type Call, SipClient, type SipClientOptions } from "@rtclite/app/sip/client";
 import { type AudioSource, ToneSource, WavSink, WavSource } from "@rtclite/app/net/media";
 import { readWav } from "@rtclite/std/ietf/rfc3551";
-import { parseVerbosity, setupLogging } from "@rtclite/std/log";
+import {
+  formatHelp,
+  parseCommand,
+  type ParsedCommand,
+  runCommand,
+  UsageError,
+} from "@rtclite/std/cli";
 
-/** The command line. */
-export const USAGE: string = `Usage: sip-caller [options] [sip:target]
+/** The command line's declaration (options, usage, help). */
+export const command = {
+  name: "sip-caller",
+  usage: "[options] [sip:target]",
+  description: "Places one call, or waits for calls with --listen.\n" +
+    "Exit status: 0 when a call was completed, 1 when it failed, 2 for a usage error.",
+  options: {
+    user: { short: "u", value: "URI", help: "local address of record (sip:alice@example.com)" },
+    password: { short: "p", value: "PASS", help: "digest password for registration and calls" },
+    registrar: {
+      short: "r",
+      value: "HOST",
+      help: "register with this server first (HOST[:PORT] or a sip: URI); also the outbound proxy",
+    },
+    listen: { short: "l", help: "wait for incoming calls instead of calling" },
+    local: {
+      value: "HOST:PORT",
+      help: "local SIP address (default 127.0.0.1:5060 with --listen, else a free port)",
+    },
+    tcp: { help: "use TCP instead of UDP" },
+    tone: { value: "HZ", help: "play a tone (default silence)" },
+    file: { value: "F", help: "play a WAV file" },
+    record: { value: "F", help: "write received audio to a WAV file" },
+    dtmf: { value: "DIGITS", help: "send DTMF digits after the call is answered" },
+    duration: {
+      value: "SECONDS",
+      help: "hang up this long after the answer (caller default 5, or the length of --file)",
+    },
+    message: {
+      short: "m",
+      value: "TEXT",
+      help: "send an instant message to the target instead of calling",
+    },
+    count: {
+      value: "N",
+      help: "with --listen: answer N calls, then exit (default 1; 0 = forever)",
+    },
+    timeout: { value: "SECONDS", help: "give up when not answered in time (default 30)" },
+  },
+} as const;
 
-  -u, --user URI        local address of record (sip:alice@example.com)
-  -p, --password PASS   digest password for registration and calls
-  -r, --registrar HOST  register with this server first (HOST[:PORT] or a sip: URI);
-                        it is also the outbound proxy
-  -l, --listen          wait for incoming calls instead of calling
-  --local HOST:PORT     local SIP address (default 127.0.0.1:5060 with --listen,
-                        127.0.0.1 and a free port otherwise)
-  --tcp                 use TCP instead of UDP
-  --tone HZ | --file F  audio source (tone or WAV file; default silence)
-  --record F            write received audio to a WAV file
-  --dtmf DIGITS         send DTMF digits after the call is answered
-  --duration SECONDS    hang up this long after the answer (caller default 5,
-                        or the length of --file; listener default: wait for the caller)
-  -m, --message TEXT    send an instant message to the target instead of calling
-  --count N             with --listen: answer N calls, then exit (default 1; 0 = forever)
-  --timeout SECONDS     give up when not answered in time (default 30)
-  -v / -q               more or less logging
-  -h, --help            show this help
-
-Exit status: 0 when a call was completed, 1 when it failed, 2 for a usage error.`;
+/** The help text (`--help`). */
+export const USAGE: string = formatHelp(command);
 
 /** Parsed command line of the caller. */
 export interface CallerOptions {
@@ -101,7 +126,7 @@ function toUri(hostOrUri: string): string {
 }
 
 /**
- * Parses the command line (without `-v`/`-q`, see `parseVerbosity`).
+ * Parses the command line (`-v` and `-q` are accepted and left to {@linkcode runCommand}).
  *
  * @param args The arguments.
  * @returns The options, or an error message for a usage error (`"help"` for `--help`).
@@ -120,34 +145,19 @@ function toUri(hostOrUri: string): string {
  * ```
  */
 export function parseCallerArgs(args: string[]): CallerOptions | string {
-  let v;
+  let parsed: ParsedCommand<typeof command.options>;
   try {
-    v = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        user: { type: "string", short: "u" },
-        password: { type: "string", short: "p" },
-        registrar: { type: "string", short: "r" },
-        listen: { type: "boolean", short: "l" },
-        local: { type: "string" },
-        tcp: { type: "boolean" },
-        tone: { type: "string" },
-        file: { type: "string" },
-        record: { type: "string" },
-        dtmf: { type: "string" },
-        duration: { type: "string" },
-        message: { type: "string", short: "m" },
-        count: { type: "string" },
-        timeout: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parseCommand(command, args);
   } catch (e) {
-    return e instanceof Error ? e.message : String(e);
+    if (e instanceof UsageError) return e.message;
+    throw e;
   }
+  if (parsed.help) return "help";
+  return callerOptions(parsed);
+}
+
+function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions | string {
   const o = v.values;
-  if (o.help) return "help";
   const num = (name: string, s: string | undefined, what: string): number | string | undefined => {
     if (s === undefined) return undefined;
     const n = Number(s);
@@ -165,8 +175,8 @@ export function parseCallerArgs(args: string[]): CallerOptions | string {
     return `--dtmf takes keys 0-9 * # A-D, got ${o.dtmf}`;
   }
   const listen = o.listen ?? false;
-  const target = v.positionals[0];
-  if (v.positionals.length > 1) return `Unexpected argument ${v.positionals[1]}`;
+  const target = v.operands[0];
+  if (v.operands.length > 1) return `Unexpected argument ${v.operands[1]}`;
   if (!listen && target === undefined) return "Missing the target to call (or --listen)";
   if (o.message !== undefined && target === undefined) return "--message needs a target";
   let host = "127.0.0.1";
@@ -377,17 +387,18 @@ async function listen(
 }
 
 if (import.meta.main) {
-  const { level, args } = parseVerbosity(Deno.args);
-  await setupLogging(level === "info" ? "warning" : level);
-  const o = parseCallerArgs(args);
-  if (typeof o === "string") {
-    console.error(o === "help" ? USAGE : `${o}\n\n${USAGE}`);
-    Deno.exit(o === "help" ? 0 : 2);
-  }
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  const code = await runCaller(o, undefined, stop.signal);
-  Deno.exit(code);
+  Deno.exit(
+    await runCommand(command, Deno.args, async (parsed) => {
+      const o = callerOptions(parsed);
+      if (typeof o === "string") {
+        console.error(`sip-caller: ${o}\n\n${USAGE}`);
+        return 2;
+      }
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      Deno.addSignalListener("SIGINT", onSignal);
+      Deno.addSignalListener("SIGTERM", onSignal);
+      return await runCaller(o, undefined, stop.signal);
+    }, "warning"),
+  );
 }

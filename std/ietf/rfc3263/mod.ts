@@ -43,7 +43,7 @@
  */
 // @implements RFC3263 (Locating SIP Servers)
 import { type DnsRecord, parseIp, type SrvData } from "../rfc1035/mod.ts";
-import { parseUri } from "../rfc2396.ts";
+import { parseUri } from "../rfc2396/mod.ts";
 import { getLogger } from "../../log.ts";
 
 const log = getLogger("sip", "dns");

@@ -9,7 +9,7 @@ import {
 import { type DnsRecord, DnsZone, type SrvData } from "../rfc1035/mod.ts";
 import { DnsResolver } from "../rfc1035/resolver.ts";
 import { serveDns } from "../rfc1035/server.ts";
-import { parseUri } from "../rfc2396.ts";
+import { parseUri } from "../rfc2396/mod.ts";
 import { startDnsmasq } from "../testdata/dns_zone.ts";
 import { interopTest, run } from "@rtclite/testing";
 import { deepStrictEqual as assertEquals, equal, rejects } from "node:assert/strict";

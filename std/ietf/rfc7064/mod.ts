@@ -24,7 +24,7 @@
  */
 // @implements RFC7064 (STUN URIs)
 import { scanHostPort } from "../_host.ts";
-import { UriParseError } from "../rfc2396.ts";
+import { UriParseError } from "../rfc2396/mod.ts";
 
 /** A `stun:` or `stuns:` URI. */
 export interface StunUri {

@@ -2,7 +2,7 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { formatStunUri, parseStunUri, type StunUri, stunUriPort } from "./mod.ts";
-import { UriParseError } from "../rfc2396.ts";
+import { UriParseError } from "../rfc2396/mod.ts";
 
 Deno.test("parseStunUri() reads host and port (RFC 7064 §3.1)", async (t) => {
   const cases: [string, StunUri][] = [

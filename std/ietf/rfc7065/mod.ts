@@ -25,7 +25,7 @@
  */
 // @implements RFC7065 (TURN URIs)
 import { CLASS, scanHostPort } from "../_host.ts";
-import { UriParseError } from "../rfc2396.ts";
+import { UriParseError } from "../rfc2396/mod.ts";
 
 /** A `turn:` or `turns:` URI. */
 export interface TurnUri {

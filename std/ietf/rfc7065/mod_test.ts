@@ -2,7 +2,7 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { formatTurnUri, parseTurnUri, type TurnUri, turnUriPort } from "./mod.ts";
-import { UriParseError } from "../rfc2396.ts";
+import { UriParseError } from "../rfc2396/mod.ts";
 
 Deno.test("parseTurnUri() reads host, port and transport (RFC 7065 §3.1)", async (t) => {
   const cases: [string, TurnUri][] = [

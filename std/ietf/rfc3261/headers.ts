@@ -1,25 +1,35 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // This module is browser compatible.
-// @implements RFC3261 (SIP header fields, §20)
 /**
  * Typed access to the SIP header fields of RFC 3261 §20 that are not
  * addresses, Via or CSeq: media types and tokens with parameters, Warning,
  * Retry-After, Timestamp, Date and integers.
  *
- * Private part of `rfc3261.ts`; import from there.
+ * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
+ *
+ * @example
+ * ```ts
+ * import { parseTokenWithParams } from "@rtclite/std/ietf/rfc3261";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(parseTokenWithParams("Application/SDP; charset=UTF-8"), {
+ *   value: "application/sdp",
+ *   params: { charset: "UTF-8" },
+ * });
+ * ```
  *
  * @module
  */
+import { isTokenChar } from "../rfc2396/mod.ts";
 import {
   DATE_RE,
-  isToken,
   parseInteger,
   parseParamsAt,
   readQuoted,
   type SipParams,
   SipParseError,
   skipWs,
-} from "./_sip_message.ts";
+} from "./message.ts";
 
 // === Other typed header fields (RFC 3261 §20) ===
 
@@ -31,7 +41,6 @@ export interface TokenWithParams {
   params: SipParams;
 }
 
-// @implements RFC3261 §20.1, §20.2, §20.3, §20.11, §20.12, §20.15, §20.26
 /**
  * Parses a token or `type/subtype` with parameters, as in Content-Type,
  * Accept, Content-Disposition, Accept-Encoding, Accept-Language, Priority.
@@ -50,16 +59,17 @@ export interface TokenWithParams {
  * });
  * ```
  */
+// @implements RFC3261 §20.1, §20.2, §20.3, §20.11, §20.12, §20.15, §20.26
 export function parseTokenWithParams(value: string): TokenWithParams {
   let i = skipWs(value, 0);
   const start = i;
-  while (i < value.length && isToken(value.charCodeAt(i))) i++;
+  while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
   let v = value.slice(start, i);
   const j = skipWs(value, i);
   if (value.charCodeAt(j) === 47) {
     i = skipWs(value, j + 1);
     const s2 = i;
-    while (i < value.length && isToken(value.charCodeAt(i))) i++;
+    while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
     if (i === s2) throw new SipParseError(`Cannot parse media type: "${value}"`, i);
     v += "/" + value.slice(s2, i);
   }
@@ -79,7 +89,6 @@ export interface Warning {
   text: string;
 }
 
-// @implements RFC3261 §20.43
 /**
  * Parses one Warning value.
  *
@@ -97,6 +106,7 @@ export interface Warning {
  * });
  * ```
  */
+// @implements RFC3261 §20.43
 export function parseWarning(value: string): Warning {
   const m = /^\s*(\d{3})\s+(\S+)\s+(?=")/.exec(value);
   if (!m) throw new SipParseError(`Cannot parse Warning: "${value}"`);
@@ -117,7 +127,6 @@ export interface RetryAfter {
   params: SipParams;
 }
 
-// @implements RFC3261 §20.33
 /**
  * Parses a Retry-After value.
  *
@@ -135,6 +144,7 @@ export interface RetryAfter {
  * });
  * ```
  */
+// @implements RFC3261 §20.33
 export function parseRetryAfter(value: string): RetryAfter {
   const m = /^\s*(\d{1,10})\s*(?:\(([^)]*)\))?/.exec(value);
   if (!m) throw new SipParseError(`Cannot parse Retry-After: "${value}"`);
@@ -144,7 +154,6 @@ export function parseRetryAfter(value: string): RetryAfter {
   return { seconds, ...(m[2] !== undefined ? { comment: m[2] } : {}), params };
 }
 
-// @implements RFC3261 §20.38
 /**
  * Parses a Timestamp value: a time and an optional delay.
  *
@@ -152,13 +161,13 @@ export function parseRetryAfter(value: string): RetryAfter {
  * @returns The two numbers.
  * @throws {SipParseError} When malformed.
  */
+// @implements RFC3261 §20.38
 export function parseTimestamp(value: string): { time: number; delay?: number } {
   const m = /^\s*(\d+(?:\.\d*)?)(?:\s+(\d*(?:\.\d*)?))?\s*$/.exec(value);
   if (!m) throw new SipParseError(`Cannot parse Timestamp: "${value}"`);
   return { time: +m[1]!, ...(m[2] ? { delay: +m[2] } : {}) };
 }
 
-// @implements RFC3261 §20.17
 /**
  * Parses a Date value (RFC 1123 date in GMT).
  *
@@ -174,6 +183,7 @@ export function parseTimestamp(value: string): { time: number; delay?: number } 
  * equal(parseSipDate("Sat, 13 Nov 2010 23:29:00 GMT").toISOString(), "2010-11-13T23:29:00.000Z");
  * ```
  */
+// @implements RFC3261 §20.17
 export function parseSipDate(value: string): Date {
   if (!DATE_RE.test(value)) throw new SipParseError(`Cannot parse Date: "${value}"`);
   return new Date(value);

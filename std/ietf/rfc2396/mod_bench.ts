@@ -1,7 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // Parse and format URIs and addresses, beside npm:sip@0.0.6's parseUri (the SIP library
 // most Node.js SIP code uses). Run: deno bench -A std/ietf/rfc2396_bench.ts
-import { formatAddress, parseAddress, parseUri } from "./rfc2396.ts";
+import { formatAddress, parseAddress, parseUri } from "./mod.ts";
 import sip from "npm:sip@0.0.6";
 
 const URIS = [

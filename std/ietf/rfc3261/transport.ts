@@ -1,70 +1,37 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// @implements RFC3261 (SIP transport layer, §18), RFC7118 (SIP over WebSocket)
 /**
- * SIP transports: thin socket adapters for UDP (`node:dgram`), TCP and TLS
- * (`Deno.listen`, `Deno.listenTls`) that deliver parsed messages and send
- * bytes, with connection reuse, idle timeouts and size limits.
+ * SIP transports (RFC 3261 §18): the socket adapters for UDP (`node:dgram`),
+ * TCP and TLS (`Deno.listen`, `Deno.listenTls`) that deliver parsed messages
+ * to a `SipEndpoint` and send its bytes, with connection reuse,
+ * idle timeouts and size limits. TCP and TLS accept through
+ * `@rtclite/std/net`'s `acceptLoop`. The core they serve is the pure
+ * `@rtclite/std/ietf/rfc3261`; SIP over WebSocket is
+ * `@rtclite/std/ietf/rfc3261/ws_transport`.
  *
- * Private part of `rfc3261.ts`; import from there.
+ * @example Exchange a request over UDP
+ * ```ts
+ * import { UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
+ * import { equal } from "node:assert/strict";
+ *
+ * const a = await UdpTransport.listen({ port: 0 });
+ * const b = await UdpTransport.listen({ port: 0 });
+ * const got = Promise.withResolvers<string>();
+ * b.onMessage = (m) => got.resolve(m.method!);
+ * await a.send(new TextEncoder().encode("OPTIONS sip:x SIP/2.0\r\nl: 0\r\n\r\n"), "127.0.0.1", b.port);
+ * equal(await got.promise, "OPTIONS");
+ * await a.close();
+ * await b.close();
+ * ```
  *
  * @module
  */
 import dgram from "node:dgram";
-import { getLogger } from "../log.ts";
-import { serveWebSocket, WebSocket, type WebSocketServer } from "./rfc6455.ts";
-import { parseMessage, type SipMessage, SipParseError, SipStreamFramer } from "./_sip_message.ts";
+import { getLogger } from "../../log.ts";
+import { type AcceptLoop, acceptLoop } from "../../net.ts";
+import { parseMessage, type SipMessage, SipParseError, SipStreamFramer } from "./message.ts";
+import type { SipConnection, SipSource, SipTransport, TransportName } from "./endpoint.ts";
 
 const log = getLogger("sip", "transport");
-
-/** Transport names as they appear in Via (upper case). */
-export type TransportName = "UDP" | "TCP" | "TLS" | "WS" | "WSS";
-
-/** Where a message came from. */
-export interface SipSource {
-  /** The transport that received it. */
-  transport: SipTransport;
-  /** Remote address. */
-  host: string;
-  /** Remote port. */
-  port: number;
-  /** The connection, for stream transports. */
-  connection?: SipConnection;
-}
-
-/** A connection of a stream transport. */
-export interface SipConnection {
-  /** Remote address. */
-  readonly host: string;
-  /** Remote port. */
-  readonly port: number;
-  /** Whether the connection is still open. */
-  readonly open: boolean;
-  /** Writes bytes. */
-  write(bytes: Uint8Array): Promise<void>;
-  /** Closes the connection. */
-  close(): void;
-}
-
-/** A transport adapter the endpoint sends and receives through. */
-export interface SipTransport {
-  /** Transport name used in Via. */
-  readonly name: TransportName;
-  /** Whether the transport is reliable (no retransmissions, §17). */
-  readonly reliable: boolean;
-  /** Local address the transport is bound to. */
-  readonly host: string;
-  /** Local port. */
-  readonly port: number;
-  /** Called with every message received. */
-  onMessage: (m: SipMessage, source: SipSource) => void;
-  /**
-   * Sends bytes to a remote address; stream transports reuse an open
-   * connection to that address or open one (§18.1.1, §18.2.2).
-   */
-  send(bytes: Uint8Array, host: string, port: number, connection?: SipConnection): Promise<void>;
-  /** Stops listening and closes every connection. */
-  close(): Promise<void>;
-}
 
 /** Options shared by the transport adapters. */
 export interface TransportOptions {
@@ -78,13 +45,12 @@ export interface TransportOptions {
 
 // === UDP (RFC 3261 §18.1.1, §18.2.1) ===
 
-// @implements RFC3261 §18.1.1, §18.2.1
 /**
  * SIP over UDP on `node:dgram`.
  *
  * @example
  * ```ts
- * import { UdpTransport, parseMessage } from "@rtclite/std/ietf/rfc3261";
+ * import { UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
  * import { equal } from "node:assert/strict";
  *
  * const a = await UdpTransport.listen({ port: 0 });
@@ -97,11 +63,14 @@ export interface TransportOptions {
  * await b.close();
  * ```
  */
+// @implements RFC3261 §18.1.1, §18.2.1
 export class UdpTransport implements SipTransport {
   /** Always `UDP`. */
   readonly name: TransportName = "UDP";
   /** UDP is unreliable. */
   readonly reliable: boolean = false;
+  /** Host names resolve through the system's DNS. */
+  readonly resolveHost: (host: string) => Promise<string[]> = resolveHost;
   /** Local address. */
   readonly host: string;
   /** Local port. */
@@ -197,6 +166,21 @@ export class UdpTransport implements SipTransport {
   }
 }
 
+/**
+ * Resolves a host name to IPv4 addresses through the system's DNS (A
+ * records): the {@linkcode SipTransport.resolveHost} of these adapters.
+ *
+ * @param host A host name.
+ * @returns Its addresses, `[]` when it has none.
+ */
+export async function resolveHost(host: string): Promise<string[]> {
+  try {
+    return await Deno.resolveDns(host, "A");
+  } catch {
+    return [];
+  }
+}
+
 // === TCP and TLS (RFC 3261 §18.3, §18.2.2) ===
 
 /** Options of the stream transports. */
@@ -226,6 +210,8 @@ class StreamConnection implements SipConnection {
   #conn: Deno.Conn;
   #writing: Promise<void> = Promise.resolve();
   onClose: () => void = () => {};
+  /** Settles when the connection's reader has ended. */
+  done: Promise<void> = Promise.resolve();
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -300,7 +286,6 @@ class StreamConnection implements SipConnection {
   }
 }
 
-// @implements RFC3261 §18.3, §18.2.2 ¶2-3
 /**
  * SIP over TCP (and, through {@linkcode TlsTransport}, TLS): frames the
  * stream by Content-Length, reuses connections in both directions, and
@@ -308,7 +293,7 @@ class StreamConnection implements SipConnection {
  *
  * @example
  * ```ts
- * import { TcpTransport } from "@rtclite/std/ietf/rfc3261";
+ * import { TcpTransport } from "@rtclite/std/ietf/rfc3261/transport";
  * import { equal } from "node:assert/strict";
  *
  * const server = await TcpTransport.listen({ port: 0 });
@@ -321,23 +306,25 @@ class StreamConnection implements SipConnection {
  * await server.close();
  * ```
  */
+// @implements RFC3261 §18.3, §18.2.2 ¶2-3
 export class TcpTransport implements SipTransport {
   /** `TCP` or `TLS`. */
   readonly name: TransportName;
   /** Stream transports are reliable. */
   readonly reliable: boolean = true;
+  /** Host names resolve through the system's DNS. */
+  readonly resolveHost: (host: string) => Promise<string[]> = resolveHost;
   /** Local address. */
   readonly host: string;
   /** Local port. */
   readonly port: number;
   /** Receives each parsed message. */
   onMessage: (m: SipMessage, source: SipSource) => void = () => {};
-  #listener: Deno.Listener;
+  #accepting: AcceptLoop;
   #conns = new Map<string, StreamConnection>();
   #pending = new Map<string, Promise<StreamConnection>>();
   #opts: StreamTransportOptions;
   #connect: (host: string, port: number) => Promise<Deno.Conn>;
-  #closed = false;
 
   /**
    * Wraps a listener (use {@linkcode TcpTransport.listen} or {@linkcode TlsTransport.listen}).
@@ -354,13 +341,15 @@ export class TcpTransport implements SipTransport {
     options: StreamTransportOptions,
   ) {
     this.name = name;
-    this.#listener = listener;
     this.#connect = connect;
     this.#opts = options;
     const addr = listener.addr as Deno.NetAddr;
     this.host = addr.hostname;
     this.port = addr.port;
-    this.#accept();
+    this.#accepting = acceptLoop(listener, (conn) => this.#adopt(conn).done, {
+      maxConnections: options.maxConnections ?? 1024,
+      name: `SIP ${name}`,
+    });
   }
 
   /**
@@ -384,21 +373,6 @@ export class TcpTransport implements SipTransport {
     );
   }
 
-  async #accept(): Promise<void> {
-    try {
-      for await (const conn of this.#listener) {
-        if (this.connections >= (this.#opts.maxConnections ?? 1024)) {
-          log.warn("Refusing connection: too many connections");
-          conn.close();
-          continue;
-        }
-        this.#adopt(conn);
-      }
-    } catch (e) {
-      if (!this.#closed) log.warn("Listener failed: {error}", { error: String(e) });
-    }
-  }
-
   #adopt(conn: Deno.Conn): StreamConnection {
     const c = new StreamConnection(conn);
     const keys = [`${c.host}:${c.port}`];
@@ -407,7 +381,7 @@ export class TcpTransport implements SipTransport {
       for (const k of keys) if (this.#conns.get(k) === c) this.#conns.delete(k);
     };
     const framer = new SipStreamFramer({ maxSize: this.#opts.maxMessageSize ?? 65535 });
-    c.pump(
+    c.done = c.pump(
       framer,
       (m) => {
         if (keys.length === 1 && m.isRequest) {
@@ -478,21 +452,17 @@ export class TcpTransport implements SipTransport {
   }
 
   /** Stops listening and closes every connection. */
-  close(): Promise<void> {
-    this.#closed = true;
-    try {
-      this.#listener.close();
-    } catch { /* already closed */ }
+  async close(): Promise<void> {
     for (const c of [...this.#conns.values()]) c.close();
     this.#conns.clear();
-    return Promise.resolve();
+    await this.#accepting.close();
   }
 }
 
-// @implements RFC3261 §26.2.1
 /**
  * SIP over TLS on `Deno.listenTls` / `Deno.connectTls`.
  */
+// @implements RFC3261 §26.2.1
 export class TlsTransport {
   /**
    * Listens on TLS.
@@ -516,199 +486,5 @@ export class TlsTransport {
         options,
       ),
     );
-  }
-}
-
-// === WebSocket (RFC 7118) ===
-
-/** Options for {@linkcode WsTransport.listen}. */
-export interface WsTransportOptions extends TransportOptions {
-  /** PEM certificate chain: listen as `WSS` when given with `key`. */
-  cert?: string;
-  /** PEM private key. */
-  key?: string;
-  /** Extra CA certificates (PEM) to trust when connecting out over `wss:`. */
-  caCerts?: string[];
-}
-
-class WsConnection implements SipConnection {
-  readonly host: string;
-  readonly port: number;
-  #ws: WebSocket;
-  constructor(ws: WebSocket, host: string, port: number) {
-    this.#ws = ws;
-    this.host = host;
-    this.port = port;
-  }
-  get open(): boolean {
-    return this.#ws.readyState === WebSocket.OPEN;
-  }
-  write(bytes: Uint8Array): Promise<void> {
-    // @implements RFC7118 §5 ¶3
-    this.#ws.send(decoderText.decode(bytes));
-    return Promise.resolve();
-  }
-  close(): void {
-    this.#ws.close();
-  }
-}
-
-const decoderText = new TextDecoder();
-
-// @implements RFC7118 §5, §5.1, §5.2
-/**
- * SIP over WebSocket (RFC 7118) on `@rtclite/std/ietf/rfc6455`: one SIP
- * message per WebSocket message, subprotocol `sip`. Connections from
- * clients are indexed by their address and by the (often `.invalid`)
- * sent-by of their first Via, so requests to their Contact reuse them.
- *
- * @example
- * ```ts
- * import { WsTransport } from "@rtclite/std/ietf/rfc3261";
- * import { equal } from "node:assert/strict";
- *
- * const server = await WsTransport.listen({ port: 0 });
- * const client = await WsTransport.listen({ port: 0 });
- * const got = Promise.withResolvers<string>();
- * server.onMessage = (m) => got.resolve(m.method!);
- * await client.send(new TextEncoder().encode("OPTIONS sip:x SIP/2.0\r\nl: 0\r\n\r\n"), "127.0.0.1", server.port);
- * equal(await got.promise, "OPTIONS");
- * await client.close();
- * await server.close();
- * ```
- */
-export class WsTransport implements SipTransport {
-  /** `WS` or `WSS`. */
-  readonly name: TransportName;
-  /** WebSocket runs over TCP: reliable. */
-  readonly reliable: boolean = true;
-  /** Local address. */
-  readonly host: string;
-  /** Local port. */
-  readonly port: number;
-  /** Receives each parsed message. */
-  onMessage: (m: SipMessage, source: SipSource) => void = () => {};
-  #server: WebSocketServer;
-  #conns = new Map<string, WsConnection>();
-  #pending = new Map<string, Promise<WsConnection>>();
-  #opts: WsTransportOptions;
-  #seq = 0;
-
-  private constructor(server: WebSocketServer, options: WsTransportOptions) {
-    this.#server = server;
-    this.#opts = options;
-    this.name = options.cert && options.key ? "WSS" : "WS";
-    this.host = server.addr.hostname;
-    this.port = server.addr.port;
-  }
-
-  /**
-   * Listens for SIP WebSocket connections.
-   *
-   * @param options Address, port, optional certificate for WSS.
-   * @returns The transport.
-   */
-  static listen(options: WsTransportOptions = {}): Promise<WsTransport> {
-    const ref: { t?: WsTransport } = {};
-    const server = serveWebSocket({
-      hostname: options.host ?? "127.0.0.1",
-      port: options.port ?? 80,
-      protocols: ["sip"],
-      maxMessageSize: options.maxMessageSize ?? 65535,
-      ...(options.cert && options.key ? { cert: options.cert, key: options.key } : {}),
-    }, (ws) => {
-      const t = ref.t;
-      if (t) t.#adopt(ws, `ws-peer-${++t.#seq}.invalid`, 0);
-    });
-    ref.t = new WsTransport(server, options);
-    return Promise.resolve(ref.t);
-  }
-
-  #adopt(ws: WebSocket, host: string, port: number): WsConnection {
-    const c = new WsConnection(ws, host, port);
-    const keys = [`${host}:${port}`];
-    this.#conns.set(keys[0]!, c);
-    ws.onmessage = (ev: MessageEvent) => {
-      const data = ev.data as string | Uint8Array;
-      if (data.length > (this.#opts.maxMessageSize ?? 65535)) return;
-      let m: SipMessage;
-      try {
-        m = parseMessage(data);
-      } catch (e) {
-        log.debug("Dropped malformed WebSocket message: {error}", { error: String(e) });
-        return;
-      }
-      if (keys.length === 1 && m.isRequest) {
-        // Index the connection by the client's sent-by too (RFC 7118 §5.3).
-        const via = /^\s*SIP\s*\/\s*2\.0\s*\/\s*WSS?\s+([^;:\s,]+)(?::(\d+))?/i.exec(
-          m.values("Via")[0] ?? "",
-        );
-        if (via) {
-          const alias = `${via[1]!.toLowerCase()}:${via[2] ?? ""}`;
-          keys.push(alias);
-          this.#conns.set(alias, c);
-        }
-      }
-      try {
-        this.onMessage(m, { transport: this, host, port, connection: c });
-      } catch (e) {
-        log.error("Handler failed on a WebSocket message: {error}", { error: String(e) });
-      }
-    };
-    ws.onclose = () => {
-      for (const k of keys) if (this.#conns.get(k) === c) this.#conns.delete(k);
-    };
-    return c;
-  }
-
-  /**
-   * Sends one SIP message as one WebSocket message, over `connection`, a
-   * known connection to `host:port`, or a new `ws:`/`wss:` connection.
-   *
-   * @param bytes The message.
-   * @param host Destination.
-   * @param port Destination port.
-   * @param connection Preferred connection.
-   */
-  async send(
-    bytes: Uint8Array,
-    host: string,
-    port: number,
-    connection?: SipConnection,
-  ): Promise<void> {
-    if (connection?.open) return await connection.write(bytes);
-    const h = host.toLowerCase();
-    let c = this.#conns.get(`${h}:${port}`) ?? this.#conns.get(`${h}:`);
-    if (!c?.open) {
-      const key = `${h}:${port}`;
-      let p = this.#pending.get(key);
-      if (!p) {
-        p = new Promise<WsConnection>((resolve, reject) => {
-          const scheme = this.name === "WSS" ? "wss" : "ws";
-          const hostText = host.includes(":") ? `[${host}]` : host;
-          const ws = new WebSocket(`${scheme}://${hostText}:${port}/`, ["sip"], {
-            ...(this.#opts.caCerts ? { caCerts: this.#opts.caCerts } : {}),
-          });
-          ws.onopen = () => resolve(this.#adopt(ws, h, port));
-          ws.onerror = () => reject(new Error(`Cannot connect to ${scheme}://${hostText}:${port}`));
-        });
-        this.#pending.set(key, p);
-        p.finally(() => this.#pending.delete(key)).catch(() => {});
-      }
-      c = await p;
-    }
-    await c.write(bytes);
-  }
-
-  /** Number of open connections. */
-  get connections(): number {
-    return new Set(this.#conns.values()).size;
-  }
-
-  /** Stops listening and closes every connection. */
-  async close(): Promise<void> {
-    for (const c of new Set(this.#conns.values())) c.close();
-    this.#conns.clear();
-    await this.#server.close();
   }
 }

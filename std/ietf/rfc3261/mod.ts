@@ -1,31 +1,38 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// @implements RFC3261 (SIP: Session Initiation Protocol), RFC3581 (rport), RFC5658 (double Record-Route)
+// This module is browser compatible.
 /**
- * SIP (RFC 3261): messages, transactions, transports, the user-agent core
+ * SIP (RFC 3261): messages, transactions, the endpoint, the user-agent core
  * with dialogs, and the proxy core, with RFC 3581 rport and RFC 5658
- * double Record-Route.
+ * double Record-Route. This is the sans-I/O core: it runs in a browser,
+ * on an injected clock, sending through any {@linkcode SipTransport}.
  *
- * The layers follow the specification and can be used separately:
+ * The layers follow the specification, one file each, and can be used
+ * separately:
  *
- * - messages: {@linkcode parseMessage}, {@linkcode SipMessage} with typed
+ * - messages (`message.ts`, `headers.ts`): {@linkcode parseMessage}, {@linkcode SipMessage} with typed
  *   header access ({@linkcode parseVia}, {@linkcode parseAddress},
  *   {@linkcode parseCSeq}, {@linkcode parseTokenWithParams}, {@linkcode parseWarning},
  *   {@linkcode parseRetryAfter}, {@linkcode parseSipDate}), {@linkcode validateMessage} and
  *   {@linkcode SipStreamFramer} for TCP/TLS (§7, §18.3, §20, §25);
- * - transactions: the four state machines of §17 with timers A-K over an
+ * - transactions (`transaction.ts`): the four state machines of §17 with timers A-K over an
  *   injected {@linkcode Clock} ({@linkcode ManualClock} in tests), and the
  *   matching keys of §17.1.3/§17.2.3;
- * - transports: {@linkcode UdpTransport}, {@linkcode TcpTransport},
- *   {@linkcode TlsTransport}; {@linkcode SipEndpoint} joins them to the
- *   transactions, stamps Via `received`/`rport` and routes responses (§18);
- * - cores: {@linkcode UserAgent} (registration, calls, dialogs, digest
- *   retry) and {@linkcode ProxyCore} (§16).
+ * - the endpoint (`endpoint.ts`): {@linkcode SipEndpoint} joins
+ *   {@linkcode SipTransport}s to the transactions, stamps Via
+ *   `received`/`rport` and routes responses (§18);
+ * - cores: {@linkcode Dialog} (`dialog.ts`, §12), {@linkcode UserAgent}
+ *   (`ua.ts`: registration, calls, digest retry) and {@linkcode ProxyCore}
+ *   (`proxy.ts`, §16).
+ *
+ * The socket adapters have their own paths: `UdpTransport`, `TcpTransport`
+ * and `TlsTransport` in `@rtclite/std/ietf/rfc3261/transport`, `WsTransport`
+ * (RFC 7118) in `@rtclite/std/ietf/rfc3261/ws_transport`.
  *
  * See {@link https://www.rfc-editor.org/rfc/rfc3261 | RFC 3261},
  * {@link https://www.rfc-editor.org/rfc/rfc3581 | RFC 3581} and
  * {@link https://www.rfc-editor.org/rfc/rfc5658 | RFC 5658}.
  *
- * Command line: `deno run -A std/ietf/rfc3261.ts FILE` parses a message
+ * Command line: `deno run -A std/ietf/rfc3261/main.ts FILE` parses a message
  * (from a file, or standard input with `-`) and prints its fields as JSON.
  *
  * @example Parse a request, answer it
@@ -51,6 +58,7 @@
  *
  * @module
  */
+// @implements RFC3261 (SIP: Session Initiation Protocol), RFC3581 (rport), RFC5658 (double Record-Route)
 export {
   canonicalHeaderName,
   createResponse,
@@ -80,7 +88,7 @@ export {
   splitList,
   validateMessage,
   type Via,
-} from "./_sip_message.ts";
+} from "./message.ts";
 export {
   parseRetryAfter,
   parseSipDate,
@@ -91,7 +99,7 @@ export {
   type RetryAfter,
   type TokenWithParams,
   type Warning,
-} from "./_sip_headers.ts";
+} from "./headers.ts";
 export {
   ackForNon2xx,
   type ClientFailure,
@@ -112,24 +120,11 @@ export {
   Transaction,
   type TransactionOptions,
   type TransactionState,
-} from "./_sip_transaction.ts";
-export { ParseError } from "../errors.ts";
-export { type Params, Uri } from "./rfc2396.ts";
+} from "./transaction.ts";
+export { ParseError } from "../../errors.ts";
+export { type Params, Uri } from "../rfc2396/mod.ts";
 export {
-  type SipConnection,
-  type SipSource,
-  type SipTransport,
-  type StreamTransportOptions,
-  TcpTransport,
-  TlsTransport,
-  type TlsTransportOptions,
-  type TransportName,
-  type TransportOptions,
-  UdpTransport,
-  WsTransport,
-  type WsTransportOptions,
-} from "./_sip_transport.ts";
-export {
+  ALLOW,
   type ClientTransaction,
   type DnsLookup,
   type IncomingRequest,
@@ -138,52 +133,23 @@ export {
   type RequestCallbacks,
   responseAddress,
   type ServerTransaction,
+  type SipConnection,
   SipEndpoint,
   type SipEndpointOptions,
+  type SipSource,
   type SipTarget,
   type SipTraceEvent,
-} from "./_sip_endpoint.ts";
-export { ALLOW, bestResponse, ProxyCore, type ProxyOptions } from "./_sip_proxy.ts";
+  type SipTransport,
+  SipTransportError,
+  type TransportName,
+} from "./endpoint.ts";
+export { Dialog, type DialogState } from "./dialog.ts";
+export { bestResponse, ProxyCore, type ProxyOptions } from "./proxy.ts";
 export {
   Call,
   type CallState,
   checkUasRequest,
-  Dialog,
-  type DialogState,
   type UasCapabilities,
   UserAgent,
   type UserAgentOptions,
-} from "./_sip_ua.ts";
-
-import { parseMessage as parse } from "./_sip_message.ts";
-
-if (import.meta.main) {
-  const { parseVerbosity, setupLogging } = await import("../log.ts");
-  const { level, args } = parseVerbosity(Deno.args);
-  await setupLogging(level);
-  if (args.length !== 1 || args[0] === "--help" || args[0] === "-h") {
-    console.error("Usage: deno run -A std/ietf/rfc3261.ts [-v|-q] FILE|-");
-    Deno.exit(args[0] === "--help" || args[0] === "-h" ? 0 : 2);
-  }
-  const bytes = args[0] === "-"
-    ? new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer())
-    : await Deno.readFile(args[0]!);
-  try {
-    const m = parse(bytes);
-    console.log(JSON.stringify(
-      {
-        method: m.method,
-        uri: m.uri,
-        status: m.isRequest ? undefined : m.status,
-        reason: m.isRequest ? undefined : m.reason,
-        headers: m.headers,
-        body: m.text,
-      },
-      null,
-      2,
-    ));
-  } catch (e) {
-    console.error(String(e));
-    Deno.exit(1);
-  }
-}
+} from "./ua.ts";

@@ -1,11 +1,11 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// deno bench -A std/ietf/rfc3261_bench.ts
+// deno bench -A std/ietf/rfc3261/mod_bench.ts
 // Our SIP parser and formatter beside sip@0.0.6, drachtio-sip@0.6.3 and JsSIP 3.13.8
 // (lib/Parser.js) on the same three messages.
 import sip from "npm:sip@0.0.6";
 import * as drachtio from "npm:drachtio-sip@0.6.3";
 import JsSipParser from "npm:jssip@3.13.8/lib/Parser.js";
-import { parseMessage, SipMessage, validateMessage } from "./rfc3261.ts";
+import { parseMessage, SipMessage, validateMessage } from "./mod.ts";
 
 const SDP = "v=0\r\no=alice 2890844526 2890844526 IN IP4 pc33.atlanta.example.com\r\ns=-\r\n" +
   "c=IN IP4 192.0.2.101\r\nt=0 0\r\nm=audio 49172 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\n" +

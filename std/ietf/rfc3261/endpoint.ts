@@ -1,17 +1,40 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// @implements RFC3261 (SIP endpoint: transaction and transport layers, §17-18), RFC3581 (rport)
+// This module is browser compatible.
 /**
  * The SIP endpoint: binds transports to the transaction layer, matches
  * messages to transactions, stamps Via received/rport (RFC 3581), routes
  * responses (§18.2.2) and resolves request targets (§8.1.2), with RFC 3263
  * NAPTR/SRV location and failover when given a DNS client.
  *
- * Private part of `rfc3261.ts`; import from there.
+ * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
+ *
+ * @example Sans-I/O: an endpoint over an in-memory transport
+ * ```ts
+ * import { ManualClock, SipEndpoint, SipMessage, type SipTransport } from "@rtclite/std/ietf/rfc3261";
+ * import { equal, match } from "node:assert/strict";
+ *
+ * const sent: string[] = [];
+ * const transport: SipTransport = {
+ *   name: "UDP", reliable: false, host: "192.0.2.1", port: 5060, onMessage: () => {},
+ *   send: (bytes) => (sent.push(new TextDecoder().decode(bytes)), Promise.resolve()),
+ *   close: () => Promise.resolve(),
+ * };
+ * const clock = new ManualClock();
+ * const ep = new SipEndpoint({ transports: [transport], clock });
+ * const req = new SipMessage({ method: "OPTIONS", uri: "sip:192.0.2.2" });
+ * req.add("From", "<sip:a@192.0.2.1>;tag=1").add("To", "<sip:b@192.0.2.2>")
+ *   .add("Call-ID", "c1").add("CSeq", "1 OPTIONS").add("Max-Forwards", "70");
+ * await ep.request(req);
+ * match(sent[0]!, /^Via: SIP\/2\.0\/UDP 192\.0\.2\.1:5060;branch=z9hG4bK/m);
+ * clock.advance(500); // Timer E: retransmitted
+ * equal(sent.length, 2);
+ * await ep.close();
+ * ```
  *
  * @module
  */
-import { parseUri, type Uri, uriPort } from "./rfc2396.ts";
-import { getLogger } from "../log.ts";
+import { parseUri, type Uri, uriPort } from "../rfc2396/mod.ts";
+import { getLogger } from "../../log.ts";
 import {
   createResponse,
   formatVia,
@@ -21,7 +44,7 @@ import {
   splitList,
   validateMessage,
   type Via,
-} from "./_sip_message.ts";
+} from "./message.ts";
 import {
   clientTransactionKey,
   type Clock,
@@ -34,11 +57,87 @@ import {
   realClock,
   serverTransactionKey,
   type TimerValues,
-} from "./_sip_transaction.ts";
-import type { SipConnection, SipSource, SipTransport, TransportName } from "./_sip_transport.ts";
-import { resolveSipTargets, type SipDnsResolver } from "./rfc3263/mod.ts";
+} from "./transaction.ts";
+import { resolveSipTargets, type SipDnsResolver, SipLocateError } from "../rfc3263/mod.ts";
 
 const log = getLogger("sip", "endpoint");
+
+// === Transports, as the endpoint sees them (RFC 3261 §18) ===
+
+/** Transport names as they appear in Via (upper case). */
+export type TransportName = "UDP" | "TCP" | "TLS" | "WS" | "WSS";
+
+/** Where a message came from. */
+export interface SipSource {
+  /** The transport that received it. */
+  transport: SipTransport;
+  /** Remote address. */
+  host: string;
+  /** Remote port. */
+  port: number;
+  /** The connection, for stream transports. */
+  connection?: SipConnection;
+}
+
+/** A connection of a stream transport. */
+export interface SipConnection {
+  /** Remote address. */
+  readonly host: string;
+  /** Remote port. */
+  readonly port: number;
+  /** Whether the connection is still open. */
+  readonly open: boolean;
+  /** Writes bytes. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** A transport adapter the endpoint sends and receives through. */
+export interface SipTransport {
+  /** Transport name used in Via. */
+  readonly name: TransportName;
+  /** Whether the transport is reliable (no retransmissions, §17). */
+  readonly reliable: boolean;
+  /** Local address the transport is bound to. */
+  readonly host: string;
+  /** Local port. */
+  readonly port: number;
+  /** Called with every message received. */
+  onMessage: (m: SipMessage, source: SipSource) => void;
+  /**
+   * Sends bytes to a remote address; stream transports reuse an open
+   * connection to that address or open one (§18.1.1, §18.2.2).
+   */
+  send(bytes: Uint8Array, host: string, port: number, connection?: SipConnection): Promise<void>;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+  /**
+   * The platform's host-name lookup (the socket adapters use DNS A
+   * records); the endpoint uses it when its options give no `resolve`.
+   * Absent: only IP literals and `localhost` are resolved.
+   */
+  resolveHost?: (host: string) => Promise<string[]>;
+}
+
+/** A transport could not deliver a message (no connection to the destination). */
+export class SipTransportError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "SipTransportError";
+  }
+}
+
+/** The methods the user-agent and proxy cores advertise in Allow. */
+export const ALLOW =
+  "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, REFER, SUBSCRIBE, NOTIFY, PRACK";
+
+// === The endpoint ===
 
 /** A client transaction of either kind. */
 export type ClientTransaction = InviteClientTransaction | NonInviteClientTransaction;
@@ -95,7 +194,10 @@ export interface SipEndpointOptions {
   onTrace?: (event: SipTraceEvent) => void;
   /** Create no server transactions (a stateless proxy, §16.11); default false. */
   stateless?: boolean;
-  /** Resolves a host name to addresses; default: IP literals as they are, `localhost`, then `Deno.resolveDns`. */
+  /**
+   * Resolves a host name to addresses; default: IP literals as they are,
+   * `localhost`, then the first transport's {@linkcode SipTransport.resolveHost}.
+   */
   resolve?: (host: string) => Promise<string[]>;
   /**
    * DNS client for RFC 3263 server location (NAPTR, SRV, A/AAAA; the rfc1035
@@ -157,7 +259,6 @@ export function randomToken(bytes = 8): string {
   return s;
 }
 
-// @implements RFC3261 §18.2.2
 /**
  * Where a response goes (RFC 3261 §18.2.2 with RFC 3581 §4): the top Via's
  * maddr, else `received` and `rport` (or the sent-by port), else sent-by.
@@ -176,6 +277,7 @@ export function randomToken(bytes = 8): string {
  * );
  * ```
  */
+// @implements RFC3261 §18.2.2
 export function responseAddress(via: Via): { host: string; port: number } {
   const dflt = via.transport === "TLS" || via.transport === "WSS" ? 5061 : 5060;
   if (via.params.maddr) return { host: via.params.maddr, port: via.port ?? dflt };
@@ -190,7 +292,8 @@ export function responseAddress(via: Via): { host: string; port: number } {
  *
  * @example Send OPTIONS from one endpoint to another on 127.0.0.1
  * ```ts
- * import { createResponse, SipEndpoint, SipMessage, UdpTransport } from "@rtclite/std/ietf/rfc3261";
+ * import { createResponse, SipEndpoint, SipMessage } from "@rtclite/std/ietf/rfc3261";
+ * import { UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
  * import { equal } from "node:assert/strict";
  *
  * const server = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
@@ -238,7 +341,8 @@ export class SipEndpoint {
     this.clock = options.clock ?? realClock;
     this.timers = options.timers ?? DEFAULT_TIMERS;
     this.#advertised = options.advertisedHost;
-    this.#resolve = options.resolve ?? defaultResolve;
+    const lookup = this.transports.find((t) => t.resolveHost)?.resolveHost;
+    this.#resolve = options.resolve ?? ((host) => resolveLiteral(host, lookup));
     // The records a DnsLookup returns are rfc1035 DnsRecords (kept out of this API's types).
     this.#dns = options.dns as SipDnsResolver | undefined;
     this.#stateless = options.stateless ?? false;
@@ -430,7 +534,6 @@ export class SipEndpoint {
 
   // === Sending requests (RFC 3261 §8.1.2, §18.1.1) ===
 
-  // @implements RFC3261 §8.1.2
   /**
    * Where a request goes: the first Route when it is a loose router,
    * else the Request-URI (§8.1.2, §12.2.1.1), with `transport` and `maddr`
@@ -440,6 +543,7 @@ export class SipEndpoint {
    * @param m The request.
    * @returns The target.
    */
+  // @implements RFC3261 §8.1.2
   async target(m: SipMessage): Promise<SipTarget> {
     return (await this.targets(m))[0]!;
   }
@@ -450,7 +554,7 @@ export class SipEndpoint {
    *
    * @param m The request.
    * @returns The targets, most preferred first (never empty).
-   * @throws {Error} When no target can be found.
+   * @throws {SipLocateError} When no target can be found.
    */
   async targets(m: SipMessage): Promise<SipTarget[]> {
     const route = m.addresses("Route")[0];
@@ -468,7 +572,6 @@ export class SipEndpoint {
     return (await this.uriTargets(uri))[0]!;
   }
 
-  // @implements RFC3263 §4
   /**
    * Every target for a URI, in the order to try them: with a `dns` resolver
    * and a host name (not an IP literal or `localhost`), the RFC 3263
@@ -477,8 +580,9 @@ export class SipEndpoint {
    *
    * @param uri A SIP or SIPS URI.
    * @returns The targets (never empty).
-   * @throws {Error} When no target can be found.
+   * @throws {SipLocateError} When no target can be found.
    */
+  // @implements RFC3263 §4
   async uriTargets(uri: Uri): Promise<SipTarget[]> {
     let host = uri.params.get("maddr") ?? uri.host;
     if (host.startsWith("[")) host = host.slice(1, -1);
@@ -494,7 +598,7 @@ export class SipEndpoint {
         const name = f.transport.toUpperCase() as TransportName;
         if (names.includes(name)) list.push({ transport: name, host: f.address, port: f.port });
       }
-      if (list.length === 0) throw new Error(`Cannot locate a SIP server for ${host}`);
+      if (list.length === 0) throw new SipLocateError(`Cannot locate a SIP server for ${host}`);
       return list;
     }
     const tp = uri.params.get("transport")?.toUpperCase();
@@ -505,7 +609,7 @@ export class SipEndpoint {
       : "UDP";
     if (!this.transport(transport)) transport = this.transports[0]!.name;
     const addrs = await this.#resolve(host);
-    if (addrs.length === 0) throw new Error(`Cannot resolve ${host}`);
+    if (addrs.length === 0) throw new SipLocateError(`Cannot resolve ${host}`);
     return [{ transport, host: addrs[0]!, port: uriPort(uri) }];
   }
 
@@ -679,11 +783,15 @@ export class SipEndpoint {
   }
 }
 
-async function defaultResolve(host: string): Promise<string[]> {
+async function resolveLiteral(
+  host: string,
+  lookup: ((host: string) => Promise<string[]>) | undefined,
+): Promise<string[]> {
   if (IPV4.test(host) || host.includes(":")) return [host];
   if (host === "localhost") return ["127.0.0.1"];
+  if (!lookup) return [];
   try {
-    return await Deno.resolveDns(host, "A");
+    return await lookup(host);
   } catch {
     return [];
   }

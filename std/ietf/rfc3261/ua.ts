@@ -1,28 +1,38 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// @implements RFC3261 (SIP user-agent core and dialogs, §8, §10, §12-15, §22)
+// This module is browser compatible.
 /**
  * The SIP user-agent core: UAC and UAS behaviour (§8), registration (§10.2),
  * dialogs with route sets and loose/strict routing (§12), INVITE with ACK
  * for 2xx and 2xx retransmission (§13), re-INVITE (§14), BYE (§15), CANCEL
  * (§9), OPTIONS (§11) and digest retry on 401/407 (§22.2).
  *
- * Private part of `rfc3261.ts`; import from there.
+ * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
+ *
+ * @example The UAS checks of §8.2
+ * ```ts
+ * import { checkUasRequest, parseMessage } from "@rtclite/std/ietf/rfc3261";
+ * import { equal } from "node:assert/strict";
+ *
+ * const m = parseMessage("SUBSCRIBE sip:b@x SIP/2.0\r\nCSeq: 1 SUBSCRIBE\r\n\r\n");
+ * equal(checkUasRequest(m, { methods: ["INVITE", "BYE"] })?.status, 405);
+ * ```
  *
  * @module
  */
-import { parseUri } from "./rfc2396.ts";
-import { DigestClient } from "./rfc2617/mod.ts";
-import { getLogger } from "../log.ts";
-import { createResponse, formatAddress, parseAddress, SipMessage } from "./_sip_message.ts";
-import type { InviteServerTransaction } from "./_sip_transaction.ts";
+import { parseUri } from "../rfc2396/mod.ts";
+import { DigestClient } from "../rfc2617/mod.ts";
+import { getLogger } from "../../log.ts";
+import { createResponse, formatAddress, SipMessage } from "./message.ts";
+import { Dialog } from "./dialog.ts";
+import type { InviteServerTransaction } from "./transaction.ts";
 import {
+  ALLOW,
   type ClientTransaction,
   type IncomingRequest,
   randomToken,
   type SipEndpoint,
-} from "./_sip_endpoint.ts";
-import type { SipSource } from "./_sip_transport.ts";
-import { ALLOW } from "./_sip_proxy.ts";
+  type SipSource,
+} from "./endpoint.ts";
 
 const log = getLogger("sip", "ua");
 
@@ -38,7 +48,6 @@ export interface UasCapabilities {
   accept?: string[];
 }
 
-// @implements RFC3261 §8.2.1, §8.2.2.1, §8.2.2.3, §8.2.3
 /**
  * The UAS request checks of §8.2 in order: method (405), URI scheme (416),
  * Require (420), Content-Type (415), Accept (406). Returns the error
@@ -57,6 +66,7 @@ export interface UasCapabilities {
  * equal(checkUasRequest(m, { methods: ["OPTIONS"] })?.status, 416);
  * ```
  */
+// @implements RFC3261 §8.2.1, §8.2.2.1, §8.2.2.3, §8.2.3
 export function checkUasRequest(
   m: SipMessage,
   caps: UasCapabilities,
@@ -85,185 +95,6 @@ export function checkUasRequest(
     return { status: 406, headers: [["Accept", accept.join(", ")]] };
   }
   return undefined;
-}
-
-// === Dialogs (RFC 3261 §12) ===
-
-/** Dialog state (RFC 3261 §12). */
-export type DialogState = "early" | "confirmed" | "terminated";
-
-/** A dialog: the peer-to-peer relationship of §12. */
-export class Dialog {
-  /** Call-ID. */
-  readonly callId: string;
-  /** Local tag. */
-  readonly localTag: string;
-  /** Remote tag. */
-  remoteTag: string;
-  /** Local URI (From of our requests). */
-  readonly localUri: string;
-  /** Remote URI (To of our requests). */
-  readonly remoteUri: string;
-  /** Remote target (the peer's Contact). */
-  remoteTarget: string;
-  /** Route set, in the order our requests use it. */
-  routeSet: string[];
-  /** Local sequence number. */
-  localSeq: number;
-  /** Remote sequence number, or `undefined` before the first request from the peer. */
-  remoteSeq: number | undefined;
-  /** Whether the dialog was set up over sips. */
-  readonly secure: boolean;
-  /** State. */
-  state: DialogState = "confirmed";
-
-  /**
-   * Creates a dialog (use {@linkcode Dialog.fromUac} or {@linkcode Dialog.fromUas}).
-   *
-   * @param init All fields.
-   */
-  constructor(init: {
-    callId: string;
-    localTag: string;
-    remoteTag: string;
-    localUri: string;
-    remoteUri: string;
-    remoteTarget: string;
-    routeSet: string[];
-    localSeq: number;
-    remoteSeq: number | undefined;
-    secure: boolean;
-  }) {
-    this.callId = init.callId;
-    this.localTag = init.localTag;
-    this.remoteTag = init.remoteTag;
-    this.localUri = init.localUri;
-    this.remoteUri = init.remoteUri;
-    this.remoteTarget = init.remoteTarget;
-    this.routeSet = init.routeSet;
-    this.localSeq = init.localSeq;
-    this.remoteSeq = init.remoteSeq;
-    this.secure = init.secure;
-  }
-
-  /** The dialog identifier (Call-ID, local tag, remote tag). */
-  get id(): string {
-    return `${this.callId};${this.localTag};${this.remoteTag}`;
-  }
-
-  // @implements RFC3261 §12.1.2
-  /**
-   * The dialog a UAC gets from a response to its request.
-   *
-   * @param request The request sent (INVITE).
-   * @param response A 101-299 response with a To tag.
-   * @returns The dialog.
-   *
-   * @example
-   * ```ts
-   * import { Dialog, parseMessage } from "@rtclite/std/ietf/rfc3261";
-   * import { deepEqual, equal } from "node:assert/strict";
-   *
-   * const inv = parseMessage("INVITE sip:b@x SIP/2.0\r\nFrom: <sip:a@y>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 5 INVITE\r\n\r\n");
-   * const ok = parseMessage("SIP/2.0 200 OK\r\nFrom: <sip:a@y>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c\r\nCSeq: 5 INVITE\r\n" +
-   *   "Record-Route: <sip:p1;lr>, <sip:p2;lr>\r\nContact: <sip:b@192.0.2.9>\r\n\r\n");
-   * const d = Dialog.fromUac(inv, ok);
-   * deepEqual(d.routeSet, ["<sip:p2;lr>", "<sip:p1;lr>"]);
-   * equal(d.remoteTarget, "sip:b@192.0.2.9");
-   * equal(d.id, "c;1;2");
-   * ```
-   */
-  static fromUac(request: SipMessage, response: SipMessage): Dialog {
-    const rr = response.addresses("Record-Route").map((a) => formatAddress(a)).reverse();
-    const contact = response.contacts()[0];
-    return new Dialog({
-      callId: request.callId(),
-      localTag: request.from().params.tag ?? "",
-      remoteTag: response.to().params.tag ?? "",
-      localUri: request.from().uri,
-      remoteUri: request.to().uri,
-      remoteTarget: contact?.uri ?? request.uri!,
-      routeSet: rr,
-      localSeq: request.cseq().seq,
-      remoteSeq: undefined,
-      secure: request.uri!.startsWith("sips:"),
-    });
-  }
-
-  // @implements RFC3261 §12.1.1
-  /**
-   * The dialog a UAS gets when it answers a request.
-   *
-   * @param request The request received (INVITE).
-   * @param localTag The To tag of the response.
-   * @returns The dialog.
-   */
-  static fromUas(request: SipMessage, localTag: string): Dialog {
-    const rr = request.addresses("Record-Route").map((a) => formatAddress(a));
-    const contact = request.contacts()[0];
-    return new Dialog({
-      callId: request.callId(),
-      localTag,
-      remoteTag: request.from().params.tag ?? "",
-      localUri: request.to().uri,
-      remoteUri: request.from().uri,
-      remoteTarget: contact?.uri ?? request.from().uri,
-      routeSet: rr,
-      localSeq: Math.floor(Math.random() * 1000) + 1,
-      remoteSeq: request.cseq().seq,
-      secure: request.uri!.startsWith("sips:"),
-    });
-  }
-
-  // @implements RFC3261 §12.2.1.1
-  /**
-   * Builds a request within the dialog: Request-URI and Route from the
-   * remote target and route set (loose or strict routing), To/From with
-   * tags, Call-ID and the next CSeq (the same one for ACK and CANCEL).
-   *
-   * @param method The method.
-   * @param cseq CSeq number to use instead of the next one (ACK).
-   * @returns The request (without Via).
-   *
-   * @example Strict routing puts the first route in the Request-URI
-   * ```ts
-   * import { Dialog } from "@rtclite/std/ietf/rfc3261";
-   * import { deepEqual, equal } from "node:assert/strict";
-   *
-   * const d = new Dialog({ callId: "c", localTag: "1", remoteTag: "2", localUri: "sip:a@y",
-   *   remoteUri: "sip:b@x", remoteTarget: "sip:b@192.0.2.9", routeSet: ["<sip:strict.example.com>", "<sip:p2;lr>"],
-   *   localSeq: 1, remoteSeq: undefined, secure: false });
-   * const bye = d.createRequest("BYE");
-   * equal(bye.uri, "sip:strict.example.com");
-   * deepEqual(bye.values("Route"), ["<sip:p2;lr>", "<sip:b@192.0.2.9>"]);
-   * equal(bye.header("CSeq"), "2 BYE");
-   * ```
-   */
-  createRequest(method: string, cseq?: number): SipMessage {
-    const m = new SipMessage({ method, uri: this.remoteTarget });
-    const routes = [...this.routeSet];
-    if (routes.length) {
-      const first = parseAddress(routes[0]!);
-      let lr = false;
-      try {
-        lr = parseUri(first.uri).params.has("lr");
-      } catch { /* treat as strict */ }
-      if (!lr) {
-        // @implements RFC3261 §12.2.1.1 ¶5
-        m.uri = first.uri;
-        routes.shift();
-        routes.push(`<${this.remoteTarget}>`);
-      }
-    }
-    for (const r of routes) m.add("Route", r);
-    m.add("Max-Forwards", "70");
-    m.add("From", formatAddress({ uri: this.localUri, params: { tag: this.localTag } }));
-    m.add("To", formatAddress({ uri: this.remoteUri, params: { tag: this.remoteTag } }));
-    m.add("Call-ID", this.callId);
-    const seq = cseq ?? (method === "ACK" || method === "CANCEL" ? this.localSeq : ++this.localSeq);
-    m.add("CSeq", `${seq} ${method}`);
-    return m;
-  }
 }
 
 // === Calls ===
@@ -409,7 +240,8 @@ export interface UserAgentOptions {
  *
  * @example Two user agents on 127.0.0.1 call each other directly
  * ```ts
- * import { SipEndpoint, UdpTransport, UserAgent } from "@rtclite/std/ietf/rfc3261";
+ * import { SipEndpoint, UserAgent } from "@rtclite/std/ietf/rfc3261";
+ * import { UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
  * import { equal } from "node:assert/strict";
  *
  * const bob = new UserAgent({
@@ -493,7 +325,6 @@ export class UserAgent {
     return m;
   }
 
-  // @implements RFC3261 §8.1.3.5, §22.2
   /**
    * Sends a request and resolves with its final response, retrying once
    * with digest credentials on 401/407 when a password is configured.
@@ -503,6 +334,7 @@ export class UserAgent {
    * @param onTx Receives each client transaction created.
    * @returns The final response.
    */
+  // @implements RFC3261 §8.1.3.5, §22.2
   async send(
     m: SipMessage,
     onProvisional?: (r: SipMessage) => void,
@@ -540,7 +372,6 @@ export class UserAgent {
     }
   }
 
-  // @implements RFC3261 §10.2
   /**
    * Registers the UA's contact with a registrar.
    *
@@ -548,6 +379,7 @@ export class UserAgent {
    * @param expires Requested lifetime in seconds (0 removes the binding).
    * @returns The final response.
    */
+  // @implements RFC3261 §10.2
   async register(registrar: string, expires = 3600): Promise<SipMessage> {
     const to = formatAddress({ uri: this.aor, params: {} });
     const m = this.#newRequest(
@@ -578,7 +410,6 @@ export class UserAgent {
     return await this.send(m);
   }
 
-  // @implements RFC3261 §13.2.1
   /**
    * Places a call and resolves once it is answered (state `established`)
    * or has failed (state `terminated`, `endReason` holding the status).
@@ -588,6 +419,7 @@ export class UserAgent {
    * @param onCall Receives the call object before the answer (to cancel it).
    * @returns The call.
    */
+  // @implements RFC3261 §13.2.1
   async invite(
     target: string,
     body?: Uint8Array | string,
@@ -649,8 +481,8 @@ export class UserAgent {
     } catch { /* ignore malformed */ }
   }
 
-  // @implements RFC3261 §9.1
   /** @internal */
+  // @implements RFC3261 §9.1
   _cancel(call: Call): void {
     if (
       call.direction !== "outgoing" || call.state === "established" || call.state === "terminated"
@@ -800,8 +632,8 @@ export class UserAgent {
     }
   }
 
-  // @implements RFC3261 §13.3.1
   /** @internal */
+  // @implements RFC3261 §13.3.1
   _respondInvite(call: Call, status: number, body?: Uint8Array | string, ct?: string): void {
     const tx = call._tx;
     if (!tx || call.direction !== "incoming") return;

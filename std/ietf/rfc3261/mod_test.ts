@@ -1,8 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { selfSignedCert } from "@rtclite/testing";
-import { parseUri } from "./rfc2396.ts";
+import { parseUri } from "../rfc2396/mod.ts";
 import {
   checkUasRequest,
   clientTransactionKey,
@@ -32,15 +31,12 @@ import {
   SipParseError,
   SipStreamFramer,
   splitList,
-  TcpTransport,
-  TlsTransport,
-  UdpTransport,
   UserAgent,
   validateMessage,
-  WsTransport,
-} from "./rfc3261.ts";
+} from "./mod.ts";
+import { TcpTransport, UdpTransport } from "./transport.ts";
 
-const DIR = new URL("./testdata/rfc4475/", import.meta.url);
+const DIR = new URL("../testdata/rfc4475/", import.meta.url);
 const vector = (name: string) => Deno.readFileSync(new URL(name + ".dat", DIR));
 const enc = new TextEncoder();
 
@@ -718,7 +714,7 @@ Deno.test("Dialog builds in-dialog requests with loose routes (RFC 3261 §12.2.1
 
 // === Transports and endpoint on 127.0.0.1 ===
 
-async function uaPair(make: () => Promise<import("./rfc3261.ts").SipTransport>) {
+async function uaPair(make: () => Promise<import("./mod.ts").SipTransport>) {
   const bobEp = new SipEndpoint({ transports: [await make()] });
   const aliceEp = new SipEndpoint({ transports: [await make()] });
   return { aliceEp, bobEp };
@@ -726,7 +722,7 @@ async function uaPair(make: () => Promise<import("./rfc3261.ts").SipTransport>) 
 
 Deno.test("UserAgent calls over UDP: INVITE, 200, ACK, re-INVITE, BYE (RFC 3261 §13-15)", async () => {
   const { aliceEp, bobEp } = await uaPair(() => UdpTransport.listen({ port: 0 }));
-  let bobCall: import("./rfc3261.ts").Call | undefined;
+  let bobCall: import("./mod.ts").Call | undefined;
   const bob = new UserAgent({
     endpoint: bobEp,
     aor: "sip:bob@127.0.0.1",
@@ -774,67 +770,6 @@ Deno.test("UserAgent CANCEL gets 487 for the INVITE (RFC 3261 §9)", async () =>
   equal(call.endReason, "487 Request Terminated");
   await alice.close();
   await bob.close();
-});
-
-Deno.test("UserAgent over TCP reuses one connection (RFC 3261 §18.3)", async () => {
-  const { aliceEp, bobEp } = await uaPair(() => TcpTransport.listen({ port: 0 }));
-  const bob = new UserAgent({
-    endpoint: bobEp,
-    aor: "sip:bob@127.0.0.1",
-    onInvite: (c) => c.accept("v=0\r\n"),
-  });
-  const alice = new UserAgent({ endpoint: aliceEp, aor: "sip:alice@127.0.0.1" });
-  const call = await alice.invite(
-    `sip:bob@127.0.0.1:${bobEp.transports[0]!.port};transport=tcp`,
-    "v=0\r\n",
-  );
-  equal(call.state, "established");
-  equal(await call.bye(), 200);
-  equal((bobEp.transports[0] as TcpTransport).connections, 1);
-  await alice.close();
-  await bob.close();
-});
-
-Deno.test("UserAgent over WebSocket: call and BYE on one connection (RFC 7118 §5)", async () => {
-  const { aliceEp, bobEp } = await uaPair(() => WsTransport.listen({ port: 0 }));
-  const bob = new UserAgent({
-    endpoint: bobEp,
-    aor: "sip:bob@127.0.0.1",
-    onInvite: (c) => c.accept("v=0\r\n"),
-  });
-  const alice = new UserAgent({ endpoint: aliceEp, aor: "sip:alice@127.0.0.1" });
-  const call = await alice.invite(
-    `sip:bob@127.0.0.1:${bobEp.transports[0]!.port};transport=ws`,
-    "v=0\r\n",
-  );
-  equal(call.state, "established");
-  equal(call.invite.via()[0]!.transport, "WS");
-  equal(await call.bye(), 200);
-  equal((bobEp.transports[0] as WsTransport).connections, 1);
-  await alice.close();
-  await bob.close();
-});
-
-Deno.test("TLS transport carries OPTIONS with a self-signed certificate (RFC 3261 §26.2.1)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const { cert, key } = await selfSignedCert(dir);
-    const server = new SipEndpoint({
-      transports: [await TlsTransport.listen({ port: 0, cert, key })],
-    });
-    const bob = new UserAgent({ endpoint: server, aor: "sip:bob@127.0.0.1" });
-    const client = new SipEndpoint({
-      transports: [await TlsTransport.listen({ port: 0, cert, key, caCerts: [cert] })],
-    });
-    const alice = new UserAgent({ endpoint: client, aor: "sip:alice@127.0.0.1" });
-    const r = await alice.options(`sip:127.0.0.1:${server.transports[0]!.port};transport=tls`);
-    equal(r.status, 200);
-    equal(r.via().length, 1);
-    await alice.close();
-    await bob.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });
 
 Deno.test("SipEndpoint stamps received and rport, answers malformed requests with 400 (RFC 3581 §4)", async () => {
@@ -1035,7 +970,7 @@ Deno.test("ProxyCore Timer C cancels a branch that only rings (RFC 3261 §16.8)"
 });
 
 Deno.test("UserAgent retries with Proxy-Authorization after 407 (RFC 3261 §22.3)", async () => {
-  const { DigestServer } = await import("./rfc2617/mod.ts");
+  const { DigestServer } = await import("../rfc2617/mod.ts");
   const digest = new DigestServer({ realm: "example.com", algorithms: ["MD5"] });
   const server = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
   const seen: string[] = [];
@@ -1066,7 +1001,7 @@ Deno.test("UserAgent retries with Proxy-Authorization after 407 (RFC 3261 §22.3
 });
 
 Deno.test("ProxyCore propagates CANCEL downstream (RFC 3261 §16.10)", async () => {
-  let bobCall: import("./rfc3261.ts").Call | undefined;
+  let bobCall: import("./mod.ts").Call | undefined;
   const bob = new UserAgent({
     endpoint: new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] }),
     aor: "sip:bob@127.0.0.1",
@@ -1134,9 +1069,9 @@ Deno.test("a stateless proxy forwards a call without transactions (RFC 3261 §16
 // === RFC 3263 target resolution and failover ===
 
 Deno.test("SipEndpoint locates servers by NAPTR/SRV and fails over to the next target (RFC 3263 §4.3)", async (t) => {
-  const { DnsZone } = await import("./rfc1035/mod.ts");
-  const { DnsResolver } = await import("./rfc1035/resolver.ts");
-  const { serveDns } = await import("./rfc1035/server.ts");
+  const { DnsZone } = await import("../rfc1035/mod.ts");
+  const { DnsResolver } = await import("../rfc1035/resolver.ts");
+  const { serveDns } = await import("../rfc1035/server.ts");
   const deadUdp = await UdpTransport.listen({ host: "127.0.0.1", port: 0 });
   const deadUdpPort = deadUdp.port;
   await deadUdp.close();
@@ -1303,4 +1238,217 @@ Deno.test("SipMessage.toString() and toBytes() reflect every change after reusin
     ),
     { numRuns: 100 },
   );
+});
+
+// === IPv6 torture cases (RFC 5118 §4) ===
+
+/** A request of RFC 5118 §4 with the given Request-URI and extra header lines. */
+const v6 = (ruri: string, extra = "", via = "SIP/2.0/UDP [2001:db8::9:1];branch=z9hG4bKas3-111") =>
+  `REGISTER ${ruri} SIP/2.0\r\nTo: sip:user@example.com\r\nFrom: sip:user@example.com;tag=81x2\r\n` +
+  `Via: ${via}\r\nCall-ID: SSG9559905523997077@hlau_4100\r\nMax-Forwards: 70\r\n` +
+  `Contact: "Caller" <sip:caller@[2001:db8::1]>\r\nCSeq: 98176 REGISTER\r\n${extra}Content-Length: 0\r\n\r\n`;
+
+Deno.test("IPv6 in SIP: every RFC 5118 §4 case", async (t) => {
+  const valid = (text: string) => {
+    const m = parseMessage(text);
+    validateMessage(m);
+    return m;
+  };
+  await t.step("4.1 ipv6-good: a bracketed IPv6 Request-URI", () => {
+    equal(parseUri(valid(v6("sip:[2001:db8::10]")).uri!).host, "[2001:db8::10]");
+  });
+  await t.step("4.2 ipv6-bad: an unbracketed IPv6 Request-URI is a 400 at message level", () => {
+    throws(
+      () => valid(v6("sip:2001:db8::10")),
+      (e: unknown) =>
+        e instanceof SipParseError && e.status === 400 && /Request-URI/.test(e.message),
+    );
+  });
+  await t.step("4.3 port-ambiguous: [2001:db8::10:5070] is an address without a port", () => {
+    const u = parseUri(valid(v6("sip:[2001:db8::10:5070]")).uri!);
+    equal(u.host, "[2001:db8::10:5070]");
+    equal(u.port, undefined);
+  });
+  await t.step("4.4 port-unambiguous: [2001:db8::10]:5070", () => {
+    const u = parseUri(valid(v6("sip:[2001:db8::10]:5070")).uri!);
+    equal(u.host, "[2001:db8::10]");
+    equal(u.port, 5070);
+  });
+  await t.step("4.5 via-received-param-with-delim", () => {
+    const m = valid(v6(
+      "sip:[2001:db8::10]",
+      "",
+      "SIP/2.0/UDP [2001:db8::9:1];received=[2001:db8::9:255];branch=z9hG4bKas3-111",
+    ));
+    equal(m.via()[0]!.params.received, "[2001:db8::9:255]");
+    equal(m.via()[0]!.host, "2001:db8::9:1");
+  });
+  await t.step("4.6 via-received-param-no-delim", () => {
+    const m = valid(v6(
+      "sip:[2001:db8::10]",
+      "",
+      "SIP/2.0/UDP [2001:db8::9:1];received=2001:db8::9:255;branch=z9hG4bKas3-111",
+    ));
+    equal(m.via()[0]!.params.received, "2001:db8::9:255");
+  });
+  await t.step("4.7 ipv4 and ipv6 in one SDP body, 4.9 an IPv4-mapped IPv6 address", () => {
+    const sdp = "v=0\r\no=bob 280744730 28977631 IN IP4 host.example.com\r\ns=\r\nt=0 0\r\n" +
+      "m=audio 22334 RTP/AVP 0\r\nc=IN IP4 192.0.2.1\r\nm=video 6024 RTP/AVP 0\r\n" +
+      "c=IN IP6 ::ffff:192.0.2.2\r\n";
+    const text = v6("sip:user@[::ffff:192.0.2.2]").replace("REGISTER", "INVITE")
+      .replace("98176 REGISTER", "98176 INVITE")
+      .replace(
+        "Content-Length: 0",
+        `Content-Type: application/sdp\r\nContent-Length: ${sdp.length}`,
+      ) +
+      sdp;
+    const m = valid(text);
+    equal(parseUri(m.uri!).host, "[::ffff:192.0.2.2]");
+    equal(m.text, sdp);
+  });
+  await t.step("4.8 mult-ip-in-header: IPv4 and IPv6 addresses in Route and Contact lists", () => {
+    const m = valid(v6(
+      "sip:user@[2001:db8::10]",
+      "Route: <sip:[2001:db8::1];lr>, <sip:192.0.2.1;lr>\r\n" +
+        "Contact: <sip:caller@192.0.2.3>, <sip:caller@[2001:db8::12]:5070>\r\n",
+    ));
+    deepEqual(m.addresses("Route").map((a) => parseUri(a.uri).host), [
+      "[2001:db8::1]",
+      "192.0.2.1",
+    ]);
+    deepEqual(m.addresses("Contact").map((a) => parseUri(a.uri).host), [
+      "[2001:db8::1]",
+      "192.0.2.3",
+      "[2001:db8::12]",
+    ]);
+  });
+  await t.step("4.10 ipv6-bug-abnf-3-colons: [2001:db8:::192.0.2.1] is tolerated", () => {
+    const ref = "[2001:db8:::192.0.2.1]";
+    const m = valid(
+      `OPTIONS sip:${ref} SIP/2.0\r\nTo: sip:${ref}\r\nFrom: sip:${ref};tag=810x2\r\n` +
+        `Via: SIP/2.0/UDP ${ref};branch=z9hG4bKas3-111\r\nCall-ID: G9559905523997077@hlau_4100\r\n` +
+        `CSeq: 689 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`,
+    );
+    equal(parseUri(m.uri!).host, ref);
+    equal(parseUri(m.to().uri).host, ref);
+    equal(parseUri("sip:[2001:db8::192.0.2.1]").host, "[2001:db8::192.0.2.1]");
+    throws(() => parseUri("sip:[2001:db8::::192.0.2.1]"));
+    throws(() => parseUri("sip:[2001:db8:::1]"));
+  });
+  await t.step(
+    "an endpoint answers an unbracketed IPv6 Request-URI with 400, unseen by the UAS",
+    async () => {
+      const server = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+      let seen = false;
+      server.onRequest = () => seen = true;
+      const sock = await UdpTransport.listen({ port: 0 });
+      const got = Promise.withResolvers<SipMessage>();
+      sock.onMessage = (m) => got.resolve(m);
+      const timer = setTimeout(() => got.reject(new Error("no response within 2 s")), 2000);
+      await sock.send(
+        enc.encode(
+          v6("sip:2001:db8::10", "", `SIP/2.0/UDP 127.0.0.1:${sock.port};branch=z9hG4bK5118`),
+        ),
+        "127.0.0.1",
+        server.transports[0]!.port,
+      );
+      try {
+        equal((await got.promise).status, 400);
+        equal(seen, false);
+      } finally {
+        clearTimeout(timer);
+        await sock.close();
+        await server.close();
+      }
+    },
+  );
+});
+
+Deno.test("ProxyCore: every locally generated response carries exactly the caller's Via (RFC 3261 §16.7, §8.2.6.2)", async (t) => {
+  // Host names do not resolve: a target in a foreign domain cannot be reached.
+  const pep = new SipEndpoint({
+    transports: [await UdpTransport.listen({ port: 0 })],
+    resolve: (host) => Promise.resolve(/^[\d.]+$/.test(host) ? [host] : []),
+  });
+  const port = pep.transports[0]!.port;
+  const silent = await UdpTransport.listen({ port: 0 }); // a target that never answers
+  const bindings: Record<string, string[]> = {
+    away: ["sip:bob@unresolvable.invalid"],
+    self: [`sip:x@127.0.0.1:${port}`],
+    x: [`sip:x@127.0.0.1:${port}`], // the request comes back: a loop
+    mute: [`sip:m@127.0.0.1:${silent.port}`],
+  };
+  const proxy = new ProxyCore({
+    endpoint: pep,
+    isLocal: (u) => u.host === "example.com",
+    locate: (u) => bindings[u.user ?? ""] ?? [],
+    timerC: 300,
+  });
+  pep.onRequest = (r) => proxy.handle(r);
+  pep.onStrayResponse = (r) => proxy.handleStray(r);
+  const sock = await UdpTransport.listen({ port: 0 });
+  const waiting = new Map<string, (m: SipMessage) => void>();
+  const provisional: SipMessage[] = [];
+  sock.onMessage = (m) => {
+    if (m.status < 200) provisional.push(m);
+    else waiting.get(m.callId())?.(m);
+  };
+  const cases: [string, string, string, number, string][] = [
+    ["502 when the target cannot be resolved", "OPTIONS", "sip:away@example.com", 502, ""],
+    ["482 for a loop through this proxy", "OPTIONS", "sip:self@example.com", 482, ""],
+    ["480 for a user without bindings", "OPTIONS", "sip:nobody@example.com", 480, ""],
+    ["200 for OPTIONS to the proxy's domain", "OPTIONS", "sip:example.com", 200, ""],
+    ["416 for a tel: Request-URI", "OPTIONS", "tel:+15551234567", 416, ""],
+    ["483 when Max-Forwards is 0", "MESSAGE", "sip:nobody@example.com", 483, "mf0"],
+    ["420 for an unsupported Proxy-Require", "OPTIONS", "sip:x@example.com", 420, "pr"],
+    ["408 from Timer C, after 100 Trying", "INVITE", "sip:mute@example.com", 408, ""],
+    ["400 for a malformed request", "OPTIONS", "sip:x@example.com", 400, "bad"],
+  ];
+  try {
+    for (const [name, method, ruri, status, variant] of cases) {
+      await t.step(name, async () => {
+        const callId = `via-${status}-${crypto.randomUUID()}`;
+        const via = `SIP/2.0/UDP 127.0.0.1:${sock.port};branch=z9hG4bK-${callId}`;
+        const text = `${method} ${ruri} SIP/2.0\r\nVia: ${via}\r\n` +
+          `From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:x@example.com>\r\nCall-ID: ${callId}\r\n` +
+          `CSeq: ${variant === "bad" ? "x" : "1"} ${method}\r\n` +
+          `Max-Forwards: ${variant === "mf0" ? 0 : 70}\r\n` +
+          (variant === "pr" ? "Proxy-Require: nope\r\n" : "") + "Content-Length: 0\r\n\r\n";
+        const got = Promise.withResolvers<SipMessage>();
+        waiting.set(callId, got.resolve);
+        const timer = setTimeout(() => got.reject(new Error(`no ${status} within 3 s`)), 3000);
+        try {
+          await sock.send(enc.encode(text), "127.0.0.1", port);
+          const r = await got.promise;
+          equal(r.status, status);
+          deepEqual(r.values("Via"), [via]);
+          for (const p of provisional.filter((m) => m.callId() === callId)) {
+            deepEqual(p.values("Via"), [via]);
+          }
+        } finally {
+          clearTimeout(timer);
+        }
+      });
+    }
+    ok(provisional.some((m) => m.status === 100), "the INVITE was answered with 100 Trying");
+  } finally {
+    await sock.close();
+    await silent.close();
+    await pep.close();
+  }
+});
+
+Deno.test("an empty header field is written back without a trailing space (RFC 3261 §7.3.1)", () => {
+  const text = "OPTIONS sip:x@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKe1\r\n" +
+    "From: <sip:a@b>;tag=1\r\nTo: <sip:x@example.com>\r\nCall-ID: e1\r\nCSeq: 1 OPTIONS\r\n" +
+    "Supported:\r\nSubject:   \r\nContent-Length: 0\r\n\r\n";
+  const m = parseMessage(text);
+  equal(m.header("Supported"), "");
+  m.add("Organization", "");
+  const out = m.toString();
+  ok(out.includes("\r\nSupported:\r\n"), out);
+  ok(out.includes("\r\nSubject:\r\n"), out);
+  ok(out.includes("\r\nOrganization:\r\n"), out);
+  ok(!/ \r\n/.test(out), "no line ends in a space");
+  equal(parseMessage(out).header("Supported"), "");
 });

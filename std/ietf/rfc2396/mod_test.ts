@@ -15,7 +15,7 @@ import {
   uriEquals,
   UriParseError,
   uriPort,
-} from "./rfc2396.ts";
+} from "./mod.ts";
 
 function throwsParse(fn: () => unknown, offset?: number): void {
   throws(fn, (e: unknown) => {

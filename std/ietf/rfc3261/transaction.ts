@@ -1,16 +1,28 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // This module is browser compatible.
-// @implements RFC3261 (SIP transactions, §17)
 /**
  * SIP transactions: the four state machines of RFC 3261 §17 with timers
  * A-K, sans-I/O over an injected {@linkcode Clock}, and transaction
  * matching (§17.1.3, §17.2.3 including the RFC 2543 fallback).
  *
- * Private part of `rfc3261.ts`; import from there.
+ * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
+ *
+ * @example A non-INVITE client transaction on a manual clock
+ * ```ts
+ * import { ManualClock, NonInviteClientTransaction, parseMessage } from "@rtclite/std/ietf/rfc3261";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const clock = new ManualClock();
+ * const sent: number[] = [];
+ * const req = parseMessage("OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK2\r\nCSeq: 1 OPTIONS\r\n\r\n");
+ * new NonInviteClientTransaction(req, { clock, send: () => sent.push(clock.now()), onResponse: () => {} });
+ * clock.advance(2000);
+ * deepEqual(sent, [0, 500, 1500]); // Timer E doubles
+ * ```
  *
  * @module
  */
-import { SipMessage, type Via } from "./_sip_message.ts";
+import { SipMessage, type Via } from "./message.ts";
 
 // === Clock ===
 
@@ -231,7 +243,6 @@ export interface ClientTransactionOptions extends TransactionOptions {
   onFailure?: (why: ClientFailure) => void;
 }
 
-// @implements RFC3261 §17.1.1.3
 /**
  * Builds the ACK for a non-2xx final response to an INVITE (RFC 3261
  * §17.1.1.3): Request-URI, Call-ID, From, top Via and Route of the request,
@@ -241,6 +252,7 @@ export interface ClientTransactionOptions extends TransactionOptions {
  * @param response The non-2xx final response.
  * @returns The ACK request.
  */
+// @implements RFC3261 §17.1.1.3
 export function ackForNon2xx(invite: SipMessage, response: SipMessage): SipMessage {
   const ack = new SipMessage({ method: "ACK", uri: invite.uri! });
   const topVia = invite.values("Via")[0];
@@ -256,7 +268,6 @@ export function ackForNon2xx(invite: SipMessage, response: SipMessage): SipMessa
   return ack;
 }
 
-// @implements RFC3261 §17.1.1.2
 /**
  * The INVITE client transaction (RFC 3261 §17.1.1, Figure 5).
  *
@@ -277,6 +288,7 @@ export function ackForNon2xx(invite: SipMessage, response: SipMessage): SipMessa
  * equal(failed, "timeout");
  * ```
  */
+// @implements RFC3261 §17.1.1.2
 export class InviteClientTransaction extends Transaction {
   /** The INVITE. */
   readonly request: SipMessage;
@@ -353,7 +365,6 @@ export class InviteClientTransaction extends Transaction {
 
 // === Non-INVITE client transaction (RFC 3261 §17.1.2) ===
 
-// @implements RFC3261 §17.1.2.2
 /**
  * The non-INVITE client transaction (RFC 3261 §17.1.2, Figure 6).
  *
@@ -373,6 +384,7 @@ export class InviteClientTransaction extends Transaction {
  * equal(got[0], 200);
  * ```
  */
+// @implements RFC3261 §17.1.2.2
 export class NonInviteClientTransaction extends Transaction {
   /** The request. */
   readonly request: SipMessage;
@@ -444,7 +456,6 @@ export interface ServerTransactionOptions extends TransactionOptions {
   onAck?: (ack: SipMessage) => void;
 }
 
-// @implements RFC3261 §17.2.1
 /**
  * The INVITE server transaction (RFC 3261 §17.2.1, Figure 7), with the
  * "Accepted" state of RFC 6026 §7.1: after a 2xx the transaction absorbs
@@ -469,6 +480,7 @@ export interface ServerTransactionOptions extends TransactionOptions {
  * equal(t.state, "terminated");
  * ```
  */
+// @implements RFC3261 §17.2.1
 export class InviteServerTransaction extends Transaction {
   /** The INVITE. */
   readonly request: SipMessage;
@@ -554,7 +566,6 @@ export class InviteServerTransaction extends Transaction {
 
 // === Non-INVITE server transaction (RFC 3261 §17.2.2) ===
 
-// @implements RFC3261 §17.2.2
 /**
  * The non-INVITE server transaction (RFC 3261 §17.2.2, Figure 8).
  *
@@ -574,6 +585,7 @@ export class InviteServerTransaction extends Transaction {
  * equal(t.state, "terminated");
  * ```
  */
+// @implements RFC3261 §17.2.2
 export class NonInviteServerTransaction extends Transaction {
   /** The request. */
   readonly request: SipMessage;
@@ -633,7 +645,6 @@ export class NonInviteServerTransaction extends Transaction {
 /** The magic cookie that starts an RFC 3261 branch (§8.1.1.7). */
 export const MAGIC_COOKIE = "z9hG4bK";
 
-// @implements RFC3261 §17.1.3
 /**
  * The key that matches a response to its client transaction: top Via
  * branch and CSeq method.
@@ -650,6 +661,7 @@ export const MAGIC_COOKIE = "z9hG4bK";
  * equal(clientTransactionKey(r), "z9hG4bK5 BYE");
  * ```
  */
+// @implements RFC3261 §17.1.3
 export function clientTransactionKey(m: SipMessage): string {
   const via = m.via()[0];
   const cseq = m.cseq();
@@ -660,7 +672,6 @@ function sentBy(v: Via): string {
   return `${v.host.toLowerCase()}:${v.port ?? ""}`;
 }
 
-// @implements RFC3261 §17.2.3
 /**
  * The key that matches a request to its server transaction: the branch,
  * sent-by and method (ACK matching INVITE) for RFC 3261 branches, or for
@@ -683,6 +694,7 @@ function sentBy(v: Via): string {
  * equal(serverTransactionKey(ack), serverTransactionKey(inv));
  * ```
  */
+// @implements RFC3261 §17.2.3
 export function serverTransactionKey(m: SipMessage, method?: string): string {
   const via = m.via()[0];
   let meth = method ?? m.method ?? "";

@@ -14,7 +14,7 @@
  * {@link https://www.rfc-editor.org/rfc/rfc3261#section-25 | RFC 3261 §25} and
  * {@link https://www.rfc-editor.org/rfc/rfc3986 | RFC 3986}.
  *
- * Command line: `deno run std/ietf/rfc2396.ts 'sip:alice@example.com;transport=tcp'` prints the
+ * Command line: `deno run std/ietf/rfc2396/main.ts 'sip:alice@example.com;transport=tcp'` prints the
  * parts of a URI (or of an address such as `"Alice" <sip:a@b>;tag=1`) as JSON.
  *
  * @example Parse, change and format a URI
@@ -37,11 +37,12 @@
  * @module
  */
 // @implements RFC3261 §19.1 (SIP and SIPS URIs), RFC3986 (URI generic syntax)
-import { ParseError } from "../errors.ts";
+import { ParseError } from "../../errors.ts";
 import {
   CLASS,
   HNV,
   isHex,
+  isIPv6,
   PARAM,
   PASSWORD,
   sipHostError,
@@ -49,7 +50,7 @@ import {
   UNRESERVED,
   URIC,
   USER,
-} from "./_host.ts";
+} from "../_host.ts";
 
 /** Malformed URI or address: the offset says where in the input reading stopped. */
 export class UriParseError extends ParseError {}
@@ -414,6 +415,20 @@ function parseScheme(s: string, a: number, end: number): number {
   return fail("URI", `expected ":" after the scheme, found ${charAt(s, p)}`, p);
 }
 
+/**
+ * Whether `s[a..b)` is an IPv6 reference written with three colons before an
+ * embedded IPv4 address (`[2001:db8:::192.0.2.1]`), which RFC 3261's ABNF
+ * wrongly allows and RFC 5118 §4.10 asks parsers to accept: it is read as
+ * `[2001:db8::192.0.2.1]`.
+ */
+function isThreeColonReference(s: string, a: number, b: number): boolean {
+  if (s.charCodeAt(a) !== 91 || s.charCodeAt(b - 1) !== 93) return false;
+  const m = /^(.*[^:]):::(\d{1,3}(?:\.\d{1,3}){3})$/.exec(s.slice(a + 1, b - 1));
+  if (!m) return false;
+  const fixed = `${m[1]}::${m[2]}`;
+  return isIPv6(fixed, 0, fixed.length);
+}
+
 /** Parses `s[a..end)` as one URI (offsets in errors are positions in `s`). */
 function parseUriRange(s: string, a: number, end: number): Uri {
   if (a >= end) fail("URI", "empty URI", a);
@@ -462,7 +477,7 @@ function parseSip(s: string, p: number, end: number, uri: Uri): void {
     }
   }
   const hostError = sipHostError(s, h, p);
-  if (hostError) fail("URI", hostError, h);
+  if (hostError && !isThreeColonReference(s, h, p)) fail("URI", hostError, h);
   uri.host = s.slice(h, p);
   if (p < end && s.charCodeAt(p) === 58) {
     const d = ++p;
@@ -808,6 +823,54 @@ export class Address {
   }
 }
 
+// === The name-addr grammar (RFC 3261 §25.1), shared with the SIP message parser ===
+
+/** A {@linkcode ParseError} class the grammar throws: {@linkcode UriParseError} or a SIP one. */
+export type ParseErrorClass = new (message: string, offset?: number) => ParseError;
+
+/**
+ * Whether a character code is an RFC 3261 `token` character
+ * (alphanumeric or one of `` -.!%*_+`'~ ``).
+ *
+ * @param code A UTF-16 code unit.
+ * @returns `true` for a token character.
+ *
+ * @example
+ * ```ts
+ * import { isTokenChar } from "@rtclite/std/ietf/rfc2396";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(isTokenChar("~".charCodeAt(0)), true);
+ * equal(isTokenChar(";".charCodeAt(0)), false);
+ * ```
+ */
+export function isTokenChar(code: number): boolean {
+  return code < 128 && (CLASS[code]! & TOKEN) !== 0;
+}
+
+/**
+ * Whether `text` is a non-empty RFC 3261 `token` (method names, parameter
+ * names, option tags).
+ *
+ * @param text The text to test.
+ * @returns `true` when every character is a token character.
+ *
+ * @example
+ * ```ts
+ * import { isToken } from "@rtclite/std/ietf/rfc2396";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(isToken("INVITE"), true);
+ * equal(isToken("two words"), false);
+ * equal(isToken(""), false);
+ * ```
+ */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) if (!isTokenChar(text.charCodeAt(i))) return false;
+  return true;
+}
+
 function isWs(c: number): boolean {
   return c === 32 || c === 9 || c === 13 || c === 10;
 }
@@ -818,16 +881,44 @@ function skipWs(s: string, p: number): number {
 }
 
 function scanToken(s: string, p: number): number {
-  while (p < s.length) {
-    const c = s.charCodeAt(p);
-    if (c < 128 && CLASS[c]! & TOKEN) p++;
-    else break;
-  }
+  while (p < s.length && isTokenChar(s.charCodeAt(p))) p++;
   return p;
 }
 
-/** Scans a quoted-string starting at the opening quote; returns the offset after the closing one. */
-function scanQuoted(s: string, p: number, what: string): number {
+/** `gen-value` characters that are not quoted: token and host (`:`, `[`, `]`). */
+function isValueChar(c: number): boolean {
+  return isTokenChar(c) || c === 58 || c === 91 || c === 93;
+}
+
+/**
+ * Finds the end of the quoted-string that opens at `p` (RFC 3261 §25.1
+ * `quoted-string`: `qdtext` and `quoted-pair`, folded lines allowed).
+ *
+ * @param s The text.
+ * @param p Offset of the opening `"`.
+ * @param what What is being parsed, for the error message.
+ * @param error The error class to throw.
+ * @returns The offset after the closing `"`.
+ * @throws {ParseError} (of class `error`) for an unterminated string, a bad
+ * quoted-pair or a control character.
+ *
+ * @example
+ * ```ts
+ * import { scanQuoted, unquote } from "@rtclite/std/ietf/rfc2396";
+ * import { equal } from "node:assert/strict";
+ *
+ * const s = 'x="a \\"b\\"";y';
+ * const end = scanQuoted(s, 2, "parameter");
+ * equal(unquote(s.slice(2, end)), 'a "b"');
+ * ```
+ */
+// @implements RFC3261 §25.1 ¶6
+export function scanQuoted(
+  s: string,
+  p: number,
+  what: string,
+  error: ParseErrorClass = UriParseError,
+): number {
   const start = p++;
   while (p < s.length) {
     const c = s.charCodeAt(p);
@@ -835,7 +926,7 @@ function scanQuoted(s: string, p: number, what: string): number {
     if (c === 92) {
       const d = s.charCodeAt(p + 1);
       if (p + 1 >= s.length || d === 13 || d === 10 || d > 127) {
-        fail(what, "invalid quoted-pair", p);
+        throw new error(`Cannot parse ${what}: invalid quoted-pair`, p);
       }
       p += 2;
     } else if ((c < 32 && c !== 9) || c === 127) {
@@ -843,10 +934,10 @@ function scanQuoted(s: string, p: number, what: string): number {
         p++; // folded line (LWS)
         continue;
       }
-      fail(what, "control character in quoted string", p);
+      throw new error(`Cannot parse ${what}: control character in quoted string`, p);
     } else p++;
   }
-  return fail(what, "unterminated quoted string", start);
+  throw new error(`Cannot parse ${what}: unterminated quoted string`, start);
 }
 
 /**
@@ -896,28 +987,166 @@ export function quote(text: string): string {
 }
 
 /**
- * Parses one address starting at `p` (after optional whitespace); returns it and the offset
- * after it and its parameters (at a `,` or the end).
+ * Reads `*( SEMI generic-param )` from `p` (RFC 3261 §25.1 `generic-param`,
+ * whitespace allowed around `;` and `=`), calling `onParam` for each with
+ * the lower-cased name and the value as written (a quoted-string keeps its
+ * quotes; `null` without `=`).
+ *
+ * @param s The text.
+ * @param p Where the parameters may start.
+ * @param onParam Receives each parameter and the offset of its name.
+ * @param what What is being parsed, for error messages.
+ * @param error The error class to throw.
+ * @returns The offset after the last parameter and the whitespace after it.
+ * @throws {ParseError} (of class `error`) for an empty name or value.
+ *
+ * @example
+ * ```ts
+ * import { scanParams } from "@rtclite/std/ietf/rfc2396";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const got: [string, string | null][] = [];
+ * const end = scanParams(' ;tag = 1 ;lr; q="a b" , next', 0, (n, v) => got.push([n, v]), "x");
+ * deepEqual(got, [["tag", "1"], ["lr", null], ["q", '"a b"']]);
+ * equal(end, 23);
+ * ```
  */
-function parseAddressAt(s: string, p: number, list: boolean): [Address, number] {
+// @implements RFC3261 §25.1 ¶37, RFC3261 §25.1 ¶77
+export function scanParams(
+  s: string,
+  p: number,
+  onParam: (name: string, value: string | null, offset: number) => void,
+  what: string,
+  error: ParseErrorClass = UriParseError,
+): number {
+  p = skipWs(s, p);
+  while (p < s.length && s.charCodeAt(p) === 59) {
+    p = skipWs(s, p + 1);
+    const n = p;
+    p = scanToken(s, p);
+    if (p === n) {
+      throw new error(`Cannot parse ${what}: expected a parameter name, found ${charAt(s, p)}`, p);
+    }
+    const name = s.slice(n, p).toLowerCase();
+    let value: string | null = null;
+    p = skipWs(s, p);
+    if (s.charCodeAt(p) === 61) {
+      p = skipWs(s, p + 1);
+      const v = p;
+      if (s.charCodeAt(p) === 34) p = scanQuoted(s, p, what, error);
+      else while (p < s.length && isValueChar(s.charCodeAt(p))) p++;
+      if (p === v) throw new error(`Cannot parse ${what}: empty value of parameter "${name}"`, v);
+      value = s.slice(v, p);
+      p = skipWs(s, p);
+    }
+    onParam(name, value, n);
+  }
+  return p;
+}
+
+/**
+ * Formats parameter values as `;name=value`, writing a value as a
+ * quoted-string only when it is not a `gen-value` token or host.
+ *
+ * @param params Names and unquoted values (`null` for a name alone).
+ * @returns The parameter text, empty for none.
+ *
+ * @example
+ * ```ts
+ * import { formatParams } from "@rtclite/std/ietf/rfc2396";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(formatParams([["tag", "1"], ["lr", null], ["text", "a b"]]), ';tag=1;lr;text="a b"');
+ * ```
+ */
+export function formatParams(params: Iterable<[string, string | null | undefined]>): string {
+  let out = "";
+  for (const [k, v] of params) {
+    if (v === null || v === undefined) out += ";" + k;
+    else {
+      let plain = v.length > 0;
+      for (let i = 0; i < v.length && plain; i++) plain = isValueChar(v.charCodeAt(i));
+      out += ";" + k + "=" + (plain ? v : quote(v));
+    }
+  }
+  return out;
+}
+
+/** The parts of one name-addr or addr-spec, as {@linkcode scanNameAddr} finds them. */
+export interface NameAddrParts {
+  /** The display name, unquoted (tokens joined by one space); `undefined` when absent. */
+  displayName: string | undefined;
+  /** Where the URI starts (after `<` in name-addr form). */
+  uriStart: number;
+  /** Where the URI ends (at `>` in name-addr form). */
+  uriEnd: number;
+  /** Whether the URI was written in `<>`. */
+  nameAddr: boolean;
+  /** Header parameters in order: lower-case name, value as written, offset of the name. */
+  params: [string, string | null, number][];
+  /** The offset after the address and its parameters (at `,` in a list, else the end). */
+  end: number;
+}
+
+/**
+ * Reads one `(name-addr / addr-spec) *(SEMI generic-param)` from `p`, as in
+ * From, To, Contact, Route and Record-Route (RFC 3261 §20.10, §25.1). In
+ * addr-spec form the URI ends at `;`, `,` or whitespace, so every `;` after
+ * it starts a header parameter, and a URI with `?headers` is refused. The
+ * URI itself is returned as a range for the caller to parse.
+ *
+ * This is the one name-addr grammar of rtclite: {@linkcode parseAddress}
+ * here and the SIP message parser (`@rtclite/std/ietf/rfc3261`) both read
+ * addresses through it.
+ *
+ * @param s The header field value.
+ * @param p Where the address starts (whitespace is skipped).
+ * @param list Whether a `,` may follow (Contact, Route lists).
+ * @param error The error class to throw.
+ * @returns The parts.
+ * @throws {ParseError} (of class `error`) when the text is not an address.
+ *
+ * @example
+ * ```ts
+ * import { scanNameAddr } from "@rtclite/std/ietf/rfc2396";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const s = 'Bob  Smith <sip:bob@b>;tag=1, sip:c@d';
+ * const a = scanNameAddr(s, 0, true);
+ * equal(a.displayName, "Bob Smith");
+ * equal(s.slice(a.uriStart, a.uriEnd), "sip:bob@b");
+ * deepEqual(a.params, [["tag", "1", 23]]);
+ * equal(s[a.end], ",");
+ * ```
+ */
+// @implements RFC3261 §25.1 ¶47
+export function scanNameAddr(
+  s: string,
+  p: number,
+  list: boolean,
+  error: ParseErrorClass = UriParseError,
+): NameAddrParts {
   const what = "address";
   p = skipWs(s, p);
   let displayName: string | undefined;
-  let uri: Uri | undefined;
+  let uriStart = -1;
+  let uriEnd = -1;
   let nameAddr = true;
-  // @implements RFC3261 §25.1 ¶47
   const c = s.charCodeAt(p);
   if (c === 34) {
-    const q = scanQuoted(s, p, what);
+    const q = scanQuoted(s, p, what, error);
     displayName = unquote(s.slice(p, q));
     p = skipWs(s, q);
     if (s.charCodeAt(p) !== 60) {
-      fail(what, `expected "<" after display name, found ${charAt(s, p)}`, p);
+      throw new error(
+        `Cannot parse ${what}: expected "<" after display name, found ${charAt(s, p)}`,
+        p,
+      );
     }
   } else if (c !== 60) {
     // Tokens (a display name) before "<", or a URI (addr-spec).
     const t = scanToken(s, p);
-    if (t === p) fail(what, `unexpected ${charAt(s, p)}`, p);
+    if (t === p) throw new error(`Cannot parse ${what}: unexpected ${charAt(s, p)}`, p);
     if (s.charCodeAt(t) === 58) {
       // addr-spec: the URI ends at ";" (header parameters), "," or whitespace.
       // @implements RFC3261 §20.10 ¶4-5
@@ -930,11 +1159,14 @@ function parseAddressAt(s: string, p: number, list: boolean): [Address, number] 
       }
       for (let i = p; i < e; i++) {
         if (s.charCodeAt(i) === 63) {
-          fail(what, "a URI with headers must be enclosed in <> (RFC 3261 §20.10)", i);
+          throw new error(
+            `Cannot parse ${what}: a URI with headers needs to be in <> (RFC 3261 §20.10)`,
+            i,
+          );
         }
       }
-      uri = parseUriRange(s, p, e);
-      p = e;
+      uriStart = p;
+      uriEnd = p = e;
     } else {
       const words: string[] = [];
       let q = p;
@@ -945,62 +1177,79 @@ function parseAddressAt(s: string, p: number, list: boolean): [Address, number] 
         q = skipWs(s, e);
       }
       if (s.charCodeAt(q) !== 60) {
-        fail(what, `expected "<" after display name, found ${charAt(s, q)}`, q);
+        throw new error(
+          `Cannot parse ${what}: expected "<" after display name, found ${charAt(s, q)}`,
+          q,
+        );
       }
       displayName = words.join(" ");
       p = q;
     }
   }
-  if (uri === undefined) {
+  if (uriStart < 0) {
     // name-addr: "<" addr-spec ">"
     const close = s.indexOf(">", p + 1);
-    if (close === -1) fail(what, 'missing ">"', p);
-    uri = parseUriRange(s, p + 1, close);
+    if (close === -1) throw new error(`Cannot parse ${what}: missing ">"`, p);
+    uriStart = p + 1;
+    uriEnd = close;
     p = close + 1;
   }
-  const params: Params = new Map();
-  p = parseHeaderParams(s, p, params, what);
+  const params: [string, string | null, number][] = [];
+  p = scanParams(s, p, (name, value, at) => params.push([name, value, at]), what, error);
   if (p < s.length && !(list && s.charCodeAt(p) === 44)) {
-    fail(what, `unexpected ${charAt(s, p)}`, p);
+    throw new error(`Cannot parse ${what}: unexpected ${charAt(s, p)}`, p);
   }
-  return [new Address({ displayName, uri, params, nameAddr }), p];
+  return { displayName, uriStart, uriEnd, nameAddr, params, end: p };
 }
 
 /**
- * Parses `*( SEMI generic-param )` into `params`; returns the offset after the last one (and
- * after trailing whitespace).
+ * Formats the address part of a From, To, Contact or Route value: the
+ * display name (when given) as a quoted-string, then the URI in `<>` when
+ * `angle` is set, there is a display name, or the URI holds `,`, `;` or `?`
+ * (RFC 3261 §20.10); the caller appends the header parameters.
+ *
+ * @param displayName The display name, or `undefined` for none.
+ * @param uri The URI text.
+ * @param angle Whether to write `<>` even when not needed.
+ * @returns The text.
+ * @throws {RangeError} When the display name contains CR or LF.
+ *
+ * @example
+ * ```ts
+ * import { formatNameAddr } from "@rtclite/std/ietf/rfc2396";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(formatNameAddr("Bob", "sip:bob@b", false), '"Bob" <sip:bob@b>');
+ * equal(formatNameAddr(undefined, "sip:a@b;lr", false), "<sip:a@b;lr>");
+ * equal(formatNameAddr(undefined, "sip:a@b", false), "sip:a@b");
+ * ```
  */
-// @implements RFC3261 §25.1 ¶37, RFC3261 §25.1 ¶77
-function parseHeaderParams(s: string, p: number, params: Params, what: string): number {
-  p = skipWs(s, p);
-  while (p < s.length && s.charCodeAt(p) === 59) {
-    p = skipWs(s, p + 1);
-    const n = p;
-    p = scanToken(s, p);
-    if (p === n) fail(what, `expected a parameter name, found ${charAt(s, p)}`, p);
-    const name = s.slice(n, p).toLowerCase();
-    let value: string | null = null;
-    p = skipWs(s, p);
-    if (s.charCodeAt(p) === 61) {
-      p = skipWs(s, p + 1);
-      const v = p;
-      if (s.charCodeAt(p) === 34) p = scanQuoted(s, p, what);
-      else {
-        // gen-value = token / host / quoted-string
-        while (p < s.length) {
-          const c = s.charCodeAt(p);
-          if (c < 128 && (CLASS[c]! & TOKEN || c === 58 || c === 91 || c === 93)) p++;
-          else break;
-        }
-      }
-      if (p === v) fail(what, `empty value of parameter "${name}"`, v);
-      value = s.slice(v, p);
-      p = skipWs(s, p);
-    }
-    if (params.has(name)) fail(what, `parameter "${name}" appears twice`, n);
+// @implements RFC3261 §20.10 ¶5
+export function formatNameAddr(
+  displayName: string | undefined,
+  uri: string,
+  angle: boolean,
+): string {
+  if (displayName !== undefined) return quote(displayName) + " <" + uri + ">";
+  return angle || /[,;?]/.test(uri) ? "<" + uri + ">" : uri;
+}
+
+/** Reads one {@linkcode Address} at `p`; returns it and the offset after it. */
+function parseAddressAt(s: string, p: number, list: boolean): [Address, number] {
+  const parts = scanNameAddr(s, p, list);
+  const uri = parseUriRange(s, parts.uriStart, parts.uriEnd);
+  const params: Params = new Map();
+  for (const [name, value, at] of parts.params) {
+    if (params.has(name)) fail("address", `parameter "${name}" appears twice`, at);
     params.set(name, value);
   }
-  return p;
+  const address = new Address({
+    displayName: parts.displayName,
+    uri,
+    params,
+    nameAddr: parts.nameAddr,
+  });
+  return [address, parts.end];
 }
 
 /**
@@ -1057,7 +1306,7 @@ export function parseAddressList(text: string): Address[] {
 
 /**
  * Formats an address (the same as `address.toString()`): the display name always as a
- * quoted-string, the URI in `<>` when needed, then the header parameters.
+ * quoted-string, the URI in `<>` when needed, then the header parameters as written.
  *
  * @param address The address.
  * @returns The header field value text.
@@ -1072,13 +1321,8 @@ export function parseAddressList(text: string): Address[] {
  * equal(formatAddress(new Address({ uri, nameAddr: false })), "<sip:a@b;lr>");
  * ```
  */
-// @implements RFC3261 §20.10 ¶5
 export function formatAddress(address: Address): string {
-  const u = formatUri(address.uri);
-  let out: string;
-  if (address.displayName !== undefined) out = quote(address.displayName) + " <" + u + ">";
-  else if (address.nameAddr || /[,;?]/.test(u)) out = "<" + u + ">";
-  else out = u;
+  let out = formatNameAddr(address.displayName, formatUri(address.uri), address.nameAddr);
   for (const [name, value] of address.params) {
     out += value === null ? ";" + name : ";" + name + "=" + value;
   }
@@ -1106,28 +1350,4 @@ export function uriPort(uri: Uri): number {
   if (uri.port !== undefined) return uri.port;
   const t = uri.params.get("transport");
   return uri.scheme === "sips" || (t && t.toLowerCase() === "tls") ? 5061 : 5060;
-}
-
-// === Command line ===
-
-if (import.meta.main) {
-  const { parseVerbosity, setupLogging } = await import("../log.ts");
-  const { level, args } = parseVerbosity(Deno.args);
-  await setupLogging(level);
-  if (args.length === 0) {
-    console.error("Usage: deno run std/ietf/rfc2396.ts [-v|-q] URI-OR-ADDRESS...");
-    Deno.exit(2);
-  }
-  let status = 0;
-  for (const arg of args) {
-    try {
-      const t = arg.trim();
-      const value = t.startsWith('"') || t.includes("<") ? parseAddress(t) : parseUri(t);
-      console.log(JSON.stringify(value, null, 2));
-    } catch (e) {
-      console.error(`${arg}: ${e instanceof Error ? e.message : e}`);
-      status = 1;
-    }
-  }
-  Deno.exit(status);
 }

@@ -1,5 +1,5 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-// @implements RFC3261 (SIP proxy core, §16), RFC5658 (double Record-Route)
+// This module is browser compatible.
 /**
  * The SIP proxy core of RFC 3261 §16: request validation, route
  * preprocessing, target determination through a location callback,
@@ -7,27 +7,38 @@
  * selection, CANCEL propagation, Record-Route (doubled when transports
  * differ, RFC 5658), loop detection, and stateless forwarding (§16.11).
  *
- * Private part of `rfc3261.ts`; import from there.
+ * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
+ *
+ * @example
+ * ```ts
+ * import { ProxyCore, SipEndpoint } from "@rtclite/std/ietf/rfc3261";
+ * import { UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
+ * import { equal } from "node:assert/strict";
+ *
+ * const endpoint = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
+ * const proxy = new ProxyCore({ endpoint, isLocal: (uri) => uri.host === "example.com" });
+ * endpoint.onRequest = (r) => proxy.handle(r);
+ * endpoint.onStrayResponse = (r) => proxy.handleStray(r);
+ * equal(proxy.contexts, 0);
+ * await endpoint.close();
+ * ```
  *
  * @module
  */
-import { parseUri, type Uri, uriPort } from "./rfc2396.ts";
-import { getLogger } from "../log.ts";
+import { parseUri, type Uri, uriPort } from "../rfc2396/mod.ts";
+import { getLogger } from "../../log.ts";
+import { createResponse, parseVia, type SipMessage, SipMessage as Message } from "./message.ts";
+import { type InviteServerTransaction, MAGIC_COOKIE } from "./transaction.ts";
 import {
-  createResponse,
-  parseVia,
-  type SipMessage,
-  SipMessage as Message,
-} from "./_sip_message.ts";
-import { type InviteServerTransaction, MAGIC_COOKIE } from "./_sip_transaction.ts";
-import type {
-  ClientTransaction,
-  IncomingRequest,
-  ServerTransaction,
-  SipEndpoint,
-  SipTarget,
-} from "./_sip_endpoint.ts";
-import type { SipSource, SipTransport } from "./_sip_transport.ts";
+  ALLOW,
+  type ClientTransaction,
+  type IncomingRequest,
+  type ServerTransaction,
+  type SipEndpoint,
+  type SipSource,
+  type SipTarget,
+  type SipTransport,
+} from "./endpoint.ts";
 
 const log = getLogger("sip", "proxy");
 
@@ -103,7 +114,6 @@ function responseClass(status: number): number {
   return Math.floor(status / 100);
 }
 
-// @implements RFC3261 §16.7 ¶6-12
 /**
  * Chooses the best final response among branch responses (§16.7 step 6):
  * any 6xx, else the lowest class, preferring ... 503 mapped to 500.
@@ -111,6 +121,7 @@ function responseClass(status: number): number {
  * @param responses Final responses of all branches.
  * @returns The one to forward.
  */
+// @implements RFC3261 §16.7 ¶6-12
 export function bestResponse(responses: SipMessage[]): SipMessage | undefined {
   let best: SipMessage | undefined;
   for (const r of responses) {
@@ -126,7 +137,8 @@ export function bestResponse(responses: SipMessage[]): SipMessage | undefined {
  *
  * @example See `app/sip/server.ts` for a registrar and proxy built on it.
  * ```ts
- * import { ProxyCore, SipEndpoint, UdpTransport } from "@rtclite/std/ietf/rfc3261";
+ * import { ProxyCore, SipEndpoint } from "@rtclite/std/ietf/rfc3261";
+ * import { UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
  * import { equal } from "node:assert/strict";
  *
  * const endpoint = new SipEndpoint({ transports: [await UdpTransport.listen({ port: 0 })] });
@@ -367,7 +379,8 @@ export class ProxyCore {
       [copy, target, , targets] = await this.#prepare(ctx.request, targetUri, source, branch);
     } catch (e) {
       log.info("Cannot reach {target}: {error}", { target: targetUri, error: String(e) });
-      const r = createResponse(ctx.request, 502);
+      // Made from the received request: it carries the caller's Via at the top, not ours.
+      const r = createResponse(ctx.request, 502, { toTag: fnv(ctx.request.callId()) });
       this.#onBranchResponse(ctx, undefined, r, source);
       return;
     }
@@ -494,7 +507,9 @@ export class ProxyCore {
     }
     // @implements RFC3261 §16.7 ¶3-5
     if (r.status === 100) return;
-    const up = this.#upstream(r);
+    // A branch's response (received, or made from the branch request) starts with our Via,
+    // which goes; a response made without a branch already has the caller's Via on top.
+    const up = b ? this.#upstream(r) : r;
     if (r.status < 200) {
       if (!ctx.finalSent) ctx.server?.respond(up);
       return;
@@ -622,7 +637,3 @@ export class ProxyCore {
     this.#ep.sendResponse(up);
   }
 }
-
-/** The methods the server advertises in Allow. */
-export const ALLOW =
-  "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, REFER, SUBSCRIBE, NOTIFY, PRACK";

@@ -1,15 +1,37 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // This module is browser compatible.
-// @implements RFC3261 (SIP: Session Initiation Protocol)
 /**
  * SIP messages: parse and format requests and responses, typed header
  * access (Via, addresses, CSeq, parameters, lists), and stream framing.
  *
- * Private part of `rfc3261.ts`; import from there.
+ * Part of `@rtclite/std/ietf/rfc3261`, which re-exports it.
+ *
+ * @example
+ * ```ts
+ * import { parseMessage } from "@rtclite/std/ietf/rfc3261";
+ * import { equal } from "node:assert/strict";
+ *
+ * const m = parseMessage("SIP/2.0 180 Ringing\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nl: 0\r\n\r\n");
+ * equal(m.status, 180);
+ * equal(m.via()[0]!.host, "h");
+ * ```
  *
  * @module
  */
-import { ParseError } from "../errors.ts";
+import { ParseError } from "../../errors.ts";
+import {
+  formatNameAddr,
+  formatParams as formatParamList,
+  isToken,
+  isTokenChar,
+  parseUri,
+  quote,
+  scanNameAddr,
+  scanParams,
+  scanQuoted,
+  unquote,
+  UriParseError,
+} from "../rfc2396/mod.ts";
 
 // === Errors ===
 
@@ -36,28 +58,9 @@ export class SipParseError extends ParseError {
 
 // === Character classes (RFC 3261 §25.1) ===
 
-const TOKEN = new Uint8Array(128);
-for (const c of "-.!%*_+`'~") TOKEN[c.charCodeAt(0)] = 1;
-for (let c = 48; c <= 57; c++) TOKEN[c] = 1;
-for (let c = 65; c <= 90; c++) TOKEN[c] = 1;
-for (let c = 97; c <= 122; c++) TOKEN[c] = 1;
-
-/** Whether a character code is an RFC 3261 token character (internal). */
-export function isToken(code: number): boolean {
-  return code < 128 && TOKEN[code] === 1;
-}
-
-/**
- * Whether `s` is a non-empty RFC 3261 token.
- *
- * @param s The text to test.
- * @returns `true` when every character is a token character.
- */
-export function isSipToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) if (!isToken(s.charCodeAt(i))) return false;
-  return true;
-}
+// The token class, quoting and the name-addr grammar are rfc2396's (one
+// implementation for URIs, addresses and SIP messages).
+export { isToken as isSipToken };
 
 function isWs(code: number): boolean {
   return code === 32 || code === 9 || code === 13 || code === 10;
@@ -137,8 +140,8 @@ for (
   ]
 ) CANONICAL[name.toLowerCase()] = name;
 
-// @implements RFC3261 §7.3.3
 /** Compact header forms of RFC 3261 §7.3.3 (and RFC 3265/3515/4028 ones). */
+// @implements RFC3261 §7.3.3
 const COMPACT: Record<string, string> = {
   i: "Call-ID",
   m: "Contact",
@@ -600,7 +603,8 @@ export class SipMessage {
         if (cl) continue;
         cl = true;
         s += "Content-Length: " + len + "\r\n";
-      } else s += name + ": " + value + "\r\n";
+      } else if (value === "") s += name + ":\r\n"; // no trailing space on an empty field
+      else s += name + ": " + value + "\r\n";
     }
     if (!cl) s += "Content-Length: " + len + "\r\n";
     s += "\r\n";
@@ -649,7 +653,6 @@ export interface ParseMessageOptions {
   datagram?: boolean;
 }
 
-// @implements RFC3261 §7.1, §7.2, §7.3.1, §18.3
 /**
  * Parses one SIP message from bytes or text.
  *
@@ -675,6 +678,7 @@ export interface ParseMessageOptions {
  * equal(m.via()[0]!.host, "a.example.com");
  * ```
  */
+// @implements RFC3261 §7.1, §7.2, §7.3.1, §18.3
 export function parseMessage(
   input: Uint8Array | string,
   options: ParseMessageOptions = {},
@@ -766,7 +770,7 @@ function parseHead(head: string, m: SipMessage): number {
     let name = NAME_CACHE.get(raw);
     if (name === undefined) {
       for (let k = 0; k < raw.length; k++) {
-        if (!isToken(raw.charCodeAt(k))) {
+        if (!isTokenChar(raw.charCodeAt(k))) {
           throw new SipParseError(`Cannot parse SIP header: bad name "${raw}"`, pos);
         }
       }
@@ -814,7 +818,7 @@ function parseStartLine(line: string, m: SipMessage): void {
   if (b < 0) throw new SipParseError(`Cannot parse SIP request line: no version`, a);
   const uri = line.slice(a + 1, b);
   const version = line.slice(b + 1);
-  if (!isSipToken(first)) throw new SipParseError(`Cannot parse SIP request line: bad method`, 0);
+  if (!isToken(first)) throw new SipParseError(`Cannot parse SIP request line: bad method`, 0);
   if (uri.length === 0 || version.indexOf(" ") >= 0 || version.indexOf("\t") >= 0) {
     throw new SipParseError(`Cannot parse SIP request line: extra spaces`, a);
   }
@@ -898,20 +902,8 @@ export function splitList(value: string): string[] {
 
 /** Reads a quoted string at `i` (internal): text and end offset. */
 export function readQuoted(s: string, i: number): [string, number] {
-  // s[i] === '"'
-  let out = "";
-  for (let j = i + 1; j < s.length; j++) {
-    const c = s.charCodeAt(j);
-    if (c === 92) {
-      // @implements RFC3261 §25.1 ¶6
-      const n = s.charCodeAt(j + 1);
-      if (Number.isNaN(n) || n === 10 || n === 13) break;
-      out += s[j + 1];
-      j++;
-    } else if (c === 34) return [out, j + 1];
-    else out += s[j];
-  }
-  throw new SipParseError(`Cannot parse quoted string: unterminated in "${s.slice(0, 60)}"`, i);
+  const end = scanQuoted(s, i, "quoted string", SipParseError);
+  return [unquote(s.slice(i, end)), end];
 }
 
 /**
@@ -922,16 +914,9 @@ export function readQuoted(s: string, i: number): [string, number] {
  * @returns The token itself, or a quoted string with `"` and `\` escaped.
  */
 export function quoteString(s: string, always = false): string {
-  if (!always && isSipToken(s)) return s;
-  return '"' + s.replace(/["\\]/g, (c) => "\\" + c) + '"';
+  return !always && isToken(s) ? s : quote(s);
 }
 
-function isValueChar(c: number): boolean {
-  // token / host (":" "[" "]") characters of gen-value.
-  return isToken(c) || c === 58 || c === 91 || c === 93;
-}
-
-/** Parses `*( SEMI generic-param )` from `s` at `i`; returns params and end. */
 /** Parses `*(SEMI generic-param)` at `i` into `params` (internal); returns the end. */
 export function parseParamsAt(
   s: string,
@@ -939,34 +924,19 @@ export function parseParamsAt(
   params: SipParams,
   stopAtComma: boolean,
 ): number {
-  for (;;) {
-    i = skipWs(s, i);
-    if (i >= s.length) return i;
-    const c = s.charCodeAt(i);
-    if (c === 44 && stopAtComma) return i;
-    if (c !== 59) {
-      throw new SipParseError(`Cannot parse parameters: unexpected "${s[i]}" in "${s}"`, i);
-    }
-    i = skipWs(s, i + 1);
-    const ns = i;
-    while (i < s.length && isToken(s.charCodeAt(i))) i++;
-    if (i === ns) throw new SipParseError(`Cannot parse parameters: empty name in "${s}"`, i);
-    const name = s.slice(ns, i).toLowerCase();
-    i = skipWs(s, i);
-    let value: string | null = null;
-    if (s.charCodeAt(i) === 61) {
-      i = skipWs(s, i + 1);
-      if (s.charCodeAt(i) === 34) {
-        [value, i] = readQuoted(s, i);
-      } else {
-        const vs = i;
-        while (i < s.length && isValueChar(s.charCodeAt(i))) i++;
-        if (i === vs) throw new SipParseError(`Cannot parse parameters: empty value of ${name}`, i);
-        value = s.slice(vs, i);
-      }
-    }
-    if (name !== "__proto__") params[name] = value;
+  const end = scanParams(
+    s,
+    i,
+    (name, value) => {
+      if (name !== "__proto__") params[name] = value === null ? null : unquote(value);
+    },
+    "parameters",
+    SipParseError,
+  );
+  if (end < s.length && !(stopAtComma && s.charCodeAt(end) === 44)) {
+    throw new SipParseError(`Cannot parse parameters: unexpected "${s[end]}" in "${s}"`, end);
   }
+  return end;
 }
 
 /**
@@ -976,17 +946,7 @@ export function parseParamsAt(
  * @returns The parameter text, empty for none.
  */
 export function formatParams(params: SipParams): string {
-  let s = "";
-  for (const k in params) {
-    const v = params[k];
-    if (v === null || v === undefined) s += ";" + k;
-    else {
-      let plain = v.length > 0;
-      for (let i = 0; i < v.length && plain; i++) plain = isValueChar(v.charCodeAt(i));
-      s += ";" + k + "=" + (plain ? v : quoteString(v, true));
-    }
-  }
-  return s;
+  return formatParamList(Object.entries(params));
 }
 
 // === Via (RFC 3261 §20.42, RFC 3581) ===
@@ -1005,7 +965,6 @@ export interface Via {
   params: SipParams;
 }
 
-// @implements RFC3261 §20.42, §18.2.1
 /**
  * Parses one Via value, allowing whitespace around `/`, `;` and `=`.
  *
@@ -1025,12 +984,13 @@ export interface Via {
  * equal(v.params.rport, null);
  * ```
  */
+// @implements RFC3261 §20.42, §18.2.1
 export function parseVia(value: string): Via {
   let i = skipWs(value, 0);
   const parts: string[] = [];
   for (let k = 0; k < 3; k++) {
     const s = i;
-    while (i < value.length && isToken(value.charCodeAt(i))) i++;
+    while (i < value.length && isTokenChar(value.charCodeAt(i))) i++;
     if (i === s) throw new SipParseError(`Cannot parse Via: bad sent-protocol in "${value}"`, i);
     parts.push(value.slice(s, i));
     i = skipWs(value, i);
@@ -1118,58 +1078,21 @@ export interface SipAddress {
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 function parseAddressAt(s: string, i: number, list: boolean): [SipAddress, number] {
-  i = skipWs(s, i);
-  const addr: SipAddress = { uri: "", params: {} };
-  let c = s.charCodeAt(i);
-  let angle = false;
-  if (c === 34) {
-    const [dn, e] = readQuoted(s, i);
-    addr.displayName = dn;
-    i = skipWs(s, e);
-    if (s.charCodeAt(i) !== 60) {
-      throw new SipParseError(`Cannot parse address: expected "<" after display name`, i);
-    }
-    angle = true;
-  } else if (c !== 60) {
-    // Display name as tokens, or an addr-spec.
-    let j = i;
-    while (j < s.length) {
-      c = s.charCodeAt(j);
-      if (c === 60 || !(isToken(c) || isWs(c))) break;
-      j++;
-    }
-    if (j < s.length && s.charCodeAt(j) === 60 && j > i) {
-      addr.displayName = s.slice(i, j).trim();
-      i = j;
-      angle = true;
-    }
-  } else angle = true;
-  if (angle) {
-    const e = s.indexOf(">", i);
-    if (e < 0) throw new SipParseError(`Cannot parse address: missing ">" in "${s}"`, i);
-    const uri = s.slice(i + 1, e);
-    // @implements RFC3261 §25.1 ¶3
-    if (/\s/.test(uri)) throw new SipParseError(`Cannot parse address: spaces in <${uri}>`, i);
-    addr.uri = uri;
-    i = e + 1;
-  } else {
-    // @implements RFC3261 §20.10 ¶5
-    const us = i;
-    while (i < s.length) {
-      c = s.charCodeAt(i);
-      if (c === 59 || (c === 44 && list) || isWs(c)) break;
-      i++;
-    }
-    addr.uri = s.slice(us, i);
-    if (addr.uri.includes("?") || (!list && addr.uri.includes(","))) {
-      throw new SipParseError(`Cannot parse address: "${addr.uri}" needs to be in <>`, us);
-    }
+  const parts = scanNameAddr(s, i, list, SipParseError);
+  const uri = s.slice(parts.uriStart, parts.uriEnd);
+  // @implements RFC3261 §25.1 ¶3
+  if (/\s/.test(uri)) {
+    throw new SipParseError(`Cannot parse address: spaces in <${uri}>`, parts.uriStart);
   }
-  if (!SCHEME_RE.test(addr.uri)) {
-    throw new SipParseError(`Cannot parse address: bad URI "${addr.uri}"`, i);
+  if (!SCHEME_RE.test(uri)) {
+    throw new SipParseError(`Cannot parse address: bad URI "${uri}"`, parts.uriStart);
   }
-  i = parseParamsAt(s, i, addr.params, list);
-  return [addr, i];
+  const addr: SipAddress = { uri, params: {} };
+  if (parts.displayName !== undefined) addr.displayName = parts.displayName;
+  for (const [name, value] of parts.params) {
+    if (name !== "__proto__") addr.params[name] = value === null ? null : unquote(value);
+  }
+  return [addr, parts.end];
 }
 
 /**
@@ -1191,11 +1114,7 @@ function parseAddressAt(s: string, i: number, list: boolean): [SipAddress, numbe
  * ```
  */
 export function parseAddress(value: string): SipAddress {
-  const [a, i] = parseAddressAt(value, 0, false);
-  if (i < value.length) {
-    throw new SipParseError(`Cannot parse address: trailing text in "${value}"`, i);
-  }
-  return a;
+  return parseAddressAt(value, 0, false)[0];
 }
 
 /**
@@ -1211,16 +1130,11 @@ export function parseAddressList(value: string): SipAddress[] {
   for (;;) {
     const [a, e] = parseAddressAt(value, i, true);
     out.push(a);
-    i = skipWs(value, e);
-    if (i >= value.length) return out;
-    if (value.charCodeAt(i) !== 44) {
-      throw new SipParseError(`Cannot parse address list: expected "," in "${value}"`, i);
-    }
-    i++;
+    if (e >= value.length) return out;
+    i = e + 1; // past ","
   }
 }
 
-// @implements RFC3261 §20.10
 /**
  * Parses a Contact value: `*` or a list of addresses.
  *
@@ -1228,6 +1142,7 @@ export function parseAddressList(value: string): SipAddress[] {
  * @returns `"*"` or the addresses.
  * @throws {SipParseError} When malformed.
  */
+// @implements RFC3261 §20.10
 export function parseContacts(value: string): SipAddress[] | "*" {
   if (value.trim() === "*") return "*";
   return parseAddressList(value);
@@ -1249,10 +1164,7 @@ export function parseContacts(value: string): SipAddress[] | "*" {
  * ```
  */
 export function formatAddress(a: SipAddress): string {
-  const dn = a.displayName === undefined || a.displayName === ""
-    ? ""
-    : quoteString(a.displayName, true) + " ";
-  return `${dn}<${a.uri}>${formatParams(a.params)}`;
+  return formatNameAddr(a.displayName || undefined, a.uri, true) + formatParams(a.params);
 }
 
 // === CSeq (RFC 3261 §20.16) ===
@@ -1265,7 +1177,6 @@ export interface CSeq {
   method: string;
 }
 
-// @implements RFC3261 §20.16, §8.1.1.5
 /**
  * Parses a CSeq value.
  *
@@ -1281,9 +1192,10 @@ export interface CSeq {
  * deepEqual(parseCSeq("0009\r\n  INVITE".replace("\r\n", "")), { seq: 9, method: "INVITE" });
  * ```
  */
+// @implements RFC3261 §20.16, §8.1.1.5
 export function parseCSeq(value: string): CSeq {
   const m = /^(\d{1,10})\s+(\S+)$/.exec(value.trim());
-  if (!m || !isSipToken(m[2]!)) throw new SipParseError(`Cannot parse CSeq: "${value}"`);
+  if (!m || !isToken(m[2]!)) throw new SipParseError(`Cannot parse CSeq: "${value}"`);
   const seq = +m[1]!;
   if (seq >= 2 ** 31) throw new SipParseError(`Cannot parse CSeq: ${m[1]} is 2**31 or more`);
   return { seq, method: m[2]! };
@@ -1295,7 +1207,6 @@ export function parseCSeq(value: string): CSeq {
 export const DATE_RE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
-// @implements RFC3261 §8.1.1, §8.2.2, §20
 /**
  * Checks every header with a grammar this module knows (Via, From, To,
  * Call-ID, CSeq, Max-Forwards, Expires, Contact, Route, Record-Route, Date)
@@ -1314,6 +1225,7 @@ export const DATE_RE =
  * throws(() => validateMessage(m), SipParseError);
  * ```
  */
+// @implements RFC3261 §8.1.1, §8.2.2, §20
 export function validateMessage(m: SipMessage): void {
   if (m.version.toUpperCase() !== "SIP/2.0") {
     throw new SipParseError(`Unsupported SIP version: ${m.version}`, undefined, 505);
@@ -1343,6 +1255,7 @@ export function validateMessage(m: SipMessage): void {
   if (m.isRequest && vias[0]!.params.branch?.toLowerCase() === "z9hg4bk") {
     throw new SipParseError("Cannot validate SIP request: branch is only the magic cookie");
   }
+  if (m.isRequest) checkSipRequestUri(m.uri!);
   m.from();
   m.to();
   const cseq = m.cseq();
@@ -1376,6 +1289,21 @@ export function validateMessage(m: SipMessage): void {
   }
 }
 
+/**
+ * Checks a `sip:`/`sips:` Request-URI against the full SIP-URI grammar, so
+ * that a malformed one (such as an IPv6 address without brackets, RFC 5118
+ * §4.2) is a 400 at message level rather than a failure in the application.
+ */
+function checkSipRequestUri(uri: string): void {
+  if (!/^sips?:/i.test(uri)) return;
+  try {
+    parseUri(uri);
+  } catch (e) {
+    if (!(e instanceof UriParseError)) throw e;
+    throw new SipParseError(`Cannot validate SIP request: bad Request-URI: ${e.message}`);
+  }
+}
+
 // === Stream framing (RFC 3261 §18.3) ===
 
 const START_LINE_RE = /^(?:[!-~]+ [!-~]+ SIP\/\d+\.\d+\r?|SIP\/\d+\.\d+ \d{3}( .*)?\r?)$/;
@@ -1386,7 +1314,6 @@ export interface SipStreamFramerOptions {
   maxSize?: number;
 }
 
-// @implements RFC3261 §18.3
 /**
  * Splits a TCP/TLS byte stream into SIP messages using Content-Length.
  * CRLF keep-alives between messages are skipped (RFC 5626 §3.5.1 pings).
@@ -1408,6 +1335,7 @@ export interface SipStreamFramerOptions {
  * equal(f.push(new TextEncoder().encode("\r\n")).length, 1);
  * ```
  */
+// @implements RFC3261 §18.3
 export class SipStreamFramer {
   #buf: Uint8Array = EMPTY;
   #max: number;
@@ -1555,7 +1483,6 @@ export interface CreateResponseOptions {
   body?: Uint8Array | string;
 }
 
-// @implements RFC3261 §8.2.6.2
 /**
  * Builds a response to a request: copies Via (all, in order), From, To
  * (adding a tag), Call-ID, CSeq, and Timestamp for 100 (§8.2.6.1).
@@ -1577,6 +1504,7 @@ export interface CreateResponseOptions {
  * equal(r.header("CSeq"), "2 BYE");
  * ```
  */
+// @implements RFC3261 §8.2.6.2
 export function createResponse(
   request: SipMessage,
   status: number,
