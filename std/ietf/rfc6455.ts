@@ -2788,9 +2788,24 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
 
   #failed = false;
 
+  // @implements RFC6455 §5.5.1 ¶5
   #process(data: Uint8Array): void {
     const proto = this.#proto!;
     const events = proto.receive(data);
+    // While the events of one read are delivered, replies stay in the protocol: taking its
+    // output would also take the answer to a Close frame later in the same read, after which
+    // replies to the messages before that Close frame could no longer be sent.
+    this.#delivering = true;
+    try {
+      this.#dispatch(events);
+    } finally {
+      this.#delivering = false;
+    }
+    // Replies sent by handlers go out before the automatic Close reply.
+    this.#flushProto();
+  }
+
+  #dispatch(events: WebSocketEvent[]): void {
     for (const ev of events) {
       switch (ev.type) {
         case "message":
@@ -2813,8 +2828,6 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
           break;
       }
     }
-    // Replies sent by handlers go out before the automatic Close reply.
-    this.#flushProto();
   }
 
   #deliver(data: string | Uint8Array): void {
@@ -2855,9 +2868,11 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
     super.addEventListener(type, listener, options);
   }
 
+  #delivering = false;
+
   #flushProto(): void {
     const proto = this.#proto;
-    if (!proto) return;
+    if (!proto || this.#delivering) return;
     for (const chunk of proto.takeOutput()) this.#enqueue(chunk);
   }
 
@@ -2995,6 +3010,8 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
    * @returns A promise.
    */
   flush(): Promise<void> {
+    // Inside a message handler, what was sent is queued once the read's events are delivered.
+    if (this.#delivering) return Promise.resolve().then(() => this.flush());
     if (!this.#writing && this.#writeQueue.length === 0) return Promise.resolve();
     if (this.#finished) return Promise.resolve();
     return new Promise((r) => this.#drainWaiters.push(r));

@@ -1580,6 +1580,42 @@ Deno.test("WebSocketProtocol lets the application answer messages that precede a
   assertThrows(() => p.send("late"), DOMException);
 });
 
+Deno.test("WebSocket answers every message read together with a Close frame before its Close reply (RFC 6455 §5.5.1)", async () => {
+  // An echo server that reads two messages and the client's Close frame in one read (as on a
+  // loaded machine): both echoes must precede the Close reply.
+  const written: Uint8Array[] = [];
+  let closed = false;
+  const transport = {
+    read: () => new Promise<null>(() => {}),
+    write: (p: Uint8Array) => (written.push(p.slice()), Promise.resolve(p.length)),
+    close: () => void (closed = true),
+  };
+  const ws = WebSocket.fromTransport(transport, {
+    role: "server",
+    url: "ws://x/",
+    protocol: "",
+    extensions: "",
+    deflate: undefined,
+    leftover: concatBytes(
+      peerBytes({ op: 1, data: "first line" }, "server"),
+      peerBytes({ op: 1, data: "second line" }, "server"),
+      peerBytes({ op: 8, data: closePayload(1000, "") }, "server"),
+    ),
+  });
+  const flushed: string[] = [];
+  ws.onmessage = async (e) => {
+    ws.send(e.data);
+    await ws.flush();
+    flushed.push(e.data);
+  };
+  const ev = await waitEvent<CloseEvent>(ws, "close");
+  assertEquals(ev.code, 1000);
+  assert(ev.wasClean && closed);
+  assertEquals(sentFrames(written, "server"), [[1, "first line"], [1, "second line"], [8, 1000]]);
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(flushed, ["first line", "second line"]);
+});
+
 Deno.test("WebSocket.send() keeps the order of Blob and other messages", async () => {
   const got: unknown[] = [];
   const done = Promise.withResolvers<void>();
