@@ -11,7 +11,7 @@
  */
 import dgram from "node:dgram";
 import { getLogger } from "../log.ts";
-import { serveWebSocket, WebSocket, type WebSocketServer } from "./rfc6455.ts";
+import { serveWebSocket, WebSocket, type WebSocketServer } from "./rfc6455/deno.ts";
 import { parseMessage, type SipMessage, SipParseError, SipStreamFramer } from "./_sip_message.ts";
 
 const log = getLogger("sip", "transport");

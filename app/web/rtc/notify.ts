@@ -48,7 +48,7 @@
  *
  * @module
  */
-import { serveWebSocket, WebSocket, type WebSocketServer } from "@rtclite/std/ietf/rfc6455";
+import { serveWebSocket, WebSocket, type WebSocketServer } from "@rtclite/std/ietf/rfc6455/deno";
 import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
 
 const log = getLogger("web", "rtc", "notify");
@@ -461,7 +461,7 @@ export interface NotifyServer extends AsyncDisposable {
  * @example
  * ```ts
  * import { serveNotify } from "@rtclite/app/web/rtc/notify";
- * import { WebSocket } from "@rtclite/std/ietf/rfc6455";
+ * import { WebSocket } from "@rtclite/std/ietf/rfc6455/deno";
  * import { deepEqual } from "node:assert/strict";
  *
  * await using server = serveNotify({ hostname: "127.0.0.1", port: 0 });

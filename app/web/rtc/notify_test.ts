@@ -6,7 +6,7 @@ import {
   type SignalingPeer,
 } from "@rtclite/app/web/rtc/notify";
 import { DataResource, FileResource, Router } from "@rtclite/app/web/rest";
-import { WebSocket } from "@rtclite/std/ietf/rfc6455";
+import { WebSocket } from "@rtclite/std/ietf/rfc6455/deno";
 import { interopTest, startPeer, withTimeout } from "@rtclite/testing";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import fc from "fast-check";
