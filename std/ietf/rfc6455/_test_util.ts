@@ -88,12 +88,7 @@ export function simplify(events: WebSocketEvent[]): Ev[] {
 }
 
 export function sentFrames(chunks: Uint8Array[], role: WebSocketRole): Sent[] {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    all.set(c, o);
-    o += c.length;
-  }
+  const all = concat(chunks);
   const out: Sent[] = [];
   for (let pos = 0; pos < all.length;) {
     const d = decodeFrame(all, pos)!;
