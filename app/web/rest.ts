@@ -43,7 +43,8 @@
  * @module
  */
 import { DigestServer, parseBasicCredentials } from "@rtclite/std/ietf/rfc2617";
-import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
+import { type ParsedCommand, runCommand, UsageError } from "@rtclite/std/cli";
+import { getLogger } from "@rtclite/std/log";
 import { parseXml, serialize, XmlElement, type XmlNode } from "@rtclite/std/w3c/simplexml";
 
 export type { XmlElement, XmlNode };
@@ -1508,41 +1509,46 @@ function withHeader(res: Response, name: string, value: string): Response {
 
 // === Command line ===
 
-const USAGE = `Usage: deno run -A app/web/rest.ts [--port 8080] [--hostname 127.0.0.1]
-    [--data FILE.json [--readonly]] [--files DIR] [--user NAME:PASSWORD]...
-    [--auth digest|basic] [--realm REALM] [--max-body BYTES] [-v|-q]
-Serves the JSON document under /data/ (changes are saved to FILE.json unless --readonly)
-and the directory under /files/; --user requires authentication for both.`;
+const command = {
+  name: "rest.ts",
+  usage: "[options]",
+  operands: [0, 0],
+  description: "Serves the JSON document under /data/ (changes are saved to FILE.json unless " +
+    "--readonly)\nand the directory under /files/; --user requires authentication for both.",
+  options: {
+    port: { short: "p", value: "PORT", help: "port to listen on (default 8080)" },
+    hostname: { value: "HOST", help: "address to listen on (default 127.0.0.1)" },
+    data: { value: "FILE.json", help: "JSON document to serve under /data/" },
+    readonly: { help: "refuse changes to the document" },
+    files: { value: "DIR", help: "directory to serve under /files/" },
+    user: { value: "NAME:PASSWORD", multiple: true, help: "a user who may sign in" },
+    auth: { value: "digest|basic", help: "authentication scheme (default digest)" },
+    realm: { value: "REALM", help: "authentication realm (default rtclite)" },
+    "max-body": { value: "BYTES", help: "largest request body (default 1048576)" },
+  },
+} as const;
 
-async function main(argv: string[]): Promise<number> {
-  const { level, args } = parseVerbosity(argv);
-  await setupLogging(level);
-  const opts = new Map<string, string[]>();
-  const flags = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--readonly" || a === "--help" || a === "-h") flags.add(a);
-    else if (a.startsWith("--") && i + 1 < args.length) {
-      opts.set(a.slice(2), [...(opts.get(a.slice(2)) ?? []), args[++i]!]);
-    } else {
-      console.error(USAGE);
-      return 2;
-    }
+function numberOption(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d{1,15}$/.test(text)) throw new UsageError(`Invalid --${name}: ${text}`);
+  return Number(text);
+}
+
+async function main({ values }: ParsedCommand<typeof command.options>): Promise<number> {
+  if (values.auth !== undefined && values.auth !== "digest" && values.auth !== "basic") {
+    throw new UsageError(`Invalid --auth: ${values.auth} (expected digest or basic)`);
   }
-  if (flags.has("--help") || flags.has("-h")) {
-    console.log(USAGE);
-    return 0;
-  }
-  const one = (k: string) => opts.get(k)?.at(-1);
-  const router = new Router({ maxBodySize: Number(one("max-body") ?? 1024 * 1024) });
-  const users = new Map((opts.get("user") ?? []).map((u) => {
+  const port = numberOption("port", values.port, 8080);
+  const maxBody = numberOption("max-body", values["max-body"], 1024 * 1024);
+  const router = new Router({ maxBodySize: maxBody });
+  const users = new Map(values.user.map((u) => {
     const i = u.indexOf(":");
     return [i < 0 ? u : u.slice(0, i), i < 0 ? "" : u.slice(i + 1)] as const;
   }));
-  const realm = one("realm") ?? "rtclite";
+  const realm = values.realm ?? "rtclite";
   if (users.size) {
     router.use(
-      one("auth") === "basic"
+      values.auth === "basic"
         ? basicAuth({ realm, verify: (u, p) => users.get(u) === p })
         : digestAuth({
           realm,
@@ -1551,16 +1557,15 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   const mounted: Record<string, string> = {};
-  const dataFile = one("data");
+  const dataFile = values.data;
   if (dataFile) {
     const root = JSON.parse(await Deno.readTextFile(dataFile));
     if (!isContainer(root) || Array.isArray(root)) {
       console.error(`Cannot serve ${dataFile}: the document must be a JSON object`);
       return 1;
     }
-    const readonly = flags.has("--readonly");
     new DataResource(root as Record<string, unknown>, {
-      readonly,
+      readonly: values.readonly,
       onChange: async (data) => {
         const tmp = `${dataFile}.tmp`;
         await Deno.writeTextFile(tmp, JSON.stringify(data, null, 2) + "\n");
@@ -1569,15 +1574,15 @@ async function main(argv: string[]): Promise<number> {
     }).mount(router, "/data");
     mounted.data = "/data/";
   }
-  const dir = one("files");
+  const dir = values.files;
   if (dir) {
     new FileResource(dir).mount(router, "/files");
     mounted.files = "/files/";
   }
   router.get("/", (req) => respond(req, mounted));
   const server = Deno.serve({
-    hostname: one("hostname") ?? "127.0.0.1",
-    port: Number(one("port") ?? 8080),
+    hostname: values.hostname ?? "127.0.0.1",
+    port,
     onListen: ({ hostname, port }) => console.error(`Listening on http://${hostname}:${port}/`),
   }, router.fetch);
   Deno.addSignalListener("SIGINT", () => server.shutdown());
@@ -1585,4 +1590,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await runCommand(command, Deno.args, main));

@@ -15,7 +15,7 @@ import {
 } from "@rtclite/app/web/rest";
 import { basicCredentials, DigestClient } from "@rtclite/std/ietf/rfc2617";
 import { parseXml } from "@rtclite/std/w3c/simplexml";
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { interopTest, run } from "@rtclite/testing";
 
@@ -610,3 +610,21 @@ interopTest(
   },
   { timeout: 30_000 },
 );
+
+Deno.test("rest.ts command line: --help exits 0, usage errors exit 2 before any I/O", async () => {
+  const run = async (...args: string[]) =>
+    await new Deno.Command(Deno.execPath(), {
+      // Without --allow-net or --allow-read of the data: usage errors come first.
+      args: ["run", new URL("./rest.ts", import.meta.url).pathname, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const help = await run("--help");
+  equal(help.code, 0);
+  match(new TextDecoder().decode(help.stdout), /--user NAME:PASSWORD/);
+  equal((await run("--nope")).code, 2);
+  equal((await run("--port")).code, 2);
+  equal((await run("--port", "x")).code, 2);
+  equal((await run("--auth", "ntlm")).code, 2);
+  equal((await run("extra")).code, 2);
+});

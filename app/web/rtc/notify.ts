@@ -48,8 +48,9 @@
  *
  * @module
  */
-import { serveWebSocket, WebSocket, type WebSocketServer } from "@rtclite/std/ietf/rfc6455";
-import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
+import { serveWebSocket, WebSocket, type WebSocketServer } from "@rtclite/std/ietf/rfc6455/deno";
+import { type ParsedCommand, runCommand, UsageError } from "@rtclite/std/cli";
+import { getLogger } from "@rtclite/std/log";
 
 const log = getLogger("web", "rtc", "notify");
 
@@ -461,7 +462,7 @@ export interface NotifyServer extends AsyncDisposable {
  * @example
  * ```ts
  * import { serveNotify } from "@rtclite/app/web/rtc/notify";
- * import { WebSocket } from "@rtclite/std/ietf/rfc6455";
+ * import { WebSocket } from "@rtclite/std/ietf/rfc6455/deno";
  * import { deepEqual } from "node:assert/strict";
  *
  * await using server = serveNotify({ hostname: "127.0.0.1", port: 0 });
@@ -529,41 +530,49 @@ export function serveNotify(options: NotifyServerOptions = {}): NotifyServer {
 
 // === Command line ===
 
-const USAGE = `Usage: deno run -A app/web/rtc/notify.ts [--port 8081] [--hostname 0.0.0.0]
-    [--path /PATH] [--max-room-size 16] [--max-rooms 1000] [--max-message-size 65536]
-    [--cert F --key F] [-v|-q]
-Relays JSON signaling messages between WebSocket clients of a room:
-ws://HOST:PORT/PATH?room=NAME[&id=ID], or send {"type":"join","room":"NAME"}.`;
+const command = {
+  name: "notify.ts",
+  usage: "[options]",
+  operands: [0, 0],
+  description: "Relays JSON signaling messages between WebSocket clients of a room:\n" +
+    'ws://HOST:PORT/PATH?room=NAME[&id=ID], or send {"type":"join","room":"NAME"}.',
+  options: {
+    port: { short: "p", value: "PORT", help: "port to listen on (default 8081)" },
+    hostname: { value: "HOST", help: "address to listen on (default 0.0.0.0)" },
+    path: { value: "/PATH", help: "WebSocket path (default: any)" },
+    "max-room-size": { value: "N", help: "most peers in a room (default 16)" },
+    "max-rooms": { value: "N", help: "most rooms (default 1000)" },
+    "max-message-size": { value: "BYTES", help: "largest message (default 65536)" },
+    cert: { value: "FILE", help: "PEM certificate chain (wss:, with --key)" },
+    key: { value: "FILE", help: "PEM private key (wss:, with --cert)" },
+  },
+} as const;
 
-async function main(argv: string[]): Promise<number> {
-  const { level, args } = parseVerbosity(argv);
-  await setupLogging(level);
-  const opts: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (!a.startsWith("--") || i + 1 >= args.length) {
-      console.error(USAGE);
-      return a === "--help" ? 0 : 2;
-    }
-    opts[a.slice(2)] = args[++i]!;
-  }
-  const num = (k: string) => opts[k] === undefined ? undefined : Number(opts[k]);
+async function main({ values }: ParsedCommand<typeof command.options>): Promise<number> {
+  const num = (k: "port" | "max-room-size" | "max-rooms" | "max-message-size") => {
+    const text = values[k];
+    if (text === undefined) return undefined;
+    if (!/^\d{1,15}$/.test(text)) throw new UsageError(`Invalid --${k}: ${text}`);
+    return Number(text);
+  };
+  if (!values.cert !== !values.key) throw new UsageError("--cert and --key go together");
   const limits: SignalingHubOptions = {};
   if (num("max-room-size") !== undefined) limits.maxRoomSize = num("max-room-size")!;
   if (num("max-rooms") !== undefined) limits.maxRooms = num("max-rooms")!;
   if (num("max-message-size") !== undefined) limits.maxMessageSize = num("max-message-size")!;
+  const port = num("port") ?? 8081;
   const server = serveNotify({
     ...limits,
-    hostname: opts.hostname ?? "0.0.0.0",
-    port: num("port") ?? 8081,
-    ...(opts.path ? { path: opts.path } : {}),
-    ...(opts.cert && opts.key
-      ? { cert: await Deno.readTextFile(opts.cert), key: await Deno.readTextFile(opts.key) }
+    hostname: values.hostname ?? "0.0.0.0",
+    port,
+    ...(values.path ? { path: values.path } : {}),
+    ...(values.cert && values.key
+      ? { cert: await Deno.readTextFile(values.cert), key: await Deno.readTextFile(values.key) }
       : {}),
   });
   console.error(
-    `Signaling on ${opts.cert ? "wss" : "ws"}://${server.addr.hostname}:${server.addr.port}${
-      opts.path ?? "/"
+    `Signaling on ${values.cert ? "wss" : "ws"}://${server.addr.hostname}:${server.addr.port}${
+      values.path ?? "/"
     }`,
   );
   await new Promise<void>((resolve) => {
@@ -573,4 +582,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await runCommand(command, Deno.args, main));

@@ -6,7 +6,7 @@ import {
   type SignalingPeer,
 } from "@rtclite/app/web/rtc/notify";
 import { DataResource, FileResource, Router } from "@rtclite/app/web/rest";
-import { WebSocket } from "@rtclite/std/ietf/rfc6455";
+import { WebSocket } from "@rtclite/std/ietf/rfc6455/deno";
 import { interopTest, startPeer, withTimeout } from "@rtclite/testing";
 import { deepEqual, equal, ok } from "node:assert/strict";
 import fc from "fast-check";
@@ -424,4 +424,20 @@ Deno.test("notify.ts command line serves the protocol with its limits", async ()
   a.ws.close();
   b.ws.close();
   await Promise.all([a.closed, b.closed]);
+});
+
+Deno.test("notify.ts command line: --help exits 0, usage errors exit 2 before any I/O", async () => {
+  const run = async (...args: string[]) =>
+    await new Deno.Command(Deno.execPath(), {
+      // Without --allow-net: usage errors come first.
+      args: ["run", new URL("./notify.ts", import.meta.url).pathname, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const help = await run("--help");
+  equal(help.code, 0);
+  ok(new TextDecoder().decode(help.stdout).includes("--max-room-size N"));
+  equal((await run("--nope")).code, 2);
+  equal((await run("--max-rooms", "many")).code, 2);
+  equal((await run("--cert", "c.pem")).code, 2);
 });

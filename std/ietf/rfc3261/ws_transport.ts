@@ -25,7 +25,7 @@
  */
 // @implements RFC7118 (The WebSocket Protocol as a Transport for SIP)
 import { getLogger } from "../../log.ts";
-import { serveWebSocket, WebSocket, type WebSocketServer } from "../rfc6455.ts";
+import { serveWebSocket, WebSocket, type WebSocketServer } from "../rfc6455/deno.ts";
 import { parseMessage, type SipMessage } from "./message.ts";
 import {
   type SipConnection,

@@ -1,104 +1,13 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
-import { interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
-import {
-  RTMPT_CONTENT_TYPE,
-  RtmptError,
-  RtmptHandler,
-  type RtmpTransport,
-  RtmptSession,
-  serveRtmpt,
-} from "./rtmpt.ts";
-import { encodeFlvHeader, encodeFlvTag, type FlvTagType, MessageType } from "./rtmp/mod.ts";
-import { RtmpClient, serveRtmp } from "./rtmp/net.ts";
-
-// === RtmptSession ===
-
-Deno.test("RtmptSession accepts increasing sequence numbers and refuses repeats", () => {
-  const s = new RtmptSession("x");
-  equal(s.lastSequence, -1);
-  s.send(0, new Uint8Array([1]));
-  s.idle(1);
-  s.idle(5); // gaps are allowed
-  equal(s.lastSequence, 5);
-  throws(() => s.idle(5), RtmptError);
-  throws(() => s.send(3, new Uint8Array(1)), /sequence number: got 3, expected more than 5/);
-  throws(() => s.idle(Number.MAX_SAFE_INTEGER + 2), RtmptError);
-  throws(() => s.idle(1), (e) => e instanceof RtmptError && e.status === 400);
-});
-
-Deno.test("RtmptSession queues input in order and output behind the polling byte", () => {
-  const s = new RtmptSession("x");
-  s.send(1, new Uint8Array([1, 2]));
-  s.send(2, new Uint8Array([3]));
-  deepEqual(s.takeInput(), new Uint8Array([1, 2, 3]));
-  deepEqual(s.takeInput(), new Uint8Array());
-  s.output(new Uint8Array([7, 8]));
-  s.output(new Uint8Array([9]));
-  equal(s.buffered, 3);
-  deepEqual(s.respond(), new Uint8Array([1, 7, 8, 9]));
-  equal(s.buffered, 0);
-});
-
-Deno.test("RtmptSession backs off the polling interval on empty polls and resets on data", () => {
-  const s = new RtmptSession("x", { maxPollingInterval: 4 });
-  const intervals: number[] = [];
-  for (let i = 1; i <= 6; i++) {
-    s.idle(i);
-    intervals.push(s.respond()[0]!);
-  }
-  deepEqual(intervals, [2, 3, 4, 4, 4, 4]);
-  s.output(new Uint8Array([5]));
-  s.idle(7);
-  deepEqual(s.respond(), new Uint8Array([1, 5]));
-  s.idle(8);
-  equal(s.respond()[0], 2);
-  s.send(9, new Uint8Array([1])); // client data also counts as activity
-  equal(s.respond()[0], 1);
-});
-
-Deno.test("RtmptSession splits output larger than maxResponseSize over several responses", () => {
-  const s = new RtmptSession("x", { maxResponseSize: 3 });
-  s.output(new Uint8Array([1, 2]));
-  s.output(new Uint8Array([3, 4, 5, 6]));
-  deepEqual(s.respond(), new Uint8Array([1, 1, 2, 3]));
-  deepEqual(s.respond(), new Uint8Array([1, 4, 5, 6]));
-  deepEqual(s.respond(), new Uint8Array([2]));
-});
-
-Deno.test("RtmptSession bounds buffered output", () => {
-  const s = new RtmptSession("x", { maxBuffered: 4 });
-  s.output(new Uint8Array(4));
-  throws(() => s.output(new Uint8Array(1)), /5 bytes would wait, limit 4/);
-});
-
-Deno.test("RtmptSession expires after the timeout with an injected clock", () => {
-  let now = 1000;
-  const s = new RtmptSession("x", { now: () => now, timeout: 500 });
-  now = 1500;
-  equal(s.expired, false);
-  s.idle(1); // activity moves the deadline
-  now = 1900;
-  equal(s.expired, false);
-  now = 2001;
-  equal(s.expired, true);
-});
-
-Deno.test("RtmptSession close ends it; later requests get 404", () => {
-  const s = new RtmptSession("x");
-  s.close(1);
-  equal(s.closed, true);
-  throws(() => s.idle(2), (e) => e instanceof RtmptError && e.status === 404);
-});
-
-Deno.test("RtmptSession closed by the server still answers until its output is polled", () => {
-  const s = new RtmptSession("x");
-  s.output(new Uint8Array([1]));
-  s.end();
-  s.idle(1);
-  deepEqual(s.respond(), new Uint8Array([1, 1]));
-  throws(() => s.idle(2), (e) => e instanceof RtmptError && e.status === 404);
-});
+// Tests of the RTMPT handler and HTTP/1.1 listener (vnd/adobe/rtmpt/deno.ts) with a fake
+// backend and with the RTMP server.
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { concat } from "@rtclite/std/bytes";
+import { withTimeout } from "@rtclite/testing";
+import { RTMPT_CONTENT_TYPE } from "./mod.ts";
+import { RtmptHandler, type RtmpTransport, serveRtmpt } from "./deno.ts";
+import { MessageType } from "../rtmp/mod.ts";
+import { serveRtmp } from "../rtmp/net.ts";
 
 // === RtmptHandler with a fake backend ===
 
@@ -261,7 +170,7 @@ Deno.test("RtmptHandler carries an RTMP handshake and connect through the tunnel
   await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
   await using h = new RtmptHandler({ backend: server, sweepInterval: 0 });
   // The RTMPT side is driven through RtmpConnection from rtmp.ts.
-  const { RtmpConnection, encodeCommand, decodeCommand } = await import("./rtmp/mod.ts");
+  const { RtmpConnection, encodeCommand, decodeCommand } = await import("../rtmp/mod.ts");
   const id = await open(h);
   let seq = 0;
   const client = new RtmpConnection("client");
@@ -352,7 +261,7 @@ Deno.test("serveRtmpt carries a large body in many reads and refuses an oversize
       await (await fetch(`${base}/idle/${id}/${seq}`, { method: "POST", body: "\0" }))
         .arrayBuffer(),
     );
-    got = new Uint8Array([...got, ...more.subarray(1)]);
+    got = concat([got, more.subarray(1)]) as Uint8Array<ArrayBuffer>;
   }
   deepEqual(got, data);
   const big = await fetch(`${base}/send/${id}/30`, {
@@ -399,191 +308,3 @@ Deno.test("serveRtmpt refuses malformed HTTP and stays up", async (t) => {
   equal(res.status, 200);
   await res.body?.cancel();
 });
-
-// === Interop ===
-
-interopTest(
-  "ffmpeg publishes over RTMPT, an RTMP client plays from the shared server, ffprobe finds audio and video",
-  [{ bin: "ffmpeg", apt: "ffmpeg" }, { bin: "ffprobe", apt: "ffmpeg" }],
-  async () => {
-    await using server = serveRtmp({ hostname: "127.0.0.1", port: 19401 });
-    await using rtmpt = new RtmptHandler({ backend: server });
-    await using _http = Deno.serve(
-      { hostname: "127.0.0.1", port: 19400, onListen() {} },
-      rtmpt.fetch,
-    );
-    const player = await RtmpClient.connect("rtmp://127.0.0.1:19401/live");
-    await player.play("test");
-    const dir = await Deno.makeTempDir();
-    try {
-      await using ffmpeg = startPeer("ffmpeg", [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=160x120:rate=15",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=44100",
-        "-t",
-        "3",
-        "-c:v",
-        "flv1",
-        "-c:a",
-        "aac",
-        "-f",
-        "flv",
-        "rtmpt://127.0.0.1:19400/live/test",
-      ]);
-      const tags: Uint8Array[] = [encodeFlvHeader({ version: 1, audio: true, video: true })];
-      let audio = 0;
-      let video = 0;
-      let base: number | undefined;
-      const reading = (async () => {
-        for await (const m of player.messages()) {
-          if (m.type !== MessageType.AUDIO && m.type !== MessageType.VIDEO) continue;
-          if (m.type === MessageType.AUDIO) audio++;
-          else video++;
-          base ??= m.timestamp;
-          tags.push(
-            encodeFlvTag({
-              type: m.type as FlvTagType,
-              timestamp: Math.max(0, m.timestamp - base),
-              data: m.payload,
-            }),
-          );
-          if (audio > 40 && video > 30) break;
-        }
-      })();
-      const status = await withTimeout(ffmpeg.child.status, 15_000, "ffmpeg to finish");
-      await Promise.race([reading, new Promise((r) => setTimeout(r, 1000))]);
-      player.close();
-      ok(video > 10, `video messages received: ${video}; ffmpeg said: ${ffmpeg.output()}`);
-      ok(audio > 10, `audio messages received: ${audio}`);
-      equal(status.code, 0, ffmpeg.output());
-      const file = `${dir}/got.flv`;
-      let size = 0;
-      for (const t of tags) size += t.length;
-      const all = new Uint8Array(size);
-      let off = 0;
-      for (const t of tags) {
-        all.set(t, off);
-        off += t.length;
-      }
-      await Deno.writeFile(file, all);
-      const probe = await run("ffprobe", [
-        "-v",
-        "error",
-        "-show_entries",
-        "stream=codec_type,codec_name",
-        "-of",
-        "csv=p=0",
-        file,
-      ], { stdout: "piped", stderr: "piped", timeout: 10_000 });
-      match(probe.stdout, /flv1,video/);
-      match(probe.stdout, /aac,audio/);
-    } finally {
-      player.close();
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-  { timeout: 30_000 },
-);
-
-interopTest(
-  "ffmpeg publishes over RTMP; rtmpdump (serveRtmpt) and ffmpeg (Deno.serve) play over RTMPT",
-  [{ bin: "ffmpeg", apt: "ffmpeg" }, { bin: "ffprobe", apt: "ffmpeg" }, {
-    bin: "rtmpdump",
-    apt: "rtmpdump",
-  }],
-  async () => {
-    await using server = serveRtmp({ hostname: "127.0.0.1", port: 19404 });
-    await using rtmpt = new RtmptHandler({ backend: server });
-    await using _raw = serveRtmpt({ handler: rtmpt, hostname: "127.0.0.1", port: 19402 });
-    await using _http = Deno.serve(
-      { hostname: "127.0.0.1", port: 19403, onListen() {} },
-      rtmpt.fetch,
-    );
-    const dir = await Deno.makeTempDir();
-    try {
-      await using publisher = startPeer("ffmpeg", [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=160x120:rate=15",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=44100",
-        "-t",
-        "6",
-        "-c:v",
-        "flv1",
-        "-g",
-        "15",
-        "-c:a",
-        "aac",
-        "-f",
-        "flv",
-        "rtmp://127.0.0.1:19404/live/shared",
-      ]);
-      for (let i = 0; i < 50 && !server.streams.includes("live/shared"); i++) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const [dump, ff] = await Promise.all([
-        run("timeout", [
-          "8",
-          "rtmpdump",
-          "-q",
-          "--live",
-          "--stop",
-          "2",
-          "-r",
-          "rtmpt://127.0.0.1:19402/live/shared",
-          "-o",
-          `${dir}/dump.flv`,
-        ], { stdout: "piped", stderr: "piped", timeout: 10_000 }),
-        run("ffmpeg", [
-          "-hide_banner",
-          "-loglevel",
-          "error",
-          "-i",
-          "rtmpt://127.0.0.1:19403/live/shared",
-          "-t",
-          "2",
-          "-c",
-          "copy",
-          "-y",
-          `${dir}/ff.flv`,
-        ], { stdout: "piped", stderr: "piped", timeout: 10_000 }),
-      ]);
-      equal(ff.code, 0, ff.stderr);
-      ok(dump.code === 0 || dump.code === 2, `rtmpdump exit ${dump.code}: ${dump.stderr}`);
-      for (const f of ["dump.flv", "ff.flv"]) {
-        const probe = await run("ffprobe", [
-          "-v",
-          "error",
-          "-show_entries",
-          "stream=codec_type",
-          "-of",
-          "csv=p=0",
-          `${dir}/${f}`,
-        ], { stdout: "piped", stderr: "piped", timeout: 10_000 });
-        match(probe.stdout, /video/, `${f}: ${probe.stderr}`);
-        match(probe.stdout, /audio/, `${f}: ${probe.stderr}`);
-      }
-      await publisher.stop();
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-  { timeout: 30_000 },
-);

@@ -1,22 +1,23 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+// This module is browser compatible.
 /**
- * WebSocket (RFC 6455) with permessage-deflate (RFC 7692): opening handshake, sans-I/O framing and
- * close handshake, and a browser-shaped client and server over Deno TCP and TLS.
+ * WebSocket (RFC 6455) with permessage-deflate (RFC 7692), sans-I/O: the opening handshake,
+ * framing and the protocol state machine with its close handshake. It opens no socket; the
+ * browser-shaped client and server over Deno TCP and TLS are in
+ * `@rtclite/std/ietf/rfc6455/deno`, and the command line in `@rtclite/std/ietf/rfc6455/main`.
  *
- * The module has three layers, each usable on its own:
+ * The module has two layers, each usable on its own:
  *
  * - **Codecs**: {@linkcode encodeFrame}/{@linkcode decodeFrame} (RFC 6455 §5.2) with the
- *   zero-copy {@linkcode encodeFrameHeader} (header only, payload sent as it is), the HTTP/1.1
- *   head parsers {@linkcode parseHttpRequest}/{@linkcode parseHttpResponse}, the handshake
+ *   zero-copy {@linkcode encodeFrameHeader} (header only, payload sent as it is), the handshake
  *   functions {@linkcode createHandshake}, {@linkcode acceptHandshake} and
- *   {@linkcode verifyHandshake}, and extension header parsing ({@linkcode parseExtensions}).
+ *   {@linkcode verifyHandshake} over the HTTP/1.1 heads of `@rtclite/std/http1`
+ *   ({@linkcode parseHttpRequest}/{@linkcode parseHttpResponse} throw a
+ *   {@linkcode HandshakeError} with the status to answer), and extension header parsing
+ *   ({@linkcode parseExtensions}).
  * - **Sans-I/O protocol**: {@linkcode WebSocketProtocol} takes received bytes and returns events
  *   (messages, pings, close) while queueing the bytes to send: fragmentation, interleaved control
  *   frames, fail-fast UTF-8 validation, size limits (close code 1009) and permessage-deflate.
- * - **Adapters**: the browser-shaped {@linkcode WebSocket} (events, `send`, `close`, `binaryType`,
- *   and `for await` over messages with backpressure), {@linkcode serveWebSocket} on a
- *   `Deno.listen`/`Deno.listenTls` listener, {@linkcode acceptWebSocket} to take over an accepted
- *   `Deno.Conn`, and {@linkcode upgradeWebSocket} when the HTTP request was already read.
  *
  * permessage-deflate uses the synchronous zlib port `npm:pako`: compressing inside `send()` and
  * inflating inside `receive()` keeps the sans-I/O core synchronous, so message order needs no
@@ -24,32 +25,32 @@
  * sync flush that keeps the LZ77 window between messages (context takeover) and window-bits
  * control.
  *
- * Command line (in the manner of websocat):
- * `deno run -A std/ietf/rfc6455.ts serve --port 8080 --echo` and
- * `deno run -A std/ietf/rfc6455.ts connect ws://127.0.0.1:8080` (stdin lines become messages,
- * messages are printed to stdout).
- *
  * @see {@link https://www.rfc-editor.org/rfc/rfc6455 | RFC 6455}
  * @see {@link https://www.rfc-editor.org/rfc/rfc7692 | RFC 7692}
  *
- * @example Echo server and client on loopback
+ * @example A client and a server protocol talk through memory
  * ```ts
- * import { serveWebSocket, WebSocket } from "@rtclite/std/ietf/rfc6455";
- * import { equal } from "node:assert/strict";
+ * import {
+ *   acceptHandshake, createHandshake, parseHttpRequest, parseHttpResponse, verifyHandshake,
+ *   WebSocketProtocol,
+ * } from "@rtclite/std/ietf/rfc6455";
+ * import { deepEqual, equal } from "node:assert/strict";
  *
- * await using server = serveWebSocket({ hostname: "127.0.0.1", port: 0 }, (socket) => {
- *   socket.onmessage = (e) => socket.send(e.data);
- * });
- * const ws = new WebSocket(`ws://127.0.0.1:${server.addr.port}/`);
- * await new Promise((resolve) => ws.onopen = resolve);
- * ws.send("hello");
- * const reply = await new Promise<MessageEvent>((resolve) => ws.onmessage = resolve);
- * equal(reply.data, "hello");
- * equal(ws.extensions, "permessage-deflate");
- * ws.close(1000, "bye");
- * const closed = await new Promise<CloseEvent>((resolve) => ws.onclose = resolve);
- * equal(closed.code, 1000);
- * equal(closed.wasClean, true);
+ * const hs = createHandshake("ws://example.com/chat");
+ * const accepted = acceptHandshake(parseHttpRequest(hs.request));
+ * const result = verifyHandshake(hs, parseHttpResponse(accepted.response));
+ * equal(result.extensions, "permessage-deflate");
+ *
+ * const client = new WebSocketProtocol({ role: "client", deflate: result.deflate });
+ * const server = new WebSocketProtocol({ role: "server", deflate: accepted.deflate });
+ * client.send("hello ".repeat(20));
+ * const [event] = server.receive(client.takeOutput()[0]!);
+ * deepEqual(event, { type: "message", data: "hello ".repeat(20) });
+ * client.close(1000, "bye");
+ * for (const chunk of client.takeOutput()) server.receive(chunk);
+ * const reply = server.takeOutput(); // the server echoes the Close frame
+ * deepEqual(client.receive(reply[0]!), [{ type: "close", code: 1000, reason: "bye", wasClean: true }]);
+ * equal(client.state, "closed");
  * ```
  *
  * @module
@@ -57,10 +58,27 @@
 // @implements RFC6455 (The WebSocket Protocol)
 // @ts-types="npm:@types/pako@2.0.3"
 import { constants as zlib, Deflate, Inflate } from "npm:pako@2.1.0";
-import { ParseError } from "../errors.ts";
-import { getLogger, parseVerbosity, setupLogging } from "../log.ts";
+import { sha1 } from "@noble/hashes/legacy.js";
+import { concat } from "../../bytes.ts";
+import { ParseError } from "../../errors.ts";
+import {
+  DEFAULT_MAX_HEAD_SIZE,
+  findHeadEnd as findHttpHeadEnd,
+  formatRequestHead,
+  formatResponse,
+  formatResponseHead,
+  HttpParseError,
+  type HttpRequestHead,
+  type HttpResponse,
+  type HttpResponseHead,
+  parseRequestHead,
+  parseResponseHead,
+  TOKEN,
+} from "../../http1.ts";
 
-const log = getLogger("websocket");
+export { DEFAULT_MAX_HEAD_SIZE };
+export type { HttpRequestHead, HttpResponse, HttpResponseHead };
+
 const encoder = new TextEncoder();
 
 // === Constants (RFC 6455 §1.3, §5.2, §7.4.1) ===
@@ -114,9 +132,6 @@ export const CloseCode = {
 
 /** Default limit on a message (after decompression), in bytes: 64 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
-/** Default limit on an HTTP head (request or status line plus headers), in bytes. */
-export const DEFAULT_MAX_HEAD_SIZE = 16 * 1024;
-const MAX_HEADERS = 100;
 // Output slabs start at FIRST_SLAB_SIZE (cut from the shared pool below) and double up to
 // SLAB_SIZE, so that a connection that sends a few small frames does not allocate 64 KiB.
 const FIRST_SLAB_SIZE = 1024;
@@ -187,57 +202,7 @@ export class HandshakeError extends Error {
   }
 }
 
-// === Helpers: SHA-1 and base64 (RFC 6455 §4.2.2 ¶5 item 4) ===
-
-function sha1(data: Uint8Array): Uint8Array {
-  const size = ((data.length + 9 + 63) >> 6) << 6;
-  const m = new Uint8Array(size);
-  m.set(data);
-  m[data.length] = 0x80;
-  const dv = new DataView(m.buffer);
-  dv.setUint32(size - 4, (data.length * 8) >>> 0);
-  dv.setUint32(size - 8, Math.floor(data.length / 0x20000000));
-  let h0 = 0x67452301, h1 = 0xefcdab89, h2 = 0x98badcfe, h3 = 0x10325476, h4 = 0xc3d2e1f0;
-  const w = new Uint32Array(80);
-  for (let off = 0; off < size; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = dv.getUint32(off + i * 4);
-    for (let i = 16; i < 80; i++) {
-      const x = w[i - 3]! ^ w[i - 8]! ^ w[i - 14]! ^ w[i - 16]!;
-      w[i] = (x << 1) | (x >>> 31);
-    }
-    let a = h0, b = h1, c = h2, d = h3, e = h4;
-    for (let i = 0; i < 80; i++) {
-      const f = i < 20
-        ? ((b & c) | (~b & d)) + 0x5a827999
-        : i < 40
-        ? (b ^ c ^ d) + 0x6ed9eba1
-        : i < 60
-        ? ((b & c) | (b & d) | (c & d)) + 0x8f1bbcdc
-        : (b ^ c ^ d) + 0xca62c1d6;
-      const t = (((a << 5) | (a >>> 27)) + f + e + w[i]!) >>> 0;
-      e = d;
-      d = c;
-      c = ((b << 30) | (b >>> 2)) >>> 0;
-      b = a;
-      a = t;
-    }
-    h0 = (h0 + a) >>> 0;
-    h1 = (h1 + b) >>> 0;
-    h2 = (h2 + c) >>> 0;
-    h3 = (h3 + d) >>> 0;
-    h4 = (h4 + e) >>> 0;
-  }
-  const out = new Uint8Array(20);
-  const ov = new DataView(out.buffer);
-  [h0, h1, h2, h3, h4].forEach((h, i) => ov.setUint32(i * 4, h));
-  return out;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
+// === Helpers: nonces and masking keys (RFC 6455 §4.1 ¶23, §5.3) ===
 
 /** Random bytes for masking keys and handshake nonces, drawn from a refilled CSPRNG pool. */
 const randomPool = new Uint8Array(4096);
@@ -280,7 +245,7 @@ function randomKey(): number {
  */
 // @implements RFC6455 §1.3
 export function acceptKey(key: string): string {
-  return toBase64(sha1(encoder.encode(key + WEBSOCKET_GUID)));
+  return sha1(encoder.encode(key + WEBSOCKET_GUID)).toBase64();
 }
 
 // === Base framing protocol (RFC 6455 §5.2) ===
@@ -910,8 +875,8 @@ class Compressor {
     const chunks: Uint8Array[] = [];
     this.#deflate.onData = (c) => chunks.push(c as Uint8Array);
     this.#deflate.push(data, zlib.Z_SYNC_FLUSH);
-    if (this.#deflate.err) throw new Error(`Cannot compress message: ${this.#deflate.msg}`);
-    const out = concat(chunks);
+    if (this.#deflate.err) throw new RangeError(`Cannot compress message: ${this.#deflate.msg}`);
+    const out = chunks.length === 1 ? chunks[0]! : concat(chunks);
     // A sync flush ends with an empty stored block 00 00 ff ff, which the sender removes.
     return out.subarray(0, out.length - 4);
   }
@@ -971,19 +936,6 @@ class Decompressor {
   resetSize(): void {
     this.#size = 0;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 // === Sans-I/O protocol (RFC 6455 §5.4-§7) ===
@@ -1384,7 +1336,12 @@ export class WebSocketProtocol {
       data = this.#text;
       this.#text = "";
     } else {
-      data = this.#msgParts.length === 0 ? new Uint8Array(0) : concat(this.#msgParts);
+      const parts = this.#msgParts;
+      data = parts.length === 0
+        ? new Uint8Array(0)
+        : parts.length === 1
+        ? parts[0]!
+        : concat(parts);
       this.#msgParts = [];
     }
     this.#msgOpcode = 0;
@@ -1579,29 +1536,12 @@ export class WebSocketProtocol {
 }
 
 // === HTTP/1.1 heads for the opening handshake (RFC 6455 §4.1, §4.2.1) ===
+//
+// The heads are read and written by `@rtclite/std/http1`; these functions report its errors as
+// a HandshakeError with the status to answer (400, or 431 for a head over the limits).
 
-/** A parsed HTTP/1.1 request line and header fields. */
-export interface HttpRequestHead {
-  /** Request method, e.g. `GET`. */
-  method: string;
-  /** Request target, e.g. `/chat?room=1`. */
-  target: string;
-  /** HTTP version, e.g. `1.1`. */
-  version: string;
-  /** Header fields; repeated fields are joined with `, `. */
-  headers: Headers;
-}
-
-/** A parsed HTTP/1.1 status line and header fields. */
-export interface HttpResponseHead {
-  /** HTTP version, e.g. `1.1`. */
-  version: string;
-  /** Status code. */
-  status: number;
-  /** Reason phrase. */
-  reason: string;
-  /** Header fields; repeated fields are joined with `, `. */
-  headers: Headers;
+function handshakeError(e: unknown): unknown {
+  return e instanceof HttpParseError ? new HandshakeError(e.message, e.status) : e;
 }
 
 /**
@@ -1622,53 +1562,11 @@ export interface HttpResponseHead {
  * ```
  */
 export function findHeadEnd(buf: Uint8Array, maxSize: number = DEFAULT_MAX_HEAD_SIZE): number {
-  const end = Math.min(buf.length, maxSize);
-  for (let i = 3; i < end; i++) {
-    if (buf[i] === 10 && buf[i - 1] === 13 && buf[i - 2] === 10 && buf[i - 3] === 13) return i + 1;
+  try {
+    return findHttpHeadEnd(buf, maxSize);
+  } catch (e) {
+    throw handshakeError(e);
   }
-  if (buf.length >= maxSize) {
-    throw new HandshakeError(`Cannot read HTTP head: longer than ${maxSize} bytes`, 431);
-  }
-  return -1;
-}
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-function headLines(head: Uint8Array | string): string[] {
-  let text: string;
-  if (typeof head === "string") text = head;
-  else {
-    text = "";
-    for (let i = 0; i < head.length; i += 4096) {
-      text += String.fromCharCode(...head.subarray(i, i + 4096));
-    }
-  }
-  const lines = text.split("\r\n");
-  while (lines.length && lines[lines.length - 1] === "") lines.pop();
-  if (lines.length === 0) throw new HandshakeError("Cannot parse HTTP head: empty");
-  if (lines.length > MAX_HEADERS + 1) {
-    throw new HandshakeError(`Cannot parse HTTP head: more than ${MAX_HEADERS} header fields`, 431);
-  }
-  return lines;
-}
-
-function parseFields(lines: string[]): Headers {
-  const headers = new Headers();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
-    const name = line.slice(0, colon);
-    if (colon <= 0 || !TOKEN.test(name)) {
-      throw new HandshakeError(`Cannot parse HTTP head: bad header line ${JSON.stringify(line)}`);
-    }
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
-    // deno-lint-ignore no-control-regex
-    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
-      throw new HandshakeError(`Cannot parse HTTP head: control character in ${name}`);
-    }
-    headers.append(name, value);
-  }
-  return headers;
 }
 
 /**
@@ -1692,14 +1590,11 @@ function parseFields(lines: string[]): Headers {
  */
 // @implements RFC6455 §4.2.1
 export function parseHttpRequest(head: Uint8Array | string): HttpRequestHead {
-  const lines = headLines(head);
-  const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/(\d\.\d)$/.exec(lines[0]!);
-  if (!m) {
-    throw new HandshakeError(
-      `Cannot parse HTTP request line: ${JSON.stringify(lines[0]!.slice(0, 80))}`,
-    );
+  try {
+    return parseRequestHead(head);
+  } catch (e) {
+    throw handshakeError(e);
   }
-  return { method: m[1]!, target: m[2]!, version: m[3]!, headers: parseFields(lines) };
 }
 
 /**
@@ -1720,40 +1615,15 @@ export function parseHttpRequest(head: Uint8Array | string): HttpRequestHead {
  */
 // @implements RFC6455 §4.1 ¶38-39
 export function parseHttpResponse(head: Uint8Array | string): HttpResponseHead {
-  const lines = headLines(head);
-  const m = /^HTTP\/(\d\.\d) (\d{3})(?: (.*))?$/.exec(lines[0]!);
-  if (!m) {
-    throw new HandshakeError(
-      `Cannot parse HTTP status line: ${JSON.stringify(lines[0]!.slice(0, 80))}`,
-    );
+  try {
+    return parseResponseHead(head);
+  } catch (e) {
+    throw handshakeError(e);
   }
-  return { version: m[1]!, status: Number(m[2]), reason: m[3] ?? "", headers: parseFields(lines) };
 }
-
-/** A plain HTTP response, for error answers and non-WebSocket requests. */
-export interface HttpResponse {
-  /** Status code. */
-  status: number;
-  /** Header fields. */
-  headers?: HeadersInit;
-  /** Body (a `Content-Length` is added). */
-  body?: string | Uint8Array;
-}
-
-const REASONS: Record<number, string> = {
-  101: "Switching Protocols",
-  200: "OK",
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  426: "Upgrade Required",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-};
 
 /**
- * Formats an HTTP/1.1 response head and body.
+ * Formats an HTTP/1.1 response head and body (`formatResponse` of `@rtclite/std/http1`).
  *
  * @param response Status, headers and body.
  * @returns The bytes to send.
@@ -1767,17 +1637,7 @@ const REASONS: Record<number, string> = {
  * ```
  */
 export function formatHttpResponse(response: HttpResponse): Uint8Array {
-  const body = typeof response.body === "string"
-    ? encoder.encode(response.body)
-    : response.body ?? new Uint8Array(0);
-  const headers = new Headers(response.headers);
-  let head = `HTTP/1.1 ${response.status} ${REASONS[response.status] ?? "Status"}\r\n`;
-  for (const [k, v] of headers) head += `${k}: ${v}\r\n`;
-  if (response.status !== 101) {
-    if (!headers.has("content-length")) head += `content-length: ${body.length}\r\n`;
-    if (!headers.has("connection")) head += "connection: close\r\n";
-  }
-  return concat([encoder.encode(head + "\r\n"), body].filter((p) => p.length > 0));
+  return formatResponse(response);
 }
 
 // === Extension negotiation (RFC 6455 §9.1) ===
@@ -2120,7 +1980,7 @@ export function createHandshake(
   if (key === undefined) {
     const nonce = new Uint8Array(16);
     randomBytes(nonce);
-    key = toBase64(nonce);
+    key = nonce.toBase64();
   }
   const protocols = [...(options.protocols ?? [])];
   for (const p of protocols) {
@@ -2138,14 +1998,25 @@ export function createHandshake(
     : options.deflate;
   const defaultPort = u.protocol === "wss:" ? "443" : "80";
   const host = u.port && u.port !== defaultPort ? `${u.hostname}:${u.port}` : u.hostname;
-  let head = `GET ${u.pathname || "/"}${u.search} HTTP/1.1\r\nHost: ${host}\r\n` +
-    `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
-    `Sec-WebSocket-Version: 13\r\n`;
-  if (options.origin) head += `Origin: ${options.origin}\r\n`;
-  if (protocols.length) head += `Sec-WebSocket-Protocol: ${protocols.join(", ")}\r\n`;
-  if (deflate) head += `Sec-WebSocket-Extensions: ${formatExtensions([deflateOffer(deflate)])}\r\n`;
-  for (const [k, v] of new Headers(options.headers)) head += `${k}: ${v}\r\n`;
-  return { request: encoder.encode(head + "\r\n"), key, protocols, deflate };
+  const fields: [string, string][] = [
+    ["Host", host],
+    ["Upgrade", "websocket"],
+    ["Connection", "Upgrade"],
+    ["Sec-WebSocket-Key", key],
+    ["Sec-WebSocket-Version", "13"],
+  ];
+  if (options.origin) fields.push(["Origin", options.origin]);
+  if (protocols.length) fields.push(["Sec-WebSocket-Protocol", protocols.join(", ")]);
+  if (deflate) {
+    fields.push(["Sec-WebSocket-Extensions", formatExtensions([deflateOffer(deflate)])]);
+  }
+  fields.push(...new Headers(options.headers));
+  const request = formatRequestHead({
+    method: "GET",
+    target: `${u.pathname || "/"}${u.search}`,
+    headers: fields,
+  });
+  return { request, key, protocols, deflate };
 }
 
 function hasToken(value: string | null, token: string): boolean {
@@ -2365,12 +2236,16 @@ export function acceptHandshake(
       extensions = formatExtensions([r.response]);
     }
   }
-  let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-    `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
-  if (protocol) head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
-  if (extensions) head += `Sec-WebSocket-Extensions: ${extensions}\r\n`;
-  for (const [k, v] of new Headers(options.headers)) head += `${k}: ${v}\r\n`;
-  return { response: encoder.encode(head + "\r\n"), protocol, extensions, deflate };
+  const fields: [string, string][] = [
+    ["Upgrade", "websocket"],
+    ["Connection", "Upgrade"],
+    ["Sec-WebSocket-Accept", acceptKey(key)],
+  ];
+  if (protocol) fields.push(["Sec-WebSocket-Protocol", protocol]);
+  if (extensions) fields.push(["Sec-WebSocket-Extensions", extensions]);
+  fields.push(...new Headers(options.headers));
+  const response = formatResponseHead({ status: 101, headers: fields });
+  return { response, protocol, extensions, deflate };
 }
 
 /**
@@ -2390,1133 +2265,9 @@ export function acceptHandshake(
  * ```
  */
 export function rejectHandshake(error: HandshakeError): Uint8Array {
-  return formatHttpResponse({
+  return formatResponse({
     status: error.status,
     headers: error.headers,
     body: error.message + "\n",
   });
 }
-
-// === Deno adapters: the browser-shaped WebSocket (RFC 6455 §1.8, §7.1.1) ===
-
-/** A byte stream the WebSocket runs on; `Deno.Conn` (TCP or TLS) is one. */
-export interface Transport {
-  /** Reads into `p`; resolves with the byte count, or `null` at end of stream. */
-  read(p: Uint8Array): Promise<number | null>;
-  /** Writes from `p`; resolves with the byte count written. */
-  write(p: Uint8Array): Promise<number>;
-  /** Closes the stream. */
-  close(): void;
-}
-
-/** Options shared by client and server sockets. */
-export interface WebSocketOptions {
-  /** Largest message accepted (default 64 MiB); larger fails with 1009. */
-  maxMessageSize?: number;
-  /** Largest frame payload accepted (default: `maxMessageSize`). */
-  maxFrameSize?: number;
-  /** Split outgoing messages into frames of this many payload bytes (default: no splitting). */
-  fragmentSize?: number;
-  /** Milliseconds to wait for the peer's Close frame or TCP close (default 5000). */
-  closeTimeout?: number;
-  /** Messages buffered for a slow `for await` reader before reading pauses (default 16). */
-  highWaterMark?: number;
-}
-
-/** Options of the client {@linkcode WebSocket} constructor. */
-export interface WebSocketClientOptions
-  extends WebSocketOptions, Omit<ClientHandshakeOptions, "protocols"> {
-  /** Milliseconds to wait for the connection and handshake (default 10000). */
-  handshakeTimeout?: number;
-  /** Largest response head accepted. */
-  maxHeadSize?: number;
-  /** Extra CA certificates (PEM) for `wss:`. */
-  caCerts?: string[];
-  /** Opens the transport instead of `Deno.connect`/`Deno.connectTls` (e.g. a proxy tunnel). */
-  connect?: (url: URL) => Promise<Transport>;
-}
-
-/** What {@linkcode WebSocket.fromTransport} needs about an already-completed handshake. */
-export interface WebSocketInit extends WebSocketOptions, HandshakeResult {
-  /** Which side this socket is. */
-  role: WebSocketRole;
-  /** The URL (client) or request URL (server) to report in `url`. */
-  url: string;
-  /** Bytes already read after the handshake head (frames sent early by the peer). */
-  leftover?: Uint8Array;
-  /** The request head (server side). */
-  request?: HttpRequestHead | undefined;
-  /** Bytes to write before any frame (e.g. the server's 101 response). */
-  preamble?: Uint8Array;
-  /** Compression threshold and level. */
-  deflateOptions?: Pick<DeflateOptions, "threshold" | "level">;
-}
-
-/** What `binaryType` selects for binary messages in `message` events. */
-export type BinaryType = "blob" | "arraybuffer";
-
-/** `readyState` values. */
-type ReadyState = 0 | 1 | 2 | 3;
-
-async function writeAll(conn: Transport, data: Uint8Array): Promise<void> {
-  let o = 0;
-  while (o < data.length) o += await conn.write(data.subarray(o));
-}
-
-/** Reads an HTTP head; returns it and whatever followed. */
-async function readHead(
-  conn: Transport,
-  maxSize: number,
-): Promise<{ head: Uint8Array; leftover: Uint8Array }> {
-  let buf = new Uint8Array(4096);
-  let len = 0;
-  for (;;) {
-    if (len === buf.length) {
-      const bigger = new Uint8Array(Math.min(buf.length * 2, maxSize + 4096));
-      bigger.set(buf);
-      buf = bigger;
-    }
-    const n = await conn.read(buf.subarray(len));
-    if (n === null) throw new HandshakeError("Cannot read HTTP head: connection closed", 400);
-    const from = Math.max(0, len - 3);
-    len += n;
-    const end = findHeadEnd(buf.subarray(from, len), Infinity);
-    if (end >= 0 && from + end <= maxSize) {
-      return { head: buf.slice(0, from + end), leftover: buf.slice(from + end, len) };
-    }
-    if (len >= maxSize) {
-      throw new HandshakeError(`Cannot read HTTP head: longer than ${maxSize} bytes`, 431);
-    }
-  }
-}
-
-function timeoutError(ms: number, what: string): Error {
-  return new Error(`Timed out after ${ms} ms: ${what}`);
-}
-
-/**
- * A WebSocket shaped like the browser's (`readyState`, `send`, `close`, `binaryType`,
- * `bufferedAmount`, `open`/`message`/`error`/`close` events and `on*` handlers), running this
- * module's protocol over a Deno TCP or TLS connection. It is also an async iterable of messages
- * (`string` for text, `Uint8Array` for binary): while a `for await` loop is slower than the
- * peer, reading from the socket pauses once `highWaterMark` messages wait (backpressure).
- *
- * Replies sent from a `message` handler go out before the automatic answer to a Close frame that
- * arrived in the same read; a `for await` loop that is behind when the peer closes can no longer
- * reply (its `send` is ignored, as after any close).
- *
- * `new WebSocket(url)` connects as a client; servers get instances from
- * {@linkcode serveWebSocket}, {@linkcode acceptWebSocket} or {@linkcode upgradeWebSocket}.
- *
- * @example Iterate over messages
- * ```ts
- * import { serveWebSocket, WebSocket } from "@rtclite/std/ietf/rfc6455";
- * import { deepEqual } from "node:assert/strict";
- *
- * await using server = serveWebSocket({ hostname: "127.0.0.1", port: 0 }, async (socket) => {
- *   for await (const message of socket) socket.send(message);
- * });
- * const ws = new WebSocket(`ws://127.0.0.1:${server.addr.port}`);
- * ws.onopen = () => {
- *   ws.send("one");
- *   ws.send(new Uint8Array([2]));
- * };
- * const got: (string | Uint8Array)[] = [];
- * for await (const message of ws) {
- *   got.push(message);
- *   if (got.length === 2) ws.close();
- * }
- * deepEqual(got, ["one", new Uint8Array([2])]);
- * ```
- */
-export class WebSocket extends EventTarget implements AsyncIterable<string | Uint8Array> {
-  /** The connection is being established. */
-  static readonly CONNECTING = 0;
-  /** The connection is open. */
-  static readonly OPEN = 1;
-  /** The closing handshake is in progress. */
-  static readonly CLOSING = 2;
-  /** The connection is closed. */
-  static readonly CLOSED = 3;
-
-  static #init: { transport: Transport; init: WebSocketInit } | undefined;
-
-  /** Called on `open`. */
-  onopen: ((ev: Event) => void) | null = null;
-  /** Called on `message`. */
-  onmessage: ((ev: MessageEvent) => void) | null = null;
-  /** Called on `error`. */
-  onerror: ((ev: Event) => void) | null = null;
-  /** Called on `close`. */
-  onclose: ((ev: CloseEvent) => void) | null = null;
-
-  #url: string;
-  #readyState: ReadyState = 0;
-  #protocol = "";
-  #extensions = "";
-  #binaryType: BinaryType = "blob";
-  #conn: Transport | undefined;
-  #proto: WebSocketProtocol | undefined;
-  #request: HttpRequestHead | undefined;
-  #role: WebSocketRole = "client";
-  #options: WebSocketOptions;
-  #writeQueue: Uint8Array[] = [];
-  #queued = 0;
-  #writing = false;
-  #closeAfterWrite = false;
-  #drainWaiters: (() => void)[] = [];
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #finished = false;
-  #messages: (string | Uint8Array)[] = [];
-  #iterators = 0;
-  #wake: (() => void) | undefined;
-  #resume: (() => void) | undefined;
-
-  /**
-   * Opens a client connection to `url` (RFC 6455 §4.1).
-   *
-   * @param url `ws:` or `wss:` URI.
-   * @param protocols Subprotocols to offer.
-   * @param options Handshake, limits and transport options.
-   * @throws {SyntaxError} For a bad URL or subprotocol list.
-   */
-  constructor(
-    url: string | URL,
-    protocols: string | readonly string[] = [],
-    options: WebSocketClientOptions = {},
-  ) {
-    super();
-    const wrap = WebSocket.#init;
-    WebSocket.#init = undefined;
-    this.#options = wrap?.init ?? options;
-    if (wrap) {
-      this.#url = wrap.init.url;
-      this.#open(wrap.transport, wrap.init);
-      return;
-    }
-    const u = parseWebSocketUrl(url);
-    this.#url = u.href;
-    const list = typeof protocols === "string" ? [protocols] : [...protocols];
-    const hs = createHandshake(u, { ...options, protocols: list });
-    this.#connect(u, hs, options);
-  }
-
-  /**
-   * Wraps a transport whose opening handshake has completed (used by the server functions, and
-   * for custom transports).
-   *
-   * @param transport The byte stream.
-   * @param init The handshake result, role and options.
-   * @returns An open socket.
-   *
-   * @example
-   * ```ts
-   * import { WebSocket } from "@rtclite/std/ietf/rfc6455";
-   * import { equal } from "node:assert/strict";
-   * const written: Uint8Array[] = [];
-   * const transport = {
-   *   read: () => new Promise<null>(() => {}),
-   *   write: (p: Uint8Array) => (written.push(p.slice()), Promise.resolve(p.length)),
-   *   close: () => {},
-   * };
-   * const ws = WebSocket.fromTransport(transport, {
-   *   role: "server", url: "ws://x/", protocol: "", extensions: "", deflate: undefined,
-   * });
-   * equal(ws.readyState, WebSocket.OPEN);
-   * ws.send("hi");
-   * await ws.flush();
-   * equal(written[0]![0], 0x81);
-   * ```
-   */
-  static fromTransport(transport: Transport, init: WebSocketInit): WebSocket {
-    WebSocket.#init = { transport, init };
-    return new WebSocket(init.url);
-  }
-
-  /** The URL of the connection. */
-  get url(): string {
-    return this.#url;
-  }
-  /** 0 connecting, 1 open, 2 closing, 3 closed. */
-  get readyState(): number {
-    return this.#readyState;
-  }
-  /** The subprotocol the server selected, or `""`. */
-  get protocol(): string {
-    return this.#protocol;
-  }
-  /** The extensions in effect (`Sec-WebSocket-Extensions`), or `""`. */
-  get extensions(): string {
-    return this.#extensions;
-  }
-  /** Bytes queued by `send` and not yet written to the transport. */
-  get bufferedAmount(): number {
-    return this.#queued + (this.#proto?.bufferedAmount ?? 0);
-  }
-  /** The HTTP request of the opening handshake (server side only). */
-  get request(): HttpRequestHead | undefined {
-    return this.#request;
-  }
-  /** How binary messages appear in `message` events: `blob` (default) or `arraybuffer`. */
-  get binaryType(): BinaryType {
-    return this.#binaryType;
-  }
-  set binaryType(value: BinaryType) {
-    if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
-  }
-
-  async #connect(u: URL, hs: ClientHandshake, options: WebSocketClientOptions): Promise<void> {
-    const ms = options.handshakeTimeout ?? 10_000;
-    let conn: Transport | undefined;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        conn?.close();
-      } catch { /* already closed */ }
-    }, ms);
-    try {
-      const hostname = u.hostname.replace(/^\[|\]$/g, "");
-      const port = Number(u.port || (u.protocol === "wss:" ? 443 : 80));
-      conn = options.connect
-        ? await options.connect(u)
-        : u.protocol === "wss:"
-        ? await Deno.connectTls({
-          hostname,
-          port,
-          ...(options.caCerts ? { caCerts: options.caCerts } : {}),
-        })
-        : await Deno.connect({ hostname, port });
-      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-      if (timedOut) throw timeoutError(ms, "WebSocket connect");
-      this.#conn = conn;
-      if (this.#finished) return conn.close();
-      await writeAll(conn, hs.request);
-      const { head, leftover } = await readHead(conn, options.maxHeadSize ?? DEFAULT_MAX_HEAD_SIZE);
-      const result = verifyHandshake(hs, parseHttpResponse(head));
-      clearTimeout(timer);
-      if (this.#finished) return;
-      this.#open(conn, { ...options, ...result, role: "client", url: this.#url, leftover });
-    } catch (e) {
-      clearTimeout(timer);
-      log.debug("WebSocket connect to {url} failed: {error}", { url: this.#url, error: String(e) });
-      if (this.#finished) return;
-      this.#emit(
-        "error",
-        new ErrorEvent("error", {
-          message: timedOut ? timeoutError(ms, "WebSocket handshake").message : String(e),
-          error: e,
-        }),
-      );
-      this.#finish(CloseCode.Abnormal, "", false);
-    }
-  }
-
-  #open(conn: Transport, init: WebSocketInit): void {
-    this.#conn = conn;
-    this.#role = init.role;
-    this.#request = init.request;
-    this.#protocol = init.protocol;
-    this.#extensions = init.extensions;
-    try {
-      this.#origin = new URL(this.#url).origin;
-    } catch { /* an opaque URL has no origin */ }
-    this.#proto = new WebSocketProtocol({
-      role: init.role,
-      ...(init.maxMessageSize !== undefined ? { maxMessageSize: init.maxMessageSize } : {}),
-      ...(init.maxFrameSize !== undefined ? { maxFrameSize: init.maxFrameSize } : {}),
-      ...(init.fragmentSize !== undefined ? { fragmentSize: init.fragmentSize } : {}),
-      ...(init.deflateOptions !== undefined ? { deflateOptions: init.deflateOptions } : {}),
-      deflate: init.deflate,
-    });
-    this.#readyState = 1;
-    if (init.preamble) this.#enqueue(init.preamble);
-    const leftover = init.leftover;
-    // Events fire from a later task, so handlers attached right after creation see them all.
-    setTimeout(() => {
-      if (this.#finished) return;
-      this.#emit("open", new Event("open"));
-      if (leftover?.length) this.#process(leftover);
-      this.#readLoop();
-    }, 0);
-  }
-
-  #emit(type: string, event: Event): void {
-    const handler = type === "open"
-      ? this.onopen
-      : type === "message"
-      ? this.onmessage
-      : type === "error"
-      ? this.onerror
-      : this.onclose;
-    try {
-      (handler as ((e: Event) => void) | null)?.call(this, event);
-    } catch (e) {
-      reportError(e);
-    }
-    this.dispatchEvent(event);
-  }
-
-  async #readLoop(): Promise<void> {
-    const buf = new Uint8Array(256 * 1024);
-    const conn = this.#conn!;
-    while (!this.#finished) {
-      if (this.#iterators > 0 && this.#messages.length >= (this.#options.highWaterMark ?? 16)) {
-        await new Promise<void>((r) => this.#resume = r);
-        continue;
-      }
-      let n: number | null;
-      try {
-        n = await conn.read(buf);
-      } catch (e) {
-        if (!this.#finished) log.debug("WebSocket read failed: {error}", { error: String(e) });
-        n = null;
-      }
-      if (n === null) break;
-      this.#process(buf.subarray(0, n));
-    }
-    // End of stream: a clean close if the closing handshake completed (RFC 6455 §7.1.4-§7.1.5).
-    if (!this.#finished) {
-      const p = this.#proto!;
-      this.#finish(
-        p.state === "closed" ? p.closeCode : CloseCode.Abnormal,
-        p.closeReason,
-        p.state === "closed" && p.closeCode !== CloseCode.Abnormal && !this.#failed,
-      );
-    }
-  }
-
-  #failed = false;
-
-  #process(data: Uint8Array): void {
-    const proto = this.#proto!;
-    const events = proto.receive(data);
-    for (const ev of events) {
-      switch (ev.type) {
-        case "message":
-          this.#deliver(ev.data);
-          break;
-        case "error":
-          this.#failed = true;
-          log.debug("WebSocket failed: {error}", { error: ev.error.message });
-          this.#emit(
-            "error",
-            new ErrorEvent("error", { message: ev.error.message, error: ev.error }),
-          );
-          break;
-        case "close":
-          this.#readyState = 2;
-          // @implements RFC6455 §7.1.1 ¶2
-          if (this.#role === "server" || !ev.wasClean) this.#closeAfterWrite = true;
-          else this.#armCloseTimer();
-          this.#kickWriter();
-          break;
-      }
-    }
-    // Replies sent by handlers go out before the automatic Close reply.
-    this.#flushProto();
-  }
-
-  #deliver(data: string | Uint8Array): void {
-    if (this.#iterators > 0) {
-      this.#messages.push(data);
-      this.#wake?.();
-    }
-    if (!this.onmessage && !this.#hasMessageListeners) return;
-    let value: string | ArrayBuffer | Blob;
-    if (typeof data === "string") value = data;
-    else if (this.#binaryType === "arraybuffer") {
-      value = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
-        ? data.buffer as ArrayBuffer
-        : data.slice().buffer as ArrayBuffer;
-    } else value = new Blob([data as Uint8Array<ArrayBuffer>]);
-    this.#emit("message", new MessageEvent("message", { data: value, origin: this.#origin }));
-  }
-
-  #listenerCount = 0;
-  #origin = "";
-  get #hasMessageListeners(): boolean {
-    return this.#listenerCount > 0;
-  }
-
-  /**
-   * Adds an event listener (`open`, `message`, `error`, `close`).
-   *
-   * @param type Event type.
-   * @param listener The listener.
-   * @param options Listener options.
-   */
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    if (type === "message" && listener) this.#listenerCount++;
-    super.addEventListener(type, listener, options);
-  }
-
-  #flushProto(): void {
-    const proto = this.#proto;
-    if (!proto) return;
-    for (const chunk of proto.takeOutput()) this.#enqueue(chunk);
-  }
-
-  #enqueue(chunk: Uint8Array): void {
-    this.#writeQueue.push(chunk);
-    this.#queued += chunk.length;
-    this.#kickWriter();
-  }
-
-  #kickWriter(): void {
-    if (this.#writing) return;
-    this.#writing = true;
-    // Start on a microtask so that frames queued in the same turn go out in one write.
-    queueMicrotask(() => this.#writeLoop());
-  }
-
-  async #writeLoop(): Promise<void> {
-    const conn = this.#conn!;
-    try {
-      while (this.#writeQueue.length) {
-        const q = this.#writeQueue;
-        let chunk: Uint8Array;
-        if (q.length === 1 || q[0]!.length >= 65536) chunk = q.shift()!;
-        else {
-          // Coalesce small frames into one write.
-          let n = 0, k = 0;
-          while (k < q.length && n + q[k]!.length <= 262144) n += q[k++]!.length;
-          if (k <= 1) chunk = q.shift()!;
-          else chunk = concat(q.splice(0, k));
-        }
-        await writeAll(conn, chunk);
-        this.#queued -= chunk.length;
-      }
-    } catch (e) {
-      log.debug("WebSocket write failed: {error}", { error: String(e) });
-      this.#writeQueue = [];
-      this.#queued = 0;
-      this.#writing = false;
-      this.#failed = true;
-      this.#finish(CloseCode.Abnormal, "", false);
-      return;
-    }
-    this.#writing = false;
-    for (const w of this.#drainWaiters.splice(0)) w();
-    if (this.#closeAfterWrite && !this.#finished) {
-      const p = this.#proto!;
-      this.#finish(p.closeCode, p.closeReason, !this.#failed);
-    }
-  }
-
-  #armCloseTimer(): void {
-    if (this.#closeTimer !== undefined) return;
-    this.#closeTimer = setTimeout(() => {
-      this.#closeTimer = undefined;
-      if (this.#finished) return;
-      const p = this.#proto;
-      const clean = p?.state === "closed" && !this.#failed;
-      this.#finish(clean ? p!.closeCode : CloseCode.Abnormal, p?.closeReason ?? "", clean);
-    }, this.#options.closeTimeout ?? 5000);
-  }
-
-  #finish(code: number, reason: string, wasClean: boolean): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#readyState = 3;
-    clearTimeout(this.#closeTimer);
-    try {
-      this.#conn?.close();
-    } catch { /* already closed */ }
-    this.#wake?.();
-    this.#resume?.();
-    for (const w of this.#drainWaiters.splice(0)) w();
-    this.#emit("close", new CloseEvent("close", { code, reason, wasClean }));
-  }
-
-  /**
-   * Sends a message: a string as text, bytes (or an ArrayBuffer, a view or a Blob) as binary.
-   * Does nothing once closing, as in browsers; see `bufferedAmount` and {@linkcode flush}.
-   * A Blob is read first; messages sent after it wait for it, so the order is kept.
-   *
-   * @param data The message.
-   * @throws {DOMException} `InvalidStateError` while connecting.
-   */
-  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
-    if (this.#readyState === 0) {
-      throw new DOMException("Cannot send: the WebSocket is connecting", "InvalidStateError");
-    }
-    if (this.#readyState !== 1 || !this.#proto!.canSend) return;
-    const payload = data instanceof Blob || typeof data === "string"
-      ? data
-      : ArrayBuffer.isView(data)
-      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-      : new Uint8Array(data);
-    if (payload instanceof Blob || this.#blobQueue) {
-      // A Blob is read asynchronously; messages after it wait so that order is kept.
-      (this.#blobQueue ??= []).push(payload);
-      if (this.#blobQueue.length === 1) this.#drainBlobs();
-      return;
-    }
-    this.#proto!.send(payload);
-    this.#flushProto();
-  }
-
-  #blobQueue: (string | Uint8Array | Blob)[] | undefined;
-
-  async #drainBlobs(): Promise<void> {
-    const q = this.#blobQueue!;
-    while (q.length) {
-      const item = q[0]!;
-      const payload = item instanceof Blob ? new Uint8Array(await item.arrayBuffer()) : item;
-      q.shift();
-      if (this.#readyState === 1 && this.#proto!.canSend) {
-        this.#proto!.send(payload);
-        this.#flushProto();
-      }
-    }
-    this.#blobQueue = undefined;
-  }
-
-  /**
-   * Sends a ping (RFC 6455 §5.5.2); the peer's pong is not surfaced as an event.
-   *
-   * @param data Up to 125 bytes.
-   */
-  ping(data: Uint8Array = new Uint8Array(0)): void {
-    if (this.#readyState !== 1) return;
-    this.#proto!.ping(data);
-    this.#flushProto();
-  }
-
-  /**
-   * Resolves when everything queued so far has been written to the transport (or the socket
-   * closed): `await ws.flush()` after sends gives backpressure to a fast producer.
-   *
-   * @returns A promise.
-   */
-  flush(): Promise<void> {
-    if (!this.#writing && this.#writeQueue.length === 0) return Promise.resolve();
-    if (this.#finished) return Promise.resolve();
-    return new Promise((r) => this.#drainWaiters.push(r));
-  }
-
-  /**
-   * Starts the closing handshake (RFC 6455 §7.1.2); the `close` event fires when the
-   * transport is closed. While connecting, abandons the connection.
-   *
-   * @param code 1000, 3000-4999, or another code that may be sent (1001-1003, 1007-1014).
-   * @param reason At most 123 bytes of UTF-8.
-   * @throws {DOMException} `InvalidAccessError` for a code that may not be sent, `SyntaxError` for a
-   * reason that is too long.
-   */
-  close(code?: number, reason = ""): void {
-    if (code !== undefined && !isValidCloseCode(code)) {
-      throw new DOMException(
-        `Cannot close: status code ${code} may not be sent`,
-        "InvalidAccessError",
-      );
-    }
-    if (encoder.encode(reason).length > 123) {
-      throw new DOMException("Cannot close: reason longer than 123 bytes", "SyntaxError");
-    }
-    if (this.#readyState === 0) {
-      this.#emit("error", new Event("error"));
-      this.#finish(CloseCode.Abnormal, "", false);
-      return;
-    }
-    if (this.#readyState !== 1) return;
-    this.#readyState = 2;
-    this.#proto!.close(code, code === undefined ? "" : reason);
-    this.#flushProto();
-    this.#armCloseTimer();
-  }
-
-  /**
-   * Iterates over received messages until the connection closes. Reading pauses while
-   * `highWaterMark` messages wait for the loop.
-   *
-   * @returns An async iterator of messages.
-   */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<string | Uint8Array> {
-    this.#iterators++;
-    try {
-      for (;;) {
-        const m = this.#messages.shift();
-        if (m !== undefined) {
-          if (this.#messages.length < (this.#options.highWaterMark ?? 16)) {
-            const r = this.#resume;
-            this.#resume = undefined;
-            r?.();
-          }
-          yield m;
-          continue;
-        }
-        if (this.#finished) return;
-        await new Promise<void>((r) => this.#wake = r);
-        this.#wake = undefined;
-      }
-    } finally {
-      this.#iterators--;
-      const r = this.#resume;
-      this.#resume = undefined;
-      r?.();
-    }
-  }
-}
-
-// === Deno adapters: server (RFC 6455 §4.2) ===
-
-/** Options of the server functions. */
-export interface WebSocketServerOptions extends ServerHandshakeOptions, WebSocketOptions {
-  /** Address to listen on (default `0.0.0.0`). */
-  hostname?: string;
-  /** Port to listen on (default 80; 0 picks a free port). */
-  port?: number;
-  /** PEM certificate chain: listen with TLS (`wss:`) when set together with `key`. */
-  cert?: string;
-  /** PEM private key for TLS. */
-  key?: string;
-  /** Milliseconds a client has to complete its handshake (default 10000); slower ones are dropped. */
-  handshakeTimeout?: number;
-  /** Largest request head accepted (default {@linkcode DEFAULT_MAX_HEAD_SIZE}); larger get 431. */
-  maxHeadSize?: number;
-  /** Answers requests that are not WebSocket upgrades (default: 426 Upgrade Required). */
-  onRequest?: (request: HttpRequestHead) => HttpResponse | Promise<HttpResponse>;
-  /** Compression threshold and level for permessage-deflate. */
-  deflateOptions?: Pick<DeflateOptions, "threshold" | "level">;
-  /** Stops the server when aborted. */
-  signal?: AbortSignal;
-}
-
-function isUpgrade(request: HttpRequestHead): boolean {
-  return hasToken(request.headers.get("upgrade"), "websocket");
-}
-
-function socketInit(
-  request: HttpRequestHead,
-  result: ServerHandshake,
-  options: WebSocketServerOptions,
-  leftover: Uint8Array | undefined,
-): WebSocketInit {
-  const host = request.headers.get("host") ?? "localhost";
-  return {
-    ...options,
-    protocol: result.protocol,
-    extensions: result.extensions,
-    deflate: result.deflate,
-    role: "server",
-    url: `${options.cert ? "wss" : "ws"}://${host}${
-      request.target.startsWith("/") ? request.target : "/"
-    }`,
-    request,
-    preamble: result.response,
-    ...(leftover ? { leftover } : {}),
-  };
-}
-
-/**
- * Completes the server handshake on a connection whose HTTP request head the caller already
- * read (e.g. an HTTP server that routes `Upgrade: websocket` requests here): writes the 101
- * response and returns the open socket. When the request is not an acceptable handshake, writes
- * the error response, closes the connection and throws.
- *
- * @param conn The accepted connection.
- * @param request The request head.
- * @param options Handshake options and limits; `leftover` holds bytes read after the head.
- * @returns The open socket.
- * @throws {HandshakeError} When the handshake is refused (the connection is closed).
- *
- * @example
- * ```ts
- * import { parseHttpRequest, upgradeWebSocket, WebSocket } from "@rtclite/std/ietf/rfc6455";
- * import { equal } from "node:assert/strict";
- *
- * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const client = new WebSocket(`ws://127.0.0.1:${listener.addr.port}/`, "sip");
- * const conn = await listener.accept();
- * const buf = new Uint8Array(4096);
- * const n = (await conn.read(buf))!; // a real server reads until the empty line
- * const socket = upgradeWebSocket(conn, parseHttpRequest(buf.subarray(0, n)), { protocols: ["sip"] });
- * equal(socket.protocol, "sip");
- * await new Promise((r) => client.onopen = r);
- * equal(client.protocol, "sip");
- * client.close();
- * await new Promise((r) => socket.onclose = r);
- * listener.close();
- * ```
- */
-export function upgradeWebSocket(
-  conn: Transport,
-  request: HttpRequestHead,
-  options: WebSocketServerOptions & { leftover?: Uint8Array } = {},
-): WebSocket {
-  let result: ServerHandshake;
-  try {
-    result = acceptHandshake(request, options);
-  } catch (e) {
-    if (e instanceof HandshakeError) {
-      writeAll(conn, rejectHandshake(e)).catch(() => {}).finally(() => {
-        try {
-          conn.close();
-        } catch { /* closed */ }
-      });
-    }
-    throw e;
-  }
-  return WebSocket.fromTransport(conn, socketInit(request, result, options, options.leftover));
-}
-
-/**
- * Takes over an accepted connection: reads the HTTP request (within `handshakeTimeout` and
- * `maxHeadSize`), answers non-upgrade requests with `onRequest` (or 426), and completes the
- * WebSocket handshake.
- *
- * @param conn The accepted TCP or TLS connection.
- * @param options Handshake options and limits.
- * @returns The open socket (its `request` holds the HTTP request).
- * @throws {HandshakeError} When the request is not an acceptable handshake; the error response
- * has been sent and the connection closed.
- *
- * @example
- * ```ts
- * import { acceptWebSocket, WebSocket } from "@rtclite/std/ietf/rfc6455";
- * import { equal } from "node:assert/strict";
- *
- * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const client = new WebSocket(`ws://127.0.0.1:${listener.addr.port}/chat`);
- * const socket = await acceptWebSocket(await listener.accept());
- * equal(socket.request?.target, "/chat");
- * await new Promise((r) => client.onopen = r);
- * client.close(1000);
- * const ev = await new Promise<CloseEvent>((r) => socket.onclose = r);
- * equal(ev.code, 1000);
- * listener.close();
- * ```
- */
-export async function acceptWebSocket(
-  conn: Transport,
-  options: WebSocketServerOptions = {},
-): Promise<WebSocket> {
-  const ms = options.handshakeTimeout ?? 10_000;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      conn.close();
-    } catch { /* closed */ }
-  }, ms);
-  let request: HttpRequestHead;
-  let leftover: Uint8Array;
-  let answered = false;
-  try {
-    const head = await readHead(conn, options.maxHeadSize ?? DEFAULT_MAX_HEAD_SIZE);
-    leftover = head.leftover;
-    request = parseHttpRequest(head.head);
-    if (!isUpgrade(request)) {
-      const response = options.onRequest ? await options.onRequest(request) : {
-        status: 426,
-        headers: { "Upgrade": "websocket", "Sec-WebSocket-Version": "13" },
-        body: "This is a WebSocket endpoint\n",
-      };
-      answered = true;
-      await writeAll(conn, formatHttpResponse(response));
-      throw new HandshakeError(
-        `Cannot accept handshake: not an upgrade (${request.method} ${request.target})`,
-        response.status,
-      );
-    }
-  } catch (e) {
-    clearTimeout(timer);
-    if (!timedOut && !answered && e instanceof HandshakeError) {
-      await writeAll(conn, rejectHandshake(e)).catch(() => {});
-    }
-    try {
-      conn.close();
-    } catch { /* closed */ }
-    if (timedOut) {
-      throw new HandshakeError(
-        `Cannot accept handshake: ${timeoutError(ms, "reading the request").message}`,
-        408,
-      );
-    }
-    throw e;
-  }
-  clearTimeout(timer);
-  return upgradeWebSocket(conn, request, { ...options, leftover });
-}
-
-/**
- * A listening WebSocket server (see {@linkcode serveWebSocket}).
- */
-export class WebSocketServer implements AsyncDisposable {
-  readonly #listener: Deno.Listener;
-  readonly #sockets = new Set<WebSocket>();
-  readonly #pending = new Set<Transport>();
-  readonly #done: Promise<void>;
-  #closed = false;
-
-  /**
-   * Serves WebSocket connections accepted from `listener`.
-   *
-   * @param listener A TCP or TLS listener.
-   * @param options Handshake options and limits.
-   * @param handler Called with each open socket and its request.
-   */
-  constructor(
-    listener: Deno.Listener,
-    options: WebSocketServerOptions,
-    handler: (socket: WebSocket, request: HttpRequestHead) => void | Promise<void>,
-  ) {
-    this.#listener = listener;
-    options.signal?.addEventListener("abort", () => this.close(), { once: true });
-    this.#done = this.#serve(options, handler);
-  }
-
-  /** The address the server listens on. */
-  get addr(): Deno.NetAddr {
-    return this.#listener.addr as Deno.NetAddr;
-  }
-
-  /** Open sockets. */
-  get sockets(): ReadonlySet<WebSocket> {
-    return this.#sockets;
-  }
-
-  async #serve(
-    options: WebSocketServerOptions,
-    handler: (socket: WebSocket, request: HttpRequestHead) => void | Promise<void>,
-  ): Promise<void> {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (e) {
-        if (!this.#closed) {
-          log.warn("WebSocket server stopped accepting: {error}", { error: String(e) });
-        }
-        return;
-      }
-      this.#pending.add(conn);
-      // Frames are coalesced by the writer; Nagle's algorithm would only add latency.
-      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-      acceptWebSocket(conn, options).then((socket) => {
-        this.#pending.delete(conn);
-        if (this.#closed) return socket.close(CloseCode.GoingAway);
-        this.#sockets.add(socket);
-        socket.addEventListener("close", () => this.#sockets.delete(socket));
-        try {
-          Promise.resolve(handler(socket, socket.request!)).catch((e) => {
-            log.error("WebSocket handler failed: {error}", { error: String(e) });
-            socket.close(CloseCode.InternalError);
-          });
-        } catch (e) {
-          log.error("WebSocket handler failed: {error}", { error: String(e) });
-          socket.close(CloseCode.InternalError);
-        }
-      }, (e) => {
-        this.#pending.delete(conn);
-        log.debug("WebSocket handshake from {addr} failed: {error}", {
-          addr: `${(conn.remoteAddr as Deno.NetAddr).hostname}:${
-            (conn.remoteAddr as Deno.NetAddr).port
-          }`,
-          error: String(e),
-        });
-      });
-    }
-  }
-
-  /**
-   * Stops listening, closes sockets with 1001 (going away) and waits for them to close.
-   *
-   * @returns A promise that settles when the server has stopped.
-   */
-  async close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      try {
-        this.#listener.close();
-      } catch { /* closed */ }
-      for (const c of this.#pending) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-    }
-    const closing = [...this.#sockets].map((s) =>
-      s.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise<void>((r) => {
-        s.addEventListener("close", () => r());
-        s.close(CloseCode.GoingAway);
-      })
-    );
-    await Promise.all([this.#done, ...closing]);
-  }
-
-  /** Same as {@linkcode WebSocketServer.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-}
-
-/**
- * Listens on TCP (or TLS with `cert` and `key`) and calls `handler` with each WebSocket that
- * completes its handshake. Bad or slow handshakes are answered or dropped without affecting
- * other connections.
- *
- * @param options Address, TLS, handshake and limits.
- * @param handler Called with each open socket and its HTTP request.
- * @returns The running server.
- *
- * @example
- * ```ts
- * import { serveWebSocket, WebSocket } from "@rtclite/std/ietf/rfc6455";
- * import { equal } from "node:assert/strict";
- * await using server = serveWebSocket({ hostname: "127.0.0.1", port: 0, protocols: ["sip"] }, (ws) => {
- *   ws.send(`hello ${ws.protocol}`);
- * });
- * const ws = new WebSocket(`ws://127.0.0.1:${server.addr.port}`, ["sip"]);
- * const ev = await new Promise<MessageEvent>((r) => ws.onmessage = r);
- * equal(ev.data, "hello sip");
- * ws.close();
- * ```
- */
-export function serveWebSocket(
-  options: WebSocketServerOptions,
-  handler: (socket: WebSocket, request: HttpRequestHead) => void | Promise<void>,
-): WebSocketServer {
-  const addr = { hostname: options.hostname ?? "0.0.0.0", port: options.port ?? 80 };
-  const listener = options.cert && options.key
-    ? Deno.listenTls({ ...addr, cert: options.cert, key: options.key })
-    : Deno.listen(addr);
-  return new WebSocketServer(listener, options, handler);
-}
-
-// === Command line ===
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-function flags(args: string[], name: string): string[] {
-  const out: string[] = [];
-  args.forEach((a, i) => {
-    if (a === name && args[i + 1] !== undefined) out.push(args[i + 1]!);
-  });
-  return out;
-}
-
-async function* stdinLines(): AsyncGenerator<string> {
-  const dec = new TextDecoder();
-  let rest = "";
-  for await (const chunk of Deno.stdin.readable) {
-    rest += dec.decode(chunk, { stream: true });
-    let i;
-    while ((i = rest.indexOf("\n")) >= 0) {
-      yield rest.slice(0, i).replace(/\r$/, "");
-      rest = rest.slice(i + 1);
-    }
-  }
-  if (rest) yield rest;
-}
-
-const USAGE = `Usage:
-  deno run -A std/ietf/rfc6455.ts serve [--port 8080] [--hostname 0.0.0.0] [--echo]
-      [--protocol P]... [--no-deflate] [--cert F --key F] [-v|-q]
-  deno run -A std/ietf/rfc6455.ts connect ws://HOST:PORT/PATH [--protocol P]... [--no-deflate]
-      [--origin O] [--binary] [-v|-q]
-serve without --echo prints received messages and sends stdin lines to every client;
-connect sends stdin lines as messages and prints messages to stdout.`;
-
-async function main(argv: string[]): Promise<number> {
-  const { level, args } = parseVerbosity(argv);
-  await setupLogging(level);
-  const [command, target] = args;
-  const deflate = !args.includes("--no-deflate");
-  const protocols = flags(args, "--protocol");
-  const out = (text: string) => Deno.stdout.write(encoder.encode(text + "\n"));
-  const show = (d: string | Uint8Array) =>
-    typeof d === "string"
-      ? d
-      : `[binary ${d.length} bytes] ${
-        [...d.subarray(0, 32)].map((b) => b.toString(16).padStart(2, "0")).join(" ")
-      }`;
-  if (command === "serve") {
-    const echo = args.includes("--echo");
-    const certFile = flag(args, "--cert"), keyFile = flag(args, "--key");
-    const server = serveWebSocket({
-      hostname: flag(args, "--hostname") ?? "0.0.0.0",
-      port: Number(flag(args, "--port") ?? 8080),
-      ...(protocols.length ? { protocols } : {}),
-      deflate,
-      ...(certFile && keyFile
-        ? { cert: Deno.readTextFileSync(certFile), key: Deno.readTextFileSync(keyFile) }
-        : {}),
-    }, async (ws, req) => {
-      log.info("Connection {target} protocol={protocol} extensions={ext}", {
-        target: req.target,
-        protocol: ws.protocol,
-        ext: ws.extensions,
-      });
-      if (echo) {
-        // Echo from the event, synchronously: a reply must go out before a Close frame that
-        // arrived in the same read is answered.
-        ws.binaryType = "arraybuffer";
-        ws.onmessage = (e) => ws.send(e.data);
-        return;
-      }
-      for await (const m of ws) await out(show(m));
-    });
-    console.error(
-      `Listening on ${certFile ? "wss" : "ws"}://${server.addr.hostname}:${server.addr.port}/`,
-    );
-    Deno.addSignalListener("SIGINT", () => server.close().then(() => Deno.exit(0)));
-    if (!echo) {
-      for await (const line of stdinLines()) for (const ws of server.sockets) ws.send(line);
-    }
-    await new Promise(() => {});
-    return 0;
-  }
-  if (command === "connect" && target) {
-    const binary = args.includes("--binary");
-    const origin = flag(args, "--origin");
-    const ws = new WebSocket(target, protocols, { deflate, ...(origin ? { origin } : {}) });
-    const closed = new Promise<CloseEvent>((r) =>
-      ws.addEventListener("close", (e) => r(e as CloseEvent))
-    );
-    const opened = await Promise.race([
-      new Promise<boolean>((r) => ws.addEventListener("open", () => r(true))),
-      closed.then(() => false),
-    ]);
-    if (!opened) {
-      console.error(`Cannot connect to ${target}`);
-      return 1;
-    }
-    log.info("Connected protocol={protocol} extensions={ext}", {
-      protocol: ws.protocol,
-      ext: ws.extensions,
-    });
-    const printed = (async () => {
-      for await (const m of ws) await out(show(m));
-    })();
-    (async () => {
-      for await (const line of stdinLines()) {
-        if (ws.readyState !== WebSocket.OPEN) break;
-        ws.send(binary ? encoder.encode(line) : line);
-        await ws.flush();
-      }
-      ws.close(1000);
-    })();
-    const ev = await closed;
-    await printed;
-    log.info("Closed {code} {reason} clean={clean}", {
-      code: ev.code,
-      reason: ev.reason,
-      clean: ev.wasClean,
-    });
-    return ev.wasClean ? 0 : 1;
-  }
-  console.error(USAGE);
-  return 2;
-}
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

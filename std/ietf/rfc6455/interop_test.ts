@@ -3,10 +3,11 @@
 // python3-websockets) as client and as server, and a headless Chromium page.
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { freePort, interopTest, startPeer, withTimeout } from "@rtclite/testing";
-import { type HttpRequestHead, serveWebSocket, WebSocket } from "./rfc6455.ts";
+import type { HttpRequestHead } from "./mod.ts";
+import { serveWebSocket, WebSocket } from "./deno.ts";
 
 const PY = "/usr/bin/python3";
-const PEER = new URL("./testdata/websocket_peer.py", import.meta.url).pathname;
+const PEER = new URL("../testdata/websocket_peer.py", import.meta.url).pathname;
 const PYTHON = { bin: PY, apt: "python3-websockets" };
 
 /** Python's websockets module is importable by the Debian interpreter. */

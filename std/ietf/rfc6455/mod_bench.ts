@@ -1,6 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // Benchmarks for std/ietf/rfc6455 beside npm:ws@8.23.0 and Deno's built-in WebSocket server.
-//   deno bench -A std/ietf/rfc6455_bench.ts
+//   deno bench -A std/ietf/rfc6455/mod_bench.ts
 // Frame groups: one iteration encodes or decodes 100 frames, with the pure codec
 // (encodeFrameHeader, encodeFrame) and with a WebSocketProtocol (send + takeOutput, which
 // queues frames into one output slab) beside ws's Sender.frame and Receiver.
@@ -10,13 +10,8 @@
 import { Buffer } from "node:buffer";
 import { createServer } from "node:http";
 import * as wsLib from "npm:ws@8.23.0";
-import {
-  encodeFrame,
-  encodeFrameHeader,
-  Opcode,
-  serveWebSocket,
-  WebSocketProtocol,
-} from "./rfc6455.ts";
+import { encodeFrame, encodeFrameHeader, Opcode, WebSocketProtocol } from "./mod.ts";
+import { serveWebSocket } from "./deno.ts";
 
 // ws ships no types; the few members used here.
 interface WsSocket {
