@@ -372,34 +372,3 @@ export function printParsed(
   }
   return status;
 }
-
-/**
- * Removes `name` and the value after it from `args`.
- *
- * @deprecated Declare the option in a {@linkcode Command} instead.
- * @param args Command-line arguments; changed in place.
- * @param name The option, e.g. `--port`.
- * @returns The value, or `undefined` when the option is absent.
- */
-export function takeOption(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const value = args[i + 1];
-  if (value === undefined) throw new UsageError(`Missing value after ${name}`);
-  args.splice(i, 2);
-  return value;
-}
-
-/**
- * Removes the flag `name` from `args`.
- *
- * @deprecated Declare the flag in a {@linkcode Command} instead.
- * @param args Command-line arguments; changed in place.
- * @param name The flag, e.g. `--fast`.
- * @returns Whether the flag was there.
- */
-export function takeFlag(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i >= 0) args.splice(i, 1);
-  return i >= 0;
-}

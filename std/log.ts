@@ -5,20 +5,17 @@
  *
  * Library modules never print: they log under the `["rtclite", ...]`
  * category tree, which stays silent until an application configures it.
- * Command-line entries call {@linkcode setupLogging} with the level picked by
- * {@linkcode parseVerbosity} (`-v` for debug, `-q` for errors only).
+ * Command-line entries (through `runCommand` of `@rtclite/std/cli`) call
+ * {@linkcode setupLogging} with the level `-v` (debug) or `-q` (errors only) picks.
  *
  * @example Log from a module, configure from an application
  * ```ts
- * import { getLogger, parseVerbosity, setupLogging } from "@rtclite/std/log";
+ * import { getLogger, setupLogging } from "@rtclite/std/log";
  * import { equal } from "node:assert/strict";
  *
  * const log = getLogger("sip", "transaction");
- * const { level, args } = parseVerbosity(["-v", "sip:alice@example.com"]);
- * equal(level, "debug");
- * equal(args[0], "sip:alice@example.com");
  * const lines: string[] = [];
- * await setupLogging(level, (line) => lines.push(line));
+ * await setupLogging("debug", (line) => lines.push(line));
  * log.debug("Timer A fired for {branch}", { branch: "z9hG4bK1" });
  * equal(lines.length, 1);
  * equal(lines[0]!.includes("rtclite·sip·transaction"), true);
@@ -84,29 +81,4 @@ export async function setupLogging(
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["out"] },
     ],
   });
-}
-
-/** Result of {@linkcode parseVerbosity}. */
-export interface Verbosity {
-  /** `debug` for `-v`/`--verbose`, `error` for `-q`/`--quiet`, else `info`. */
-  level: LogLevel;
-  /** The arguments without the verbosity flags. */
-  args: string[];
-}
-
-/**
- * Takes `-v`/`--verbose`/`-d` and `-q`/`--quiet` out of command-line arguments.
- *
- * @param args Command-line arguments, e.g. `Deno.args`.
- * @returns The chosen level and the remaining arguments.
- */
-export function parseVerbosity(args: readonly string[]): Verbosity {
-  let level: LogLevel = "info";
-  const rest: string[] = [];
-  for (const arg of args) {
-    if (arg === "-v" || arg === "--verbose" || arg === "-d") level = "debug";
-    else if (arg === "-q" || arg === "--quiet") level = "error";
-    else rest.push(arg);
-  }
-  return { level, args: rest };
 }

@@ -41,9 +41,7 @@ const utf8 = new TextEncoder();
  */
 // @implements RFC6120 §6.4.2, RFC3920 §6.2
 export function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
+  return bytes.toBase64();
 }
 
 /**
@@ -68,7 +66,7 @@ export function fromBase64(text: string, what: string): Uint8Array {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(t) || t.length % 4 !== 0) {
     throw new SaslError("incorrect-encoding", `${what} is not base64`);
   }
-  return Uint8Array.from(atob(t), (c) => c.charCodeAt(0));
+  return Uint8Array.fromBase64(t);
 }
 
 // === SCRAM (RFC 5802), used as a SASL mechanism (RFC 6120 §6.3.8-6.3.10) ===
