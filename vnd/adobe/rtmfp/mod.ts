@@ -1,0 +1,24 @@
+// Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
+// This module is browser compatible.
+/**
+ * RTMFP, Adobe's Secure Real-Time Media Flow Protocol (RFC 7016), with the cryptography profile
+ * Flash Player deployed.
+ *
+ * - `packet.ts`: the wire format (§2): VLUs, options, addresses, the scrambled session id, the
+ *   packet header and every chunk.
+ *
+ * @see {@link https://www.rfc-editor.org/rfc/rfc7016 | RFC 7016}
+ *
+ * @example Decode the Range Ack of RFC 7016 Figure 5
+ * ```ts
+ * import { ackedAbove, decodeChunk, type RangeAckChunk } from "@rtclite/vnd/adobe/rtmfp";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const ack = decodeChunk(new Uint8Array([0x51, 0, 7, 5, 0x7f, 0x10, 0, 0, 1, 3]));
+ * deepEqual(ackedAbove(ack as RangeAckChunk), [18, 21, 22, 23, 24]);
+ * ```
+ *
+ * @module
+ */
+// @implements RFC7016 (Adobe's Secure Real-Time Media Flow Protocol)
+export * from "./packet.ts";
