@@ -6,6 +6,8 @@
  *
  * - `packet.ts`: the wire format (§2): VLUs, options, addresses, the scrambled session id, the
  *   packet header and every chunk.
+ * - `crypto.ts`: the Flash cryptography profile: AES-128-CBC packets with a checksum, the default
+ *   key, Diffie-Hellman group 2 and the HMAC-SHA256 session keys.
  *
  * @see {@link https://www.rfc-editor.org/rfc/rfc7016 | RFC 7016}
  *
@@ -22,3 +24,4 @@
  */
 // @implements RFC7016 (Adobe's Secure Real-Time Media Flow Protocol)
 export * from "./packet.ts";
+export * from "./crypto.ts";
