@@ -25,3 +25,4 @@
 // @implements RFC7016 (Adobe's Secure Real-Time Media Flow Protocol)
 export * from "./packet.ts";
 export * from "./crypto.ts";
+export * from "./session.ts";
