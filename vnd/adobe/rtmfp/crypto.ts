@@ -46,6 +46,8 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { decodeOptions, encodeOptions, RtmfpParseError } from "./packet.ts";
 
+export * from "./packet.ts";
+
 /** A packet that fails the profile's integrity check (bad length or checksum): discard it. */
 export class RtmfpIntegrityError extends RtmfpParseError {}
 

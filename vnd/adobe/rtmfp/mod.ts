@@ -8,6 +8,16 @@
  *   packet header and every chunk.
  * - `crypto.ts`: the Flash cryptography profile: AES-128-CBC packets with a checksum, the default
  *   key, Diffie-Hellman group 2 and the HMAC-SHA256 session keys.
+ * - `session.ts`: the sans-I/O endpoint, sessions and flows (§3): the four-way handshake with
+ *   cookies, cookie change, redirects and forwarded hellos; retransmission timeout, congestion
+ *   window and burst avoidance; acknowledgements, flow exceptions, buffer probes, keepalive, close.
+ * - `udp.ts` (its own export, `@rtclite/vnd/adobe/rtmfp/udp`): the endpoint on a UDP socket, the
+ *   rendezvous server and the client. `main.ts`: the command line.
+ *
+ * No other RTMFP implementation can be installed here to test against; the Flash profile's
+ * details were checked against the source of open servers that interoperated with Flash Player
+ * (see `crypto.ts`), and `--trace` prints every packet decoded so that a capture from a
+ * Flash-era client can be compared.
  *
  * @see {@link https://www.rfc-editor.org/rfc/rfc7016 | RFC 7016}
  *
@@ -23,6 +33,4 @@
  * @module
  */
 // @implements RFC7016 (Adobe's Secure Real-Time Media Flow Protocol)
-export * from "./packet.ts";
-export * from "./crypto.ts";
-export * from "./session.ts";
+export * from "./session.ts"; // with crypto.ts and packet.ts

@@ -1166,3 +1166,57 @@ export function ackedAbove(chunk: BitmapAckChunk | RangeAckChunk): number[] {
   }
   return out;
 }
+
+// === Tracing ===
+
+const hexOf = (b: Uint8Array, max = 16) =>
+  Array.from(b.subarray(0, max), (x) => x.toString(16).padStart(2, "0")).join("") +
+  (b.length > max ? `..(${b.length})` : "");
+
+/**
+ * One line per chunk describing a packet, for `--trace` output and captures a reader can compare
+ * with another implementation's.
+ *
+ * @param packet The packet.
+ * @returns Text such as `mode=3 ts=1234 | IHello epd=0a0a72.. tag=00112233`.
+ *
+ * @example
+ * ```ts
+ * import { describePacket } from "@rtclite/vnd/adobe/rtmfp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(
+ *   describePacket({ mode: 1, timestamp: 7, chunks: [{ type: "bufferProbe", flowId: 2 }] }),
+ *   "mode=1 ts=7 | bufferProbe flowId=2",
+ * );
+ * ```
+ */
+export function describePacket(packet: RtmfpPacket): string {
+  const head = [`mode=${packet.mode}`];
+  if (packet.timeCritical) head.push("TC");
+  if (packet.timeCriticalReverse) head.push("TCR");
+  if (packet.timestamp !== undefined) head.push(`ts=${packet.timestamp}`);
+  if (packet.timestampEcho !== undefined) head.push(`echo=${packet.timestampEcho}`);
+  const chunks = packet.chunks.map((c) => {
+    const fields = Object.entries(c).filter(([k]) => k !== "type").map(([k, v]) => {
+      if (v instanceof Uint8Array) return `${k}=${hexOf(v)}`;
+      if (Array.isArray(v)) {
+        return `${k}=[${
+          v.map((x) =>
+            Array.isArray(x)
+              ? x.join("-")
+              : typeof x === "object" && x && "port" in x
+              ? `${(x as RtmfpAddress).address}:${(x as RtmfpAddress).port}`
+              : typeof x === "object" && x && "type" in x
+              ? `${(x as RtmfpOption).type}:${hexOf((x as RtmfpOption).value)}`
+              : String(x)
+          ).join(",")
+        }]`;
+      }
+      if (typeof v === "object" && v && "port" in v) return `${k}=${v.address}:${v.port}`;
+      return v === undefined ? "" : `${k}=${v}`;
+    }).filter(Boolean);
+    return [c.type, ...fields].join(" ");
+  });
+  return [head.join(" "), ...chunks].join(" | ");
+}

@@ -45,6 +45,8 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ByteReader, ByteWriter, concat, equals, toHex } from "@rtclite/std/bytes";
+
+export * from "./crypto.ts";
 import {
   decodeEpd,
   decryptPacket,
