@@ -11,6 +11,8 @@
  * - `session.ts`: the sans-I/O endpoint, sessions and flows (§3): the four-way handshake with
  *   cookies, cookie change, redirects and forwarded hellos; retransmission timeout, congestion
  *   window and burst avoidance; acknowledgements, flow exceptions, buffer probes, keepalive, close.
+ * - `flash.ts`: RTMP over RTMFP as Flash Player speaks it: flow signatures, messages, and a
+ *   NetConnection/NetStream server (publish, play, relay) and client.
  * - `udp.ts` (its own export, `@rtclite/vnd/adobe/rtmfp/udp`): the endpoint on a UDP socket, the
  *   rendezvous server and the client. `main.ts`: the command line.
  *
@@ -33,4 +35,4 @@
  * @module
  */
 // @implements RFC7016 (Adobe's Secure Real-Time Media Flow Protocol)
-export * from "./session.ts"; // with crypto.ts and packet.ts
+export * from "./flash.ts"; // with session.ts, crypto.ts and packet.ts

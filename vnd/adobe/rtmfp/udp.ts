@@ -35,6 +35,7 @@ import { toHex } from "@rtclite/std/bytes";
 import {
   describePacket,
   type DhKeyPair,
+  FlashServer,
   peerIdEpd,
   RtmfpEndpoint,
   RtmfpError,
@@ -179,11 +180,19 @@ export interface RtmfpServerStats {
   relayed: number;
 }
 
+/** Options of {@linkcode RtmfpServer.listen}. */
+export interface RtmfpServerOptions extends RtmfpSocketOptions {
+  /** Serve Flash NetConnection/NetStream flows (publish, play) on every session (default true). */
+  flash?: boolean;
+}
+
 /**
  * A rendezvous server: every client that opens a session registers under its peer id; an
  * IHello naming a registered peer id is answered with a Redirect to the peer's address, and
  * the peer is sent a Forwarded IHello so that it answers the initiator directly (which also
- * opens its NAT towards the initiator). The server never relays data.
+ * opens its NAT towards the initiator). The server never relays peer-to-peer data. With the
+ * Flash application (the default) it also serves NetConnection/NetStream flows: clients
+ * publish and play streams through it.
  */
 export class RtmfpServer {
   /** The socket. */
@@ -192,9 +201,12 @@ export class RtmfpServer {
   readonly stats: RtmfpServerStats = { sessions: 0, introductions: 0, relayed: 0 };
   /** Open sessions by the hex of the peer id. */
   readonly peers: Map<string, RtmfpSession> = new Map();
+  /** The Flash application (publish/play relay), unless disabled. */
+  readonly flash: FlashServer | undefined;
 
-  private constructor(socket: RtmfpSocket) {
+  private constructor(socket: RtmfpSocket, flash: boolean) {
     this.socket = socket;
+    this.flash = flash ? new FlashServer() : undefined;
     const ep = socket.endpoint;
     ep.onSession = (session) => {
       this.stats.sessions++;
@@ -203,6 +215,7 @@ export class RtmfpServer {
       session.onClose = () => {
         if (this.peers.get(id) === session) this.peers.delete(id);
       };
+      this.flash?.serve(session);
     };
     ep.onHello = ({ epd, epdBytes, tag, from }) => {
       if (!("peerId" in epd)) return undefined;
@@ -221,8 +234,9 @@ export class RtmfpServer {
    * @param options Port (default 1935), address, trace.
    * @returns The server.
    */
-  static async listen(options: RtmfpSocketOptions = {}): Promise<RtmfpServer> {
-    return new RtmfpServer(await RtmfpSocket.listen({ port: 1935, ...options }));
+  static async listen(options: RtmfpServerOptions = {}): Promise<RtmfpServer> {
+    const { flash = true, ...rest } = options;
+    return new RtmfpServer(await RtmfpSocket.listen({ port: 1935, ...rest }), flash);
   }
 
   /** Closes every session and the socket. */
