@@ -20,7 +20,7 @@ import { rtmfpConnect, RtmfpServer } from "./udp.ts";
 const command = {
   name: "rtmfp",
   usage: "serve [--port P] [--host H] [--trace]\n" +
-    "connect [--trace] [--peer ID] [--message TEXT] [--wait S] rtmfp://HOST[:PORT]/APP",
+    "connect [--trace] [--peer ID] [--message TEXT] [--count N] [--wait S] rtmfp://HOST[:PORT]/APP",
   description:
     "serve: a rendezvous server that introduces clients by peer id (RFC 7016 §3.5.1.5).\n" +
     "connect: connects to a server, prints this client's peer id and every message received;\n" +
@@ -32,6 +32,7 @@ const command = {
     trace: { help: "print every packet, decoded" },
     peer: { value: "ID", help: "connect: the peer id (64 hex digits) to open a session to" },
     message: { value: "TEXT", help: "connect: the message to send to --peer" },
+    count: { value: "N", help: "connect: send N messages, 'TEXT 0' .. 'TEXT N-1'" },
     wait: { value: "S", help: "connect: seconds to stay connected (default: until killed)" },
   },
 } as const satisfies Command;
@@ -65,6 +66,10 @@ async function body(
   if (values.peer !== undefined && !/^[0-9a-fA-F]{64}$/.test(values.peer)) {
     throw new UsageError("--peer must be 64 hex digits");
   }
+  const count = Number(values.count ?? 1);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new UsageError(`Invalid --count: ${values.count}`);
+  }
   const wait = values.wait === undefined ? undefined : Number(values.wait);
   if (wait !== undefined && !(wait >= 0)) throw new UsageError(`Invalid --wait: ${values.wait}`);
   const client = await rtmfpConnect(url, trace ? { trace } : {});
@@ -85,9 +90,13 @@ async function body(
     );
     listen(direct);
     if (values.message !== undefined) {
-      direct.openFlow(new TextEncoder().encode("message")).send(
-        new TextEncoder().encode(values.message),
-      );
+      const flow = direct.openFlow(new TextEncoder().encode("message"));
+      if (values.count === undefined) flow.send(new TextEncoder().encode(values.message));
+      else {
+        for (let i = 0; i < count; i++) {
+          flow.send(new TextEncoder().encode(`${values.message} ${i}`));
+        }
+      }
     }
   }
   await new Promise((resolve) => {
