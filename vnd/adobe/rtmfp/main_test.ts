@@ -102,3 +102,62 @@ Deno.test("command line: serve, two clients, a message sent directly by peer id"
     await server.stop();
   }
 });
+
+function alawToLinear(a: number): number {
+  a ^= 0x55;
+  let t = (a & 0x0f) << 4;
+  const seg = (a & 0x70) >> 4;
+  if (seg === 0) t += 8;
+  else {
+    t += 0x108;
+    if (seg > 1) t <<= seg - 1;
+  }
+  return a & 0x80 ? t : -t;
+}
+
+Deno.test("command line: publish G.711 from ffmpeg, play it back to a file; 440 Hz arrives", async () => {
+  const dir = await Deno.makeTempDir();
+  const input = `${dir}/in.al`, output = `${dir}/out.al`;
+  const ff = await new Deno.Command("ffmpeg", {
+    args: [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:sample_rate=8000:duration=1",
+      "-ac",
+      "1",
+      "-f",
+      "alaw",
+      input,
+    ],
+  }).output();
+  equal(ff.code, 0);
+  const server = spawn(["serve", "--port", "0", "--host", "127.0.0.1"]);
+  try {
+    const [, port] = await server.line(/serving on 127\.0\.0\.1:(\d+)/);
+    const url = `rtmfp://127.0.0.1:${port}/live`;
+    const player = spawn(["play", url, "tone", "--output", output, "--wait", "5"]);
+    try {
+      await player.line(/playing tone/);
+      const pub = await run(["publish", url, "tone", "--input", input]);
+      equal(pub.code, 0, pub.stderr);
+      match(pub.stdout, /published 50 frames as tone/);
+      await player.line(/played 50 frames of tone/, 20_000);
+    } finally {
+      await player.stop();
+    }
+    const alaw = await Deno.readFile(output);
+    equal(alaw.length, 8000);
+    const pcm = Array.from(alaw, alawToLinear);
+    let crossings = 0;
+    for (let i = 1; i < pcm.length; i++) if ((pcm[i - 1]! < 0) !== (pcm[i]! < 0)) crossings++;
+    const hz = crossings / 2 / (pcm.length / 8000);
+    equal(Math.abs(hz - 440) < 5, true, `measured ${hz} Hz`);
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
