@@ -22,7 +22,7 @@ import { FlashClient, rtmfpConnect, RtmfpServer } from "./udp.ts";
 
 const command = {
   name: "rtmfp",
-  usage: "serve [--port P] [--host H] [--trace]\n" +
+  usage: "serve [--port P] [--host H] [--middle] [--trace]\n" +
     "connect [--trace] [--peer ID] [--message TEXT] [--count N] [--wait S] rtmfp://HOST[:PORT]/APP\n" +
     "publish [--trace] [--input FILE] rtmfp://HOST[:PORT]/APP STREAM\n" +
     "play [--trace] [--output FILE] [--wait S] rtmfp://HOST[:PORT]/APP STREAM",
@@ -38,6 +38,7 @@ const command = {
     port: { short: "p", value: "P", help: "serve: UDP port (default 1935)" },
     host: { value: "H", help: "serve: local address (default 0.0.0.0)" },
     trace: { help: "print every packet, decoded" },
+    middle: { help: "serve: relay peer-to-peer sessions through the server (needs --host)" },
     peer: { value: "ID", help: "connect: the peer id (64 hex digits) to open a session to" },
     message: { value: "TEXT", help: "connect: the message to send to --peer" },
     count: { value: "N", help: "connect: send N messages, 'TEXT 0' .. 'TEXT N-1'" },
@@ -61,6 +62,7 @@ async function body(
     const server = await RtmfpServer.listen({
       port,
       host: values.host ?? "0.0.0.0",
+      middle: values.middle,
       ...(trace ? { trace } : {}),
     });
     const { address, port: bound } = server.socket.address;

@@ -62,7 +62,7 @@ async function build(): Promise<void> {
 }
 
 interopTest(
-  "two clients behind two NATs meet at the server by peer id and talk directly, also with 5% loss",
+  "two clients behind two NATs meet at the server by peer id and talk directly, with 5% loss, and through --middle",
   [{ bin: "ip", apt: "iproute2" }, { bin: "nft", apt: "nftables" }],
   async (t) => {
     await teardown();
@@ -178,9 +178,66 @@ interopTest(
           if (/numgen/.test(counters)) ok(dropped > 0, counters);
         },
       );
+
+      await t.step("--middle: the same through a relay on the server", async () => {
+        await using middle = startPeer("ip", [
+          "netns",
+          "exec",
+          NS.pub,
+          Deno.execPath(),
+          "run",
+          "-A",
+          main,
+          "serve",
+          "--host",
+          "10.86.1.1",
+          "--port",
+          "1936",
+          "--middle",
+          "--trace",
+        ]);
+        await middle.waitFor("serving on 10.86.1.1:1936", 20_000);
+        const url2 = "rtmfp://10.86.1.1:1936/app";
+        await using carol = startPeer("ip", [
+          "netns",
+          "exec",
+          NS.cli2,
+          Deno.execPath(),
+          "run",
+          "-A",
+          main,
+          "connect",
+          url2,
+          "--wait",
+          "60",
+        ]);
+        await carol.waitFor(/connected, peer id [0-9a-f]{64}/, 20_000);
+        const carolId = /peer id ([0-9a-f]{64})/.exec(carol.output())![1]!;
+        const out = await exec(
+          NS.cli1,
+          Deno.execPath(),
+          "run",
+          "-A",
+          main,
+          "connect",
+          url2,
+          "--peer",
+          carolId,
+          "--message",
+          "relayed",
+          "--count",
+          "10",
+          "--wait",
+          "5",
+        );
+        // The session's far end is the relay on the server, not nat2.
+        match(out, /direct session with [0-9a-f]{64} at 10\.86\.1\.1:\d+/);
+        await carol.waitFor(": relayed 9\n", 20_000);
+        match(middle.output(), /relay \d+: 10\.86\.1\.2:\d+ -> 10\.86\.2\.2:\d+ .*encrypted bytes/);
+      });
     } finally {
       await teardown();
     }
   },
-  { timeout: 120_000 },
+  { timeout: 180_000 },
 );

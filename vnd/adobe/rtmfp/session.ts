@@ -351,10 +351,21 @@ export class RtmfpEndpoint {
       return;
     }
     const addresses = this.onHello?.({ epd, epdBytes, tag, from });
-    if (addresses) {
-      this.stats.redirects++;
-      this.#startup({ type: "redirect", tagEcho: tag, addresses }, 0, from);
-    }
+    if (addresses) this.redirect(tag, addresses, from);
+  }
+
+  /**
+   * Sends a Redirect (§2.3.5) answering an IHello: what `onHello` does when it returns
+   * addresses, for a hook that finds them later.
+   *
+   * @param tag The IHello's tag.
+   * @param addresses Where the initiator should send IHellos (none: to this endpoint itself).
+   * @param to The initiator.
+   */
+  // @implements RFC7016 §3.5.1.4
+  redirect(tag: Uint8Array, addresses: RtmfpAddress[], to: SocketAddress): void {
+    this.stats.redirects++;
+    this.#startup({ type: "redirect", tagEcho: tag, addresses }, 0, to);
   }
 
   // A cookie: time (4 bytes), 8 random bytes, a MAC of those (authentic), then a MAC that also

@@ -33,6 +33,10 @@ import dgram from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { toHex } from "@rtclite/std/bytes";
 import {
+  decodeMultiplex,
+  decodePacket,
+  decryptPacket,
+  DEFAULT_KEY,
   describePacket,
   type DhKeyPair,
   FlashServer,
@@ -184,6 +188,13 @@ export interface RtmfpServerStats {
 export interface RtmfpServerOptions extends RtmfpSocketOptions {
   /** Serve Flash NetConnection/NetStream flows (publish, play) on every session (default true). */
   flash?: boolean;
+  /**
+   * Relay peer-to-peer sessions instead of introducing the peers directly (for debugging): each
+   * introduction gets a relay socket on the server's address; both peers are redirected to it,
+   * and it forwards their datagrams (counted in `stats.relayed`, traced when `trace` is set).
+   * Needs a concrete `host`.
+   */
+  middle?: boolean;
 }
 
 /**
@@ -204,8 +215,17 @@ export class RtmfpServer {
   /** The Flash application (publish/play relay), unless disabled. */
   readonly flash: FlashServer | undefined;
 
-  private constructor(socket: RtmfpSocket, flash: boolean) {
+  readonly #relays = new Set<dgram.Socket>();
+  readonly #trace: ((line: string) => void) | undefined;
+
+  private constructor(
+    socket: RtmfpSocket,
+    flash: boolean,
+    middle: boolean,
+    trace?: (line: string) => void,
+  ) {
     this.socket = socket;
+    this.#trace = trace;
     this.flash = flash ? new FlashServer() : undefined;
     const ep = socket.endpoint;
     ep.onSession = (session) => {
@@ -222,10 +242,51 @@ export class RtmfpServer {
       const peer = this.peers.get(toHex(epd.peerId));
       if (!peer?.address || peer.state !== "open") return undefined;
       this.stats.introductions++;
+      if (middle) {
+        this.#relay(from, peer.address).then((relay) => {
+          // Both ends are sent to the relay, tagged as a relay address.
+          ep.redirect(tag, [{ ...relay, origin: 3 }], from);
+          peer.forwardHello(epdBytes, tag, { ...relay, origin: 3 });
+        }, () => {});
+        return undefined;
+      }
       // @implements RFC7016 §3.5.1.6
       peer.forwardHello(epdBytes, tag, { ...from, origin: 2 });
       return [{ ...peer.address, origin: 2 }];
     };
+  }
+
+  // A relay between an initiator and a peer: datagrams from the peer go to the initiator, all
+  // others to the peer.
+  async #relay(initiator: SocketAddress, peer: SocketAddress): Promise<SocketAddress> {
+    const host = this.socket.address.address;
+    const relay = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
+    await new Promise<void>((resolve, reject) => {
+      relay.once("error", reject);
+      relay.bind(0, host, () => resolve());
+    });
+    this.#relays.add(relay);
+    const me = { address: host, port: relay.address().port };
+    relay.on("message", (msg, rinfo) => {
+      const fromPeer = rinfo.address === peer.address && rinfo.port === peer.port;
+      const to = fromPeer ? initiator : peer;
+      this.stats.relayed++;
+      if (this.#trace) {
+        let what = `${msg.length} bytes`;
+        try {
+          const { sessionId, encrypted } = decodeMultiplex(new Uint8Array(msg));
+          what = `sid=${sessionId.toString(16).padStart(8, "0")} ` +
+            (sessionId === 0
+              ? describePacket(decodePacket(decryptPacket(DEFAULT_KEY, encrypted)))
+              : `${encrypted.length} encrypted bytes`);
+        } catch { /* not decodable with the default key: a session packet */ }
+        this.#trace(
+          `relay ${me.port}: ${rinfo.address}:${rinfo.port} -> ${to.address}:${to.port} ${what}`,
+        );
+      }
+      relay.send(msg, to.port, to.address);
+    });
+    return me;
   }
 
   /**
@@ -235,12 +296,22 @@ export class RtmfpServer {
    * @returns The server.
    */
   static async listen(options: RtmfpServerOptions = {}): Promise<RtmfpServer> {
-    const { flash = true, ...rest } = options;
-    return new RtmfpServer(await RtmfpSocket.listen({ port: 1935, ...rest }), flash);
+    const { flash = true, middle = false, ...rest } = options;
+    if (middle && (!rest.host || rest.host === "0.0.0.0" || rest.host === "::")) {
+      throw new TypeError("An RTMFP middle server needs a concrete host address to relay on");
+    }
+    return new RtmfpServer(
+      await RtmfpSocket.listen({ port: 1935, ...rest }),
+      flash,
+      middle,
+      rest.trace,
+    );
   }
 
-  /** Closes every session and the socket. */
+  /** Closes every session, the relays and the socket. */
   close(): void {
+    for (const r of this.#relays) r.close();
+    this.#relays.clear();
     this.socket.close();
   }
 }

@@ -74,3 +74,40 @@ Deno.test("udp: a session to a silent address fails with RtmfpError; close() sto
   await rejects(p, RtmfpError);
   a.close();
 });
+
+Deno.test("udp --middle: the server relays a peer-to-peer session through a relay socket", async () => {
+  const lines: string[] = [];
+  const server = await RtmfpServer.listen({
+    port: 0,
+    host: "127.0.0.1",
+    middle: true,
+    trace: (l) => lines.push(l),
+  });
+  const url = `rtmfp://127.0.0.1:${server.socket.address.port}/app`;
+  const alice = await rtmfpConnect(url, { keepalive: 0 });
+  const bob = await rtmfpConnect(url, { keepalive: 0 });
+  try {
+    const got = Promise.withResolvers<string>();
+    bob.socket.endpoint.onSession = (s) =>
+      s.onFlow = (f) => f.onMessage = (m) => got.resolve(decode(m));
+    const relayed = await alice.connectPeer(bob.socket.endpoint.peerId);
+    // The session's far address is the relay: the server's host, another port.
+    equal(relayed.address?.address, "127.0.0.1");
+    ok(relayed.address?.port !== server.socket.address.port);
+    ok(relayed.address?.port !== bob.socket.address.port);
+    deepEqual(relayed.farPeerId, bob.socket.endpoint.peerId);
+    relayed.openFlow(text("chat")).send(text("via the middle"));
+    equal(await got.promise, "via the middle");
+    ok(server.stats.relayed >= 5, `relayed ${server.stats.relayed}`);
+    ok(lines.some((l) => /^relay \d+: .* sid=00000000 mode=3 .*\| ihello /.test(l)));
+    ok(lines.some((l) => /^relay \d+: .* encrypted bytes/.test(l)));
+  } finally {
+    alice.close();
+    bob.close();
+    server.close();
+  }
+});
+
+Deno.test("udp --middle needs a concrete host", async () => {
+  await rejects(RtmfpServer.listen({ port: 0, middle: true }), TypeError);
+});
