@@ -129,6 +129,8 @@ const INITIAL_WINDOW = 4380;
 // @implements RFC7016 §3.5.2.3 ¶4
 const BURST_LIMIT = 6;
 const FLOW_RX_BUFFER = 65536;
+const MAX_REASSEMBLY = 64;
+const MAX_REASSEMBLED = 65536;
 
 /** Session states (§3.5, Figure 8). */
 export type SessionState =
@@ -211,6 +213,15 @@ export class RtmfpEndpoint {
   readonly #opening = new Map<string, RtmfpSession>();
   readonly #responded = new Map<string, RtmfpSession>();
   readonly #cookieSecret: Uint8Array;
+  readonly #reassembly = new Map<string, {
+    mode: number;
+    parts: Map<number, Uint8Array>;
+    final: number | undefined;
+    size: number;
+    started: number;
+    progress: number;
+  }>();
+  #nextPacketId = 1;
 
   /**
    * Makes an endpoint.
@@ -266,10 +277,39 @@ export class RtmfpEndpoint {
 
   /** @internal Sends a plain packet: encrypts, frames, counts, traces. */
   sendPacket(packet: RtmfpPacket, key: Uint8Array, sessionId: number, to: SocketAddress): void {
+    const plain = encodePacket(packet);
+    if (plain.length > MAX_PLAIN_PACKET && packet.mode === 3) {
+      return this.#sendFragmented(plain, packet, key, sessionId, to);
+    }
     this.onTrace?.("out", to, sessionId, packet);
-    const datagram = encodeMultiplex(sessionId, encryptPacket(key, encodePacket(packet)));
+    const datagram = encodeMultiplex(sessionId, encryptPacket(key, plain));
     this.stats.sent++;
     this.opts.send(datagram, to);
+  }
+
+  // A startup packet too large for one datagram (a long EPD or certificate) goes in Packet
+  // Fragment chunks, each in a packet of the same mode.
+  // @implements RFC7016 §3.4 ¶1-2
+  #sendFragmented(
+    plain: Uint8Array,
+    packet: RtmfpPacket,
+    key: Uint8Array,
+    sessionId: number,
+    to: SocketAddress,
+  ): void {
+    const packetId = this.#nextPacketId++;
+    const size = MAX_PLAIN_PACKET - 32;
+    const n = Math.ceil(plain.length / size);
+    for (let i = 0; i < n; i++) {
+      const data = plain.subarray(i * size, (i + 1) * size);
+      const fragment: Chunk = { type: "fragment", more: i < n - 1, packetId, fragmentNum: i, data };
+      this.sendPacket(
+        { mode: packet.mode, timestamp: packet.timestamp, chunks: [fragment] },
+        key,
+        sessionId,
+        to,
+      );
+    }
   }
 
   #startup(chunk: Chunk, sessionId: number, to: SocketAddress): void {
@@ -313,6 +353,10 @@ export class RtmfpEndpoint {
 
   #receiveStartup(encrypted: Uint8Array, from: SocketAddress): void {
     const packet = this.decodeStartup(encrypted, DEFAULT_KEY, 0, from);
+    this.#processStartup(packet, from, true);
+  }
+
+  #processStartup(packet: RtmfpPacket, from: SocketAddress, fragments: boolean): void {
     // @implements RFC7016 §2.2.4 ¶21
     if (packet.mode !== 3) return void this.stats.dropped++;
     for (const chunk of packet.chunks) {
@@ -327,8 +371,45 @@ export class RtmfpEndpoint {
         case "iikeying":
           this.#iikeying(chunk, from);
           break;
+        case "fragment":
+          if (fragments) this.#fragment(chunk, packet.mode, from);
+          break;
       }
     }
+  }
+
+  // Reassembly of fragmented startup packets, by source address and packet id, within limits.
+  // @implements RFC7016 §3.4 ¶3-7
+  #fragment(chunk: Chunk & { type: "fragment" }, mode: number, from: SocketAddress): void {
+    const now = this.opts.now();
+    for (const [k, r] of this.#reassembly) {
+      if (now - r.progress > 1_000 || now - r.started > 60_000) this.#reassembly.delete(k);
+    }
+    const key = `${addrKey(from)}|${chunk.packetId}`;
+    let r = this.#reassembly.get(key);
+    if (!r) {
+      if (this.#reassembly.size >= MAX_REASSEMBLY) return void this.stats.dropped++;
+      r = { mode, parts: new Map(), final: undefined, size: 0, started: now, progress: now };
+      this.#reassembly.set(key, r);
+    }
+    if (r.mode !== mode || r.parts.has(chunk.fragmentNum)) return;
+    r.size += chunk.data.length;
+    if (r.size > MAX_REASSEMBLED) return void this.#reassembly.delete(key);
+    r.parts.set(chunk.fragmentNum, chunk.data);
+    r.progress = now;
+    if (!chunk.more) r.final = chunk.fragmentNum;
+    if (r.final === undefined) return;
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i <= r.final; i++) {
+      const part = r.parts.get(i);
+      if (!part) return;
+      parts.push(part);
+    }
+    this.#reassembly.delete(key);
+    const packet = decodePacket(concat(parts));
+    this.onTrace?.("in", from, 0, packet);
+    if (packet.mode !== r.mode) return void this.stats.dropped++;
+    this.#processStartup(packet, from, false);
   }
 
   /**

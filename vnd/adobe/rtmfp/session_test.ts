@@ -250,6 +250,43 @@ Deno.test("nothing unauthenticated changes session state", () => {
   equal(s.state, "open");
 });
 
+Deno.test("a startup packet larger than the MTU goes in Packet Fragments, reassembled (§3.4)", () => {
+  const net = new Net();
+  const a = net.add("a");
+  net.add("b");
+  const s = a.connect(urlEpd("rtmfp://b/" + "x".repeat(3000)), [net.addr("b")]);
+  net.run(500);
+  equal(s.state, "open");
+  const fragments = net.chunks("a", "fragment").map((l) => l.packet.chunks[0]!);
+  deepEqual(fragments.map((c) => c.type === "fragment" && [c.packetId, c.fragmentNum, c.more]), [
+    [1, 0, true],
+    [1, 1, true],
+    [1, 2, false],
+  ]);
+  equal(net.chunks("b", "rhello").length, 1);
+});
+
+Deno.test("a reassembled packet whose mode differs from its fragments' is discarded (§3.4)", () => {
+  const net = new Net();
+  const b = net.add("b");
+  const inner = encodePacket({
+    mode: 1,
+    chunks: [{ type: "ihello", epd: urlEpd("rtmfp://b/"), tag: new Uint8Array(16) }],
+  });
+  const half = Math.ceil(inner.length / 2);
+  const before = b.stats.dropped;
+  for (const [i, data] of [inner.subarray(0, half), inner.subarray(half)].entries()) {
+    const p = encodePacket({
+      mode: 3,
+      chunks: [{ type: "fragment", more: i === 0, packetId: 9, fragmentNum: i, data }],
+    });
+    b.receive(encodeMultiplex(0, encryptPacket(DEFAULT_KEY, p)), net.addr("a"));
+  }
+  net.run(100);
+  equal(b.stats.dropped - before, 1);
+  equal(net.chunks("b", "rhello").length, 0);
+});
+
 // === Rendezvous: redirect and forwarded hello (§3.5.1.4, §3.5.1.5) ===
 
 Deno.test("rendezvous: an IHello for a registered peer id is redirected and forwarded", () => {
