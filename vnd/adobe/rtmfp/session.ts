@@ -106,6 +106,11 @@ export interface SocketAddress {
 
 const addrKey = (a: SocketAddress) => `${a.address}|${a.port}`;
 
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
 // === Constants (RFC 7016 §3) ===
 
 /** Largest plain packet: with the checksum and padding it fits a 1192-byte datagram. */
@@ -168,6 +173,8 @@ export interface EndpointOptions {
   acceptUrl?: (url: string) => boolean;
   /** Idle time after which an open session sends a keepalive Ping (default 15 s; 0: never). */
   keepalive?: number;
+  /** Keepalive Pings left unanswered before the session is declared dead (default 4). */
+  keepaliveLimit?: number;
 }
 
 /** Counters of an endpoint, for tests and the `--trace` of the adapters. */
@@ -213,6 +220,8 @@ export class RtmfpEndpoint {
   readonly #opening = new Map<string, RtmfpSession>();
   readonly #responded = new Map<string, RtmfpSession>();
   readonly #cookieSecret: Uint8Array;
+  /** @internal When a packet marked time critical was last received on any session. */
+  timeCriticalAt = -Infinity;
   readonly #reassembly = new Map<string, {
     mode: number;
     parts: Map<number, Uint8Array>;
@@ -237,6 +246,7 @@ export class RtmfpEndpoint {
       keyPair: options.keyPair ?? dhKeyPair(random(128)),
       acceptUrl: options.acceptUrl ?? (() => true),
       keepalive: options.keepalive ?? 15_000,
+      keepaliveLimit: options.keepaliveLimit ?? 4,
     };
     this.certificate = initiatorCertificate(this.opts.keyPair.publicKey);
     this.peerId = peerIdOf(this.certificate);
@@ -493,6 +503,16 @@ export class RtmfpEndpoint {
       );
       return;
     }
+    // @implements RFC7016 §3.5.1.3
+    const glare = this.sessions.find((s) =>
+      s.role === "initiator" && (s.state === "ihelloSent" || s.state === "keyingSent") &&
+      s.isDestination(from)
+    );
+    if (glare) {
+      // The Flash profile's comparison is not published; here the larger certificate prevails.
+      if (compareBytes(this.certificate, chunk.certificate) > 0) return;
+      glare.abort("glare");
+    }
     const key = `${addrKey(from)}|${chunk.initiatorSessionId}`;
     const existing = this.#responded.get(key);
     if (existing && existing.state === "open") {
@@ -604,6 +624,8 @@ export class RtmfpSession {
   onClose?: (reason: string) => void;
   /** Called when the far end opens a flow to us. */
   onFlow?: (flow: RecvFlow) => void;
+  /** Called when the far end was verified at a new address (§3.5.4.2). */
+  onAddressChange?: (address: SocketAddress) => void;
   /** Called with a Forwarded IHello received on this session (a rendezvous introduction). */
   onForwardedHello?: (chunk: Chunk & { type: "fihello" }) => void;
   /** Smoothed round-trip time, ms (§3.5.2.2). */
@@ -659,6 +681,12 @@ export class RtmfpSession {
   #lastReceive = 0;
   #lastSend = 0;
   #lossAt = -Infinity;
+  #tcrAt = -Infinity;
+  #sendingTimeCritical = false;
+  #mobTxTs = -Infinity;
+  #mobRxTs = -Infinity;
+  readonly #mobSecret: Uint8Array;
+  #pingsUnanswered = 0;
   #control: Chunk[] = [];
 
   /** @internal Use {@linkcode RtmfpEndpoint.connect}. */
@@ -667,6 +695,7 @@ export class RtmfpSession {
     this.role = role;
     this.rxSessionId = rxSessionId;
     this.state = role === "initiator" ? "ihelloSent" : "keyingSent";
+    this.#mobSecret = endpoint.opts.random(16);
     this.#startedAt = this.#now();
   }
 
@@ -822,15 +851,19 @@ export class RtmfpSession {
     this.#ep.onTrace?.("in", from, this.rxSessionId, packet);
     // @implements RFC7016 §2.2.4 ¶18-19
     if (packet.mode !== (this.role === "initiator" ? 2 : 1)) return;
-    this.#receivePacket(packet);
+    this.#receivePacket(packet, from);
   }
 
   // --- Open session: packets (§3.5.2.2, §3.5.4, §3.5.5) ---
 
-  #receivePacket(packet: RtmfpPacket): void {
+  #receivePacket(packet: RtmfpPacket, from: SocketAddress): void {
     const now = this.#now();
     this.#lastReceive = now;
+    this.#pingsUnanswered = 0;
     this.stats.packetsReceived++;
+    // @implements RFC7016 §3.5.2.1
+    if (packet.timeCriticalReverse) this.#tcrAt = now;
+    if (packet.timeCritical) this.#ep.timeCriticalAt = now;
     // @implements RFC7016 §3.5.2.2 ¶5
     if (packet.timestamp !== undefined && packet.timestamp !== this.#tsRx) {
       this.#tsRx = packet.timestamp;
@@ -846,6 +879,9 @@ export class RtmfpSession {
     let hadData = false, hadAck = false;
     for (const chunk of packet.chunks) {
       switch (chunk.type) {
+        case "pingReply":
+          this.#mobilityReply(chunk.message, from);
+          break;
         // @implements RFC7016 §3.5.4 ¶1
         case "ping":
           if (this.state === "open") {
@@ -907,6 +943,16 @@ export class RtmfpSession {
       }
     }
     if (hadAck) this.#afterAcks();
+    // @implements RFC7016 §3.5.4.2 ¶2
+    if (
+      this.state === "open" && this.address && addrKey(from) !== addrKey(this.address) &&
+      now - this.#mobTxTs >= 1_000
+    ) {
+      this.#mobTxTs = now;
+      const p = this.#header();
+      p.chunks.push({ type: "ping", message: this.#mobilityMessage(now, from) });
+      this.#sendSessionPacket(p, from);
+    }
     // @implements RFC7016 §3.6.3.2 ¶3
     if (hadData && ++this.#rxDataPackets >= 2) this.#ackNow = true;
     if (hadData && !this.#ackNow && this.#delackAt === undefined) this.#delackAt = now + DELACK;
@@ -943,10 +989,50 @@ export class RtmfpSession {
     return packet;
   }
 
-  #sendSessionPacket(packet: RtmfpPacket): void {
-    this.#lastSend = this.#now();
+  #sendSessionPacket(packet: RtmfpPacket, to: SocketAddress = this.address!): void {
+    const now = this.#now();
+    this.#lastSend = now;
     this.stats.packetsSent++;
-    this.#ep.sendPacket(packet, this.encryptKey, this.txSessionId, this.address!);
+    // @implements RFC7016 §2.2.4 ¶6
+    if (now - this.#ep.timeCriticalAt < 800) packet.timeCriticalReverse = true;
+    this.#ep.sendPacket(packet, this.encryptKey, this.txSessionId, to);
+  }
+
+  // --- Address mobility (§3.5.4.2) ---
+
+  // 'M', the time (8 bytes), and a MAC over both and the address, under a secret of this end.
+  #mobilityMessage(ts: number, to: SocketAddress): Uint8Array {
+    const head = new Uint8Array(9);
+    head[0] = 0x4d;
+    new DataView(head.buffer).setFloat64(1, ts);
+    const mac = hmac(
+      sha256,
+      this.#mobSecret,
+      concat([head, new TextEncoder().encode(addrKey(to))]),
+    );
+    return concat([head, mac.subarray(0, 16)]);
+  }
+
+  // @implements RFC7016 §3.5.4.2 ¶3
+  #mobilityReply(message: Uint8Array, from: SocketAddress): void {
+    if (this.state !== "open" || message.length !== 25 || message[0] !== 0x4d) return;
+    const ts = new DataView(message.buffer, message.byteOffset).getFloat64(1);
+    if (this.#now() - ts > 120_000 || ts <= this.#mobRxTs) return;
+    if (!equals(this.#mobilityMessage(ts, from), message)) return;
+    this.#mobRxTs = ts;
+    this.address = from;
+    this.onAddressChange?.(from);
+  }
+
+  /** @internal Whether `a` is where this opening session sends its hellos or keying. */
+  isDestination(a: SocketAddress): boolean {
+    if (this.address && addrKey(this.address) === addrKey(a)) return true;
+    return this.#candidates.has(addrKey(a));
+  }
+
+  /** @internal Drops an opening session without a word to the far end (glare). */
+  abort(reason: string): void {
+    this.#closed(reason);
   }
 
   /**
@@ -986,6 +1072,13 @@ export class RtmfpSession {
     this.state = "nearClose";
     this.#closeDeadline = this.#now() + NEARCLOSE_TIMEOUT;
     this.#sendClose();
+  }
+
+  // @implements RFC7016 §3.5.5 ¶6
+  #sendAbrupt(): void {
+    const p = this.#header();
+    p.chunks.push({ type: "closeAck" });
+    this.#sendSessionPacket(p);
   }
 
   #sendClose(): void {
@@ -1107,6 +1200,14 @@ export class RtmfpSession {
   acked(bytes: number, tsn: number): void {
     if (tsn > this.#maxTsnAck) this.#maxTsnAck = tsn;
     if (bytes <= 0) return;
+    // @implements RFC7016 §3.5.2.1
+    if (this.#now() - this.#tcrAt < 800 && !this.#sendingTimeCritical) {
+      // The far end receives time critical data from elsewhere: no slow start, and at most
+      // 0.5% or 384 bytes more a round trip.
+      const perRtt = Math.max(this.cwnd * 0.005, 384);
+      this.cwnd += Math.max(1, Math.floor((perRtt * Math.min(bytes, this.cwnd)) / this.cwnd));
+      return;
+    }
     // @implements RFC7016 §3.5.2 ¶1
     if (this.cwnd < this.ssthresh) this.cwnd += Math.min(bytes, MSS);
     else this.cwnd += Math.max(1, Math.floor((MSS * Math.min(bytes, MSS)) / this.cwnd));
@@ -1224,6 +1325,11 @@ export class RtmfpSession {
             entry.transmitSize = encodedChunkLength(chunk);
             entry.tsn = this.#nextTsn++;
             data++;
+            // @implements RFC7016 §3.6.2.3 ¶7
+            if (f.timeCritical) {
+              packet.timeCritical = true;
+              this.#sendingTimeCritical = true;
+            }
           }
         }
         // @implements RFC7016 §3.6.2.9.1
@@ -1306,7 +1412,14 @@ export class RtmfpSession {
         if (
           this.#ep.opts.keepalive &&
           now >= Math.max(this.#lastSend, this.#lastReceive) + this.#ep.opts.keepalive
-        ) this.#control.push({ type: "ping", message: new Uint8Array() });
+        ) {
+          // A far end that answers none of several keepalives is gone (§3.5.4.1).
+          if (++this.#pingsUnanswered > this.#ep.opts.keepaliveLimit) {
+            this.#sendAbrupt();
+            return this.#closed("far end silent");
+          }
+          this.#control.push({ type: "ping", message: new Uint8Array() });
+        }
         this.#flush();
         return;
       case "nearClose":
@@ -1342,6 +1455,8 @@ export class SendFlow {
   rxBufferSize: number = FLOW_RX_BUFFER;
   /** Set when the receiver reported an exception (rejected the flow). */
   exceptionCode: number | undefined;
+  /** Real-time data: packets carrying it are marked time critical (§2.2.4). */
+  timeCritical = false;
   /** Called when the receiver rejects the flow. */
   onException?: (code: number) => void;
   /** Called when every message has been acknowledged after {@linkcode close}. */

@@ -587,3 +587,89 @@ Deno.test("close: without a Close Ack, Close Requests every 5 s for 90 s (§3.5.
   equal(times[1], 5000);
   equal(s.state, "closed");
 });
+
+// === Glare, mobility, time critical, dead peers ===
+
+Deno.test("glare: two endpoints opening to each other end with one session (§3.5.1.3)", () => {
+  const net = new Net();
+  const a = net.add("a"), b = net.add("b");
+  const fromA = a.connect(urlEpd("rtmfp://b/"), [net.addr("b")]);
+  const fromB = b.connect(urlEpd("rtmfp://a/"), [net.addr("a")]);
+  const reasons: string[] = [];
+  fromA.onClose = (r) => reasons.push(`a: ${r}`);
+  fromB.onClose = (r) => reasons.push(`b: ${r}`);
+  net.run(2000);
+  const open = (ep: RtmfpEndpoint) => ep.sessions.filter((s) => s.state === "open");
+  equal(open(a).length, 1);
+  equal(open(b).length, 1);
+  deepEqual(reasons.length, 1);
+  ok(reasons[0]!.endsWith("glare"));
+  // The survivor is one session: a's is b's far end.
+  equal(open(a)[0]!.txSessionId, open(b)[0]!.rxSessionId);
+});
+
+Deno.test("address mobility: a new far address is verified by a Ping before use (§3.5.4.2)", () => {
+  const net = new Net();
+  const { s, responder, got } = pair(net);
+  equal(responder.address?.port, 1935);
+  net.source = (from) => from === "a" ? "a:2000" : from; // a's NAT rebinds to another port
+  const moved: number[] = [];
+  responder.onAddressChange = (addr) => moved.push(addr.port);
+  s.openFlow(text("m")).send(text("after the move"));
+  net.run(net.now + 500);
+  deepEqual(got.map((m) => new TextDecoder().decode(m)), ["after the move"]);
+  deepEqual(moved, [2000]);
+  equal(responder.address?.port, 2000);
+  // The check was a Ping with the 'M' marking and a Ping Reply from the new address.
+  ok(
+    net.chunks("b", "ping").some((l) =>
+      l.packet.chunks.some((c) => c.type === "ping" && c.message[0] === 0x4d)
+    ),
+  );
+});
+
+Deno.test("keepalive: a far end that answers nothing is declared dead (§3.5.4.1)", () => {
+  const net = new Net();
+  const a = net.add("a", 1935, { keepalive: 1000 });
+  net.add("b", 1935, { keepalive: 0 });
+  const s = open(net, a, "b");
+  let reason = "";
+  s.onClose = (r) => reason = r;
+  net.drop = (from) => from === "b";
+  net.run(net.now + 10_000);
+  equal(s.state, "closed");
+  equal(reason, "far end silent");
+  equal(net.chunks("a", "ping").length, 4);
+});
+
+Deno.test("time critical: a receiver of real-time data slows other senders' growth (§3.5.2.1)", () => {
+  const run = (withRealtime: boolean) => {
+    const net = new Net();
+    const a = net.add("a", 1935, { keepalive: 0 });
+    const b = net.add("b", 1935, { keepalive: 0 });
+    const c = net.add("c", 1935, { keepalive: 0 });
+    void b;
+    const live = open(net, a, "b");
+    const bulk = open(net, c, "b");
+    const media = live.openFlow(text("audio"));
+    media.timeCritical = true;
+    const data = bulk.openFlow(text("file"));
+    for (let i = 0; i < 40; i++) {
+      if (withRealtime) media.send(new Uint8Array(160));
+      data.send(new Uint8Array(1000));
+      net.run(net.now + 20);
+    }
+    net.run(net.now + 2000);
+    return {
+      cwnd: bulk.cwnd,
+      tc: net.chunks("a", "userData").some((l) => l.packet.timeCritical),
+      net,
+    };
+  };
+  const calm = run(false), busy = run(true);
+  ok(busy.tc);
+  ok(busy.net.log.some((l) => l.from === "b" && l.packet.timeCriticalReverse));
+  ok(!calm.net.log.some((l) => l.packet.timeCriticalReverse));
+  ok(busy.cwnd < calm.cwnd, `${busy.cwnd} < ${calm.cwnd}`);
+  ok(busy.cwnd < 4380 + 40 * 384, `${busy.cwnd}`);
+});
