@@ -8,9 +8,12 @@
  *   packet header and every chunk.
  * - `crypto.ts`: the Flash cryptography profile: AES-128-CBC packets with a checksum, the default
  *   key, Diffie-Hellman group 2 and the HMAC-SHA256 session keys.
- * - `session.ts`: the sans-I/O endpoint, sessions and flows (§3): the four-way handshake with
- *   cookies, cookie change, redirects and forwarded hellos; retransmission timeout, congestion
- *   window and burst avoidance; acknowledgements, flow exceptions, buffer probes, keepalive, close.
+ * - `session.ts`: the sans-I/O endpoint and sessions (§3.3-§3.5): the four-way handshake with
+ *   cookies, cookie change, glare, redirects, forwarded hellos and packet fragments; timestamps,
+ *   retransmission timeout, congestion window, burst avoidance and time critical notification;
+ *   keepalive, address mobility and close.
+ * - `flow.ts`: flows (§3.6): fragments, sequence numbers, acknowledgements, reassembly and
+ *   in-order delivery, flow exceptions, buffer probes, flow close.
  * - `flash.ts`: RTMP over RTMFP as Flash Player speaks it: flow signatures, messages, and a
  *   NetConnection/NetStream server (publish, play, relay) and client.
  * - `udp.ts` (its own export, `@rtclite/vnd/adobe/rtmfp/udp`): the endpoint on a UDP socket, the

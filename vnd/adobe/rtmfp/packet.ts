@@ -34,6 +34,19 @@ export { ByteReader, ByteWriter, ParseError };
 /** Bytes that do not follow RTMFP's syntax: `offset` is where reading stopped. */
 export class RtmfpParseError extends ParseError {}
 
+/** A protocol or state failure: sending on a closed flow, a session that failed to open. */
+export class RtmfpError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What failed.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "RtmfpError";
+  }
+}
+
 function reader(buf: Uint8Array, what: string, pos = 0, end = buf.length): ByteReader {
   return new ByteReader(buf, (m, at) => new RtmfpParseError(m, at), what, pos, end);
 }
