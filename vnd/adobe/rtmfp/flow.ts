@@ -65,6 +65,10 @@ export interface SendEntry {
   inFlight: boolean;
   transmitSize: number;
   tsn: number;
+  /** The message this fragment belongs to (fragments are abandoned together). */
+  message: number;
+  /** When the message is abandoned if not yet delivered (clock ms; Infinity: never). */
+  deadline: number;
 }
 
 // === Sending flow (RFC 7016 §3.6.2) ===
@@ -93,6 +97,7 @@ export class SendFlow {
   readonly #session: RtmfpSession;
   #startupOptions: RtmfpOption[];
   #nextSn = 1;
+  #nextMessage = 1;
   #finalSn: number | undefined;
   #probeAt: number | undefined;
 
@@ -119,12 +124,16 @@ export class SendFlow {
    * Queues a message (§3.6.2.2), fragmenting it to fit a packet.
    *
    * @param message The message.
+   * @param options `lifetime`: milliseconds after which the message is abandoned if it has
+   * not been delivered (partial reliability, for real-time media); default: reliable.
    */
   // @implements RFC7016 §3.6.2.2
-  send(message: Uint8Array): void {
+  send(message: Uint8Array, options: { lifetime?: number } = {}): void {
     if (this.state !== "open") {
       throw new RtmfpError(`Cannot send on flow ${this.id}: ${this.state}`);
     }
+    const deadline = this.#session.now + (options.lifetime ?? Infinity);
+    const id = this.#nextMessage++;
     const overhead = 5 + 3 + 1 + 3 * 8 +
       this.#startupOptions.reduce((n, o) => n + o.value.length + 10, 1);
     const max = MAX_PLAIN_PACKET - overhead;
@@ -142,9 +151,28 @@ export class SendFlow {
         inFlight: false,
         transmitSize: 0,
         tsn: 0,
+        message: id,
+        deadline,
       });
     }
     this.#session.flush();
+  }
+
+  /**
+   * Abandons every queued message not yet acknowledged (§3.6.2.7): they will not be sent or
+   * resent, and the receiver skips them (Forward Sequence Number Update, §3.6.2.7.1).
+   */
+  // @implements RFC7016 §3.6.2.7
+  abandon(): void {
+    for (const e of this.queue) e.abandoned = true;
+    this.#session.flush();
+  }
+
+  // Messages past their lifetime are abandoned, all their fragments together.
+  #expire(now: number): void {
+    const late = new Set<number>();
+    for (const e of this.queue) if (!e.abandoned && e.deadline <= now) late.add(e.message);
+    if (late.size) { for (const e of this.queue) if (late.has(e.message)) e.abandoned = true; }
   }
 
   /**
@@ -170,6 +198,8 @@ export class SendFlow {
         inFlight: false,
         transmitSize: 0,
         tsn: 0,
+        message: this.#nextMessage++,
+        deadline: Infinity,
       });
     }
     this.#session.flush();
@@ -198,21 +228,28 @@ export class SendFlow {
 
   /** @internal */
   nextEligible(): SendEntry | undefined {
+    this.#trim();
     return this.queue.find((e, i) => this.#eligible(e, i));
   }
 
   /** @internal Ready to transmit (§3.6.2.3 ¶1). */
   ready(): boolean {
     if (this.state === "closed" || this.state === "completeLinger") return false;
+    this.#expire(this.#session.now);
     if (!this.nextEligible()) return false;
     return this.rxBufferSize > this.outstandingBytes || this.exceptionCode !== undefined;
   }
 
+  // Trims abandoned entries from the front, before an entry is chosen (§3.6.2.3 ¶5 step 1).
   // @implements RFC7016 §3.6.2.3 ¶5
-  #fsn(): number {
+  #trim(): void {
     while (this.queue.length >= 2 && !this.queue[0]!.inFlight && this.queue[0]!.abandoned) {
       this.queue.shift();
     }
+  }
+
+  // The Forward Sequence Number (§3.6.2.3 ¶5 steps 2-4), on a trimmed queue.
+  #fsn(): number {
     const first = this.queue[0]!;
     if (!first.abandoned) return first.sn - 1;
     if (first.inFlight && !first.sentAbandoned) return first.sn - 1;

@@ -724,3 +724,44 @@ Deno.test("property: random loss and reordering never lose, duplicate or reorder
     { numRuns: 40 },
   );
 });
+
+Deno.test("partial reliability: expired messages are abandoned and skipped (§3.6.2.7)", () => {
+  const net = new Net();
+  const { s, got } = pair(net);
+  const flow = s.openFlow(text("live"));
+  // An outage of 2 s: the messages sent meanwhile expire after 300 ms.
+  net.drop = () => true;
+  for (let i = 0; i < 10; i++) {
+    flow.send(text(`lost ${i}`), { lifetime: 300 });
+    net.run(net.now + 100);
+  }
+  net.run(net.now + 1000);
+  net.drop = () => false;
+  // (A short lifetime here could expire too: the window is full of lost packets until the
+  // retransmission timeout, which the outage has backed off.)
+  flow.send(text("fresh"));
+  net.run(net.now + 5000);
+  deepEqual(got.map((m) => new TextDecoder().decode(m)), ["fresh"]);
+  equal(flow.queue.length, 0);
+  // The receiver was told to skip 1..10 by the Forward Sequence Number of the next chunk.
+  const fresh = net.log.flatMap((l) => l.packet.chunks).find((c) =>
+    c.type === "userData" && new TextDecoder().decode(c.data) === "fresh"
+  );
+  ok(fresh?.type === "userData");
+  deepEqual([fresh.sequenceNumber, fresh.sequenceNumber - fresh.fsnOffset], [11, 10]);
+});
+
+Deno.test("abandon(): queued messages are dropped, later ones still arrive", () => {
+  const net = new Net();
+  const { s, got } = pair(net);
+  const flow = s.openFlow(text("x"));
+  net.drop = () => true;
+  flow.send(text("never"));
+  flow.send(new Uint8Array(5000));
+  net.run(net.now + 100);
+  flow.abandon();
+  net.drop = () => false;
+  flow.send(text("after"));
+  net.run(net.now + 20_000);
+  deepEqual(got.map((m) => new TextDecoder().decode(m)), ["after"]);
+});
