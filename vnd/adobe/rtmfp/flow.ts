@@ -52,6 +52,8 @@ import type { RtmfpSession } from "./session.ts";
 /** Largest plain packet: with the checksum and padding it fits a 1192-byte datagram. */
 export const MAX_PLAIN_PACKET = 1180;
 const FLOW_RX_BUFFER = 65536;
+const SEND_LINGER = 130_000;
+const RECV_LINGER = 120_000;
 
 /** @internal A SEND_QUEUE entry (§3.6.2). */
 export interface SendEntry {
@@ -86,6 +88,8 @@ export class SendFlow {
   rxBufferSize: number = FLOW_RX_BUFFER;
   /** Set when the receiver reported an exception (rejected the flow). */
   exceptionCode: number | undefined;
+  /** @internal When a completed flow stops lingering and closes. */
+  lingerUntil: number | undefined;
   /** Real-time data: packets carrying it are marked time critical (§2.2.4). */
   timeCritical = false;
   /** Called when the receiver rejects the flow. */
@@ -318,8 +322,9 @@ export class SendFlow {
     if (
       this.state === "closing" && this.#finalSn !== undefined && ack.cumulativeAck >= this.#finalSn
     ) {
-      this.state = "closed";
-      this.#session.removeSendFlow(this);
+      // @implements RFC7016 §3.6.2.11 ¶3-4
+      this.state = "completeLinger";
+      this.lingerUntil = this.#session.now + SEND_LINGER;
       this.onComplete?.();
     }
   }
@@ -365,6 +370,8 @@ export class RecvFlow {
   bufferCapacity: number = FLOW_RX_BUFFER;
   /** @internal SHOULD_ACK. */
   shouldAck = false;
+  /** @internal When a completed flow stops lingering and closes. */
+  lingerUntil: number | undefined;
   readonly #session: RtmfpSession;
   // SEQUENCE_SET as sorted disjoint ranges.
   #ranges: [number, number][] = [[0, 0]];
@@ -483,10 +490,15 @@ export class RecvFlow {
         this.#buffer.splice(0, last + 1);
       } else break;
     }
+    // @implements RFC7016 §3.6.3.8
     if (this.#finalSn !== undefined && this.#finalSn === csn && this.#buffer.length === 0) {
-      if (this.state === "open") {
+      if (this.state === "open" || this.state === "rejected") {
+        const wasOpen = this.state === "open";
         this.state = "completeLinger";
-        this.onComplete?.();
+        this.lingerUntil = this.#session.now + RECV_LINGER;
+        this.shouldAck = true;
+        this.#session.ackSoon(true);
+        if (wasOpen) this.onComplete?.();
       }
     }
   }

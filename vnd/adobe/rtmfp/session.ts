@@ -1118,11 +1118,6 @@ export class RtmfpSession {
     return this.#sendFlows.get(id)?.state === "open";
   }
 
-  /** @internal */
-  removeSendFlow(flow: SendFlow): void {
-    this.#sendFlows.delete(flow.id);
-  }
-
   // @implements RFC7016 §3.6.3.1
   #recvFlow(chunk: UserDataChunk): RecvFlow | undefined {
     let flow = this.#recvFlows.get(chunk.flowId);
@@ -1347,6 +1342,10 @@ export class RtmfpSession {
         for (const f of this.#sendFlows.values()) {
           const p = f.probeTime(this.erto);
           if (p !== undefined) t.push(p);
+          if (f.lingerUntil !== undefined) t.push(f.lingerUntil);
+        }
+        for (const f of this.#recvFlows.values()) {
+          if (f.lingerUntil !== undefined) t.push(f.lingerUntil);
         }
         break;
       case "nearClose":
@@ -1380,6 +1379,15 @@ export class RtmfpSession {
           this.#ackNow = true;
         }
         if (this.#timeoutAt !== undefined && now >= this.#timeoutAt) this.#retransmissionTimeout();
+        // Completed flows linger, then close (§3.6.2.11, §3.6.3.8).
+        for (const flows of [this.#sendFlows, this.#recvFlows]) {
+          for (const [id, f] of flows) {
+            if (f.lingerUntil !== undefined && now >= f.lingerUntil) {
+              f.state = "closed";
+              flows.delete(id);
+            }
+          }
+        }
         // @implements RFC7016 §3.5.4.1
         if (
           this.#ep.opts.keepalive &&

@@ -442,7 +442,7 @@ Deno.test("flow exception: a rejected flow is reported and closed at the sender 
   net.run(net.now + 1000);
   equal(code, 42);
   equal(net.chunks("b", "flowException").length >= 1, true);
-  ok(flow.state === "closing" || flow.state === "closed");
+  ok(flow.state === "closing" || flow.state === "completeLinger", flow.state);
   throws(() => flow.send(text("more")), RtmfpError);
 });
 
@@ -529,6 +529,16 @@ Deno.test("flow close: the final fragment completes both ends (§3.6.2.11)", () 
   net.run(net.now + 1000);
   ok(recvDone);
   ok(sendDone);
+  // Both ends linger (the sender 130 s, the receiver 120 s), then close and forget the flow.
+  equal(flow.state, "completeLinger");
+  const recv = responder.recvFlows[0]!;
+  equal(recv.state, "completeLinger");
+  net.run(net.now + 120_500);
+  equal(recv.state, "closed");
+  equal(responder.recvFlows.length, 0);
+  equal(flow.state, "completeLinger");
+  net.run(net.now + 10_000);
+  equal(flow.state, "closed");
   equal(s.sendFlows.length, 0);
 });
 
