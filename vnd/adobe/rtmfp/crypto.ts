@@ -3,12 +3,14 @@
 /**
  * The cryptography profile Flash Player deployed for RTMFP. RFC 7016 leaves the profile to the
  * application (§2.2.3); this one is not published by Adobe, and is written here from what
- * the open servers that talk to Flash Player (OpenRTMFP Cumulus, MonaServer) do:
+ * the open servers that talked to Flash Player do (read in OpenRTMFP Cumulus,
+ * `CumulusLib/sources/RTMFP.cpp`, `Handshake.cpp`, `Cookie.cpp`, and MonaServer,
+ * `MonaCore/sources/RTMFP/RTMFP.cpp`, `RTMFPCookieComputing.cpp`; no code was copied):
  *
  * - Packets are encrypted with AES-128 in CBC mode with a zero IV, each packet on its own. The
  *   plain packet is prefixed with a 16-bit checksum (the ones' complement of the ones'
  *   complement sum of the 16-bit big-endian words after it, a final odd byte added as a low
- *   byte) and padded with 0xff bytes to a multiple of 16 bytes.
+ *   byte, unlike RFC 1071) and padded with 0xff bytes to a multiple of 16 bytes.
  * - The Default Session Key is the 16 ASCII bytes `Adobe Systems 02`.
  * - Session keys come from an anonymous Diffie-Hellman exchange in the 1024-bit MODP group 2
  *   (RFC 2409 §6.2; generator 2). The initiator's public key travels in its certificate (an
