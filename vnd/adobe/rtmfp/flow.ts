@@ -38,7 +38,7 @@
  */
 import { concat } from "@rtclite/std/bytes";
 import {
-  ackedAbove,
+  acknowledges,
   type BitmapAckChunk,
   type Chunk,
   type FragmentControl,
@@ -308,11 +308,10 @@ export class SendFlow {
     const before = this.outstandingBytes;
     this.#startupOptions = [];
     this.rxBufferSize = ack.bufferBlocksAvailable * 1024;
-    const above = new Set(ackedAbove(ack));
     let maxTsn = 0;
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const e = this.queue[i]!;
-      if (e.inFlight && (e.sn <= ack.cumulativeAck || above.has(e.sn))) {
+      if (e.inFlight && acknowledges(ack, e.sn)) {
         maxTsn = Math.max(maxTsn, e.tsn);
         this.queue.splice(i, 1);
       }
@@ -523,10 +522,11 @@ export class RecvFlow {
     };
   }
 
-  /** @internal A Bitmap Ack of SEQUENCE_SET. */
-  bitmapAck(): BitmapAckChunk {
+  /** @internal A Bitmap Ack of SEQUENCE_SET, or `undefined` when it would be long (a range ack is then shorter anyway). */
+  bitmapAck(): BitmapAckChunk | undefined {
     const csn = this.cumulativeAck;
     const top = this.#ranges[this.#ranges.length - 1]![1];
+    if (top - csn > 8 * 64) return undefined;
     const bitmap = new Uint8Array(Math.ceil(Math.max(0, top - csn - 1) / 8));
     for (const [a, b] of this.#ranges.slice(1)) {
       for (let s = a; s <= b; s++) {

@@ -1160,6 +1160,30 @@ export function encodedPacketLength(packet: RtmfpPacket): number {
 // === Acknowledgement helpers (RFC 7016 §2.3.13, §2.3.14) ===
 
 /**
+ * Whether a Bitmap or Range Ack acknowledges a sequence number, without listing them (a range
+ * can be huge).
+ *
+ * @param chunk The acknowledgement.
+ * @param sn A sequence number.
+ * @returns `true` when `sn` is at most the cumulative ack or in a range or set bit above it.
+ *
+ * @example Figure 4's Bitmap Ack
+ * ```ts
+ * import { acknowledges, decodeChunk, type BitmapAckChunk } from "@rtclite/vnd/adobe/rtmfp";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const ack = decodeChunk(new Uint8Array([0x50, 0, 5, 5, 0x7f, 0x10, 0x79, 0x06])) as BitmapAckChunk;
+ * deepEqual([16, 17, 18, 19, 28, 29].map((sn) => acknowledges(ack, sn)), [true, false, true, false, true, false]);
+ * ```
+ */
+export function acknowledges(chunk: BitmapAckChunk | RangeAckChunk, sn: number): boolean {
+  if (sn <= chunk.cumulativeAck) return true;
+  if (chunk.type === "rangeAck") return chunk.ranges.some(([from, to]) => sn >= from && sn <= to);
+  const k = sn - chunk.cumulativeAck - 2;
+  return k >= 0 && k < chunk.bitmap.length * 8 && (chunk.bitmap[k >> 3]! & (1 << (k & 7))) !== 0;
+}
+
+/**
  * The sequence numbers above the cumulative ack that a Bitmap or Range Ack acknowledges.
  *
  * @param chunk The acknowledgement.

@@ -1237,7 +1237,7 @@ export class RtmfpSession {
   #ackChunk(flow: RecvFlow): BitmapAckChunk | RangeAckChunk {
     const a = flow.rangeAck(), b = flow.bitmapAck();
     // @implements RFC7016 §3.6.3.4.3
-    return encodedChunkLength(b) < encodedChunkLength(a) ? b : a;
+    return b && encodedChunkLength(b) < encodedChunkLength(a) ? b : a;
   }
 
   // @implements RFC7016 §3.6.2.3

@@ -775,3 +775,50 @@ Deno.test("abandon(): queued messages are dropped, later ones still arrive", () 
   net.run(net.now + 20_000);
   deepEqual(got.map((m) => new TextDecoder().decode(m)), ["after"]);
 });
+
+Deno.test("hostile numbers: a huge Range Ack or sequence number costs nothing", () => {
+  const net = new Net();
+  const { a, b, s, responder, got } = pair(net);
+  const flow = s.openFlow(text("m"));
+  flow.send(text("one"));
+  net.run(net.now + 500);
+  const inject = (
+    to: RtmfpEndpoint,
+    key: Uint8Array,
+    sid: number,
+    packet: RtmfpPacket,
+    from: string,
+  ) => to.receive(encodeMultiplex(sid, encryptPacket(key, encodePacket(packet))), net.addr(from));
+  const t0 = performance.now();
+  // To the sender: an acknowledgement of 2^50 sequence numbers of its flow.
+  inject(a, responder.encryptKey, s.rxSessionId, {
+    mode: 2,
+    chunks: [{
+      type: "rangeAck",
+      flowId: flow.id,
+      bufferBlocksAvailable: 64,
+      cumulativeAck: 1,
+      ranges: [[3, 2 ** 50]],
+    }],
+  }, "b");
+  // To the receiver: a fragment 2^50 sequence numbers ahead.
+  inject(b, s.encryptKey, responder.rxSessionId, {
+    mode: 1,
+    chunks: [{
+      type: "userData",
+      flowId: flow.id,
+      sequenceNumber: 2 ** 50,
+      fsnOffset: 2 ** 50 - 1,
+      fragment: 0,
+      abandon: false,
+      final: false,
+      data: text("far"),
+    }],
+  }, "a");
+  net.run(net.now + 500);
+  ok(performance.now() - t0 < 1000);
+  deepEqual(got.map((m) => new TextDecoder().decode(m)), ["one"]);
+  // The receiver acknowledged with a Range Ack (a bitmap would be 2^47 bytes).
+  const last = net.log.filter((l) => l.from === "b").at(-1)!;
+  ok(last.packet.chunks.some((c) => c.type === "rangeAck"));
+});
