@@ -443,6 +443,11 @@ export class RecvFlow {
       now = true;
     }
     if (this.state === "open" && !this.#has(sn) && !chunk.abandon) {
+      // A sender that ignores the advertised window gets its excess dropped unacknowledged.
+      if (this.#buffered() + chunk.data.length > this.bufferCapacity + FLOW_RX_BUFFER) {
+        this.#session.ackSoon(true);
+        return;
+      }
       const i = this.#buffer.findIndex((e) => e.sn > sn);
       const entry = { sn, data: chunk.data, fra: chunk.fragment };
       if (i < 0) this.#buffer.push(entry);

@@ -120,6 +120,7 @@ const INITIAL_WINDOW = 4380;
 // @implements RFC7016 §3.5.2.3 ¶4
 const BURST_LIMIT = 6;
 const MAX_REASSEMBLY = 64;
+const MAX_RECV_FLOWS = 1024;
 const MAX_REASSEMBLED = 65536;
 
 /** Session states (§3.5, Figure 8). */
@@ -216,6 +217,7 @@ export class RtmfpEndpoint {
     progress: number;
   }>();
   #nextPacketId = 1;
+  readonly #cookiesUsed = new Map<string, number>();
 
   /**
    * Makes an endpoint.
@@ -505,6 +507,9 @@ export class RtmfpEndpoint {
       if (equals(existing.skic, chunk.skic)) existing.sendRIKeying();
       return;
     }
+    // One session per cookie: replaying an IIKeying with other session ids costs no DH.
+    const cookieKey = toHex(chunk.cookieEcho);
+    if (this.#cookiesUsed.has(cookieKey)) return void this.stats.dropped++;
     let peerPublic: Uint8Array;
     try {
       peerPublic = dhPublicKeyIn(chunk.certificate);
@@ -530,6 +535,10 @@ export class RtmfpEndpoint {
     session.decryptKey = keys.initiatorKey;
     this.#sessions.set(session.rxSessionId, session);
     this.#responded.set(key, session);
+    this.#cookiesUsed.set(cookieKey, this.opts.now());
+    for (const [c, at] of this.#cookiesUsed) {
+      if (this.opts.now() - at > COOKIE_LIFETIME) this.#cookiesUsed.delete(c);
+    }
     session.setOpen();
     session.sendRIKeying();
     this.onSession?.(session);
@@ -1142,7 +1151,7 @@ export class RtmfpSession {
     this.#recvFlows.set(chunk.flowId, flow);
     this.#ackNow = true;
     if (
-      metadata === undefined || bad ||
+      metadata === undefined || bad || this.#recvFlows.size > MAX_RECV_FLOWS ||
       (returnFlowId !== undefined && !this.hasSendFlow(returnFlowId))
     ) {
       flow.reject(0);

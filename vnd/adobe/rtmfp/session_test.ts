@@ -822,3 +822,24 @@ Deno.test("hostile numbers: a huge Range Ack or sequence number costs nothing", 
   const last = net.log.filter((l) => l.from === "b").at(-1)!;
   ok(last.packet.chunks.some((c) => c.type === "rangeAck"));
 });
+
+Deno.test("a cookie opens one session: a replayed IIKeying with another session id is dropped", () => {
+  const net = new Net();
+  const a = net.add("a"), b = net.add("b");
+  let iikeying: Chunk | undefined;
+  const trace = a.onTrace!;
+  a.onTrace = (dir, peer, sid, packet) => {
+    if (dir === "out" && packet.chunks[0]?.type === "iikeying") iikeying = packet.chunks[0];
+    trace(dir, peer, sid, packet);
+  };
+  open(net, a, "b");
+  ok(iikeying?.type === "iikeying");
+  const before = b.stats.dropped;
+  const replay = { ...iikeying, initiatorSessionId: 12345 };
+  b.receive(
+    encodeMultiplex(0, encryptPacket(DEFAULT_KEY, encodePacket({ mode: 3, chunks: [replay] }))),
+    net.addr("a"),
+  );
+  equal(b.stats.dropped - before, 1);
+  equal(b.sessions.length, 1);
+});
