@@ -43,7 +43,7 @@ import { RtmpClient, serveRtmp } from "./net.ts";
 /** The command line's declaration: subcommand and operands, and the options of each. */
 export const command = {
   name: "rtmp",
-  usage: `serve [--host HOST] [--port PORT] [--record DIR] [--chunk-size N]
+  usage: `serve [--host HOST] [--port PORT] [--record DIR] [--vod DIR] [options]
 play rtmp://host[:port]/app/stream [--out FILE.flv] [--duration SECONDS]
 publish FILE.flv rtmp://host[:port]/app/stream [--fast]`,
   description: "serve runs a live RTMP server (one publisher and many players per stream); " +
@@ -52,7 +52,17 @@ publish FILE.flv rtmp://host[:port]/app/stream [--fast]`,
   options: {
     host: { value: "HOST", help: "serve: address to listen on (default 0.0.0.0)" },
     port: { value: "PORT", help: "serve: TCP port (default 1935)" },
-    record: { value: "DIR", help: "serve: record each published stream to DIR/<app>_<name>.flv" },
+    record: {
+      value: "DIR",
+      help: "serve: record each published stream to DIR/<app%2Fname, percent-encoded>.flv",
+    },
+    vod: { value: "DIR", help: "serve: play recordings from DIR by name (default: --record)" },
+    "max-connections": { value: "N", help: "serve: most connections (default 1000)" },
+    "max-per-address": { value: "N", help: "serve: most connections per IP address (default 100)" },
+    "idle-timeout": {
+      value: "SECONDS",
+      help: "serve: close sessions that neither publish nor play (default 30; 0: never)",
+    },
     "chunk-size": { value: "N", help: "serve: chunk size the server sends with (default 4096)" },
     out: { value: "FILE", help: "play: the FLV file to write (default out.flv)" },
     duration: { value: "SECONDS", help: "play: stop after this many seconds" },
@@ -64,7 +74,19 @@ type Parsed = ParsedCommand<typeof command.options>;
 
 /** The options each subcommand takes, and its operands after the subcommand's name. */
 const FORMS: Record<string, { options: string[]; operands: string }> = {
-  serve: { options: ["host", "port", "record", "chunk-size"], operands: "" },
+  serve: {
+    options: [
+      "host",
+      "port",
+      "record",
+      "vod",
+      "chunk-size",
+      "max-connections",
+      "max-per-address",
+      "idle-timeout",
+    ],
+    operands: "",
+  },
   play: { options: ["out", "duration"], operands: "URL" },
   publish: { options: ["fast"], operands: "FILE URL" },
 };
@@ -190,6 +212,9 @@ function check({ values, operands }: Parsed): void {
   if (want.includes("URL")) parseUrl(rest[rest.length - 1]!);
   integer(values.port, "port", 0, 65535);
   integer(values["chunk-size"], "chunk-size", 1, 0x7fffffff);
+  integer(values["max-connections"], "max-connections", 1, 1_000_000);
+  integer(values["max-per-address"], "max-per-address", 1, 1_000_000);
+  integer(values["idle-timeout"], "idle-timeout", 0, 86_400);
   if (values.duration !== undefined && !(Number(values.duration) > 0)) {
     throw new UsageError(`Option --duration needs a positive number, got "${values.duration}"`);
   }
@@ -209,7 +234,18 @@ async function serve(values: Parsed["values"]): Promise<number> {
   const hostname = values.host ?? "0.0.0.0";
   const record = values.record;
   if (record) await Deno.mkdir(record, { recursive: true });
-  const server = serveRtmp({ hostname, port, chunkSize, ...(record ? { record } : {}) });
+  const number = (v: string | undefined) => v === undefined ? undefined : Number(v);
+  const idle = number(values["idle-timeout"]);
+  const server = serveRtmp({
+    hostname,
+    port,
+    chunkSize,
+    ...(record ? { record } : {}),
+    ...(values.vod ? { vod: values.vod } : {}),
+    ...(values["max-connections"] ? { maxConnections: number(values["max-connections"])! } : {}),
+    ...(values["max-per-address"] ? { maxPerAddress: number(values["max-per-address"])! } : {}),
+    ...(idle !== undefined ? { idleTimeout: idle * 1000 } : {}),
+  });
   const stop = () => void server.close();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);

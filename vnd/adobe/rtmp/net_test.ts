@@ -8,14 +8,17 @@ import {
   decodeFlv,
   decodeScriptData,
   decodeVideoTagHeader,
+  encodeCommand,
   encodeData,
   type FlvTag,
   Handshake,
+  RtmpConnection,
   type RtmpMessage,
   RtmpRejectedError,
   RtmpSessionError,
 } from "./mod.ts";
 import { RtmpClient, serveRtmp } from "./net.ts";
+import net from "node:net";
 
 async function assertRejects(
   fn: () => Promise<unknown>,
@@ -77,7 +80,7 @@ Deno.test("serveRtmp() fans one publisher out to two players, records FLV, drops
   await publisher.closed;
   for (const p of players) p.close();
   await server.close();
-  const file = decodeFlv(await Deno.readFile(`${dir}/live_cam.flv`));
+  const file = decodeFlv(await Deno.readFile(`${dir}/live%2Fcam.flv`));
   assertEquals(file.tags.map((t) => t.type), [18, 9, 9, 9, 9, 8]);
   assertEquals(decodeScriptData(file.tags[0]!.data)[0], "onMetaData");
   await Deno.remove(dir, { recursive: true });
@@ -144,6 +147,168 @@ Deno.test("serveRtmp() sends a late player metadata and codec headers, then star
   assertEquals(got[3]!.payload[5], 7);
   publisher.close();
   player.close();
+});
+
+// === Attacks on the server (issue 18 item 14), each mounted on loopback ===
+
+/** A TCP socket from a chosen loopback address (Deno.connect cannot pick one). */
+function socketFrom(localAddress: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: "127.0.0.1", port, localAddress }, () => resolve(s));
+    s.on("error", reject);
+  });
+}
+
+function whenClosed(s: net.Socket): Promise<void> {
+  return new Promise((r) => s.destroyed ? r() : s.once("close", () => r()));
+}
+
+async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Publishes `name`, sends one keyframe, and checks that a player gets it. */
+async function servedRoundTrip(port: number, name: string): Promise<void> {
+  const url = `rtmp://127.0.0.1:${port}/live`;
+  const player = await RtmpClient.connect(url, { timeout: 3000 });
+  await player.play(name, -1);
+  const publisher = await RtmpClient.connect(url, { timeout: 3000 });
+  const id = await publisher.publish(name);
+  publisher.send(msg(9, id, 0, new Uint8Array([0x12, 7])));
+  const [got] = await collect(player, 9, 1);
+  assertEquals(got!.payload[1], 7);
+  publisher.close();
+  player.close();
+}
+
+Deno.test("serveRtmp() serves a legitimate client while 1,000 idle sockets from one address knock (per-address cap, handshake deadline)", async () => {
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, handshakeTimeout: 2000 });
+  const port = server.addr.port;
+  let most = 0;
+  const sample = setInterval(() => most = Math.max(most, server.connections), 5);
+  try {
+    const attack = Promise.all(
+      Array.from({ length: 1000 }, () => socketFrom("127.0.0.3", port).catch(() => undefined)),
+    );
+    // The default per-address cap holds 100 of them.
+    await waitFor("100 idle connections", () => server.connections === 100);
+    // The legitimate client, from another address, is served meanwhile.
+    await servedRoundTrip(port, "cam");
+    const sockets = (await attack).filter((s): s is net.Socket => s !== undefined);
+    assertEquals(sockets.length, 1000);
+    // Refused at once or dropped at the handshake deadline: none stays.
+    await Promise.all(sockets.map(whenClosed));
+    await waitFor("no connections", () => server.connections === 0);
+    assert(server.refused >= 800, `${server.refused} refused`);
+    assert(most <= 102, `${most} connections at most`); // 100 + the legitimate two
+  } finally {
+    clearInterval(sample);
+  }
+});
+
+Deno.test("serveRtmp() closes connected sessions that neither publish nor play, so a legitimate client gets in", async () => {
+  await using server = serveRtmp({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxConnections: 10,
+    idleTimeout: 500,
+  });
+  const url = `rtmp://127.0.0.1:${server.addr.port}/live`;
+  // A publisher stays: publishing is not idle.
+  const publisher = await RtmpClient.connect(url);
+  const id = await publisher.publish("keep");
+  const idle = await Promise.all(Array.from({ length: 9 }, () => RtmpClient.connect(url)));
+  assertEquals(server.connections, 10);
+  // Full: the next client is refused.
+  await rejects(RtmpClient.connect(url, { timeout: 2000 }), RtmpSessionError);
+  // The idle sessions are closed after 500 ms; then the legitimate client is served.
+  await Promise.all(idle.map((c) => c.closed));
+  await servedRoundTrip(server.addr.port, "cam");
+  publisher.send(msg(9, id, 0, new Uint8Array([0x12, 1])));
+  assert(server.streams.includes("live/keep"), String(server.streams));
+  publisher.close();
+});
+
+Deno.test("serveRtmp() drops a client trickling its handshake at the deadline, not at each byte", async () => {
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, handshakeTimeout: 300 });
+  const s = await socketFrom("127.0.0.1", server.addr.port);
+  const t0 = performance.now();
+  const trickle = setInterval(() => s.write(new Uint8Array([3])), 50);
+  await whenClosed(s);
+  clearInterval(trickle);
+  const took = performance.now() - t0;
+  assert(took >= 250 && took < 2000, `closed after ${took} ms`);
+});
+
+Deno.test("serveRtmp() caps streams per connection and refuses commands before connect", async () => {
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, maxStreams: 3 });
+  const client = await RtmpClient.connect(`rtmp://127.0.0.1:${server.addr.port}/live`);
+  for (let i = 1; i <= 3; i++) assertEquals(await client.createStream(), i);
+  await rejects(
+    client.createStream(),
+    (e) => e instanceof RtmpRejectedError && e.info?.description === "Too many streams",
+  );
+  client.close();
+  // createStream before connect: the connection is dropped.
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const rtmp = new RtmpConnection("client");
+  rtmp.send(encodeCommand({ name: "createStream", transactionId: 1, object: null, args: [] }));
+  const buf = new Uint8Array(8192);
+  await raw.write(rtmp.takeOutput());
+  for (;;) {
+    const n = await raw.read(buf);
+    if (n === null) break;
+    rtmp.receive(buf.subarray(0, n));
+    await raw.write(rtmp.takeOutput());
+  }
+  raw.close();
+});
+
+Deno.test("serveRtmp() records live_a/b and live/a_b to two files and refuses names that leave the directory", async () => {
+  const dir = await Deno.makeTempDir();
+  const outside = `${dir}/../rtclite-escape-${crypto.randomUUID()}.flv`;
+  try {
+    await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, record: `${dir}/rec` });
+    await Deno.mkdir(`${dir}/rec`);
+    const base = `rtmp://127.0.0.1:${server.addr.port}`;
+    const a = await RtmpClient.connect(`${base}/live_a`);
+    const b = await RtmpClient.connect(`${base}/live`);
+    const ida = await a.publish("b");
+    const idb = await b.publish("a_b");
+    a.send(msg(9, ida, 0, new Uint8Array([0x12, 0xaa])));
+    b.send(msg(9, idb, 0, new Uint8Array([0x12, 0xbb])));
+    for (const name of ["../x", "a/../../x", `../${outside.split("/").pop()}`, "a\nb", "/abs"]) {
+      await rejects(
+        b.publish(name),
+        (e) => e instanceof RtmpRejectedError && e.code === "NetStream.Publish.BadName",
+        name,
+      );
+    }
+    await a.drain();
+    await b.drain();
+    await new Promise((r) => setTimeout(r, 100));
+    a.close();
+    b.close();
+    await server.close();
+    const files = [];
+    for await (const e of Deno.readDir(`${dir}/rec`)) files.push(e.name);
+    assertEquals(files.sort(), ["live%2Fa%5Fb.flv", "live%5Fa%2Fb.flv"]);
+    assertEquals(
+      decodeFlv(await Deno.readFile(`${dir}/rec/live%5Fa%2Fb.flv`)).tags[0]!.data[1],
+      0xaa,
+    );
+    assertEquals(
+      decodeFlv(await Deno.readFile(`${dir}/rec/live%2Fa%5Fb.flv`)).tags[0]!.data[1],
+      0xbb,
+    );
+    await rejects(Deno.stat(outside), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 // === Interoperability with ffmpeg and rtmpdump (ports 19350-19399) ===
@@ -240,11 +405,11 @@ interopTest("ffmpeg publishes to serveRtmp(); ffmpeg and rtmpdump play it", [
     assertEquals((await ffplay.stop(3000)).code, 0, ffplay.output());
     await dump.stop(3000);
     await server.close();
-    for (const f of ["ffmpeg.flv", "rtmpdump.flv", "live_test.flv"]) {
+    for (const f of ["ffmpeg.flv", "rtmpdump.flv", "live%2Ftest.flv"]) {
       const types = await probe(`${dir}/${f}`);
       assert(types.includes("audio") && types.includes("video"), `${f}: ${types}`);
     }
-    const recorded = decodeFlv(await Deno.readFile(`${dir}/live_test.flv`));
+    const recorded = decodeFlv(await Deno.readFile(`${dir}/live%2Ftest.flv`));
     assert(
       recorded.tags.filter((t) => t.type === 9).length >= 40,
       "about 50 video frames recorded",
