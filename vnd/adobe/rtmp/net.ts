@@ -89,7 +89,10 @@ export interface RtmpTransport {
   close(): void;
 }
 
-async function writeAll(conn: RtmpTransport, bytes: Uint8Array): Promise<void> {
+async function writeAll(
+  conn: { write(bytes: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
@@ -1431,8 +1434,12 @@ class Vod {
   /** Bumped by every start and stop: a run that sees another value has been replaced. */
   #generation = 0;
   #paused = false;
-  /** The stream time of the last tag sent (for pausing and resuming). */
+  /** The stream time of the last tag sent. */
   #position = 0;
+  /** The stream time at {@linkcode Vod.#clock} (a start, seek or resume). */
+  #origin = 0;
+  /** When the stream was at {@linkcode Vod.#origin}, in `performance.now()` milliseconds. */
+  #clock = 0;
   #wake: (() => void) | undefined;
   running = false;
 
@@ -1446,6 +1453,8 @@ class Vod {
   /** Plays from `from` milliseconds (a start, or a seek). */
   start(from: number): void {
     const generation = ++this.#generation;
+    this.#origin = from;
+    this.#clock = performance.now();
     this.running = true;
     this.#wakeUp();
     this.#run(generation, from).catch((e) => {
@@ -1455,8 +1464,17 @@ class Vod {
   }
 
   pause(on: boolean, _at: number): void {
+    if (on === this.#paused) return;
+    // The stream clock stands still while paused.
+    if (on) this.#origin = this.#now();
+    this.#clock = performance.now();
     this.#paused = on;
     this.#wakeUp();
+  }
+
+  /** The stream time now: where a player without a buffer would be. */
+  #now(): number {
+    return this.#paused ? this.#origin : this.#origin + performance.now() - this.#clock;
   }
 
   stop(): void {
@@ -1491,8 +1509,6 @@ class Vod {
     using file = await Deno.open(this.path);
     const reader = new FlvReader();
     const buf = new Uint8Array(64 * 1024);
-    let clock = performance.now();
-    let origin = from;
     let waitKeyframe = true;
     for (;;) {
       const n = await file.read(buf);
@@ -1505,17 +1521,12 @@ class Vod {
           if (tag.data[0]! >> 4 !== 1) continue;
           waitKeyframe = false;
         }
-        // Pace: send up to VOD_LEAD ms ahead of the time since the start (or the resume).
+        // Pace: send up to VOD_LEAD ms ahead of the stream clock.
         for (;;) {
           if (!live()) return;
-          if (this.#paused) {
-            await this.#sleep(60_000);
-            clock = performance.now();
-            origin = this.#position;
-            continue;
-          }
-          const due = Math.max(tag.timestamp, from) - origin - (performance.now() - clock) -
-            VOD_LEAD;
+          const due = this.#paused
+            ? 60_000
+            : Math.max(tag.timestamp, from) - this.#now() - VOD_LEAD;
           if (due <= 0) break;
           await this.#sleep(due);
         }
@@ -1964,4 +1975,130 @@ export class RtmpClient {
 function statusOf(res: RtmpCommand): AmfObject | undefined {
   const a = res.args[0];
   return a !== null && typeof a === "object" && !Array.isArray(a) ? a as AmfObject : undefined;
+}
+
+// === Copying a stream ===
+
+/** Options for {@linkcode copyStream}. */
+export interface CopyStreamOptions {
+  /** Stop after this many milliseconds (default: when the source ends). */
+  duration?: number;
+  /** Stops the copy. */
+  signal?: AbortSignal;
+  /** The source's play start: `-2` (default) live or recorded, `-1` live, `0+` recorded. */
+  start?: number;
+  /** How to publish at an `rtmp://` target (default `"live"`). */
+  publishType?: "live" | "record" | "append";
+  /** Options of both connections. */
+  client?: RtmpClientOptions;
+  /** Called once the target is ready and the source plays. */
+  onStart?: () => void;
+}
+
+/**
+ * Copies a stream from an `rtmp://` URL to another RTMP server (it publishes there) or to an
+ * FLV file, as the original rtclite's `rtmpclient` did: metadata, audio and video, with
+ * timestamps counted from the first media message. It ends when the source stops
+ * (`NetStream.Play.Stop`, `NetStream.Play.UnpublishNotify`, or the connection closes), after
+ * `duration`, or on `signal`.
+ *
+ * @param source `rtmp://host[:port]/app/stream` to play.
+ * @param target `rtmp://host[:port]/app/stream` to publish to, or an FLV file path.
+ * @param options Duration, signal, play start, publish type, client options.
+ * @returns The number of messages (FLV tags) copied.
+ * @throws {RtmpRejectedError} When either server refuses.
+ * @throws {RtmpSessionError} When either connection fails.
+ *
+ * @example Copy a live stream from one server to another
+ * ```ts
+ * import { MessageType } from "@rtclite/vnd/adobe/rtmp";
+ * import { copyStream, RtmpClient, serveRtmp } from "@rtclite/vnd/adobe/rtmp/net";
+ * import { equal } from "node:assert/strict";
+ *
+ * await using a = serveRtmp({ hostname: "127.0.0.1", port: 0 });
+ * await using b = serveRtmp({ hostname: "127.0.0.1", port: 0 });
+ * const started = Promise.withResolvers<void>();
+ * const copying = copyStream(`rtmp://127.0.0.1:${a.addr.port}/live/cam`,
+ *   `rtmp://127.0.0.1:${b.addr.port}/live/copy`, { onStart: started.resolve });
+ * await started.promise;
+ * equal(b.streams[0], "live/copy");
+ * const publisher = await RtmpClient.connect(`rtmp://127.0.0.1:${a.addr.port}/live`);
+ * const id = await publisher.publish("cam");
+ * for (let i = 0; i < 3; i++) {
+ *   publisher.send({ type: MessageType.VIDEO, streamId: id, timestamp: i * 40, payload: new Uint8Array([0x12, i]) });
+ * }
+ * await publisher.drain();
+ * await new Promise((r) => setTimeout(r, 200));
+ * publisher.close();
+ * equal(await copying, 3);
+ * ```
+ */
+export async function copyStream(
+  source: string,
+  target: string,
+  options: CopyStreamOptions = {},
+): Promise<number> {
+  const from = parseRtmpUrl(source);
+  const toRtmp = target.startsWith("rtmp:");
+  const to = toRtmp ? parseRtmpUrl(target) : undefined;
+  const player = await RtmpClient.connect(source, options.client);
+  let publisher: RtmpClient | undefined;
+  let file: Deno.FsFile | undefined;
+  const stop = () => player.close();
+  options.signal?.addEventListener("abort", stop, { once: true });
+  const timer = options.duration !== undefined ? setTimeout(stop, options.duration) : undefined;
+  let copied = 0;
+  try {
+    let streamId = 0;
+    if (to) {
+      publisher = await RtmpClient.connect(target, options.client);
+      streamId = await publisher.publish(to.stream, options.publishType ?? "live");
+    } else {
+      file = await Deno.open(target, { write: true, create: true, truncate: true });
+      await file.write(encodeFlvHeader({ version: 1, audio: true, video: true }));
+    }
+    if (!options.signal?.aborted) await player.play(from.stream, options.start ?? -2);
+    options.onStart?.();
+    let base: number | undefined;
+    for await (const m of player.messages()) {
+      if (m.type === MessageType.COMMAND_AMF0 || m.type === MessageType.COMMAND_AMF3) {
+        const code = statusOf(decodeCommand(m))?.code;
+        if (code === "NetStream.Play.Stop" || code === "NetStream.Play.UnpublishNotify") break;
+        continue;
+      }
+      let payload = m.payload;
+      if (m.type === MessageType.DATA_AMF0 || m.type === MessageType.DATA_AMF3) {
+        const values = decodeData(m);
+        if (values[0] === "@setDataFrame") values.shift();
+        if (values[0] !== "onMetaData") continue; // onPlayStatus, |RtmpSampleAccess, ...
+        payload = publisher
+          ? encodeData(["@setDataFrame", ...values]).payload
+          : encodeData(values).payload;
+      } else {
+        base ??= m.timestamp;
+      }
+      const timestamp = Math.max(0, m.timestamp - (base ?? m.timestamp));
+      const type = m.type === MessageType.DATA_AMF3 ? MessageType.DATA_AMF0 : m.type;
+      if (publisher) {
+        publisher.send({ type, streamId, timestamp, payload });
+        if (publisher.queued > 4 * 1024 * 1024) await publisher.drain();
+      } else {
+        await writeAll(file!, encodeFlvTag({ type: type as 8 | 9 | 18, timestamp, data: payload }));
+      }
+      copied++;
+    }
+    if (publisher) {
+      publisher.send(
+        encodeCommand({ name: "deleteStream", transactionId: 0, object: null, args: [streamId] }),
+      );
+      await publisher.drain();
+    }
+    return copied;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", stop);
+    player.close();
+    publisher?.close();
+    file?.close();
+  }
 }

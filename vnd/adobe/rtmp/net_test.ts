@@ -4,12 +4,16 @@ import { interopTest, run, startPeer } from "@rtclite/testing";
 import { EcmaArray } from "../amf.ts";
 import {
   decodeAudioTagHeader,
+  decodeCommand,
   decodeData,
   decodeFlv,
   decodeScriptData,
   decodeVideoTagHeader,
   encodeCommand,
   encodeData,
+  encodeFlvHeader,
+  encodeFlvTag,
+  encodeScriptData,
   type FlvTag,
   Handshake,
   RtmpConnection,
@@ -17,7 +21,14 @@ import {
   RtmpRejectedError,
   RtmpSessionError,
 } from "./mod.ts";
-import { RtmpClient, serveRtmp } from "./net.ts";
+import {
+  type RtmpApplication,
+  RtmpCallError,
+  RtmpClient,
+  type RtmpServerSession,
+  serveRtmp,
+  streamFileName,
+} from "./net.ts";
 import net from "node:net";
 
 async function assertRejects(
@@ -309,6 +320,242 @@ Deno.test("serveRtmp() records live_a/b and live/a_b to two files and refuses na
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// === Recorded streams, append, application hook (issue 12) ===
+
+/** An FLV file: metadata, then `frames` video tags 40 ms apart (keyframe every 5th) and audio. */
+function movie(frames: number): Uint8Array {
+  const tags: FlvTag[] = [
+    { type: 18, timestamp: 0, data: encodeScriptData(["onMetaData", { duration: frames * 0.04 }]) },
+  ];
+  for (let i = 0; i < frames; i++) {
+    tags.push({ type: 9, timestamp: i * 40, data: new Uint8Array([i % 5 ? 0x22 : 0x12, i]) });
+    tags.push({ type: 8, timestamp: i * 40, data: new Uint8Array([0x2e, i]) });
+  }
+  return new Uint8Array([
+    ...encodeFlvHeader({ version: 1, audio: true, video: true }),
+    ...tags.flatMap((t) => [...encodeFlvTag(t)]),
+  ]);
+}
+
+function statusCode(m: RtmpMessage): string | undefined {
+  if (m.type !== 20) return undefined;
+  const c = decodeCommand(m);
+  return c.name === "onStatus" ? String((c.args[0] as { code?: unknown })?.code) : undefined;
+}
+
+Deno.test("serveRtmp() plays a recording by name in real time, pauses, resumes, seeks to 0 and says when it ends (RTMP §7.2.2.1, §7.2.2.7, §7.2.2.8)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/${streamFileName("vod", "movie")}`, movie(60)); // 2.4 s
+    await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, vod: dir });
+    const client = await RtmpClient.connect(`rtmp://127.0.0.1:${server.addr.port}/vod`);
+    const t0 = performance.now();
+    const id = await client.play("movie");
+    const events: { at: number; video?: number; code?: string; data?: string }[] = [];
+    let stops = 0;
+    const reading = (async () => {
+      for await (const m of client.messages()) {
+        const at = performance.now() - t0;
+        if (m.type === 9) events.push({ at, video: m.payload[1]! });
+        else if (m.type === 18) events.push({ at, data: String(decodeData(m)[0]) });
+        else {
+          const code = statusCode(m);
+          if (code) events.push({ at, code });
+          if (code === "NetStream.Play.Stop" && ++stops === 2) return;
+        }
+      }
+    })();
+    await waitFor("10 frames", () => events.filter((e) => e.video !== undefined).length >= 10);
+    await client.pause(id, true, 400);
+    await new Promise((r) => setTimeout(r, 500));
+    await client.pause(id, false, 400);
+    await waitFor("the end", () => stops === 1, 10_000);
+    const firstRun = events.length;
+    await client.seek(id, 0);
+    await reading;
+    client.close();
+
+    const codes = events.filter((e) => e.code).map((e) => e.code);
+    assertEquals(codes, [
+      "NetStream.Play.Reset",
+      "NetStream.Play.Start",
+      "NetStream.Pause.Notify",
+      "NetStream.Unpause.Notify",
+      "NetStream.Play.Stop",
+      "NetStream.Seek.Notify",
+      "NetStream.Play.Start",
+      "NetStream.Play.Stop",
+    ]);
+    const first = events.slice(0, firstRun);
+    assertEquals(first.find((e) => e.data)!.data, "onMetaData");
+    // Every frame once, in order, and none between Pause.Notify and Unpause.Notify.
+    assertEquals(first.filter((e) => e.video !== undefined).map((e) => e.video), [
+      ...Array(60).keys(),
+    ]);
+    const p = first.findIndex((e) => e.code === "NetStream.Pause.Notify");
+    assertEquals(first[p + 1]!.code, "NetStream.Unpause.Notify");
+    assertEquals(events.find((e) => e.data === "onPlayStatus")!.data, "onPlayStatus");
+    // Paced: 2.4 s of frames sent at most 1 s ahead, plus the 0.5 s pause.
+    const end = first.find((e) => e.code === "NetStream.Play.Stop")!.at;
+    assert(end > 1700, `ended after ${end} ms`);
+    // After the seek to 0 it starts again at the first keyframe.
+    const again = events.slice(firstRun).filter((e) => e.video !== undefined).map((e) => e.video);
+    assertEquals(again, [...Array(60).keys()]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serveRtmp() chooses live or recorded by the play start, and refuses seeking a live stream", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/${streamFileName("live", "s")}`, movie(3));
+    await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, record: dir });
+    const url = `rtmp://127.0.0.1:${server.addr.port}/live`;
+    // Not published now: -2 plays the recording from its start.
+    const a = await RtmpClient.connect(url);
+    await a.play("s");
+    assertEquals((await collect(a, 9, 3)).map((m) => m.payload[1]), [0, 1, 2]);
+    a.close();
+    // Start 40: from the frame at 40 ms (audio from there; video from the next keyframe).
+    const b = await RtmpClient.connect(url);
+    await b.play("s", 40);
+    assertEquals((await collect(b, 8, 2)).map((m) => m.payload[1]), [1, 2]);
+    b.close();
+    // -1: live only; a live stream cannot seek.
+    const c = await RtmpClient.connect(url);
+    const id = await c.play("s", -1);
+    await rejects(
+      c.seek(id, 0),
+      (e) => e instanceof RtmpRejectedError && e.code === "NetStream.Seek.Failed",
+    );
+    c.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test('serveRtmp() appends to a recording with continuing timestamps on publish(name, "append")', async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, record: dir });
+    const url = `rtmp://127.0.0.1:${server.addr.port}/live`;
+    const file = `${dir}/${streamFileName("live", "s")}`;
+    const session = async (type: "live" | "append", times: number[], mark: number) => {
+      const c = await RtmpClient.connect(url);
+      const id = await c.publish("s", type);
+      for (const t of times) c.send(msg(9, id, 1000 + t, new Uint8Array([0x12, mark])));
+      await c.drain();
+      await new Promise((r) => setTimeout(r, 100));
+      c.close();
+      await waitFor("unpublished", () => server.streams.length === 0);
+      await new Promise((r) => setTimeout(r, 100));
+    };
+    await session("append", [0, 40, 80], 1); // no file yet: created
+    await session("append", [0, 40], 2);
+    let tags = decodeFlv(await Deno.readFile(file)).tags;
+    assertEquals(tags.map((t) => [t.timestamp, t.data[1]]), [[0, 1], [40, 1], [80, 1], [81, 2], [
+      121,
+      2,
+    ]]);
+    await session("live", [0], 3); // a plain publish starts the recording again
+    tags = decodeFlv(await Deno.readFile(file)).tags;
+    assertEquals(tags.map((t) => [t.timestamp, t.data[1]]), [[0, 3]]);
+    // A damaged file is not appended to.
+    await Deno.writeFile(
+      file,
+      new Uint8Array([...encodeFlvHeader({ version: 1, audio: true, video: true }), 1, 2, 3, 4, 5]),
+    );
+    const c = await RtmpClient.connect(url);
+    await rejects(
+      c.publish("s", "append"),
+      (e) => e instanceof RtmpRejectedError && e.code === "NetStream.Record.Failed",
+    );
+    c.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serveRtmp() asks the application: connect, publish and play refused with reasons, calls answered both ways, idle time per session", async () => {
+  const closed: string[] = [];
+  const sessions = new Map<string, RtmpServerSession>();
+  const application: RtmpApplication = {
+    async onConnect(session, args) {
+      await new Promise((r) => setTimeout(r, 10)); // hooks may be async
+      const user = String(args[0]);
+      if (user === "mallory") return { reject: "Unknown user mallory" };
+      sessions.set(user, session);
+      return user === "phone" ? { idleTimeout: 0 } : undefined;
+    },
+    onPublish: (_s, name) =>
+      name.startsWith("cam") ? undefined : { reject: `Cannot publish ${name}` },
+    onPlay: (_s, name) =>
+      name === "secret"
+        ? { reject: "Private stream", code: "NetStream.Play.Forbidden" }
+        : undefined,
+    onCall(session, name, args) {
+      if (name === "echo") return { from: session.app, args };
+      if (name === "ring") {
+        sessions.get(String(args[0]))?.invoke("ringing", "180 Ringing");
+        return true;
+      }
+      if (name === "crash") throw new Error("internal detail");
+      throw new RtmpCallError(`No method ${name}`, "NetConnection.Call.BadMethod");
+    },
+    onClose: (session) => void closed.push(session.app),
+  };
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, application, idleTimeout: 300 });
+  const url = `rtmp://127.0.0.1:${server.addr.port}/sip`;
+  const refused = await RtmpClient.connect(url, { connectArgs: ["mallory"] }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert(refused instanceof RtmpRejectedError, String(refused));
+  assertEquals(refused.code, "NetConnection.Connect.Rejected");
+  assertEquals(refused.info?.description, "Unknown user mallory");
+
+  const alice = await RtmpClient.connect(url, { connectArgs: ["alice"] });
+  const phone = await RtmpClient.connect(url, { connectArgs: ["phone"] });
+  const bad = await alice.publish("mic").then(() => undefined, (e: unknown) => e);
+  assert(bad instanceof RtmpRejectedError);
+  assertEquals([bad.code, bad.info?.description], [
+    "NetStream.Publish.BadName",
+    "Cannot publish mic",
+  ]);
+  const secret = await alice.play("secret").then(() => undefined, (e: unknown) => e);
+  assert(secret instanceof RtmpRejectedError);
+  assertEquals([secret.code, secret.info?.description], [
+    "NetStream.Play.Forbidden",
+    "Private stream",
+  ]);
+
+  const echo = await alice.call("echo", null, 1, "two");
+  assertEquals([echo.name, echo.args[0]], ["_result", { from: "sip", args: [1, "two"] }]);
+  const nope = await alice.call("nope", null);
+  assertEquals(nope.name, "_error");
+  assertEquals((nope.args[0] as { code: string }).code, "NetConnection.Call.BadMethod");
+  const crash = await alice.call("crash", null);
+  assertEquals((crash.args[0] as { description: string }).description, "Call crash failed");
+  // The application calls the client back.
+  assertEquals((await alice.call("ring", null, "phone")).args[0], true);
+  for await (const m of phone.messages()) {
+    if (m.type !== 20) continue;
+    const c = decodeCommand(m);
+    assertEquals([c.name, c.args[0]], ["ringing", "180 Ringing"]);
+    break;
+  }
+  // alice neither publishes nor plays: closed after 300 ms; the phone, told 0, stays.
+  await alice.closed;
+  await new Promise((r) => setTimeout(r, 400));
+  assertEquals(server.connections, 1);
+  const ok = await phone.publish("cam1");
+  assert(ok > 0);
+  phone.close();
+  await waitFor("both closed", () => closed.length === 2);
+  assertEquals(closed, ["sip", "sip"]);
 });
 
 // === Interoperability with ffmpeg and rtmpdump (ports 19350-19399) ===
