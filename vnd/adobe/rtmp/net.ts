@@ -1135,9 +1135,10 @@ class Session implements RtmpServerSession {
   async #play(c: RtmpCommand, streamId: number): Promise<void> {
     const raw = typeof c.args[0] === "string" ? cleanName(c.args[0]) : "";
     const name = raw.startsWith("flv:") ? raw.slice(4) : raw;
-    // Start: -2 live, else recorded, else wait for live; -1 (and librtmp's -1000) live only;
-    // 0 or more: recorded from that time (milliseconds, as clients send it).
-    const start = typeof c.args[1] === "number" ? c.args[1] : -2;
+    // Start: -2 live, else recorded, else wait for live; -1 live only; 0 or more: recorded
+    // from that time. Clients send milliseconds: ffmpeg -2000 and -1000, librtmp -1000.
+    const raw2 = typeof c.args[1] === "number" ? c.args[1] : -2;
+    const start = raw2 === -2000 ? -2 : raw2 < 0 && raw2 !== -2 ? -1 : raw2;
     const bad = streamId === 0 ? "no stream" : checkStreamName(this.app, name);
     if (bad) {
       return this.#onStatus(

@@ -1,6 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
-import { interopTest, run, startPeer } from "@rtclite/testing";
+import { interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
 import { EcmaArray } from "../amf.ts";
 import {
   decodeAudioTagHeader,
@@ -753,4 +753,250 @@ interopTest(
     }
   },
   { timeout: 30_000 },
+);
+
+// === Interoperability: recordings, application hook, copy to nginx-rtmp (ports 19354-19360) ===
+
+const NGINX = { bin: "nginx", apt: "nginx libnginx-mod-rtmp" };
+const NGINX_RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+
+const ENCODE = [
+  "-c:v",
+  "libx264",
+  "-preset",
+  "ultrafast",
+  "-tune",
+  "zerolatency",
+  "-g",
+  "25",
+  "-pix_fmt",
+  "yuv420p",
+  "-c:a",
+  "aac",
+  "-b:a",
+  "64k",
+  "-f",
+  "flv",
+];
+
+/** Codec names and the duration in seconds, as ffprobe reads a file. */
+async function probeFile(file: string): Promise<{ codecs: string[]; duration: number }> {
+  const r = await run("ffprobe", [
+    "-v",
+    "error",
+    "-show_entries",
+    "stream=codec_name:format=duration",
+    "-of",
+    "default=nw=1",
+    file,
+  ], { timeout: 10_000 });
+  const codecs = [...r.stdout.matchAll(/^codec_name=(.+)$/gm)].map((m) => m[1]!).sort();
+  const duration = Number(/^duration=(.+)$/m.exec(r.stdout)?.[1]);
+  return { codecs, duration };
+}
+
+interopTest(
+  "ffmpeg publishes a tone and testsrc; ffmpeg and rtmpdump play the recording back by name to its end",
+  [FFMPEG, FFPROBE, RTMPDUMP],
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await using server = serveRtmp({ hostname: "127.0.0.1", port: 19354, record: dir });
+      const url = "rtmp://127.0.0.1:19354/vod/tone";
+      const pub = await run("ffmpeg", [...SOURCE, ...ENCODE, url], { timeout: 20_000 });
+      assertEquals(pub.code, 0, pub.stderr);
+      await waitFor("unpublished", () => server.streams.length === 0);
+      await new Promise((r) => setTimeout(r, 200)); // the recording's last writes
+      const recorded = await probeFile(`${dir}/${streamFileName("vod", "tone")}`);
+      assertEquals(recorded.codecs, ["aac", "h264"]);
+      // ffmpeg plays the recording (start -2: not live now) and stops at NetStream.Play.Stop.
+      const ff = await run("ffmpeg", [
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-i",
+        url,
+        "-c",
+        "copy",
+        "-y",
+        `${dir}/ffmpeg.flv`,
+      ], { timeout: 20_000 });
+      assertEquals(ff.code, 0, ff.stderr);
+      // rtmpdump asks for the recording from 0 and ends by itself ("Download complete").
+      const dump = await run("rtmpdump", ["-r", url, "-o", `${dir}/rtmpdump.flv`], {
+        timeout: 20_000,
+      });
+      assertEquals(dump.code, 0, dump.stderr);
+      for (const f of ["ffmpeg.flv", "rtmpdump.flv"]) {
+        const got = await probeFile(`${dir}/${f}`);
+        assertEquals(got.codecs, ["aac", "h264"], f);
+        assert(Math.abs(got.duration - recorded.duration) < 0.3, `${f}: ${got.duration} s`);
+        assert(got.duration > 1.5, `${f}: ${got.duration} s`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  { timeout: 60_000 },
+);
+
+interopTest(
+  "RtmpClient pauses and resumes a recording that ffmpeg published, without losing a frame",
+  [FFMPEG],
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await using server = serveRtmp({ hostname: "127.0.0.1", port: 19355, record: dir });
+      const pub = await run("ffmpeg", [...SOURCE, ...ENCODE, "rtmp://127.0.0.1:19355/vod/clip"], {
+        timeout: 20_000,
+      });
+      assertEquals(pub.code, 0, pub.stderr);
+      await waitFor("unpublished", () => server.streams.length === 0);
+      await new Promise((r) => setTimeout(r, 200));
+      const file = decodeFlv(await Deno.readFile(`${dir}/${streamFileName("vod", "clip")}`));
+      const frames = file.tags.filter((t) => t.type === 9).map((t) => t.timestamp);
+      const client = await RtmpClient.connect("rtmp://127.0.0.1:19355/vod");
+      const id = await client.play("clip", 0);
+      const got: number[] = [];
+      let pausedFor = 0;
+      for await (const m of client.messages()) {
+        if (m.type === 9) got.push(m.timestamp);
+        if (got.length === 5 && pausedFor === 0) {
+          const t = performance.now();
+          await client.pause(id, true, m.timestamp);
+          await new Promise((r) => setTimeout(r, 300));
+          await client.pause(id, false, m.timestamp);
+          pausedFor = performance.now() - t;
+        }
+        if (statusCode(m) === "NetStream.Play.Stop") break;
+      }
+      client.close();
+      assert(pausedFor >= 300);
+      assertEquals(got, frames);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  { timeout: 60_000 },
+);
+
+interopTest(
+  "The application hook refuses ffmpeg (connect, publish, play): ffmpeg exits non-zero with the reason",
+  [FFMPEG],
+  async () => {
+    await using _server = serveRtmp({
+      hostname: "127.0.0.1",
+      port: 19356,
+      application: {
+        onConnect: (s) => s.app === "closed" ? { reject: "Application closed today" } : undefined,
+        onPublish: (_s, name) =>
+          name === "taken" ? { reject: "Name reserved for alice" } : undefined,
+        onPlay: () => ({ reject: "Nobody may watch", code: "NetStream.Play.Forbidden" }),
+      },
+    });
+    const publish = (url: string) =>
+      run("ffmpeg", [...SOURCE.slice(0, -2), "-t", "0.5", ...ENCODE, url], { timeout: 20_000 });
+    for (
+      const [url, says] of [
+        ["rtmp://127.0.0.1:19356/closed/x", "Application closed today"],
+        ["rtmp://127.0.0.1:19356/live/taken", "Name reserved for alice"],
+      ]
+    ) {
+      const r = await publish(url!);
+      assert(r.code !== 0, `${url}: ffmpeg exited 0`);
+      assert(r.stderr.includes(says!), `${url}: ${r.stderr}`);
+    }
+    const play = await run("ffmpeg", [
+      "-hide_banner",
+      "-nostdin",
+      "-i",
+      "rtmp://127.0.0.1:19356/live/any",
+      "-f",
+      "null",
+      "-",
+    ], { timeout: 20_000 });
+    assert(play.code !== 0, "ffmpeg play exited 0");
+    assert(play.stderr.includes("Nobody may watch"), play.stderr);
+    // A name the application accepts still works.
+    const ok = await publish("rtmp://127.0.0.1:19356/live/free");
+    assertEquals(ok.code, 0, ok.stderr);
+  },
+  { timeout: 60_000 },
+);
+
+interopTest(
+  "The copy command copies ffmpeg's stream from serveRtmp() to nginx-rtmp; rtmpdump plays it from nginx",
+  [FFMPEG, FFPROBE, RTMPDUMP, NGINX],
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(
+        `${dir}/nginx.conf`,
+        `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log info;
+load_module ${NGINX_RTMP_MODULE};
+events { worker_connections 64; }
+rtmp { server { listen 127.0.0.1:19360; chunk_size 4096;
+  application live { live on; record off; allow publish 127.0.0.1; deny publish all; allow play all; } } }
+`,
+      );
+      await using nginx = startPeer("nginx", [
+        "-p",
+        dir,
+        "-c",
+        `${dir}/nginx.conf`,
+        "-e",
+        `${dir}/nginx-error.log`,
+      ]);
+      await using server = serveRtmp({ hostname: "127.0.0.1", port: 19357 });
+      for (let i = 0; i < 50; i++) {
+        const c = await Deno.connect({ hostname: "127.0.0.1", port: 19360 }).catch(() => undefined);
+        if (c) {
+          c.close();
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await using copy = startPeer(Deno.execPath(), [
+        "run",
+        "-A",
+        new URL("./main.ts", import.meta.url).pathname,
+        "copy",
+        "rtmp://127.0.0.1:19357/live/src",
+        "rtmp://127.0.0.1:19360/live/copy",
+      ]);
+      await waitFor("the copy playing", () => server.connections === 1, 15_000);
+      await new Promise((r) => setTimeout(r, 300));
+      await using dump = startPeer("timeout", [
+        "15",
+        "rtmpdump",
+        "-q",
+        "--live",
+        "-r",
+        "rtmp://127.0.0.1:19360/live/copy",
+        "-o",
+        `${dir}/dump.flv`,
+      ]);
+      await new Promise((r) => setTimeout(r, 300));
+      const longer = [...SOURCE.slice(0, -2), "-t", "4"];
+      const pub = await run("ffmpeg", [...longer, ...ENCODE, "rtmp://127.0.0.1:19357/live/src"], {
+        timeout: 20_000,
+      });
+      assertEquals(pub.code, 0, pub.stderr);
+      // The source ends: the copy unpublishes at nginx and exits 0.
+      const copied = await withTimeout(copy.child.status, 10_000, "the copy to end");
+      assertEquals(copied.code, 0, copy.output());
+      await dump.stop(3000);
+      await nginx.stop(3000);
+      const got = await probeFile(`${dir}/dump.flv`);
+      assertEquals(got.codecs, ["aac", "h264"]);
+      assert(got.duration > 2, `${got.duration} s through nginx`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  { timeout: 60_000 },
 );
