@@ -1,11 +1,20 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 /**
- * RTMP over TCP (`Deno.listen`, `Deno.connect`): {@linkcode serveRtmp} runs a live server
- * (one publisher and many players per stream name, optional FLV recording, RTMPT tunnels
- * through {@linkcode RtmpServer.attach}) and {@linkcode RtmpClient} publishes or plays. The
- * protocol itself is the sans-I/O core in `@rtclite/vnd/adobe/rtmp`; this adapter only moves
- * its bytes. A client's refused command throws {@linkcode RtmpRejectedError}; a command
- * without an answer, or a closed connection, {@linkcode RtmpSessionError}.
+ * RTMP over TCP (`Deno.listen`, `Deno.connect`): {@linkcode serveRtmp} runs a server (one
+ * publisher and many players per live stream name, FLV recording with append, recordings
+ * played by name with seek and pause, an {@linkcode RtmpApplication} hook that accepts or
+ * refuses connect, publish and play and answers the client's calls, RTMPT tunnels through
+ * {@linkcode RtmpServer.attach}); {@linkcode RtmpClient} publishes, plays, pauses and seeks;
+ * {@linkcode copyStream} copies a stream to another server or to a file. The protocol itself
+ * is the sans-I/O core in `@rtclite/vnd/adobe/rtmp`; this adapter only moves its bytes. A
+ * client's refused command throws {@linkcode RtmpRejectedError}; a command without an
+ * answer, or a closed connection, {@linkcode RtmpSessionError}.
+ *
+ * Limits (all in {@linkcode RtmpServerOptions}): 1000 connections, 100 per IP address, a
+ * handshake within 5 s, `connect` within 10 s, and a session that neither publishes nor plays
+ * for 30 s is closed; 64 streams per connection, 8 MiB per message, 16 MiB queued for a slow
+ * reader, 256 recordings playing. Recording and playback file names are percent-encoded
+ * ({@linkcode streamFileName}), so no two names share a file and none leaves the directory.
  *
  * @example Publish to an in-process server and play it back
  * ```ts
@@ -321,6 +330,8 @@ export interface RtmpServerOptions {
   maxStreams?: number;
   /** Bytes queued for a slow player before it is dropped (default 16 MiB). */
   maxQueued?: number;
+  /** Most recordings played at once, server-wide (each holds a file open; default 256). */
+  maxRecordedPlays?: number;
   /** Time for a client to complete the handshake, in ms from accepting it (default 5000). */
   handshakeTimeout?: number;
   /** Time for a client to complete the handshake and `connect`, in ms (default 10 000). */
@@ -594,6 +605,20 @@ export class RtmpServer implements AsyncDisposable {
       this.#lives.set(key, l);
     }
     return l;
+  }
+
+  #recordedPlays = 0;
+
+  /** @internal Takes one of the recorded plays the server allows; `false` when none is left. */
+  claimRecordedPlay(): boolean {
+    if (this.#recordedPlays >= (this.#options.maxRecordedPlays ?? 256)) return false;
+    this.#recordedPlays++;
+    return true;
+  }
+
+  /** @internal Gives back a recorded play. */
+  releaseRecordedPlay(): void {
+    this.#recordedPlays--;
   }
 
   /** @internal Whether `key` is being published now. */
@@ -1194,6 +1219,16 @@ class Session implements RtmpServerSession {
   }
 
   #playRecorded(streamId: number, name: string, path: string, from: number): void {
+    if (!this.server.claimRecordedPlay()) {
+      log.warn("{peer} cannot play {file}: too many recordings playing", {
+        peer: this.peer,
+        file: path,
+      });
+      return this.#onStatus(
+        streamId,
+        status("error", "NetStream.Play.Failed", "Too many recordings playing, try later"),
+      );
+    }
     log.info("{peer} plays the recording {file} from {from} ms", {
       peer: this.peer,
       file: path,
@@ -1225,6 +1260,7 @@ class Session implements RtmpServerSession {
     if (vod) {
       this.#vods.delete(streamId);
       vod.stop();
+      this.server.releaseRecordedPlay();
     }
     const entry = this.#playing.get(streamId);
     if (entry) {

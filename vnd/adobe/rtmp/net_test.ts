@@ -437,6 +437,33 @@ Deno.test("serveRtmp() chooses live or recorded by the play start, and refuses s
   }
 });
 
+Deno.test("serveRtmp() caps the recordings played at once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/${streamFileName("vod", "m")}`, movie(100));
+    await using server = serveRtmp({
+      hostname: "127.0.0.1",
+      port: 0,
+      vod: dir,
+      maxRecordedPlays: 1,
+    });
+    const url = `rtmp://127.0.0.1:${server.addr.port}/vod`;
+    const a = await RtmpClient.connect(url);
+    await a.play("m");
+    const b = await RtmpClient.connect(url);
+    await rejects(
+      b.play("m"),
+      (e) => e instanceof RtmpRejectedError && e.code === "NetStream.Play.Failed",
+    );
+    a.close();
+    await waitFor("a gone", () => server.connections === 1);
+    await b.play("m");
+    b.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test('serveRtmp() appends to a recording with continuing timestamps on publish(name, "append")', async () => {
   const dir = await Deno.makeTempDir();
   try {
