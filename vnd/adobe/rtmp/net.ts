@@ -460,6 +460,8 @@ export class RtmpServer implements AsyncDisposable {
   #closing = false;
   #closed: Promise<void> | undefined;
   readonly #io = new Set<Promise<void>>();
+  /** Connections {@linkcode RtmpServer.#open} refused (the accept loop counts its own). */
+  #refused = 0;
 
   /** @internal Use {@linkcode serveRtmp}. */
   constructor(options: RtmpServerOptions) {
@@ -498,7 +500,6 @@ export class RtmpServer implements AsyncDisposable {
   get refused(): number {
     return this.#loop.refused + this.#refused;
   }
-  #refused = 0;
 
   /** Names (`app/stream`) of the streams being published. */
   get streams(): string[] {
@@ -1420,6 +1421,7 @@ async function lastTagTimestamp(path: string): Promise<number | null | undefined
   }
   try {
     const size = (await file.stat()).size;
+    if (size === 0) return undefined; // created but never written: start afresh
     const head = await readAt(file, 0, 13);
     if (head[0] !== 0x46 || head[1] !== 0x4c || head[2] !== 0x56) {
       throw new FlvError(`Cannot append to ${path}: not an FLV file`, 0);

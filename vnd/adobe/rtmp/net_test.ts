@@ -1,7 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
-import { EcmaArray } from "../amf.ts";
+import { type AmfValue, EcmaArray } from "../amf.ts";
 import {
   decodeAudioTagHeader,
   decodeCommand,
@@ -277,6 +277,73 @@ Deno.test("serveRtmp() caps streams per connection and refuses commands before c
     await raw.write(rtmp.takeOutput());
   }
   raw.close();
+});
+
+Deno.test("serveRtmp() drops a player that stops reading; the publisher and other players go on", async () => {
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, maxQueued: 1024 * 1024 });
+  const port = server.addr.port;
+  const url = `rtmp://127.0.0.1:${port}/live`;
+  // The stalled player: handshake, connect, createStream, play, then it never reads again.
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port });
+  const rtmp = new RtmpConnection("client");
+  const command = (name: string, tid: number, streamId: number, ...args: AmfValue[]) =>
+    rtmp.send(
+      encodeCommand({
+        name,
+        transactionId: tid,
+        object: name === "connect" ? { app: "live" } : null,
+        args,
+      }, streamId),
+    );
+  command("connect", 1, 0);
+  command("createStream", 2, 0);
+  command("play", 0, 1, "s", -1);
+  const buf = new Uint8Array(65536);
+  while (!rtmp.connected) {
+    await raw.write(rtmp.takeOutput());
+    rtmp.receive(buf.subarray(0, (await raw.read(buf))!));
+  }
+  await raw.write(rtmp.takeOutput());
+  const good = await RtmpClient.connect(url);
+  await good.play("s", -1);
+  await new Promise((r) => setTimeout(r, 100));
+  assertEquals(server.connections, 2);
+  const publisher = await RtmpClient.connect(url);
+  const id = await publisher.publish("s");
+  const frame = new Uint8Array(64 * 1024).fill(0x22);
+  frame[0] = 0x12;
+  let received = 0;
+  const reading = (async () => {
+    for await (const m of good.messages()) if (m.type === 9 && ++received === 300) return;
+  })();
+  for (let i = 0; i < 300; i++) {
+    frame[1] = i;
+    publisher.send(msg(9, id, i * 40, frame));
+    // The good player keeps up (it shares this process): at most 8 frames (512 KiB) behind.
+    if (i % 4 === 3) await waitFor("the good player", () => received >= i - 8);
+  }
+  await reading;
+  // 19 MiB went out; the stalled player's queue passed 1 MiB (beyond what the kernel buffers).
+  await waitFor("the stalled player dropped", () => server.connections === 2).catch((e) => {
+    throw new Error(`${e.message}: ${server.connections}`);
+  });
+  assertEquals(server.streams, ["live/s"]);
+  publisher.close();
+  good.close();
+  raw.close();
+});
+
+Deno.test("serveRtmp() drops a client that piles up calls while the application is busy", async () => {
+  const never = new Promise<never>(() => {});
+  await using server = serveRtmp({
+    hostname: "127.0.0.1",
+    port: 0,
+    application: { onCall: () => never },
+  });
+  const client = await RtmpClient.connect(`rtmp://127.0.0.1:${server.addr.port}/app`);
+  for (let i = 0; i < 40; i++) client.call("slow", null).catch(() => {});
+  await client.closed;
+  await waitFor("closed on the server", () => server.connections === 0);
 });
 
 Deno.test("serveRtmp() records live_a/b and live/a_b to two files and refuses names that leave the directory", async () => {
