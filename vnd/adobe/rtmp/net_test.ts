@@ -917,6 +917,10 @@ interopTest(
         `${dir}/ffmpeg.flv`,
       ], { timeout: 20_000 });
       assertEquals(ff.code, 0, ff.stderr);
+      // ffprobe reads the recording straight from the server.
+      const direct = await probeFile(url);
+      assertEquals(direct.codecs, ["aac", "h264"]);
+      assert(Math.abs(direct.duration - 2) < 0.3, `ffprobe ${url}: ${direct.duration} s`);
       // rtmpdump asks for the recording from 0 and ends by itself ("Download complete").
       const dump = await run("rtmpdump", ["-r", url, "-o", `${dir}/rtmpdump.flv`], {
         timeout: 20_000,
