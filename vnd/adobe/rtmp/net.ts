@@ -1279,16 +1279,10 @@ class Session implements RtmpServerSession {
     const vod = this.#vods.get(streamId);
     const live = this.#playing.get(streamId)?.player;
     if (!vod && !live) {
-      if (c.transactionId) {
-        this.#reply(
-          0,
-          "_error",
-          c.transactionId,
-          null,
-          status("error", "NetStream.Failed", "Not playing"),
-        );
-      }
-      return;
+      const info = status("error", "NetStream.Failed", "Not playing");
+      return c.transactionId
+        ? this.#reply(0, "_error", c.transactionId, null, info)
+        : this.#onStatus(streamId, info);
     }
     if (vod) vod.pause(pause, at);
     if (live) {
@@ -1492,6 +1486,7 @@ class Vod {
   /** Plays from `from` milliseconds (a start, or a seek). */
   start(from: number): void {
     const generation = ++this.#generation;
+    this.#position = from;
     this.#origin = from;
     this.#clock = performance.now();
     this.running = true;

@@ -504,6 +504,32 @@ Deno.test("serveRtmp() chooses live or recorded by the play start, and refuses s
   }
 });
 
+Deno.test("serveRtmp() pauses a live player and resumes it at the next keyframe", async () => {
+  await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
+  const url = `rtmp://127.0.0.1:${server.addr.port}/live`;
+  const player = await RtmpClient.connect(url);
+  const pid = await player.play("s", -1);
+  const publisher = await RtmpClient.connect(url);
+  const id = await publisher.publish("s");
+  publisher.send(msg(9, id, 0, new Uint8Array([0x12, 0])));
+  assertEquals((await collect(player, 9, 1))[0]!.payload[1], 0);
+  await player.pause(pid, true);
+  for (let i = 1; i <= 3; i++) publisher.send(msg(9, id, i * 40, new Uint8Array([0x12, i])));
+  await publisher.drain();
+  await new Promise((r) => setTimeout(r, 100));
+  await player.pause(pid, false);
+  publisher.send(msg(9, id, 160, new Uint8Array([0x22, 4]))); // inter frame: skipped
+  publisher.send(msg(9, id, 200, new Uint8Array([0x12, 5])));
+  assertEquals((await collect(player, 9, 1))[0]!.payload[1], 5);
+  // Pausing a stream that does not play is refused.
+  await rejects(
+    player.pause(99, true),
+    (e) => e instanceof RtmpRejectedError && e.code === "NetStream.Failed",
+  );
+  publisher.close();
+  player.close();
+});
+
 Deno.test("serveRtmp() caps the recordings played at once", async () => {
   const dir = await Deno.makeTempDir();
   try {
