@@ -935,11 +935,15 @@ class Session implements RtmpServerSession {
         return this.#pause(c, streamId);
       case "seek":
         return this.#seek(c, streamId);
+      case "getStreamLength":
+        if (c.transactionId) {
+          this.#reply(0, "_result", c.transactionId, null, await this.#streamLength(c.args[0]));
+        }
+        return;
       case "FCUnpublish":
       case "releaseStream":
       case "FCPublish":
       case "FCSubscribe":
-      case "getStreamLength":
         if (c.transactionId) this.#reply(0, "_result", c.transactionId, null);
         return;
       case "receiveAudio":
@@ -1034,6 +1038,21 @@ class Session implements RtmpServerSession {
         ),
       );
     }
+  }
+
+  /**
+   * The length in seconds of the recording `name` (its last tag's time; FFmpeg asks before it
+   * plays a recording), or 0 when there is none.
+   */
+  async #streamLength(arg: AmfValue | undefined): Promise<number> {
+    const raw = typeof arg === "string" ? cleanName(arg) : "";
+    const name = raw.startsWith("flv:") ? raw.slice(4) : raw;
+    const dir = this.options.vod ?? this.options.record;
+    if (!dir || checkStreamName(this.app, name)) return 0;
+    const last = await lastTagTimestamp(`${dir}/${streamFileName(this.app, name)}`).catch(
+      () => undefined,
+    );
+    return typeof last === "number" ? last / 1000 : 0;
   }
 
   #key(name: string): string {

@@ -418,6 +418,8 @@ Deno.test("serveRtmp() plays a recording by name in real time, pauses, resumes, 
     await Deno.writeFile(`${dir}/${streamFileName("vod", "movie")}`, movie(60)); // 2.4 s
     await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, vod: dir });
     const client = await RtmpClient.connect(`rtmp://127.0.0.1:${server.addr.port}/vod`);
+    assertEquals((await client.call("getStreamLength", null, "movie")).args[0], 2.36);
+    assertEquals((await client.call("getStreamLength", null, "nothing")).args[0], 0);
     const t0 = performance.now();
     const id = await client.play("movie");
     const events: { at: number; video?: number; code?: string; data?: string }[] = [];
