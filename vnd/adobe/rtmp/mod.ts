@@ -56,6 +56,19 @@
 // @implements RTMP (Real Time Messaging Protocol), FLV (Flash Video file format)
 
 export { ParseError } from "@rtclite/std/errors";
+// The AMF types that commands and data messages carry (so that the documentation is complete).
+export {
+  type AmfObject,
+  type AmfValue,
+  AmfVector,
+  Dictionary,
+  EcmaArray,
+  Externalizable,
+  TypedObject,
+  type VectorType,
+  Xml,
+  XmlDocument,
+} from "../amf.ts";
 
 export {
   abortMessage,

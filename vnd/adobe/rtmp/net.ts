@@ -78,6 +78,22 @@ import {
   windowAckSizeMessage,
 } from "./message.ts";
 
+// The AMF and message types this module's API uses (so that its documentation is complete).
+export {
+  type AmfObject,
+  type AmfValue,
+  AmfVector,
+  Dictionary,
+  EcmaArray,
+  Externalizable,
+  TypedObject,
+  type VectorType,
+  Xml,
+  XmlDocument,
+} from "../amf.ts";
+export type { ChunkFormat, ReceivedMessage } from "./chunk.ts";
+export type { RtmpCommand, RtmpMessage } from "./message.ts";
+
 const log = getLogger("rtmp", "server");
 const clientLog = getLogger("rtmp", "client");
 
