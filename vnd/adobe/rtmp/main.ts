@@ -1,13 +1,17 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 /**
- * The RTMP command line: `serve` runs a live server (`serveRtmp`), `play` writes a stream to
- * an FLV file, and `publish` sends an FLV file to a server, paced by its timestamps. `--help`
+ * The RTMP command line: `serve` runs a server (`serveRtmp`: live streams, recordings played
+ * by name), `play` writes a stream to an FLV file, `publish` sends an FLV file to a server,
+ * paced by its timestamps, and `copy` copies a stream to another server or to a file
+ * (`copyStream`). `--help`
  * prints the usage; a wrong option or operand exits 2 before the network is touched.
  *
  * ```sh
  * deno run -A jsr:@rtclite/vnd/adobe/rtmp/main serve [--host 0.0.0.0] [--port 1935] [--record DIR] [--chunk-size 4096]
  * deno run -A jsr:@rtclite/vnd/adobe/rtmp/main play rtmp://host/app/stream [--out file.flv] [--duration S]
  * deno run -A jsr:@rtclite/vnd/adobe/rtmp/main publish file.flv rtmp://host/app/stream [--fast]
+ * deno run -A jsr:@rtclite/vnd/adobe/rtmp/main copy rtmp://src/app/stream rtmp://dst/app/stream
+ * deno run -A jsr:@rtclite/vnd/adobe/rtmp/main copy rtmp://src/app/stream out.flv [--duration S]
  * ```
  *
  * @example Read a command line without running it
@@ -24,38 +28,37 @@
  * @module
  */
 import { type ParsedCommand, runCommand, UsageError } from "@rtclite/std/cli";
-import {
-  decodeCommand,
-  decodeData,
-  decodeScriptData,
-  encodeCommand,
-  encodeData,
-  encodeFlvHeader,
-  encodeFlvTag,
-  encodeScriptData,
-  FlvReader,
-  type FlvTagType,
-  MessageType,
-  parseRtmpUrl,
-} from "./mod.ts";
-import { RtmpClient, serveRtmp } from "./net.ts";
+import { decodeScriptData, encodeCommand, encodeData, FlvReader, parseRtmpUrl } from "./mod.ts";
+import { copyStream, RtmpClient, serveRtmp } from "./net.ts";
 
 /** The command line's declaration: subcommand and operands, and the options of each. */
 export const command = {
   name: "rtmp",
-  usage: `serve [--host HOST] [--port PORT] [--record DIR] [--chunk-size N]
+  usage: `serve [--host HOST] [--port PORT] [--record DIR] [--vod DIR] [options]
 play rtmp://host[:port]/app/stream [--out FILE.flv] [--duration SECONDS]
-publish FILE.flv rtmp://host[:port]/app/stream [--fast]`,
-  description: "serve runs a live RTMP server (one publisher and many players per stream); " +
-    "play writes a stream to an FLV file; publish sends an FLV file.",
+publish FILE.flv rtmp://host[:port]/app/stream [--fast]
+copy rtmp://host[:port]/app/stream (rtmp://host[:port]/app/stream | FILE.flv) [--duration SECONDS]`,
+  description: "serve runs an RTMP server (live streams: one publisher and many players per " +
+    "name; recordings played by name); play writes a stream to an FLV file; publish sends an " +
+    "FLV file; copy plays a stream and publishes it to another server, or writes it to a file.",
   operands: [1, 3],
   options: {
     host: { value: "HOST", help: "serve: address to listen on (default 0.0.0.0)" },
     port: { value: "PORT", help: "serve: TCP port (default 1935)" },
-    record: { value: "DIR", help: "serve: record each published stream to DIR/<app>_<name>.flv" },
+    record: {
+      value: "DIR",
+      help: "serve: record each published stream to DIR/<app%2Fname, percent-encoded>.flv",
+    },
+    vod: { value: "DIR", help: "serve: play recordings from DIR by name (default: --record)" },
+    "max-connections": { value: "N", help: "serve: most connections (default 1000)" },
+    "max-per-address": { value: "N", help: "serve: most connections per IP address (default 100)" },
+    "idle-timeout": {
+      value: "SECONDS",
+      help: "serve: close sessions that neither publish nor play (default 30; 0: never)",
+    },
     "chunk-size": { value: "N", help: "serve: chunk size the server sends with (default 4096)" },
     out: { value: "FILE", help: "play: the FLV file to write (default out.flv)" },
-    duration: { value: "SECONDS", help: "play: stop after this many seconds" },
+    duration: { value: "SECONDS", help: "play, copy: stop after this many seconds" },
     fast: { help: "publish: send as fast as possible instead of in real time" },
   },
 } as const;
@@ -64,53 +67,23 @@ type Parsed = ParsedCommand<typeof command.options>;
 
 /** The options each subcommand takes, and its operands after the subcommand's name. */
 const FORMS: Record<string, { options: string[]; operands: string }> = {
-  serve: { options: ["host", "port", "record", "chunk-size"], operands: "" },
+  serve: {
+    options: [
+      "host",
+      "port",
+      "record",
+      "vod",
+      "chunk-size",
+      "max-connections",
+      "max-per-address",
+      "idle-timeout",
+    ],
+    operands: "",
+  },
   play: { options: ["out", "duration"], operands: "URL" },
   publish: { options: ["fast"], operands: "FILE URL" },
+  copy: { options: ["duration"], operands: "URL TARGET" },
 };
-
-/** Plays a stream into an FLV file; resolves with the number of tags written. */
-async function play(url: string, out: string, seconds: number | undefined): Promise<number> {
-  const u = parseRtmpUrl(url);
-  const client = await RtmpClient.connect(url);
-  const file = await Deno.open(out, { write: true, create: true, truncate: true });
-  let tags = 0;
-  const stop = () => client.close();
-  Deno.addSignalListener("SIGINT", stop);
-  const timer = seconds ? setTimeout(stop, seconds * 1000) : undefined;
-  try {
-    await client.play(u.stream);
-    await file.write(encodeFlvHeader({ version: 1, audio: true, video: true }));
-    let base: number | undefined;
-    for await (const m of client.messages()) {
-      if (m.type === MessageType.COMMAND_AMF0) {
-        const code = (decodeCommand(m).args[0] as { code?: unknown } | undefined)?.code;
-        if (code === "NetStream.Play.Stop" || code === "NetStream.Play.UnpublishNotify") break;
-        continue;
-      }
-      if (m.type !== 8 && m.type !== 9 && m.type !== 18) continue;
-      let data = m.payload;
-      if (m.type === 18) {
-        const values = decodeData(m);
-        if (values[0] === "@setDataFrame") data = encodeScriptData(values.slice(1));
-      }
-      base ??= m.timestamp;
-      const tag = encodeFlvTag({
-        type: m.type as FlvTagType,
-        timestamp: Math.max(0, m.timestamp - base),
-        data,
-      });
-      await file.write(tag);
-      tags++;
-    }
-  } finally {
-    clearTimeout(timer);
-    Deno.removeSignalListener("SIGINT", stop);
-    client.close();
-    file.close();
-  }
-  return tags;
-}
 
 /** Publishes an FLV file, paced by its timestamps unless `fast`; resolves with the tag count. */
 async function publish(path: string, url: string, fast: boolean): Promise<number> {
@@ -172,7 +145,7 @@ function check({ values, operands }: Parsed): void {
   const [name = "", ...rest] = operands;
   const form = FORMS[name];
   if (!form) {
-    throw new UsageError(`Unknown command "${name}" (expected serve, play or publish)`);
+    throw new UsageError(`Unknown command "${name}" (expected serve, play, publish or copy)`);
   }
   const want = form.operands ? form.operands.split(" ") : [];
   if (rest.length !== want.length) {
@@ -187,9 +160,13 @@ function check({ values, operands }: Parsed): void {
       throw new UsageError(`Option --${option} does not apply to ${name}`);
     }
   }
-  if (want.includes("URL")) parseUrl(rest[rest.length - 1]!);
+  if (want.includes("URL")) parseUrl(rest[want.indexOf("URL")]!);
+  if (name === "copy" && rest[1]!.startsWith("rtmp:")) parseUrl(rest[1]!);
   integer(values.port, "port", 0, 65535);
   integer(values["chunk-size"], "chunk-size", 1, 0x7fffffff);
+  integer(values["max-connections"], "max-connections", 1, 1_000_000);
+  integer(values["max-per-address"], "max-per-address", 1, 1_000_000);
+  integer(values["idle-timeout"], "idle-timeout", 0, 86_400);
   if (values.duration !== undefined && !(Number(values.duration) > 0)) {
     throw new UsageError(`Option --duration needs a positive number, got "${values.duration}"`);
   }
@@ -209,7 +186,18 @@ async function serve(values: Parsed["values"]): Promise<number> {
   const hostname = values.host ?? "0.0.0.0";
   const record = values.record;
   if (record) await Deno.mkdir(record, { recursive: true });
-  const server = serveRtmp({ hostname, port, chunkSize, ...(record ? { record } : {}) });
+  const number = (v: string | undefined) => v === undefined ? undefined : Number(v);
+  const idle = number(values["idle-timeout"]);
+  const server = serveRtmp({
+    hostname,
+    port,
+    chunkSize,
+    ...(record ? { record } : {}),
+    ...(values.vod ? { vod: values.vod } : {}),
+    ...(values["max-connections"] ? { maxConnections: number(values["max-connections"])! } : {}),
+    ...(values["max-per-address"] ? { maxPerAddress: number(values["max-per-address"])! } : {}),
+    ...(idle !== undefined ? { idleTimeout: idle * 1000 } : {}),
+  });
   const stop = () => void server.close();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
@@ -226,10 +214,21 @@ async function serve(values: Parsed["values"]): Promise<number> {
 async function main({ values, operands }: Parsed): Promise<number> {
   const [name, a, b] = operands;
   if (name === "serve") return await serve(values);
-  if (name === "play") {
-    const out = values.out ?? "out.flv";
-    const n = await play(a!, out, values.duration ? Number(values.duration) : undefined);
-    console.error(`Wrote ${n} tags to ${out}`);
+  const duration = values.duration ? Number(values.duration) * 1000 : undefined;
+  if (name === "play" || name === "copy") {
+    const target = name === "play" ? values.out ?? "out.flv" : b!;
+    const stop = new AbortController();
+    const abort = () => stop.abort();
+    Deno.addSignalListener("SIGINT", abort);
+    try {
+      const n = await copyStream(a!, target, {
+        signal: stop.signal,
+        ...(duration !== undefined ? { duration } : {}),
+      });
+      console.error(`Copied ${n} messages to ${target}`);
+    } finally {
+      Deno.removeSignalListener("SIGINT", abort);
+    }
     return 0;
   }
   const n = await publish(a!, b!, values.fast);

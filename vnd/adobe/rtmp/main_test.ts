@@ -3,6 +3,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import {
   decodeFlv,
   decodeScriptData,
+  encodeData,
   encodeFlvHeader,
   encodeFlvTag,
   encodeScriptData,
@@ -61,6 +62,65 @@ Deno.test("The publish and play commands move an FLV file through serveRtmp()", 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("The copy command copies a stream to another server and to a file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using a = serveRtmp({ hostname: "127.0.0.1", port: 0 });
+    await using b = serveRtmp({ hostname: "127.0.0.1", port: 0 });
+    const src = `rtmp://127.0.0.1:${a.addr.port}/live/cam`;
+    const cli = (...args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname, "-q", ...args],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+    // A player on the second server, the copy to it, and a copy to a file.
+    const player = await RtmpClient.connect(`rtmp://127.0.0.1:${b.addr.port}/live`);
+    await player.play("copy");
+    const toServer = cli("copy", src, `rtmp://127.0.0.1:${b.addr.port}/live/copy`);
+    const toFile = cli("copy", src, `${dir}/copy.flv`, "--duration", "20");
+    // Both copies connect to a (the first also to b) and play before the publisher starts.
+    for (let i = 0; i < 200 && (a.connections < 2 || b.streams.length === 0); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const publisher = await RtmpClient.connect(`rtmp://127.0.0.1:${a.addr.port}/live`);
+    const id = await publisher.publish("cam");
+    publisher.send(encodeData(["@setDataFrame", "onMetaData", { width: 4 }], id));
+    for (let i = 0; i < 5; i++) {
+      publisher.send({
+        type: 9,
+        streamId: id,
+        timestamp: 1000 + i * 40,
+        payload: new Uint8Array([0x12, i]),
+      });
+    }
+    const got: number[] = [];
+    for await (const m of player.messages()) {
+      if (m.type !== 9) continue;
+      got.push(m.payload[1]!);
+      if (got.length === 5) break;
+    }
+    assertEquals(got, [0, 1, 2, 3, 4]);
+    publisher.close();
+    for (const copy of [await toServer, await toFile]) {
+      assertEquals(copy.code, 0, new TextDecoder().decode(copy.stderr));
+    }
+    player.close();
+    const out = decodeFlv(await Deno.readFile(`${dir}/copy.flv`));
+    assertEquals(decodeScriptData(out.tags[0]!.data), ["onMetaData", { width: 4 }]);
+    assertEquals(out.tags.slice(1).map((t) => [t.timestamp, t.data[1]]), [
+      [0, 0],
+      [40, 1],
+      [80, 2],
+      [120, 3],
+      [160, 4],
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("The serve command shuts down cleanly on SIGTERM", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -116,6 +176,11 @@ Deno.test("The command line prints --help and refuses bad arguments with exit co
       [["serve", "--out", "x.flv"], "--out does not apply to serve"],
       [["serve", "--port", "70000"], "--port needs an integer from 0 to 65535"],
       [["play", "rtmp://127.0.0.1:1/live/a", "--duration", "soon"], "--duration needs"],
+      [["copy", "rtmp://127.0.0.1:1/live/a"], "copy takes URL TARGET, got 1 operand"],
+      [["copy", "rtmp://127.0.0.1:1/live/a", "rtmp:/x"], "Invalid RTMP URL"],
+      [["copy", "x.flv", "rtmp://127.0.0.1:1/live/a"], "Invalid RTMP URL: x.flv"],
+      [["copy", "rtmp://127.0.0.1:1/live/a", "b.flv", "--fast"], "--fast does not apply to copy"],
+      [["serve", "--idle-timeout", "-1"], "--idle-timeout needs an integer"],
     ] as const
   ) {
     const got = await cli(...args);

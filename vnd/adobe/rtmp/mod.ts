@@ -19,8 +19,9 @@
  *
  * The files, in reading order: `message.ts` (message types, control, command and data
  * messages), `chunk.ts` (handshake, chunk stream), `conn.ts` (one side of a connection, the
- * URL, session errors), `flv.ts` (FLV files); then the adapter `net.ts` (`serveRtmp`,
- * `RtmpClient`) and the command line `main.ts`.
+ * URL, session errors), `flv.ts` (FLV files); then the adapter `net.ts` (`serveRtmp`: live
+ * streams, recordings played by name, append recording, an application hook, connection
+ * limits; `RtmpClient`; `copyStream`) and the command line `main.ts`.
  *
  * Specifications: Adobe's
  * {@link https://rtmp.veriskope.com/docs/spec/ | Real Time Messaging Protocol 1.0} (2012) and
@@ -29,9 +30,11 @@
  * Command line:
  *
  * ```sh
- * deno run -A jsr:@rtclite/vnd/adobe/rtmp/main serve --port 1935 [--host 0.0.0.0] [--record DIR]
+ * deno run -A jsr:@rtclite/vnd/adobe/rtmp/main serve --port 1935 [--host 0.0.0.0] [--record DIR] [--vod DIR]
+ *     [--max-connections N] [--max-per-address N] [--idle-timeout S]
  * deno run -A jsr:@rtclite/vnd/adobe/rtmp/main play rtmp://host/app/stream --out file.flv [--duration S]
  * deno run -A jsr:@rtclite/vnd/adobe/rtmp/main publish file.flv rtmp://host/app/stream [--fast]
+ * deno run -A jsr:@rtclite/vnd/adobe/rtmp/main copy rtmp://host/app/stream (rtmp://other/app/stream | out.flv)
  * ```
  *
  * @example Chunk a message at the default chunk size and read it back
@@ -53,6 +56,19 @@
 // @implements RTMP (Real Time Messaging Protocol), FLV (Flash Video file format)
 
 export { ParseError } from "@rtclite/std/errors";
+// The AMF types that commands and data messages carry (so that the documentation is complete).
+export {
+  type AmfObject,
+  type AmfValue,
+  AmfVector,
+  Dictionary,
+  EcmaArray,
+  Externalizable,
+  TypedObject,
+  type VectorType,
+  Xml,
+  XmlDocument,
+} from "../amf.ts";
 
 export {
   abortMessage,
