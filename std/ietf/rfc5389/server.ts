@@ -121,6 +121,13 @@ export interface StunServerOptions {
   knownAttributes?: Iterable<number>;
   /** Add FINGERPRINT to every response (default: when the request had one). */
   fingerprint?: boolean;
+  /**
+   * Answer RFC 3489 Binding requests (no magic cookie) with MAPPED-ADDRESS (default true). Even
+   * then a classic message is only ever a Binding request that needs no authentication: it cannot
+   * carry the credentials of RFC 8489, so every other message without the cookie is dropped.
+   * TURN turns it off (RFC 8656 §5: "TURN does not use the backwards-compatibility mechanism").
+   */
+  classic?: boolean;
   /** Clock (ms), default `Date.now`. */
   now?: () => number;
 }
@@ -186,7 +193,7 @@ export class StunServer {
   handle(data: Uint8Array, from: TransportAddress): Uint8Array | undefined {
     let msg: StunMessage;
     try {
-      msg = decodeStun(data, { classic: true });
+      msg = decodeStun(data, { classic: this.#opts.classic ?? true });
     } catch (e) {
       log.debug("Dropped a bad datagram from {from}: {error}", {
         from: from.address,
@@ -203,14 +210,27 @@ export class StunServer {
     if (msg.method !== StunMethod.Binding && !handler) return undefined; // unsupported method: discard
     const fingerprint = this.#opts.fingerprint ??
       getAttribute(msg, StunAttr.FINGERPRINT) !== undefined;
+    const auth = this.#opts.auth;
+    const mustAuthenticate = auth !== undefined && (this.#opts.authenticate?.(msg.method) ?? true);
+
+    // A message without the magic cookie (RFC 3489) can only be a Binding request that needs no
+    // credentials: anything else would skip authentication, so it is dropped.
+    // @implements RFC8489 §11 (RFC 5389 §12)
+    if (
+      msg.transactionId.length !== 12 &&
+      (msg.method !== StunMethod.Binding || !isRequest || mustAuthenticate)
+    ) {
+      log.debug("Dropped an RFC 3489 message (method {method}) from {from}", {
+        method: msg.method,
+        from: from.address,
+      });
+      return undefined;
+    }
 
     // Authentication (§9) comes before the unknown-attribute check (§6.3).
     let sign: EncodeOptions = {};
     let username: string | undefined;
-    const auth = this.#opts.auth;
-    if (
-      auth && msg.transactionId.length === 12 && (this.#opts.authenticate?.(msg.method) ?? true)
-    ) {
+    if (mustAuthenticate) {
       if (!isRequest) {
         if (!this.#verifyIndication(msg, auth)) return undefined;
       } else {

@@ -17,14 +17,17 @@
 import { runCommand, serverArgument, UsageError } from "../../cli.ts";
 import type { TransportAddress } from "../rfc5389/mod.ts";
 import { parseTurnUri, TURN_PORT, turnUriPort } from "../rfc7065/mod.ts";
+import { PeerPolicy } from "./mod.ts";
 import { serveTurnUdp, TurnClient } from "./udp.ts";
 
 const command = {
   name: "rfc5766/main.ts",
   usage: "-u USER -p PASS turn:host[:port]\n" +
-    "-u USER -p PASS [--realm REALM] [--relay-ports LO-HI] --serve host:port",
+    "-u USER -p PASS [--realm REALM] [--relay-ports LO-HI] [server options] --serve host:port",
   description:
-    "Allocates a UDP relay and prints the relayed and mapped addresses, or runs a server.",
+    "Allocates a UDP relay and prints the relayed and mapped addresses, or runs a server.\n" +
+    "The server relays only to public peers unless told otherwise (RFC 8656 §21.2.2): loopback,\n" +
+    "private, link-local, multicast, broadcast and unspecified peers get 403.",
   operands: [0, 1],
   options: {
     user: { short: "u", value: "USER", help: "username (long-term credentials)" },
@@ -32,6 +35,16 @@ const command = {
     realm: { value: "REALM", help: "realm of the server (rtclite)" },
     "relay-ports": { value: "LO-HI", help: "the server's relay port range" },
     serve: { value: "HOST:PORT", help: "run a server on this address" },
+    "allow-loopback-peers": { help: "server: relay to 127.0.0.0/8 and ::1 (refused by default)" },
+    "allow-private-peers": { help: "server: relay to private and link-local addresses" },
+    "allow-peer": {
+      value: "PREFIX",
+      multiple: true,
+      help: "server: relay to this address or prefix (10.0.0.0/8)",
+    },
+    "deny-peer": { value: "PREFIX", multiple: true, help: "server: never relay to this prefix" },
+    quota: { value: "N", help: "server: allocations per user (10)" },
+    "max-allocations": { value: "N", help: "server: allocations in total (1000)" },
   },
 } as const;
 
@@ -41,6 +54,27 @@ function parseServer(text: string): { host: string; port: number } {
     const uri = parseTurnUri(t);
     return { host: uri.host, port: turnUriPort(uri) };
   }, TURN_PORT);
+}
+
+/** Reads a positive integer option. */
+function parseCount(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`Invalid --${name}: "${text}" (expected a positive integer)`);
+  }
+  return Number(text);
+}
+
+/** Checks address prefixes before the server starts. */
+function parsePrefixes(name: string, list: string[]): string[] {
+  for (const p of list) {
+    try {
+      new PeerPolicy({ allowedPeers: [p] });
+    } catch {
+      throw new UsageError(`Invalid --${name}: "${p}" (expected an address or a prefix)`);
+    }
+  }
+  return list;
 }
 
 /** Reads `LO-HI`. */
@@ -62,7 +96,15 @@ if (import.meta.main) {
         if (operands.length) throw new UsageError("--serve takes no server operand");
         const { host, port } = parseServer(serve);
         const range = values["relay-ports"] ? parsePorts(values["relay-ports"]) : undefined;
+        const quota = parseCount("quota", values.quota);
+        const maxAllocations = parseCount("max-allocations", values["max-allocations"]);
         const turn = await serveTurnUdp({
+          allowLoopbackPeers: values["allow-loopback-peers"],
+          allowPrivatePeers: values["allow-private-peers"],
+          allowedPeers: parsePrefixes("allow-peer", values["allow-peer"]),
+          deniedPeers: parsePrefixes("deny-peer", values["deny-peer"]),
+          ...(quota ? { quota } : {}),
+          ...(maxAllocations ? { maxAllocations } : {}),
           hostname: host,
           port,
           realm: realm ?? "rtclite",

@@ -55,8 +55,10 @@ import {
   StunTransactionError,
   type TransportAddress,
 } from "../rfc5389/mod.ts";
+import { peerAddressClass, PeerPolicy, type PeerPolicyOptions } from "./peers.ts";
 export type { StunAttribute, StunMessage, TransportAddress } from "../rfc5389/mod.ts";
 export { StunClass, StunTransactionError } from "../rfc5389/mod.ts";
+export * from "./peers.ts";
 
 const log = getLogger("turn");
 
@@ -305,8 +307,11 @@ export interface Relay {
   close(): void;
 }
 
-/** Options of {@linkcode TurnServer}. */
-export interface TurnServerOptions {
+/**
+ * Options of {@linkcode TurnServer}. The peer options (`allowLoopbackPeers`, `allowPrivatePeers`,
+ * `allowedPeers`, `deniedPeers`) are {@linkcode PeerPolicy}'s: by default only public peers.
+ */
+export interface TurnServerOptions extends PeerPolicyOptions {
   /** Realm of the long-term credentials. */
   realm: string;
   /** Returns a user's password, or `undefined` for an unknown user. */
@@ -329,8 +334,15 @@ export interface TurnServerOptions {
   defaultLifetime?: number;
   /** Maximum allocation lifetime in s (3600). */
   maxLifetime?: number;
-  /** Allocations per username (10). */
+  /** Allocations per username (10); beyond it Allocate gets 486 (Allocation Quota Reached). */
   quota?: number;
+  /** Allocations in total (1000); beyond it Allocate gets 508 (Insufficient Capacity). */
+  maxAllocations?: number;
+  /**
+   * The server's own listening addresses: never relayed to, whatever the peer policy (a client
+   * relaying to the server itself would make a loop or a request from the relay's address).
+   */
+  ownAddresses?: readonly TransportAddress[];
   /** Clock (ms), default `Date.now`. */
   now?: () => number;
 }
@@ -383,6 +395,7 @@ export class TurnServer {
   #stun: StunServer;
   #allocations = new Map<string, AllocationState>();
   #now: () => number;
+  #peers: PeerPolicy;
 
   /**
    * Creates a server.
@@ -392,6 +405,7 @@ export class TurnServer {
   constructor(options: TurnServerOptions) {
     this.#opts = options;
     this.#now = options.now ?? Date.now;
+    this.#peers = new PeerPolicy(options);
     const h = (fn: (ctx: RequestContext) => HandlerResult | undefined) => fn;
     this.#stun = new StunServer({
       software: options.software ?? "rtclite",
@@ -404,6 +418,9 @@ export class TurnServer {
       },
       // @implements RFC8656 §5 ¶3 (RFC 5766 §4)
       authenticate: (method) => method !== StunMethod.Binding,
+      // No RFC 3489 messages: without the magic cookie a request would escape authentication.
+      // @implements RFC8656 §5 ¶14
+      classic: false,
       knownAttributes: TURN_KNOWN,
       handlers: {
         [StunMethod.Allocate]: h((ctx) => this.#allocate(ctx)),
@@ -488,7 +505,13 @@ export class TurnServer {
     if (transport !== UDP) return { error: 442 };
     const family = getUint32(msg, TurnAttr.REQUESTED_ADDRESS_FAMILY);
     if (family !== undefined && family !== 1) return { error: 440 };
-    const user = ctx.username ?? "";
+    // Only an authenticated user gets an allocation; quotas per user and in total.
+    // @implements RFC8656 §5 ¶19 (RFC 5766 §4), RFC8656 §21.3.1 (RFC 5766 §17.3.1)
+    const user = ctx.username;
+    if (user === undefined) return { error: 401 };
+    if (this.#allocations.size >= (this.#opts.maxAllocations ?? 1000)) {
+      return { error: 508, reason: "Too many allocations" };
+    }
     const mine = [...this.#allocations.values()].filter((a) => a.username === user).length;
     if (mine >= (this.#opts.quota ?? 10)) return { error: 486 };
     // Step 8 of RFC 8656 §7.2 (step 6 of RFC 5766 §6.2): an even port, without reserving the next one.
@@ -539,7 +562,20 @@ export class TurnServer {
     return { attributes: [uint32Attribute(TurnAttr.LIFETIME, lifetime)] };
   }
 
-  #peers(msg: StunMessage): TransportAddress[] | undefined {
+  /**
+   * May data be relayed to this peer? Not to refused classes of addresses, and never to the
+   * server's own listening addresses.
+   */
+  // @implements RFC8656 §21.2.2 (RFC 5766 §17.2.2)
+  #allowed(peer: TransportAddress): boolean {
+    if (!this.#peers.allows(peer.address)) return false;
+    return !(this.#opts.ownAddresses ?? []).some((o) =>
+      o.port === peer.port && (o.address === peer.address || peerAddressClass(o.address) ===
+              "unspecified" && o.family === peer.family)
+    );
+  }
+
+  #peerList(msg: StunMessage): TransportAddress[] | undefined {
     const out: TransportAddress[] = [];
     for (const attr of msg.attributes) {
       if (attr.type !== TurnAttr.XOR_PEER_ADDRESS) continue;
@@ -553,9 +589,11 @@ export class TurnServer {
     const a = this.#live(ctx.from, ctx.now);
     if (!a) return { error: 437 };
     if (a.username !== ctx.username) return { error: 441 };
-    const peers = this.#peers(ctx.message);
+    const peers = this.#peerList(ctx.message);
     if (!peers) return { error: 400, reason: "XOR-PEER-ADDRESS is missing" };
     if (peers.some((p) => p.family !== a.relay.address.family)) return { error: 443 };
+    // @implements RFC8656 §10.2 ¶4 (RFC 5766 §9.2)
+    if (!peers.every((p) => this.#allowed(p))) return { error: 403 };
     for (const p of peers) a.permissions.set(p.address, ctx.now + PERMISSION_LIFETIME);
     return { attributes: [] };
   }
@@ -566,7 +604,7 @@ export class TurnServer {
     if (!a) return { error: 437 };
     if (a.username !== ctx.username) return { error: 441 };
     const channel = getUint32(ctx.message, TurnAttr.CHANNEL_NUMBER);
-    const peer = this.#peers(ctx.message)?.[0];
+    const peer = this.#peerList(ctx.message)?.[0];
     if (channel === undefined || !peer) {
       return { error: 400, reason: "CHANNEL-NUMBER and XOR-PEER-ADDRESS are required" };
     }
@@ -574,6 +612,7 @@ export class TurnServer {
       return { error: 400, reason: "Channel number out of range" };
     }
     if (peer.family !== a.relay.address.family) return { error: 443 };
+    if (!this.#allowed(peer)) return { error: 403 };
     const bound = a.channels.get(channel);
     const peerChannel = a.peerChannels.get(tupleKey(peer));
     if (
@@ -594,6 +633,8 @@ export class TurnServer {
     const peer = getAddress(ctx.message, TurnAttr.XOR_PEER_ADDRESS);
     const data = getAttribute(ctx.message, TurnAttr.DATA);
     if (!a || !peer || !data) return undefined;
+    // @implements RFC8656 §11.2 ¶5 (RFC 5766 §10.2)
+    if (!this.#allowed(peer)) return undefined;
     if ((a.permissions.get(peer.address) ?? 0) <= ctx.now) return undefined;
     a.relay.send(data, peer);
     return undefined;
@@ -611,7 +652,7 @@ export class TurnServer {
       return;
     }
     const c = a.channels.get(frame.channel);
-    if (!c || c.expires <= now) return;
+    if (!c || c.expires <= now || !this.#allowed(c.peer)) return;
     a.relay.send(frame.data, c.peer);
   }
 

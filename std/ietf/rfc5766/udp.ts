@@ -13,6 +13,7 @@
  * await using server = await serveTurnUdp({
  *   hostname: "127.0.0.1", port: 0, realm: "example.org",
  *   password: (user) => user === "alice" ? "secret" : undefined,
+ *   allowLoopbackPeers: true, // the peers here are on 127.0.0.1: refused by default
  * });
  * await using a = await TurnClient.open({ server: server.address, username: "alice", password: "secret" });
  * await using b = await TurnClient.open({ server: server.address, username: "alice", password: "secret" });
@@ -62,7 +63,7 @@ import {
 } from "./mod.ts";
 export type { UdpServer } from "../rfc5389/udp.ts";
 export type { TransportAddress } from "../rfc5389/mod.ts";
-export type { Relay, TurnServer, TurnServerOptions } from "./mod.ts";
+export type { PeerPolicyOptions, Relay, TurnServer, TurnServerOptions } from "./mod.ts";
 
 const log = getLogger("turn");
 
@@ -459,6 +460,7 @@ export async function serveTurnUdp(
   await fill();
   const server = new TurnServer({
     ...options,
+    ownAddresses: [...(options.ownAddresses ?? []), toAddress(listen.address())],
     send: (data, to) => listen.send(data, to.port, to.address),
     openRelay: (onPeer, { evenPort }) => {
       const i = spare.findIndex((s) => !evenPort || s.address().port % 2 === 0);
