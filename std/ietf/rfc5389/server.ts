@@ -115,8 +115,15 @@ export interface StunServerOptions {
   auth?: ShortTermServerAuth | LongTermServerAuth;
   /** Methods to authenticate (default: all requests). Binding is often left open. */
   authenticate?: (method: number) => boolean;
-  /** Extra methods: requests and indications go to these handlers. */
-  handlers?: Record<number, (ctx: RequestContext) => HandlerResult | undefined>;
+  /**
+   * Extra methods: requests and indications go to these handlers. A handler that needs time (a
+   * TURN Connect opens a TCP connection) returns a promise; the response then goes to the `later`
+   * callback of {@linkcode StunServer.handle}.
+   */
+  handlers?: Record<
+    number,
+    (ctx: RequestContext) => HandlerResult | Promise<HandlerResult> | undefined
+  >;
   /** Comprehension-required attribute types the handlers understand. */
   knownAttributes?: Iterable<number>;
   /** Add FINGERPRINT to every response (default: when the request had one). */
@@ -188,9 +195,15 @@ export class StunServer {
    *
    * @param data The datagram.
    * @param from Its source address.
-   * @returns The response to send back to `from`, or `undefined` (indication, garbage, response).
+   * @param later Receives the response of a handler that answers asynchronously.
+   * @returns The response to send back to `from`, or `undefined` (indication, garbage, response,
+   *   or a response that will go to `later`).
    */
-  handle(data: Uint8Array, from: TransportAddress): Uint8Array | undefined {
+  handle(
+    data: Uint8Array,
+    from: TransportAddress,
+    later?: (response: Uint8Array) => void,
+  ): Uint8Array | undefined {
     let msg: StunMessage;
     try {
       msg = decodeStun(data, { classic: this.#opts.classic ?? true });
@@ -270,15 +283,24 @@ export class StunServer {
         : addressAttribute(StunAttr.XOR_MAPPED_ADDRESS, from, msg.transactionId);
       return this.#reply(msg, { attributes: [attr] }, sign, fingerprint);
     }
-    let result: HandlerResult | undefined;
-    try {
-      result = handler!(ctx);
-    } catch (e) {
+    let result: HandlerResult | Promise<HandlerResult> | undefined;
+    const failed = (e: unknown): HandlerResult => {
       log.warn("Handler for method {method} failed: {error}", {
         method: msg.method,
         error: String(e),
       });
-      result = isRequest ? { error: 500 } : undefined;
+      return { error: 500 };
+    };
+    try {
+      result = handler!(ctx);
+    } catch (e) {
+      result = isRequest ? failed(e) : undefined;
+    }
+    if (result instanceof Promise) {
+      result.catch(failed).then((r) => {
+        if (isRequest) later?.(this.#reply(msg, r, sign, fingerprint));
+      });
+      return undefined;
     }
     return isRequest && result ? this.#reply(msg, result, sign, fingerprint) : undefined;
   }
