@@ -46,16 +46,44 @@ export function netAddress(addr: Deno.Addr): TransportAddress {
 }
 
 /**
- * Serializes writes on a connection and writes every byte (a `write` may be partial).
+ * Serializes writes on a connection and writes every byte (a `write` may be partial). At most
+ * `maxQueued` bytes wait: beyond that a message is refused rather than buffered, so a peer that
+ * does not read cannot make the writer grow without bound (for relayed datagrams, dropping is what
+ * UDP would have done).
  *
  * @param conn The connection.
- * @returns A function queueing one message; its promise settles when written.
+ * @param maxQueued Most bytes waiting to be written (default 1 MiB).
+ * @returns A function queueing one message; its promise settles when written, and rejects with a
+ *   `RangeError` when the queue is full or with the connection's error.
+ * @example
+ * ```ts
+ * import { streamWriter } from "@rtclite/std/ietf/rfc5389/tcp";
+ * import { rejects } from "node:assert/strict";
+ * const stuck = { write: () => new Promise<number>(() => {}) } as unknown as Deno.Conn;
+ * const write = streamWriter(stuck, 8);
+ * void write(new Uint8Array(8));
+ * await rejects(write(new Uint8Array(1)), RangeError);
+ * ```
  */
-export function streamWriter(conn: Deno.Conn): (data: Uint8Array) => Promise<void> {
+export function streamWriter(
+  conn: Deno.Conn,
+  maxQueued = 1 << 20,
+): (data: Uint8Array) => Promise<void> {
   let queue = Promise.resolve();
+  let queued = 0;
   return (data) => {
+    if (queued + data.length > maxQueued) {
+      return Promise.reject(
+        new RangeError(`Cannot write ${data.length} bytes: ${queued} bytes wait already`),
+      );
+    }
+    queued += data.length;
     const done = queue.then(async () => {
-      for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
+      try {
+        for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
+      } finally {
+        queued -= data.length;
+      }
     });
     queue = done.catch(() => {});
     return done;

@@ -4,14 +4,21 @@
 import dgram from "node:dgram";
 import { equal, ok, rejects } from "node:assert/strict";
 import {
+  addressAttribute,
   createMessage,
+  decodeStun,
   encodeStun,
+  getAddress,
   getErrorCode,
+  LongTermCredentials,
+  type StunAttribute,
   StunClass,
+  StunFramer,
   StunMethod,
   type TransportAddress,
 } from "../rfc5389/mod.ts";
 import { TurnAttr, TurnError, uint32Attribute } from "./mod.ts";
+import { serveTurnTcp } from "./tcp.ts";
 import { serveTurnUdp, TurnClient } from "./udp.ts";
 
 const enc = new TextEncoder();
@@ -155,4 +162,69 @@ Deno.test("TURN over UDP: allocations are capped per user (486) and in total (50
   } finally {
     for (const c of clients) await c.close();
   }
+});
+
+Deno.test("TURN over TCP: a client that stops reading while a peer floods its relay costs at most its write queue", async () => {
+  await using udp = await serveTurnUdp({
+    hostname: "127.0.0.1",
+    port: 0,
+    realm: "r",
+    password: users,
+    allowLoopbackPeers: true,
+  });
+  await using tcp = await serveTurnTcp(udp.server, { hostname: "127.0.0.1", port: 0 });
+  // A raw client: Allocate and CreatePermission by hand, then it never reads again.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: tcp.address.port });
+  const framer = new StunFramer();
+  const creds = new LongTermCredentials({ username: "alice", password: "a" });
+  const buf = new Uint8Array(4096);
+  const ask = async (method: number, attrs: (tid: Uint8Array) => StunAttribute[]) => {
+    for (;;) {
+      const base = createMessage(method, StunClass.Request);
+      base.attributes.push(...attrs(base.transactionId));
+      const { message, options } = creds.sign(base);
+      await conn.write(encodeStun(message, options));
+      let frame: Uint8Array | undefined;
+      while (!(frame = framer.next())) framer.append(buf.slice(0, (await conn.read(buf))!));
+      const res = decodeStun(frame);
+      if (res.class === StunClass.ErrorResponse && creds.onErrorResponse(res)) continue;
+      return res;
+    }
+  };
+  const allocated = await ask(StunMethod.Allocate, () => [
+    uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17),
+  ]);
+  const relayed = getAddress(allocated, TurnAttr.XOR_RELAYED_ADDRESS)!;
+  await using flood = await listener();
+  const permitted = await ask(StunMethod.CreatePermission, (tid) => [
+    addressAttribute(TurnAttr.XOR_PEER_ADDRESS, flood.address, tid),
+  ]);
+  equal(permitted.class, StunClass.SuccessResponse);
+  // 40 MB from the peer to the relay, paced so that the server reads it all, toward a client that
+  // does not read. Without a bound on the write queue all 40 MB would wait in the server.
+  const chunk = new Uint8Array(1200);
+  for (let i = 0; i < 33_000; i++) {
+    flood.sock.send(chunk, relayed.port, relayed.address);
+    if (i % 40 === 0) await sleep(1);
+  }
+  await sleep(2000);
+  // What the server kept for it is what reaches it now: its write queue (1 MiB) and the kernel's
+  // socket buffers, not the 40 MB.
+  let received = framer.take().length;
+  for (;;) {
+    const n = await Promise.race([conn.read(buf), sleep(1500).then(() => -1)]);
+    if (n === null || n === -1) break;
+    received += n;
+  }
+  ok(received > 1_000_000, `${received} bytes received`);
+  ok(received < 16_000_000, `${received} bytes received: the server buffered the flood`);
+  // Others are still served.
+  await using bob = await TurnClient.open({
+    server: tcp.address,
+    transport: "tcp",
+    username: "bob",
+    password: "b",
+  });
+  ok((await bob.allocate()).relayed.port > 0);
+  conn.close();
 });
