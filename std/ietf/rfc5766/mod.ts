@@ -402,6 +402,16 @@ export interface TurnServerOptions extends PeerPolicyOptions {
   /** Allocations in total (1000); beyond it Allocate gets 508 (Insufficient Capacity). */
   maxAllocations?: number;
   /**
+   * Permissions per allocation (1000); a CreatePermission or ChannelBind that would need more
+   * gets 508 (RFC 8656 §10.2 ¶2).
+   */
+  maxPermissions?: number;
+  /**
+   * RFC 6062: peer connections per TCP allocation, open or waiting for a ConnectionBind (100);
+   * beyond it Connect gets 508 and connections from peers are closed at once.
+   */
+  maxPeerConnections?: number;
+  /**
    * The server's own listening addresses: never relayed to, whatever the peer policy (a client
    * relaying to the server itself would make a loop or a request from the relay's address).
    */
@@ -717,6 +727,21 @@ export class TurnServer {
     );
   }
 
+  /** Can these peers' permissions be installed without passing `maxPermissions`? */
+  #roomFor(a: AllocationState, peers: TransportAddress[], now: number): boolean {
+    const max = this.#opts.maxPermissions ?? 1000;
+    const fresh = new Set(peers.map((p) => p.address).filter((ip) => !a.permissions.has(ip)));
+    if (a.permissions.size + fresh.size <= max) return true;
+    for (const [ip, exp] of a.permissions) if (exp <= now) a.permissions.delete(ip);
+    return a.permissions.size + fresh.size <= max;
+  }
+
+  /** RFC 6062: is there room for one more peer connection on this allocation? */
+  #peerRoom(a: AllocationState): boolean {
+    for (const [k, c] of a.peerConnections) if (c.closed) a.peerConnections.delete(k);
+    return a.peerConnections.size < (this.#opts.maxPeerConnections ?? 100);
+  }
+
   #peerList(msg: StunMessage): TransportAddress[] | undefined {
     const out: TransportAddress[] = [];
     for (const attr of msg.attributes) {
@@ -736,6 +761,7 @@ export class TurnServer {
     if (peers.some((p) => p.family !== a.relay.address.family)) return { error: 443 };
     // @implements RFC8656 §10.2 ¶4 (RFC 5766 §9.2)
     if (!peers.every((p) => this.#allowed(p))) return { error: 403 };
+    if (!this.#roomFor(a, peers, ctx.now)) return { error: 508, reason: "Too many permissions" };
     for (const p of peers) a.permissions.set(p.address, ctx.now + PERMISSION_LIFETIME);
     return { attributes: [] };
   }
@@ -764,6 +790,7 @@ export class TurnServer {
     ) {
       return { error: 400, reason: "Channel or peer already bound" };
     }
+    if (!this.#roomFor(a, [peer], ctx.now)) return { error: 508, reason: "Too many permissions" };
     a.channels.set(channel, { peer, expires: ctx.now + CHANNEL_LIFETIME });
     a.peerChannels.set(tupleKey(peer), channel);
     a.permissions.set(peer.address, ctx.now + PERMISSION_LIFETIME);
@@ -851,6 +878,7 @@ export class TurnServer {
     if (peer.family !== a.relay.address.family) return { error: 443 };
     if (!this.#allowed(peer)) return { error: 403 };
     if (this.#peerBusy(a, peer)) return { error: 446 };
+    if (!this.#peerRoom(a)) return { error: 508, reason: "Too many peer connections" };
     const opening: PeerConnection = { peer, closed: false, close() {} };
     a.peerConnections.set(tupleKey(peer), opening);
     return a.tcp.connect(peer).then((conn): HandlerResult => {
@@ -874,7 +902,7 @@ export class TurnServer {
     const a = this.#live(key, now);
     if (
       !a || (a.permissions.get(conn.peer.address) ?? 0) <= now || !this.#allowed(conn.peer) ||
-      this.#peerBusy(a, conn.peer)
+      this.#peerBusy(a, conn.peer) || !this.#peerRoom(a)
     ) {
       conn.close();
       return;

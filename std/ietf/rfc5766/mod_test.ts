@@ -457,3 +457,25 @@ Deno.test("TurnServer: allocations capped per user (486) and in total (508), idl
   h.tick(2_000);
   equal(h.server.allocations, 0);
 });
+
+Deno.test("TurnServer: permissions per allocation are capped (508, RFC 8656 §10.2 ¶2)", () => {
+  const h = harness({ maxPermissions: 2 });
+  const alice = h.client("alice", A);
+  alice(StunMethod.Allocate, UDP_ALLOCATE);
+  const peer = (n: number): TransportAddress => ({ family: 4, address: `203.0.113.${n}`, port: 1 });
+  const many = (...ns: number[]) => (tid: Uint8Array) =>
+    ns.map((n) => addressAttribute(TurnAttr.XOR_PEER_ADDRESS, peer(n), tid));
+  equal(getErrorCode(alice(StunMethod.CreatePermission, many(1, 2, 3)))?.code, 508);
+  equal(alice(StunMethod.CreatePermission, many(1, 2)).class, StunClass.SuccessResponse);
+  equal(alice(StunMethod.CreatePermission, many(2, 1)).class, StunClass.SuccessResponse); // refresh
+  equal(getErrorCode(alice(StunMethod.CreatePermission, many(3)))?.code, 508);
+  const bind = (n: number) => (tid: Uint8Array) => [
+    uint32Attribute(TurnAttr.CHANNEL_NUMBER, 0x4000 + n),
+    addressAttribute(TurnAttr.XOR_PEER_ADDRESS, peer(n), tid),
+  ];
+  equal(getErrorCode(alice(StunMethod.ChannelBind, bind(3)))?.code, 508);
+  equal(alice(StunMethod.ChannelBind, bind(1)).class, StunClass.SuccessResponse);
+  // Expired permissions make room again.
+  h.tick(301_000);
+  equal(alice(StunMethod.CreatePermission, many(3, 4)).class, StunClass.SuccessResponse);
+});

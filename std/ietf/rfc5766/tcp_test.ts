@@ -248,3 +248,35 @@ Deno.test("TCP allocations (RFC 6062): Connect, ConnectionAttempt, ConnectionBin
     echo.close();
   }
 });
+
+Deno.test("TCP allocations (RFC 6062): peer connections per allocation are capped (508)", async () => {
+  await using udp = await turn({ maxPeerConnections: 1 });
+  await using tcp = await serveTurnTcp(udp.server, { hostname: "127.0.0.1", port: 0 });
+  const e1 = echoServer(), e2 = echoServer();
+  try {
+    await using a = await TurnClient.open({
+      server: tcp.address,
+      transport: "tcp",
+      username: "alice",
+      password: "a",
+    });
+    const relayed = (await a.allocate(undefined, { transport: "tcp" })).relayed;
+    const data = await a.connect(e1.address);
+    await rejects(a.connect(e2.address), (e) => code(e) === 508);
+    // A peer connecting in is closed at once, not announced.
+    let attempts = 0;
+    a.onConnectionAttempt = () => attempts++;
+    await a.createPermission(e1.address);
+    const extra = await Deno.connect({ hostname: "127.0.0.1", port: relayed.port });
+    equal(await extra.read(new Uint8Array(4)), null);
+    extra.close();
+    equal(attempts, 0);
+    // Once the first connection is gone, there is room again.
+    data.close();
+    await sleep(100);
+    (await a.connect(e2.address)).close();
+  } finally {
+    e1.close();
+    e2.close();
+  }
+});
