@@ -39,7 +39,18 @@ export { StunClass } from "./mod.ts";
 
 const log = getLogger("stun");
 
-/** The address of a connection's end, as a {@linkcode TransportAddress}. */
+/**
+ * The address of a connection's end, as a {@linkcode TransportAddress}.
+ *
+ * @param addr `conn.localAddr` or `conn.remoteAddr` of a TCP or TLS connection.
+ * @returns The transport address.
+ * @example
+ * ```ts
+ * import { netAddress } from "@rtclite/std/ietf/rfc5389/tcp";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(netAddress({ transport: "tcp", hostname: "::1", port: 3478 }), { family: 6, address: "::1", port: 3478 });
+ * ```
+ */
 export function netAddress(addr: Deno.Addr): TransportAddress {
   const a = addr as Deno.NetAddr;
   return { family: a.hostname.includes(":") ? 6 : 4, address: a.hostname, port: a.port };
@@ -120,6 +131,22 @@ export interface ReadStunStreamOptions {
  * @param onFrame Called with each framed message, in order.
  * @param options Framing, idle timeout, halt.
  * @returns Why it stopped, and for `halt` the bytes read after the last frame.
+ * @example Two messages, then the other side closes
+ * ```ts
+ * import { createMessage, encodeStun } from "@rtclite/std/ietf/rfc5389";
+ * import { readStunStream } from "@rtclite/std/ietf/rfc5389/tcp";
+ * import { deepEqual } from "node:assert/strict";
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const server = await listener.accept();
+ * await client.write(new Uint8Array([...encodeStun(createMessage(1, 0)), ...encodeStun(createMessage(3, 0))]));
+ * client.close();
+ * const sizes: number[] = [];
+ * const { reason } = await readStunStream(server, (frame) => sizes.push(frame.length));
+ * deepEqual([reason, sizes], ["eof", [20, 20]]);
+ * server.close();
+ * listener.close();
+ * ```
  */
 export async function readStunStream(
   conn: Deno.Conn,
@@ -206,6 +233,17 @@ export interface StreamTransport extends StunTransport {
  * @param conn The connection to the server.
  * @param options ChannelData framing, and `halt` to stop reading after a message.
  * @returns The transport (give it to {@linkcode StunClient.fromTransport}).
+ * @example A client on a connection opened by hand
+ * ```ts
+ * import { StunServer } from "@rtclite/std/ietf/rfc5389";
+ * import { serveStunTcp, streamTransport } from "@rtclite/std/ietf/rfc5389/tcp";
+ * import { StunClient } from "@rtclite/std/ietf/rfc5389/udp";
+ * import { equal } from "node:assert/strict";
+ * await using server = await serveStunTcp(new StunServer(), { hostname: "127.0.0.1", port: 0 });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.address.port });
+ * await using client = StunClient.fromTransport(streamTransport(conn));
+ * equal((await client.binding(server.address)).port, client.address.port);
+ * ```
  */
 export function streamTransport(
   conn: Deno.Conn,
@@ -253,11 +291,15 @@ export function streamTransport(
  * @returns The client.
  * @throws {Deno.errors.ConnectionRefused} (and other connection errors) when the server is not
  *   reachable; TLS errors when its certificate is not trusted.
- * @example
+ * @example A Binding over TCP
  * ```ts
- * import { connectStun } from "@rtclite/std/ietf/rfc5389/tcp";
+ * import { StunServer } from "@rtclite/std/ietf/rfc5389";
+ * import { connectStun, serveStunTcp } from "@rtclite/std/ietf/rfc5389/tcp";
  * import { equal } from "node:assert/strict";
- * equal(typeof connectStun, "function"); // see the module example
+ * await using server = await serveStunTcp(new StunServer(), { hostname: "127.0.0.1", port: 0 });
+ * await using client = await connectStun({ server: server.address, transport: "tcp" });
+ * equal(client.reliable, true);
+ * equal((await client.binding(server.address)).address, "127.0.0.1");
  * ```
  */
 // @implements RFC8489 §6.2.2 (RFC 5389 §7.2.2), RFC8489 §6.2.3
@@ -280,6 +322,14 @@ export async function connectStun(options: ConnectStunOptions): Promise<StunClie
  * @param port Server port.
  * @param caCerts Extra trusted certificates (PEM).
  * @returns The connection.
+ * @example Nothing listens: the connection is refused
+ * ```ts
+ * import { connectTls } from "@rtclite/std/ietf/rfc5389/tcp";
+ * import { rejects } from "node:assert/strict";
+ * const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * l.close();
+ * await rejects(connectTls("127.0.0.1", l.addr.port), Deno.errors.ConnectionRefused);
+ * ```
  */
 export async function connectTls(
   hostname: string,
@@ -326,6 +376,18 @@ export interface StreamServer extends UdpServer {
  * @param options Address, TLS, caps.
  * @param handle Serves one connection.
  * @returns The running server.
+ * @example
+ * ```ts
+ * import { listenStream } from "@rtclite/std/ietf/rfc5389/tcp";
+ * import { equal } from "node:assert/strict";
+ * await using server = listenStream({ hostname: "127.0.0.1", port: 0, name: "hello" }, async (conn) => {
+ *   await conn.write(new TextEncoder().encode("hi"));
+ * });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.address.port });
+ * const buf = new Uint8Array(2);
+ * equal(await conn.read(buf), 2);
+ * conn.close();
+ * ```
  */
 export function listenStream(
   options: ServeStunTcpOptions & { name: string },

@@ -11,9 +11,22 @@
  * TURN is a STUN usage: the messages, credentials and transactions come from
  * {@link https://jsr.io/@rtclite/std/doc/ietf/rfc5389 | rfc5389}. This pure module adds the TURN
  * methods' attributes, the ChannelData message and {@linkcode TurnServer}, a sans-I/O server whose
- * relay sockets and send function are given to it. The UDP adapters are in
- * `@rtclite/std/ietf/rfc5766/udp` (`TurnClient`, `serveTurnUdp`), the command line in
+ * relay sockets and send function are given to it; it also serves clients on TCP and TLS
+ * connections and the TCP allocations of RFC 6062 (Connect, ConnectionBind, ConnectionAttempt,
+ * CONNECTION-ID). The UDP adapters are in `@rtclite/std/ietf/rfc5766/udp` (`TurnClient`, on UDP,
+ * TCP or TLS, and `serveTurnUdp`), the TCP and TLS listener and the TCP relays in
+ * `@rtclite/std/ietf/rfc5766/tcp` (`serveTurnTcp`, `tcpRelays`), the command line in
  * `@rtclite/std/ietf/rfc5766/main`.
+ *
+ * Security defaults of the server (RFC 8656 §21): every request but Binding authenticates with
+ * long-term credentials, and no message without the magic cookie is accepted (an RFC 3489 header
+ * would otherwise skip authentication); peers must be public addresses ({@linkcode PeerPolicy}:
+ * loopback, unspecified, broadcast, multicast, reserved, private and link-local peers and the
+ * server's own addresses get 403, unless allowed by option); allocations are capped per user
+ * (`quota`, 10: 486) and in total (`maxAllocations`, 1000: 508), permissions per allocation
+ * (`maxPermissions`, 1000: 508), RFC 6062 peer connections per allocation
+ * (`maxPeerConnections`, 100); unrefreshed allocations expire (600 s by default, 3600 s at most),
+ * and an allocation made on a connection ends with it.
  *
  * Specifications: {@link https://www.rfc-editor.org/rfc/rfc8656 | RFC 8656} (which obsoletes
  * {@link https://www.rfc-editor.org/rfc/rfc5766 | RFC 5766}).

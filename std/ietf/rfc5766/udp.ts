@@ -2,7 +2,9 @@
 /**
  * TURN over UDP with `node:dgram`: {@linkcode TurnClient}, a client on one socket (Allocate with
  * long-term credentials, Refresh, CreatePermission, ChannelBind, Send and Data indications,
- * ChannelData), and {@linkcode serveTurnUdp}, which runs the sans-I/O {@linkcode TurnServer} of
+ * ChannelData), or with `transport: "tcp"` / `"tls"` on a connection, where it also makes TCP
+ * allocations (RFC 6062: {@linkcode TurnClient.connect}, {@linkcode TurnClient.accept}); and
+ * {@linkcode serveTurnUdp}, which runs the sans-I/O {@linkcode TurnServer} of
  * `@rtclite/std/ietf/rfc5766` with a listening socket and a pool of relay sockets.
  *
  * @example Relay between two clients through a local TURN server
@@ -118,7 +120,21 @@ export interface TurnClientOptions {
 
 /**
  * RFC 6062: a TCP connection to a peer through a TCP allocation, once bound (a client data
- * connection): the bytes written go to the peer, the bytes read come from it.
+ * connection): the bytes written go to the peer, the bytes read come from it. Returned by
+ * {@linkcode TurnClient.connect} and {@linkcode TurnClient.accept}.
+ *
+ * @example Bytes read with the ConnectionBind response come first
+ * ```ts
+ * import { TurnDataConnection } from "@rtclite/std/ietf/rfc5766/udp";
+ * import { equal } from "node:assert/strict";
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const peer = { family: 4 as const, address: "192.0.2.7", port: 80 };
+ * await using data = new TurnDataConnection(peer, conn, new TextEncoder().encode("early"));
+ * const buf = new Uint8Array(16);
+ * equal(new TextDecoder().decode(buf.subarray(0, (await data.read(buf))!)), "early");
+ * listener.close();
+ * ```
  */
 export class TurnDataConnection implements AsyncDisposable {
   /** The peer at the other end. */
