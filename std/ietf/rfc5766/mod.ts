@@ -489,6 +489,7 @@ export class TurnServer {
   #allocations = new Map<string, AllocationState>();
   #now: () => number;
   #peers: PeerPolicy;
+  #own: TransportAddress[];
   /** The connection the message being handled came on. */
   #conn: TurnConnection | undefined;
   /** RFC 6062: peer data connections waiting for a ConnectionBind. */
@@ -503,6 +504,7 @@ export class TurnServer {
     this.#opts = options;
     this.#now = options.now ?? Date.now;
     this.#peers = new PeerPolicy(options);
+    this.#own = [...(options.ownAddresses ?? [])];
     const h = (fn: (ctx: RequestContext) => HandlerResult | undefined) => fn;
     this.#stun = new StunServer({
       software: options.software ?? "rtclite",
@@ -554,6 +556,16 @@ export class TurnServer {
     } finally {
       this.#conn = undefined;
     }
+  }
+
+  /**
+   * Adds a listening address of the server (a TCP or TLS listener started later): it is never
+   * relayed to, like `ownAddresses`.
+   *
+   * @param address The listening transport address.
+   */
+  addOwnAddress(address: TransportAddress): void {
+    this.#own.push(address);
   }
 
   /**
@@ -734,7 +746,7 @@ export class TurnServer {
   // @implements RFC8656 §21.2.2 (RFC 5766 §17.2.2)
   #allowed(peer: TransportAddress): boolean {
     if (!this.#peers.allows(peer.address)) return false;
-    return !(this.#opts.ownAddresses ?? []).some((o) =>
+    return !this.#own.some((o) =>
       o.port === peer.port && (o.address === peer.address || peerAddressClass(o.address) ===
               "unspecified" && o.family === peer.family)
     );

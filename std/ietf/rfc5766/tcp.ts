@@ -230,7 +230,7 @@ export function serveTurnTcp(
   server: TurnServer,
   options: ServeTurnTcpOptions = {},
 ): Promise<StreamServer> {
-  return Promise.resolve(listenStream(
+  const listening = listenStream(
     { ...options, name: options.tls ? "TURN TLS" : "TURN TCP" },
     async (conn) => {
       const from = netAddress(conn.remoteAddr);
@@ -271,5 +271,8 @@ export function serveTurnTcp(
         peer.close();
       }
     },
-  ));
+  );
+  // A Connect (RFC 6062) to the server's own listener would loop through it.
+  server.addOwnAddress(listening.address);
+  return Promise.resolve(listening);
 }

@@ -208,6 +208,7 @@ Deno.test("TCP allocations (RFC 6062): Connect, ConnectionAttempt, ConnectionBin
       (e) => code(e) === 447,
     );
     await rejects(a.connect({ family: 4, address: "0.0.0.0", port: 9 }), (e) => code(e) === 403);
+    await rejects(a.connect(tcp.address), (e) => code(e) === 403); // the server's own listener
     data.close();
     // Incoming: a peer without permission is closed at once, with one it is announced.
     const stranger = await Deno.connect({ hostname: "127.0.0.1", port: relayed.port });
