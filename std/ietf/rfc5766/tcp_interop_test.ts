@@ -28,7 +28,7 @@ async function waitFor(proto: "t" | "u", port: number): Promise<void> {
 // --- turnutils_uclient against our server ---
 
 interopTest(
-  "turnutils_uclient relays through our TURN server over TCP (-t), TLS (-S) and with TCP allocations (-T, RFC 6062)",
+  "turnutils_uclient relays through our TURN server over TCP (-t), TLS (-S) and with TCP allocations (-T, -P: RFC 6062)",
   [{ bin: "turnutils_uclient", apt: "coturn" }, { bin: "turnutils_peer", apt: "coturn" }, {
     bin: "openssl",
     apt: "openssl",
@@ -53,7 +53,7 @@ interopTest(
     });
     await using _peer = startPeer("turnutils_peer", ["-L", "127.0.0.1", "-p", "13502"]);
     await waitFor("u", 13502);
-    const uclient = async (flags: string[], port: number) => {
+    const uclient = async (flags: string[], port: number, expect: string) => {
       const out = await run("turnutils_uclient", [
         ...flags,
         "-u",
@@ -72,20 +72,23 @@ interopTest(
       ], { timeout: 40_000, stdout: "piped", stderr: "piped" });
       const text = out.stdout + out.stderr;
       equal(out.code, 0, text);
-      ok(text.includes("tot_send_msgs=40, tot_recv_msgs=40"), text);
+      ok(text.includes(expect), text);
     };
     const toPeer = ["-e", "127.0.0.1", "-r", "13502", "-c"];
     for (
-      const [name, flags, port] of [
+      const [name, flags, port, ...rest] of [
         ["TCP, channels", ["-t", ...toPeer], 13500],
         ["TCP, Send indications", ["-t", "-s", ...toPeer], 13500],
         ["TLS, channels", ["-t", "-S", ...toPeer], 13501],
         ["TLS, Send indications", ["-t", "-S", "-s", ...toPeer], 13501],
         ["RFC 6062 TCP allocations, client to client over TCP", ["-T"], 13500],
         ["RFC 6062 TCP allocations, client to client over TLS", ["-T", "-S"], 13501],
+        // -P: the peers connect in (ConnectionAttempt); coturn's own server gives 40/20 here too.
+        ["RFC 6062 passive TCP (peers connect in)", ["-P"], 13500, "tot_recv_msgs=20"],
       ] as const
     ) {
-      await t.step(name, () => uclient([...flags], port));
+      const expect = `tot_send_msgs=40, ${rest[0] ?? "tot_recv_msgs=40"}`;
+      await t.step(name, () => uclient([...flags], port, expect));
     }
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   },
