@@ -155,6 +155,8 @@ export class StunClient implements AsyncDisposable {
   #closed = false;
   /** Receives datagrams that are not responses to our requests (indications, ChannelData, ...). */
   onMessage: ((data: Uint8Array, from: TransportAddress) => void) | undefined;
+  /** On TCP and TLS: the server closed the connection, or it failed (pending requests fail). */
+  onClose: (() => void) | undefined;
 
   private constructor(transport: StunTransport, options: StunClientOptions) {
     this.#transport = transport;
@@ -162,7 +164,10 @@ export class StunClient implements AsyncDisposable {
     this.#rto = new RtoCache(options.rto ?? 500, 100);
     this.#now = options.now ?? (() => performance.now());
     transport.onReceive = (data, from) => this.#receive(data, from);
-    transport.onClose = () => this.#fail("Connection closed by the server");
+    transport.onClose = () => {
+      this.#fail("Connection closed by the server");
+      this.onClose?.();
+    };
   }
 
   /**

@@ -121,6 +121,23 @@ Deno.test("TURN over TCP: closing the connection deletes its allocation; idle an
   equal(udp.server.allocations, 1);
   await raw.close();
   await until(() => udp.server.allocations === 0);
+  // A client learns that the server went away.
+  {
+    await using gone = await serveTurnTcp(udp.server, { hostname: "127.0.0.1", port: 0 });
+    await using c = await TurnClient.open({
+      server: gone.address,
+      transport: "tcp",
+      username: "alice",
+      password: "a",
+    });
+    await c.allocate();
+    let closed = false;
+    c.onClose = () => closed = true;
+    await gone.close();
+    await until(() => closed);
+    equal(c.allocation, undefined);
+    await until(() => udp.server.allocations === 0);
+  }
   // Slowloris: one byte every 100 ms never completes a message; the idle timer closes it.
   const slow = await Deno.connect({ hostname: "127.0.0.1", port: tcp.address.port });
   const started = Date.now();

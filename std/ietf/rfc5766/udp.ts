@@ -237,6 +237,11 @@ export class TurnClient implements AsyncDisposable {
    * {@linkcode TurnClient.accept} with the id within 30 s to take the connection.
    */
   onConnectionAttempt: ((peer: TransportAddress, connectionId: number) => void) | undefined;
+  /**
+   * On TCP and TLS: the connection to the server ended, and with it the allocation (RFC 8656
+   * §3.1: the 5-tuple is gone).
+   */
+  onClose: (() => void) | undefined;
   /** Receives data from peers: the bytes, the peer, and how it came. */
   onData:
     | ((data: Uint8Array, peer: TransportAddress, via: "indication" | "channel") => void)
@@ -253,6 +258,13 @@ export class TurnClient implements AsyncDisposable {
     this.#server = options.server;
     this.#auto = options.autoRefresh ?? true;
     stun.onMessage = (data, from) => this.#receive(data, from);
+    stun.onClose = () => {
+      this.#allocated = false;
+      for (const t of this.#timers.values()) clearTimeout(t);
+      this.#timers.clear();
+      this.allocation = undefined;
+      this.onClose?.();
+    };
   }
 
   /**
