@@ -1,9 +1,9 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { equal, match } from "node:assert/strict";
-import { run, startPeer } from "@rtclite/testing";
+import { run, selfSignedCert, startPeer } from "@rtclite/testing";
 
 Deno.test("command line: --serve answers, a stun: URI prints the mapped address", async () => {
-  const port = 13490;
+  const port = 13590;
   await using server = startPeer(Deno.execPath(), [
     "run",
     "-A",
@@ -35,4 +35,41 @@ Deno.test("command line: --help exits 0 and an unknown option exits 2, without n
   const unknown = await cli("--no-such-option", "stun:127.0.0.1:9");
   equal(unknown.code, 2, unknown.stderr);
   match(unknown.stderr, /Unknown option --no-such-option/);
+});
+
+Deno.test("command line: --tcp and --tls serve and ask over TCP and TLS", async () => {
+  const main = new URL("./main.ts", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir();
+  await selfSignedCert(dir);
+  await using server = startPeer(Deno.execPath(), [
+    "run",
+    "-A",
+    main,
+    "--tcp",
+    "--tls",
+    "--cert",
+    `${dir}/cert.pem`,
+    "--key",
+    `${dir}/key.pem`,
+    "--tls-port",
+    "13592",
+    "--serve",
+    "127.0.0.1:13591",
+  ]);
+  await server.waitFor("STUN server on 127.0.0.1:13592 (TLS)", 20_000);
+  for (
+    const args of [
+      ["--tcp", "stun:127.0.0.1:13591"],
+      ["--ca", `${dir}/cert.pem`, "stuns:127.0.0.1:13592"],
+    ]
+  ) {
+    const out = await run(Deno.execPath(), ["run", "-A", main, ...args], { timeout: 20_000 });
+    equal(out.code, 0, out.stderr);
+    match(out.stdout.trim(), /^127\.0\.0\.1:\d+$/);
+  }
+  const bad = await run(Deno.execPath(), ["run", "-A", main, "--tls", "--serve", "127.0.0.1:9"], {
+    timeout: 20_000,
+  });
+  equal(bad.code, 2, bad.stderr);
+  await Deno.remove(dir, { recursive: true });
 });

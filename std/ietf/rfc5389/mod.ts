@@ -18,11 +18,14 @@
  * - `credentials.ts`: short- and long-term keys, USERHASH, the nonce cookie, and
  *   {@linkcode LongTermCredentials} (client side);
  * - `transaction.ts`: {@linkcode StunClientTransaction}, the retransmission schedule;
- * - `server.ts`: {@linkcode StunServer}, datagram in, response out.
+ * - `server.ts`: {@linkcode StunServer}, datagram in, response out;
+ * - `stream.ts`: {@linkcode StunFramer}, messages (and TURN's ChannelData) cut from a TCP or TLS
+ *   stream (RFC 8489 §6.2.2).
  *
  * HMACs are computed synchronously with `@noble/hashes`, so the codec and the state machines need
  * no `await`. The socket adapters are in `@rtclite/std/ietf/rfc5389/udp` (`StunClient`,
- * `serveStunUdp`), the command line in `@rtclite/std/ietf/rfc5389/main`.
+ * `serveStunUdp`) and `@rtclite/std/ietf/rfc5389/tcp` (`connectStun`, `serveStunTcp`: TCP and
+ * TLS), the command line in `@rtclite/std/ietf/rfc5389/main`.
  *
  * Specifications: {@link https://www.rfc-editor.org/rfc/rfc8489 | RFC 8489},
  * {@link https://www.rfc-editor.org/rfc/rfc5389 | RFC 5389}, test vectors
@@ -58,3 +61,4 @@ export * from "./attributes.ts";
 export * from "./credentials.ts";
 export * from "./transaction.ts";
 export * from "./server.ts";
+export * from "./stream.ts";

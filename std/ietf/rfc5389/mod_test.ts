@@ -361,6 +361,31 @@ Deno.test("StunServer answers Binding, 420 for unknown comprehension-required at
   deepEqual(getAddress(classic, StunAttr.MAPPED_ADDRESS), FROM);
 });
 
+Deno.test("StunServer: an RFC 3489 message never skips authentication (issue 18 item 13, RFC 8489 §11)", () => {
+  const tid = () => crypto.getRandomValues(new Uint8Array(16));
+  const handlers = { [StunMethod.Allocate]: () => ({ attributes: [] }) };
+  const open = new StunServer({ handlers });
+  // Without credentials: a classic Binding request is answered, nothing else without the cookie.
+  ok(ask(open, createMessage(StunMethod.Binding, StunClass.Request, [], tid())));
+  equal(ask(open, createMessage(StunMethod.Allocate, StunClass.Request, [], tid())), undefined);
+  equal(ask(open, createMessage(StunMethod.Binding, StunClass.Indication, [], tid())), undefined);
+  // With credentials: the classic Binding is dropped (it cannot authenticate), the modern one
+  // challenged.
+  const locked = new StunServer({
+    handlers,
+    auth: { mechanism: "long-term", realm: "r", password: () => "p" },
+  });
+  for (const method of [StunMethod.Binding, StunMethod.Allocate]) {
+    equal(ask(locked, createMessage(method, StunClass.Request, [], tid())), undefined);
+    equal(getErrorCode(ask(locked, createMessage(method, StunClass.Request))!)?.code, 401);
+  }
+  // `classic: false` drops every message without the cookie.
+  equal(
+    ask(new StunServer({ classic: false }), createMessage(1, 0, [], tid())),
+    undefined,
+  );
+});
+
 Deno.test("StunServer with short-term credentials: 400, 401, and signed answers (RFC 8489 §9.1.3)", () => {
   const server = new StunServer({
     auth: { mechanism: "short-term", password: (u) => u === "alice" ? "pw" : undefined },

@@ -115,12 +115,26 @@ export interface StunServerOptions {
   auth?: ShortTermServerAuth | LongTermServerAuth;
   /** Methods to authenticate (default: all requests). Binding is often left open. */
   authenticate?: (method: number) => boolean;
-  /** Extra methods: requests and indications go to these handlers. */
-  handlers?: Record<number, (ctx: RequestContext) => HandlerResult | undefined>;
+  /**
+   * Extra methods: requests and indications go to these handlers. A handler that needs time (a
+   * TURN Connect opens a TCP connection) returns a promise; the response then goes to the `later`
+   * callback of {@linkcode StunServer.handle}.
+   */
+  handlers?: Record<
+    number,
+    (ctx: RequestContext) => HandlerResult | Promise<HandlerResult> | undefined
+  >;
   /** Comprehension-required attribute types the handlers understand. */
   knownAttributes?: Iterable<number>;
   /** Add FINGERPRINT to every response (default: when the request had one). */
   fingerprint?: boolean;
+  /**
+   * Answer RFC 3489 Binding requests (no magic cookie) with MAPPED-ADDRESS (default true). Even
+   * then a classic message is only ever a Binding request that needs no authentication: it cannot
+   * carry the credentials of RFC 8489, so every other message without the cookie is dropped.
+   * TURN turns it off (RFC 8656 §5: "TURN does not use the backwards-compatibility mechanism").
+   */
+  classic?: boolean;
   /** Clock (ms), default `Date.now`. */
   now?: () => number;
 }
@@ -181,12 +195,18 @@ export class StunServer {
    *
    * @param data The datagram.
    * @param from Its source address.
-   * @returns The response to send back to `from`, or `undefined` (indication, garbage, response).
+   * @param later Receives the response of a handler that answers asynchronously.
+   * @returns The response to send back to `from`, or `undefined` (indication, garbage, response,
+   *   or a response that will go to `later`).
    */
-  handle(data: Uint8Array, from: TransportAddress): Uint8Array | undefined {
+  handle(
+    data: Uint8Array,
+    from: TransportAddress,
+    later?: (response: Uint8Array) => void,
+  ): Uint8Array | undefined {
     let msg: StunMessage;
     try {
-      msg = decodeStun(data, { classic: true });
+      msg = decodeStun(data, { classic: this.#opts.classic ?? true });
     } catch (e) {
       log.debug("Dropped a bad datagram from {from}: {error}", {
         from: from.address,
@@ -203,14 +223,27 @@ export class StunServer {
     if (msg.method !== StunMethod.Binding && !handler) return undefined; // unsupported method: discard
     const fingerprint = this.#opts.fingerprint ??
       getAttribute(msg, StunAttr.FINGERPRINT) !== undefined;
+    const auth = this.#opts.auth;
+    const mustAuthenticate = auth !== undefined && (this.#opts.authenticate?.(msg.method) ?? true);
+
+    // A message without the magic cookie (RFC 3489) can only be a Binding request that needs no
+    // credentials: anything else would skip authentication, so it is dropped.
+    // @implements RFC8489 §11 (RFC 5389 §12)
+    if (
+      msg.transactionId.length !== 12 &&
+      (msg.method !== StunMethod.Binding || !isRequest || mustAuthenticate)
+    ) {
+      log.debug("Dropped an RFC 3489 message (method {method}) from {from}", {
+        method: msg.method,
+        from: from.address,
+      });
+      return undefined;
+    }
 
     // Authentication (§9) comes before the unknown-attribute check (§6.3).
     let sign: EncodeOptions = {};
     let username: string | undefined;
-    const auth = this.#opts.auth;
-    if (
-      auth && msg.transactionId.length === 12 && (this.#opts.authenticate?.(msg.method) ?? true)
-    ) {
+    if (mustAuthenticate) {
       if (!isRequest) {
         if (!this.#verifyIndication(msg, auth)) return undefined;
       } else {
@@ -250,15 +283,24 @@ export class StunServer {
         : addressAttribute(StunAttr.XOR_MAPPED_ADDRESS, from, msg.transactionId);
       return this.#reply(msg, { attributes: [attr] }, sign, fingerprint);
     }
-    let result: HandlerResult | undefined;
-    try {
-      result = handler!(ctx);
-    } catch (e) {
+    let result: HandlerResult | Promise<HandlerResult> | undefined;
+    const failed = (e: unknown): HandlerResult => {
       log.warn("Handler for method {method} failed: {error}", {
         method: msg.method,
         error: String(e),
       });
-      result = isRequest ? { error: 500 } : undefined;
+      return { error: 500 };
+    };
+    try {
+      result = handler!(ctx);
+    } catch (e) {
+      result = isRequest ? failed(e) : undefined;
+    }
+    if (result instanceof Promise) {
+      result.catch(failed).then((r) => {
+        if (isRequest) later?.(this.#reply(msg, r, sign, fingerprint));
+      });
+      return undefined;
     }
     return isRequest && result ? this.#reply(msg, result, sign, fingerprint) : undefined;
   }

@@ -79,6 +79,47 @@ export interface StunClientOptions extends TransactionOptions {
   now?: () => number;
 }
 
+/**
+ * How a {@linkcode StunClient} reaches its servers: a UDP socket ({@linkcode StunClient.open}),
+ * or a TCP or TLS connection (`connectStun` in `@rtclite/std/ietf/rfc5389/tcp`).
+ */
+export interface StunTransport {
+  /** The local transport address. */
+  readonly address: TransportAddress;
+  /** A stream (TCP, TLS): requests are not retransmitted (RFC 8489 §6.2.2). */
+  readonly reliable: boolean;
+  /** Sends a datagram, or writes a message on the stream (where `to` is ignored). */
+  send(data: Uint8Array, to: TransportAddress): void;
+  /** Set by the client: receives each datagram, or each message framed from the stream. */
+  onReceive?: (data: Uint8Array, from: TransportAddress) => void;
+  /** Set by the client: the stream was closed by the other side or failed. */
+  onClose?: () => void;
+  /** Closes the socket or connection. */
+  close(): Promise<void>;
+}
+
+/** A UDP socket as a {@linkcode StunTransport}. */
+function udpTransport(sock: dgram.Socket): StunTransport {
+  const t: StunTransport = {
+    get address(): TransportAddress {
+      const a = sock.address();
+      return { family: a.family === "IPv6" ? 6 : 4, address: a.address, port: a.port };
+    },
+    reliable: false,
+    send: (data, to) => sock.send(data, to.port, to.address),
+    close: () => new Promise((resolve) => sock.close(() => resolve())),
+  };
+  sock.on("message", (buf: Uint8Array, rinfo: dgram.RemoteInfo) => {
+    const from: TransportAddress = {
+      family: rinfo.family === "IPv6" ? 6 : 4,
+      address: rinfo.address,
+      port: rinfo.port,
+    };
+    t.onReceive?.(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), from);
+  });
+  return t;
+}
+
 interface Pending {
   tx: StunClientTransaction;
   server: TransportAddress;
@@ -90,8 +131,9 @@ interface Pending {
 }
 
 /**
- * A STUN client on a UDP socket: runs {@linkcode StunClientTransaction}s with real timers,
- * retries long-term challenges, and hands everything that is not a response to `onMessage`.
+ * A STUN client on a UDP socket (or, through `connectStun` of `@rtclite/std/ietf/rfc5389/tcp`, a
+ * TCP or TLS connection): runs {@linkcode StunClientTransaction}s with real timers, retries
+ * long-term challenges, and hands everything that is not a response to `onMessage`.
  *
  * @example Ask a local server for the mapped address
  * ```ts
@@ -105,7 +147,7 @@ interface Pending {
  * ```
  */
 export class StunClient implements AsyncDisposable {
-  #sock: dgram.Socket;
+  #transport: StunTransport;
   #opts: StunClientOptions;
   #pending = new Map<string, Pending>();
   #rto: RtoCache;
@@ -113,20 +155,30 @@ export class StunClient implements AsyncDisposable {
   #closed = false;
   /** Receives datagrams that are not responses to our requests (indications, ChannelData, ...). */
   onMessage: ((data: Uint8Array, from: TransportAddress) => void) | undefined;
+  /** On TCP and TLS: the server closed the connection, or it failed (pending requests fail). */
+  onClose: (() => void) | undefined;
 
-  private constructor(sock: dgram.Socket, options: StunClientOptions) {
-    this.#sock = sock;
+  private constructor(transport: StunTransport, options: StunClientOptions) {
+    this.#transport = transport;
     this.#opts = options;
     this.#rto = new RtoCache(options.rto ?? 500, 100);
     this.#now = options.now ?? (() => performance.now());
-    sock.on("message", (buf: Uint8Array, rinfo: dgram.RemoteInfo) => {
-      const from: TransportAddress = {
-        family: rinfo.family === "IPv6" ? 6 : 4,
-        address: rinfo.address,
-        port: rinfo.port,
-      };
-      this.#receive(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), from);
-    });
+    transport.onReceive = (data, from) => this.#receive(data, from);
+    transport.onClose = () => {
+      this.#fail("Connection closed by the server");
+      this.onClose?.();
+    };
+  }
+
+  /**
+   * Runs a client on a transport (what `connectStun` does with a TCP or TLS connection).
+   *
+   * @param transport The socket or connection.
+   * @param options Timers, credentials (the local address options are not used).
+   * @returns The client.
+   */
+  static fromTransport(transport: StunTransport, options: StunClientOptions = {}): StunClient {
+    return new StunClient(transport, options);
   }
 
   /**
@@ -143,15 +195,19 @@ export class StunClient implements AsyncDisposable {
       sock.bind(options.port ?? 0, options.hostname ?? (family === 6 ? "::" : "0.0.0.0"), () => {
         sock.off("error", reject);
         sock.on("error", (e: Error) => log.warn("Socket error: {error}", { error: String(e) }));
-        resolve(new StunClient(sock, options));
+        resolve(new StunClient(udpTransport(sock), options));
       });
     });
   }
 
   /** The local address the socket is bound to. */
   get address(): TransportAddress {
-    const a = this.#sock.address();
-    return { family: a.family === "IPv6" ? 6 : 4, address: a.address, port: a.port };
+    return this.#transport.address;
+  }
+
+  /** Whether the client runs on a stream (TCP or TLS) rather than UDP. */
+  get reliable(): boolean {
+    return this.#transport.reliable;
   }
 
   /**
@@ -161,7 +217,7 @@ export class StunClient implements AsyncDisposable {
    * @param to Destination.
    */
   send(data: Uint8Array, to: TransportAddress): void {
-    this.#sock.send(data, to.port, to.address);
+    this.#transport.send(data, to);
   }
 
   /**
@@ -277,6 +333,7 @@ export class StunClient implements AsyncDisposable {
     const tx = new StunClientTransaction(bytes, this.#now(), {
       ...this.#opts,
       rto: this.#rto.get(key, this.#now()),
+      reliable: this.#transport.reliable,
     });
     const id = toHex(tx.transactionId);
     return new Promise<StunMessage>((resolve, reject) => {
@@ -335,16 +392,20 @@ export class StunClient implements AsyncDisposable {
     this.onMessage?.(data, from);
   }
 
+  #fail(why: string): void {
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new StunTransactionError(why, "closed"));
+    }
+    this.#pending.clear();
+  }
+
   /** Closes the socket and fails pending transactions. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new StunTransactionError("Client closed", "closed"));
-    }
-    this.#pending.clear();
-    return new Promise((resolve) => this.#sock.close(() => resolve()));
+    this.#fail("Client closed");
+    return this.#transport.close();
   }
 
   /** Same as {@linkcode StunClient.close}. */

@@ -1,6 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { equal, match } from "node:assert/strict";
-import { run } from "@rtclite/testing";
+import { run, selfSignedCert, startPeer } from "@rtclite/testing";
 
 Deno.test("command line: --help exits 0 and an unknown option exits 2, without network permission", async () => {
   const main = new URL("./main.ts", import.meta.url).pathname;
@@ -15,4 +15,49 @@ Deno.test("command line: --help exits 0 and an unknown option exits 2, without n
   const unknown = await cli("--no-such-option", "turn:127.0.0.1:9");
   equal(unknown.code, 2, unknown.stderr);
   match(unknown.stderr, /Unknown option --no-such-option/);
+});
+
+Deno.test("command line: a server on UDP, TCP and TLS; clients over TCP and TLS, a TCP allocation", async () => {
+  const main = new URL("./main.ts", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir();
+  await selfSignedCert(dir);
+  const creds = ["-u", "test", "-p", "secret"];
+  await using server = startPeer(Deno.execPath(), [
+    "run",
+    "-A",
+    main,
+    ...creds,
+    "--tcp",
+    "--tls",
+    "--cert",
+    `${dir}/cert.pem`,
+    "--key",
+    `${dir}/key.pem`,
+    "--tls-port",
+    "13594",
+    "--quota",
+    "5",
+    "--serve",
+    "127.0.0.1:13593",
+  ]);
+  await server.waitFor("TURN server on 127.0.0.1:13594 (TLS)", 20_000);
+  for (
+    const args of [
+      ["turn:127.0.0.1:13593"],
+      ["turn:127.0.0.1:13593?transport=tcp"],
+      ["--tcp", "--tcp-relay", "turn:127.0.0.1:13593"],
+      ["--ca", `${dir}/cert.pem`, "turns:127.0.0.1:13594"],
+    ]
+  ) {
+    const out = await run(Deno.execPath(), ["run", "-A", main, ...creds, ...args], {
+      timeout: 20_000,
+    });
+    equal(out.code, 0, out.stderr);
+    match(out.stdout, /^relayed 127\.0\.0\.1:\d+ mapped 127\.0\.0\.1:\d+/, args.join(" "));
+  }
+  const bad = await run(Deno.execPath(), ["run", main, ...creds, "--tcp-relay", "turn:x"], {
+    timeout: 20_000,
+  });
+  equal(bad.code, 2, bad.stderr);
+  await Deno.remove(dir, { recursive: true });
 });

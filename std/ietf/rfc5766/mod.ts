@@ -11,9 +11,22 @@
  * TURN is a STUN usage: the messages, credentials and transactions come from
  * {@link https://jsr.io/@rtclite/std/doc/ietf/rfc5389 | rfc5389}. This pure module adds the TURN
  * methods' attributes, the ChannelData message and {@linkcode TurnServer}, a sans-I/O server whose
- * relay sockets and send function are given to it. The UDP adapters are in
- * `@rtclite/std/ietf/rfc5766/udp` (`TurnClient`, `serveTurnUdp`), the command line in
+ * relay sockets and send function are given to it; it also serves clients on TCP and TLS
+ * connections and the TCP allocations of RFC 6062 (Connect, ConnectionBind, ConnectionAttempt,
+ * CONNECTION-ID). The UDP adapters are in `@rtclite/std/ietf/rfc5766/udp` (`TurnClient`, on UDP,
+ * TCP or TLS, and `serveTurnUdp`), the TCP and TLS listener and the TCP relays in
+ * `@rtclite/std/ietf/rfc5766/tcp` (`serveTurnTcp`, `tcpRelays`), the command line in
  * `@rtclite/std/ietf/rfc5766/main`.
+ *
+ * Security defaults of the server (RFC 8656 §21): every request but Binding authenticates with
+ * long-term credentials, and no message without the magic cookie is accepted (an RFC 3489 header
+ * would otherwise skip authentication); peers must be public addresses ({@linkcode PeerPolicy}:
+ * loopback, unspecified, broadcast, multicast, reserved, private and link-local peers and the
+ * server's own addresses get 403, unless allowed by option); allocations are capped per user
+ * (`quota`, 10: 486) and in total (`maxAllocations`, 1000: 508), permissions per allocation
+ * (`maxPermissions`, 1000: 508), RFC 6062 peer connections per allocation
+ * (`maxPeerConnections`, 100); unrefreshed allocations expire (600 s by default, 3600 s at most),
+ * and an allocation made on a connection ends with it.
  *
  * Specifications: {@link https://www.rfc-editor.org/rfc/rfc8656 | RFC 8656} (which obsoletes
  * {@link https://www.rfc-editor.org/rfc/rfc5766 | RFC 5766}).
@@ -55,8 +68,10 @@ import {
   StunTransactionError,
   type TransportAddress,
 } from "../rfc5389/mod.ts";
+import { peerAddressClass, PeerPolicy, type PeerPolicyOptions } from "./peers.ts";
 export type { StunAttribute, StunMessage, TransportAddress } from "../rfc5389/mod.ts";
 export { StunClass, StunTransactionError } from "../rfc5389/mod.ts";
+export * from "./peers.ts";
 
 const log = getLogger("turn");
 
@@ -86,10 +101,33 @@ export const TurnAttr = {
   ADDITIONAL_ADDRESS_FAMILY: 0x8000,
   ADDRESS_ERROR_CODE: 0x8001,
   ICMP: 0x8004,
+  /** RFC 6062 §6.2.1: identifies a peer data connection of a TCP allocation. */
+  CONNECTION_ID: 0x002a,
 } as const;
 
-/** UDP's protocol number, the only REQUESTED-TRANSPORT a UDP relay offers. */
+/**
+ * The methods of TCP allocations (RFC 6062 §6.1), beside STUN's and TURN's in `StunMethod`.
+ *
+ * @example
+ * ```ts
+ * import { TurnTcpMethod } from "@rtclite/std/ietf/rfc5766";
+ * import { equal } from "node:assert/strict";
+ * equal(TurnTcpMethod.ConnectionBind, 0x00b);
+ * ```
+ */
+export const TurnTcpMethod = {
+  /** Client to server: open a TCP connection from the relayed address to a peer. */
+  Connect: 0x00a,
+  /** Client to server, on a new connection: make it the data connection of a peer connection. */
+  ConnectionBind: 0x00b,
+  /** Server to client (indication): a peer connected to the relayed address. */
+  ConnectionAttempt: 0x00c,
+} as const;
+
+/** UDP's protocol number, the REQUESTED-TRANSPORT of a UDP allocation. */
 const UDP = 17;
+/** TCP's protocol number, the REQUESTED-TRANSPORT of a TCP allocation (RFC 6062 §6.2). */
+const TCP = 6;
 
 /**
  * Builds a 32-bit attribute: LIFETIME (seconds), or CHANNEL-NUMBER / REQUESTED-TRANSPORT /
@@ -305,8 +343,46 @@ export interface Relay {
   close(): void;
 }
 
-/** Options of {@linkcode TurnServer}. */
-export interface TurnServerOptions {
+/**
+ * A client's TCP or TLS connection to the server (RFC 8656 §3.1: the server converts between it
+ * and UDP to the peers), as the adapter passes it to {@linkcode TurnServer.handle}. Allocations
+ * made on a connection end when it closes ({@linkcode TurnServer.disconnected}).
+ */
+export interface TurnConnection {
+  /** Writes bytes to the client: a STUN message, or ChannelData padded to 4 bytes. */
+  send(data: Uint8Array): void;
+  /**
+   * RFC 6062: this connection becomes the client data connection of `peer`. The adapter sends the
+   * ConnectionBind response, stops reading STUN after that message and relays bytes both ways.
+   */
+  bind?(peer: PeerConnection): void;
+}
+
+/** RFC 6062: a TCP connection between a relayed address and a peer (a peer data connection). */
+export interface PeerConnection {
+  /** The peer's transport address. */
+  readonly peer: TransportAddress;
+  /** Whether the connection has ended. */
+  readonly closed: boolean;
+  /** Closes it. */
+  close(): void;
+}
+
+/** RFC 6062: the relayed transport address of a TCP allocation, listening for peers. */
+export interface TcpRelay {
+  /** The relayed transport address. */
+  readonly address: TransportAddress;
+  /** Opens a TCP connection to a peer; rejects when it fails or times out. */
+  connect(peer: TransportAddress): Promise<PeerConnection>;
+  /** Stops listening (connections already bound carry on). */
+  close(): void;
+}
+
+/**
+ * Options of {@linkcode TurnServer}. The peer options (`allowLoopbackPeers`, `allowPrivatePeers`,
+ * `allowedPeers`, `deniedPeers`) are {@linkcode PeerPolicy}'s: by default only public peers.
+ */
+export interface TurnServerOptions extends PeerPolicyOptions {
   /** Realm of the long-term credentials. */
   realm: string;
   /** Returns a user's password, or `undefined` for an unknown user. */
@@ -321,6 +397,11 @@ export interface TurnServerOptions {
     onPeer: (data: Uint8Array, from: TransportAddress) => void,
     options: { evenPort: boolean },
   ): Relay | undefined;
+  /**
+   * RFC 6062: opens the listening socket of a TCP allocation, calling `onPeer` for each peer that
+   * connects to it; `undefined` when none is free (508). Without it, TCP allocations get 442.
+   */
+  openTcpRelay?(onPeer: (conn: PeerConnection) => void): TcpRelay | undefined;
   /** SOFTWARE for responses (default "rtclite"). */
   software?: string;
   /** Offer PASSWORD-ALGORITHMS (SHA-256). */
@@ -329,16 +410,37 @@ export interface TurnServerOptions {
   defaultLifetime?: number;
   /** Maximum allocation lifetime in s (3600). */
   maxLifetime?: number;
-  /** Allocations per username (10). */
+  /** Allocations per username (10); beyond it Allocate gets 486 (Allocation Quota Reached). */
   quota?: number;
+  /** Allocations in total (1000); beyond it Allocate gets 508 (Insufficient Capacity). */
+  maxAllocations?: number;
+  /**
+   * Permissions per allocation (1000); a CreatePermission or ChannelBind that would need more
+   * gets 508 (RFC 8656 §10.2 ¶2).
+   */
+  maxPermissions?: number;
+  /**
+   * RFC 6062: peer connections per TCP allocation, open or waiting for a ConnectionBind (100);
+   * beyond it Connect gets 508 and connections from peers are closed at once.
+   */
+  maxPeerConnections?: number;
+  /**
+   * The server's own listening addresses: never relayed to, whatever the peer policy (a client
+   * relaying to the server itself would make a loop or a request from the relay's address).
+   */
+  ownAddresses?: readonly TransportAddress[];
   /** Clock (ms), default `Date.now`. */
   now?: () => number;
 }
 
 interface AllocationState {
   client: TransportAddress;
+  conn: TurnConnection | undefined;
   username: string;
-  relay: Relay;
+  relay: { readonly address: TransportAddress; close(): void };
+  udp: Relay | undefined;
+  tcp: TcpRelay | undefined;
+  peerConnections: Map<string, PeerConnection>; // "ip|port" -> connection (RFC 6062)
   expires: number;
   permissions: Map<string, number>; // peer IP -> expiry
   channels: Map<number, { peer: TransportAddress; expires: number }>;
@@ -346,6 +448,8 @@ interface AllocationState {
 }
 
 const PERMISSION_LIFETIME = 300_000;
+/** RFC 6062 §5.2-5.3: a peer connection not bound within 30 s is closed. */
+const BIND_TIMEOUT = 30_000;
 const CHANNEL_LIFETIME = 600_000;
 const TURN_KNOWN = [
   TurnAttr.CHANNEL_NUMBER,
@@ -355,6 +459,7 @@ const TURN_KNOWN = [
   TurnAttr.REQUESTED_ADDRESS_FAMILY,
   TurnAttr.REQUESTED_TRANSPORT,
   TurnAttr.EVEN_PORT,
+  TurnAttr.CONNECTION_ID,
 ];
 
 const tupleKey = (a: TransportAddress) => `${a.address}|${a.port}`;
@@ -383,6 +488,12 @@ export class TurnServer {
   #stun: StunServer;
   #allocations = new Map<string, AllocationState>();
   #now: () => number;
+  #peers: PeerPolicy;
+  #own: TransportAddress[];
+  /** The connection the message being handled came on. */
+  #conn: TurnConnection | undefined;
+  /** RFC 6062: peer data connections waiting for a ConnectionBind. */
+  #pending = new Map<number, { key: string; peer: PeerConnection; expires: number }>();
 
   /**
    * Creates a server.
@@ -392,6 +503,8 @@ export class TurnServer {
   constructor(options: TurnServerOptions) {
     this.#opts = options;
     this.#now = options.now ?? Date.now;
+    this.#peers = new PeerPolicy(options);
+    this.#own = [...(options.ownAddresses ?? [])];
     const h = (fn: (ctx: RequestContext) => HandlerResult | undefined) => fn;
     this.#stun = new StunServer({
       software: options.software ?? "rtclite",
@@ -404,6 +517,9 @@ export class TurnServer {
       },
       // @implements RFC8656 §5 ¶3 (RFC 5766 §4)
       authenticate: (method) => method !== StunMethod.Binding,
+      // No RFC 3489 messages: without the magic cookie a request would escape authentication.
+      // @implements RFC8656 §5 ¶14
+      classic: false,
       knownAttributes: TURN_KNOWN,
       handlers: {
         [StunMethod.Allocate]: h((ctx) => this.#allocate(ctx)),
@@ -411,6 +527,8 @@ export class TurnServer {
         [StunMethod.CreatePermission]: h((ctx) => this.#createPermission(ctx)),
         [StunMethod.ChannelBind]: h((ctx) => this.#channelBind(ctx)),
         [StunMethod.Send]: h((ctx) => this.#sendIndication(ctx)),
+        [TurnTcpMethod.Connect]: (ctx) => this.#connect(ctx),
+        [TurnTcpMethod.ConnectionBind]: h((ctx) => this.#connectionBind(ctx)),
       },
     });
   }
@@ -421,15 +539,53 @@ export class TurnServer {
   }
 
   /**
-   * Processes a datagram from a client (STUN or ChannelData); replies go through `send`.
+   * Processes a datagram from a client (STUN or ChannelData), or one message framed from a TCP or
+   * TLS connection; replies go through `send`, or the connection.
    *
-   * @param data The datagram.
+   * @param data The datagram or framed message.
    * @param from The client's address.
+   * @param conn The client's connection, for TCP and TLS.
    */
-  handle(data: Uint8Array, from: TransportAddress): void {
-    if (isChannelData(data)) return this.#channelData(data, from);
-    const reply = this.#stun.handle(data, from);
-    if (reply) this.#opts.send(reply, from);
+  handle(data: Uint8Array, from: TransportAddress, conn?: TurnConnection): void {
+    if (isChannelData(data)) return this.#channelData(data, this.#key(from, conn));
+    const reply = (bytes: Uint8Array) => conn ? conn.send(bytes) : this.#opts.send(bytes, from);
+    this.#conn = conn;
+    try {
+      const response = this.#stun.handle(data, from, reply);
+      if (response) reply(response);
+    } finally {
+      this.#conn = undefined;
+    }
+  }
+
+  /**
+   * Adds a listening address of the server (a TCP or TLS listener started later): it is never
+   * relayed to, like `ownAddresses`.
+   *
+   * @param address The listening transport address.
+   */
+  addOwnAddress(address: TransportAddress): void {
+    this.#own.push(address);
+  }
+
+  /**
+   * Tells whether an allocation lives on a client's connection (an adapter keeps such a
+   * connection open however long it is quiet).
+   *
+   * @param from The client's address on the connection.
+   * @returns `true` while the connection holds an allocation.
+   */
+  holds(from: TransportAddress): boolean {
+    return this.#live(`s|${tupleKey(from)}`, this.#now()) !== undefined;
+  }
+
+  /**
+   * A client's connection closed: its allocation is deleted (the 5-tuple is gone).
+   *
+   * @param from The client's address on the connection.
+   */
+  disconnected(from: TransportAddress): void {
+    this.#delete(`s|${tupleKey(from)}`);
   }
 
   /**
@@ -438,6 +594,12 @@ export class TurnServer {
    * @param now Current time in ms (default: the clock).
    */
   tick(now: number = this.#now()): void {
+    for (const [id, p] of this.#pending) {
+      if (p.expires <= now || p.peer.closed) {
+        this.#pending.delete(id);
+        p.peer.close();
+      }
+    }
     for (const [key, a] of this.#allocations) {
       if (a.expires <= now) {
         this.#delete(key);
@@ -463,12 +625,28 @@ export class TurnServer {
     if (!a) return;
     this.#allocations.delete(key);
     a.relay.close();
+    for (const p of a.peerConnections.values()) p.close();
     log.debug("Deleted allocation {relay}", { relay: tupleKey(a.relay.address) });
   }
 
-  #live(from: TransportAddress, now: number): AllocationState | undefined {
-    const a = this.#allocations.get(tupleKey(from));
+  /** The 5-tuple's key: the transport (UDP, or a stream) and the client's address. */
+  #key(from: TransportAddress, conn: TurnConnection | undefined): string {
+    return `${conn ? "s" : "u"}|${tupleKey(from)}`;
+  }
+
+  #live(key: string, now: number): AllocationState | undefined {
+    const a = this.#allocations.get(key);
     return a && a.expires > now ? a : undefined;
+  }
+
+  #ctxLive(ctx: RequestContext): AllocationState | undefined {
+    return this.#live(this.#key(ctx.from, this.#conn), ctx.now);
+  }
+
+  /** Sends to the client of an allocation, on its connection or from the listening socket. */
+  #toClient(a: AllocationState, data: Uint8Array): void {
+    if (a.conn) a.conn.send(data);
+    else this.#opts.send(data, a.client);
   }
 
   #lifetime(msg: StunMessage): number {
@@ -482,13 +660,25 @@ export class TurnServer {
   // @implements RFC8656 §7.2 (RFC 5766 §6.2)
   #allocate(ctx: RequestContext): HandlerResult {
     const { message: msg, from, now } = ctx;
-    if (this.#live(from, now)) return { error: 437 };
+    const conn = this.#conn;
+    const key = this.#key(from, conn);
+    if (this.#live(key, now)) return { error: 437 };
     const transport = getUint32(msg, TurnAttr.REQUESTED_TRANSPORT);
     if (transport === undefined) return { error: 400, reason: "REQUESTED-TRANSPORT is missing" };
-    if (transport !== UDP) return { error: 442 };
+    // UDP, or TCP (RFC 6062 §5.1) on a stream when the adapter offers TCP relays.
+    if (transport !== UDP && (transport !== TCP || !this.#opts.openTcpRelay)) return { error: 442 };
+    if (transport === TCP && !conn) {
+      return { error: 400, reason: "TCP allocations need a TCP or TLS connection" };
+    }
     const family = getUint32(msg, TurnAttr.REQUESTED_ADDRESS_FAMILY);
     if (family !== undefined && family !== 1) return { error: 440 };
-    const user = ctx.username ?? "";
+    // Only an authenticated user gets an allocation; quotas per user and in total.
+    // @implements RFC8656 §5 ¶19 (RFC 5766 §4), RFC8656 §21.3.1 (RFC 5766 §17.3.1)
+    const user = ctx.username;
+    if (user === undefined) return { error: 401 };
+    if (this.#allocations.size >= (this.#opts.maxAllocations ?? 1000)) {
+      return { error: 508, reason: "Too many allocations" };
+    }
     const mine = [...this.#allocations.values()].filter((a) => a.username === user).length;
     if (mine >= (this.#opts.quota ?? 10)) return { error: 486 };
     // Step 8 of RFC 8656 §7.2 (step 6 of RFC 5766 §6.2): an even port, without reserving the next one.
@@ -499,16 +689,26 @@ export class TurnServer {
       return { error: 400, reason: "Bad EVEN-PORT" };
     }
     if (even?.reserve) return { error: 508, reason: "Port reservation not supported" };
-    const key = tupleKey(from);
-    const relay = this.#opts.openRelay((data, peer) => this.#fromPeer(key, data, peer), {
-      evenPort: even !== undefined,
-    });
+    let udp: Relay | undefined, tcp: TcpRelay | undefined;
+    if (transport === TCP) {
+      if (even) return { error: 400, reason: "EVEN-PORT is for UDP allocations" };
+      tcp = this.#opts.openTcpRelay!((peer) => this.#peerConnected(key, peer));
+    } else {
+      udp = this.#opts.openRelay((data, peer) => this.#fromPeer(key, data, peer), {
+        evenPort: even !== undefined,
+      });
+    }
+    const relay = udp ?? tcp;
     if (!relay) return { error: 508 };
     const lifetime = this.#lifetime(msg);
     this.#allocations.set(key, {
       client: from,
+      conn,
       username: user,
       relay,
+      udp,
+      tcp,
+      peerConnections: new Map(),
       expires: now + lifetime * 1000,
       permissions: new Map(),
       channels: new Map(),
@@ -526,12 +726,12 @@ export class TurnServer {
 
   // @implements RFC8656 §8.2 (RFC 5766 §7.2)
   #refresh(ctx: RequestContext): HandlerResult {
-    const a = this.#live(ctx.from, ctx.now);
+    const a = this.#ctxLive(ctx);
     if (!a) return { error: 437 };
     if (a.username !== ctx.username) return { error: 441 };
     const asked = getUint32(ctx.message, TurnAttr.LIFETIME);
     if (asked === 0) {
-      this.#delete(tupleKey(ctx.from));
+      this.#delete(this.#key(ctx.from, this.#conn));
       return { attributes: [uint32Attribute(TurnAttr.LIFETIME, 0)] };
     }
     const lifetime = this.#lifetime(ctx.message);
@@ -539,7 +739,35 @@ export class TurnServer {
     return { attributes: [uint32Attribute(TurnAttr.LIFETIME, lifetime)] };
   }
 
-  #peers(msg: StunMessage): TransportAddress[] | undefined {
+  /**
+   * May data be relayed to this peer? Not to refused classes of addresses, and never to the
+   * server's own listening addresses.
+   */
+  // @implements RFC8656 §21.2.2 (RFC 5766 §17.2.2)
+  #allowed(peer: TransportAddress): boolean {
+    if (!this.#peers.allows(peer.address)) return false;
+    return !this.#own.some((o) =>
+      o.port === peer.port && (o.address === peer.address || peerAddressClass(o.address) ===
+              "unspecified" && o.family === peer.family)
+    );
+  }
+
+  /** Can these peers' permissions be installed without passing `maxPermissions`? */
+  #roomFor(a: AllocationState, peers: TransportAddress[], now: number): boolean {
+    const max = this.#opts.maxPermissions ?? 1000;
+    const fresh = new Set(peers.map((p) => p.address).filter((ip) => !a.permissions.has(ip)));
+    if (a.permissions.size + fresh.size <= max) return true;
+    for (const [ip, exp] of a.permissions) if (exp <= now) a.permissions.delete(ip);
+    return a.permissions.size + fresh.size <= max;
+  }
+
+  /** RFC 6062: is there room for one more peer connection on this allocation? */
+  #peerRoom(a: AllocationState): boolean {
+    for (const [k, c] of a.peerConnections) if (c.closed) a.peerConnections.delete(k);
+    return a.peerConnections.size < (this.#opts.maxPeerConnections ?? 100);
+  }
+
+  #peerList(msg: StunMessage): TransportAddress[] | undefined {
     const out: TransportAddress[] = [];
     for (const attr of msg.attributes) {
       if (attr.type !== TurnAttr.XOR_PEER_ADDRESS) continue;
@@ -550,30 +778,35 @@ export class TurnServer {
 
   // @implements RFC8656 §10.2 (RFC 5766 §9.2)
   #createPermission(ctx: RequestContext): HandlerResult {
-    const a = this.#live(ctx.from, ctx.now);
+    const a = this.#ctxLive(ctx);
     if (!a) return { error: 437 };
     if (a.username !== ctx.username) return { error: 441 };
-    const peers = this.#peers(ctx.message);
+    const peers = this.#peerList(ctx.message);
     if (!peers) return { error: 400, reason: "XOR-PEER-ADDRESS is missing" };
     if (peers.some((p) => p.family !== a.relay.address.family)) return { error: 443 };
+    // @implements RFC8656 §10.2 ¶4 (RFC 5766 §9.2)
+    if (!peers.every((p) => this.#allowed(p))) return { error: 403 };
+    if (!this.#roomFor(a, peers, ctx.now)) return { error: 508, reason: "Too many permissions" };
     for (const p of peers) a.permissions.set(p.address, ctx.now + PERMISSION_LIFETIME);
     return { attributes: [] };
   }
 
   // @implements RFC8656 §12.2 (RFC 5766 §11.2)
   #channelBind(ctx: RequestContext): HandlerResult {
-    const a = this.#live(ctx.from, ctx.now);
+    const a = this.#ctxLive(ctx);
     if (!a) return { error: 437 };
     if (a.username !== ctx.username) return { error: 441 };
     const channel = getUint32(ctx.message, TurnAttr.CHANNEL_NUMBER);
-    const peer = this.#peers(ctx.message)?.[0];
+    const peer = this.#peerList(ctx.message)?.[0];
     if (channel === undefined || !peer) {
       return { error: 400, reason: "CHANNEL-NUMBER and XOR-PEER-ADDRESS are required" };
     }
     if (channel < MIN_CHANNEL || channel > MAX_CHANNEL_RFC5766) {
       return { error: 400, reason: "Channel number out of range" };
     }
+    if (!a.udp) return { error: 400, reason: "Channels are for UDP allocations" };
     if (peer.family !== a.relay.address.family) return { error: 443 };
+    if (!this.#allowed(peer)) return { error: 403 };
     const bound = a.channels.get(channel);
     const peerChannel = a.peerChannels.get(tupleKey(peer));
     if (
@@ -582,6 +815,7 @@ export class TurnServer {
     ) {
       return { error: 400, reason: "Channel or peer already bound" };
     }
+    if (!this.#roomFor(a, [peer], ctx.now)) return { error: 508, reason: "Too many permissions" };
     a.channels.set(channel, { peer, expires: ctx.now + CHANNEL_LIFETIME });
     a.peerChannels.set(tupleKey(peer), channel);
     a.permissions.set(peer.address, ctx.now + PERMISSION_LIFETIME);
@@ -590,19 +824,21 @@ export class TurnServer {
 
   // @implements RFC8656 §11.2 (RFC 5766 §10.2)
   #sendIndication(ctx: RequestContext): undefined {
-    const a = this.#live(ctx.from, ctx.now);
+    const a = this.#ctxLive(ctx);
     const peer = getAddress(ctx.message, TurnAttr.XOR_PEER_ADDRESS);
     const data = getAttribute(ctx.message, TurnAttr.DATA);
     if (!a || !peer || !data) return undefined;
+    // @implements RFC8656 §11.2 ¶5 (RFC 5766 §10.2)
+    if (!this.#allowed(peer)) return undefined;
     if ((a.permissions.get(peer.address) ?? 0) <= ctx.now) return undefined;
-    a.relay.send(data, peer);
+    a.udp?.send(data, peer);
     return undefined;
   }
 
   // @implements RFC8656 §12.6 ¶4, §12.6 ¶6 (RFC 5766 §11.6)
-  #channelData(data: Uint8Array, from: TransportAddress): void {
+  #channelData(data: Uint8Array, key: string): void {
     const now = this.#now();
-    const a = this.#live(from, now);
+    const a = this.#live(key, now);
     if (!a) return;
     let frame: { channel: number; data: Uint8Array };
     try {
@@ -611,8 +847,8 @@ export class TurnServer {
       return;
     }
     const c = a.channels.get(frame.channel);
-    if (!c || c.expires <= now) return;
-    a.relay.send(frame.data, c.peer);
+    if (!c || c.expires <= now || !this.#allowed(c.peer)) return;
+    a.udp?.send(frame.data, c.peer);
   }
 
   // @implements RFC8656 §11.3 (RFC 5766 §10.3), RFC8656 §12.7 (RFC 5766 §11.7)
@@ -623,7 +859,9 @@ export class TurnServer {
     if ((a.permissions.get(peer.address) ?? 0) <= now) return;
     const channel = a.peerChannels.get(tupleKey(peer));
     if (channel !== undefined && (a.channels.get(channel)?.expires ?? 0) > now) {
-      this.#opts.send(encodeChannelData(channel, data), a.client);
+      // Over TCP and TLS, ChannelData is padded to a multiple of 4.
+      // @implements RFC8656 §12.5 ¶3 (RFC 5766 §11.5)
+      this.#toClient(a, encodeChannelData(channel, data, a.conn !== undefined));
       return;
     }
     const msg = createMessage(StunMethod.Data, StunClass.Indication);
@@ -631,6 +869,95 @@ export class TurnServer {
       type: TurnAttr.DATA,
       value: data,
     });
-    this.#opts.send(encodeStun(msg), a.client);
+    this.#toClient(a, encodeStun(msg));
+  }
+
+  // === TCP allocations (RFC 6062) ===
+
+  /** Does a peer data connection to `peer` exist, or is one being opened? (446) */
+  #peerBusy(a: AllocationState, peer: TransportAddress): boolean {
+    const c = a.peerConnections.get(tupleKey(peer));
+    if (c?.closed) a.peerConnections.delete(tupleKey(peer));
+    return a.peerConnections.has(tupleKey(peer));
+  }
+
+  /** Keeps a peer connection until a ConnectionBind claims it; returns its CONNECTION-ID. */
+  #park(key: string, a: AllocationState, peer: PeerConnection): number {
+    let id: number;
+    do id = crypto.getRandomValues(new Uint32Array(1))[0]!; while (this.#pending.has(id));
+    a.peerConnections.set(tupleKey(peer.peer), peer);
+    this.#pending.set(id, { key, peer, expires: this.#now() + BIND_TIMEOUT });
+    return id;
+  }
+
+  // RFC 6062 §5.2: Connect opens a connection from the relayed address to the peer; the
+  // response waits for it (447 when it fails).
+  #connect(ctx: RequestContext): HandlerResult | Promise<HandlerResult> {
+    const key = this.#key(ctx.from, this.#conn);
+    const a = this.#ctxLive(ctx);
+    if (!a) return { error: 437 };
+    if (a.username !== ctx.username) return { error: 441 };
+    if (!a.tcp) return { error: 400, reason: "Connect is for TCP allocations" };
+    const peer = getAddress(ctx.message, TurnAttr.XOR_PEER_ADDRESS);
+    if (!peer) return { error: 400, reason: "XOR-PEER-ADDRESS is missing" };
+    if (peer.family !== a.relay.address.family) return { error: 443 };
+    if (!this.#allowed(peer)) return { error: 403 };
+    if (this.#peerBusy(a, peer)) return { error: 446 };
+    if (!this.#peerRoom(a)) return { error: 508, reason: "Too many peer connections" };
+    const opening: PeerConnection = { peer, closed: false, close() {} };
+    a.peerConnections.set(tupleKey(peer), opening);
+    return a.tcp.connect(peer).then((conn): HandlerResult => {
+      a.peerConnections.delete(tupleKey(peer));
+      if (this.#allocations.get(key) !== a) {
+        conn.close();
+        return { error: 437 };
+      }
+      // No permission is installed: as with UDP, only CreatePermission lets a peer in.
+      return { attributes: [uint32Attribute(TurnAttr.CONNECTION_ID, this.#park(key, a, conn))] };
+    }, (e): HandlerResult => {
+      a.peerConnections.delete(tupleKey(peer));
+      log.debug("Connect to {peer} failed: {error}", { peer: tupleKey(peer), error: String(e) });
+      return { error: 447 };
+    });
+  }
+
+  // RFC 6062 §5.3: a peer connected to the relayed address; without a permission it is closed.
+  #peerConnected(key: string, conn: PeerConnection): void {
+    const now = this.#now();
+    const a = this.#live(key, now);
+    if (
+      !a || (a.permissions.get(conn.peer.address) ?? 0) <= now || !this.#allowed(conn.peer) ||
+      this.#peerBusy(a, conn.peer) || !this.#peerRoom(a)
+    ) {
+      conn.close();
+      return;
+    }
+    const id = this.#park(key, a, conn);
+    const msg = createMessage(TurnTcpMethod.ConnectionAttempt, StunClass.Indication);
+    msg.attributes.push(
+      addressAttribute(TurnAttr.XOR_PEER_ADDRESS, conn.peer, msg.transactionId),
+      uint32Attribute(TurnAttr.CONNECTION_ID, id),
+    );
+    this.#toClient(a, encodeStun(msg));
+  }
+
+  // RFC 6062 §5.4: ConnectionBind on a new connection claims a peer data connection.
+  #connectionBind(ctx: RequestContext): HandlerResult {
+    const conn = this.#conn;
+    if (!conn?.bind) return { error: 400, reason: "ConnectionBind needs a TCP or TLS connection" };
+    let id: number | undefined;
+    try {
+      id = getUint32(ctx.message, TurnAttr.CONNECTION_ID);
+    } catch {
+      return { error: 400, reason: "Bad CONNECTION-ID" };
+    }
+    const p = id === undefined ? undefined : this.#pending.get(id);
+    if (!p || p.peer.closed) return { error: 400, reason: "Unknown CONNECTION-ID" };
+    const a = this.#allocations.get(p.key);
+    // Only the allocation's user may claim its connections.
+    if (!a || a.username !== ctx.username) return { error: 441 };
+    this.#pending.delete(id!);
+    conn.bind(p.peer);
+    return { attributes: [] };
   }
 }

@@ -25,6 +25,7 @@ import {
   type Relay,
   TurnAttr,
   TurnServer,
+  type TurnServerOptions,
   uint32Attribute,
 } from "./mod.ts";
 
@@ -78,7 +79,7 @@ Deno.test("TURN attributes: LIFETIME, CHANNEL-NUMBER, REQUESTED-TRANSPORT (RFC 8
 });
 
 /** A TurnServer with in-memory relays and a client that signs with long-term credentials. */
-function harness(options: { quota?: number } = {}) {
+function harness(options: Partial<TurnServerOptions> = {}) {
   let now = 0;
   const out: { data: Uint8Array; to: TransportAddress }[] = [];
   const relays: (Relay & {
@@ -336,4 +337,145 @@ Deno.test("EVEN-PORT: R bit round trip, bad length, and the server's answers (RF
   const bad = { type: TurnAttr.EVEN_PORT, value: new Uint8Array(2) };
   equal(getErrorCode(allocate(4002, bad))?.code, 400);
   equal(allocate(4003, evenPortAttribute(false)).class, StunClass.SuccessResponse);
+});
+
+// --- Security (issue 18 item 13; RFC 8656 §5, §10.2 ¶4, §11.2 ¶5, §21) ---
+
+const UDP_ALLOCATE = () => [uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, 17)];
+const peerAttr = (peer: TransportAddress) => (tid: Uint8Array) => [
+  addressAttribute(TurnAttr.XOR_PEER_ADDRESS, peer, tid),
+];
+
+Deno.test("TurnServer: an RFC 3489 header (no magic cookie) gets no allocation and no answer", () => {
+  const h = harness();
+  for (const method of [StunMethod.Allocate, StunMethod.Refresh, StunMethod.Binding]) {
+    const classic = createMessage(method, StunClass.Request, UDP_ALLOCATE(), new Uint8Array(16));
+    h.out.length = 0;
+    h.server.handle(encodeStun(classic), A);
+    equal(h.out.length, 0, `method ${method}`);
+  }
+  equal(h.server.allocations, 0);
+  equal(h.relays.length, 0);
+  // The same request with the cookie is challenged, as every TURN request is.
+  h.server.handle(encodeStun(createMessage(StunMethod.Allocate, StunClass.Request)), A);
+  equal(getErrorCode(decodeStun(h.out[0]!.data))?.code, 401);
+});
+
+Deno.test("TurnServer: loopback, unspecified, broadcast, multicast and private peers get 403 (RFC 8656 §10.2 ¶4)", () => {
+  const h = harness({ ownAddresses: [{ family: 4, address: "198.51.100.1", port: 3478 }] });
+  const alice = h.client("alice", A);
+  alice(StunMethod.Allocate, UDP_ALLOCATE);
+  const relay = h.relays[0]!;
+  const refused: TransportAddress[] = [
+    "127.0.0.1",
+    "127.1.2.3",
+    "0.0.0.0",
+    "255.255.255.255",
+    "224.0.0.251",
+    "10.0.0.1",
+    "192.168.1.1",
+    "169.254.169.254", // a cloud metadata service
+  ].map((address) => ({ family: 4, address, port: 5160 }));
+  refused.push({ family: 4, address: "198.51.100.1", port: 3478 }); // the server itself
+  for (const peer of refused) {
+    const cp = alice(StunMethod.CreatePermission, peerAttr(peer));
+    equal(getErrorCode(cp)?.code, 403, `CreatePermission ${peer.address}`);
+    const cb = alice(StunMethod.ChannelBind, (tid) => [
+      uint32Attribute(TurnAttr.CHANNEL_NUMBER, 0x4000),
+      addressAttribute(TurnAttr.XOR_PEER_ADDRESS, peer, tid),
+    ]);
+    equal(getErrorCode(cb)?.code, 403, `ChannelBind ${peer.address}`);
+  }
+  // One refused peer among allowed ones fails the whole request; nothing is installed.
+  equal(
+    getErrorCode(alice(StunMethod.CreatePermission, (tid) => [
+      addressAttribute(TurnAttr.XOR_PEER_ADDRESS, PEER, tid),
+      addressAttribute(TurnAttr.XOR_PEER_ADDRESS, refused[0]!, tid),
+    ]))?.code,
+    403,
+  );
+  // Send indications to refused peers are dropped.
+  for (const peer of [...refused, PEER]) {
+    const msg = createMessage(StunMethod.Send, StunClass.Indication);
+    msg.attributes.push(addressAttribute(TurnAttr.XOR_PEER_ADDRESS, peer, msg.transactionId), {
+      type: TurnAttr.DATA,
+      value: enc.encode("OPTIONS sip:x SIP/2.0\r\n\r\n"),
+    });
+    h.server.handle(encodeStun(msg), A);
+  }
+  equal(relay.sent.length, 0);
+  // The same server with loopback allowed, as coturn's --allow-loopback-peers.
+  const open = harness({ allowLoopbackPeers: true, allowedPeers: ["10.0.0.0/8"] });
+  const bob = open.client("bob", A);
+  bob(StunMethod.Allocate, UDP_ALLOCATE);
+  for (const address of ["127.0.0.1", "10.0.0.1"]) {
+    equal(
+      bob(StunMethod.CreatePermission, peerAttr({ family: 4, address, port: 1 })).class,
+      StunClass.SuccessResponse,
+    );
+  }
+  for (const address of ["0.0.0.0", "255.255.255.255", "192.168.1.1"]) {
+    equal(
+      getErrorCode(bob(StunMethod.CreatePermission, peerAttr({ family: 4, address, port: 1 })))
+        ?.code,
+      403,
+    );
+  }
+});
+
+Deno.test("TurnServer: allocations capped per user (486) and in total (508), idle ones expire (RFC 8656 §5 ¶19)", () => {
+  const h = harness({ quota: 2, maxAllocations: 3 });
+  const at = (port: number) => ({ ...A, port });
+  const alloc = (user: string, port: number) =>
+    h.client(user, at(port))(StunMethod.Allocate, UDP_ALLOCATE);
+  equal(alloc("alice", 1).class, StunClass.SuccessResponse);
+  equal(alloc("alice", 2).class, StunClass.SuccessResponse);
+  equal(getErrorCode(alloc("alice", 3))?.code, 486);
+  equal(alloc("bob", 4).class, StunClass.SuccessResponse);
+  equal(getErrorCode(alloc("bob", 5))?.code, 508);
+  equal(h.server.allocations, 3);
+  // No refresh: after the default lifetime (600 s) every allocation is gone and its relay closed.
+  h.tick(599_000);
+  equal(h.server.allocations, 3);
+  h.tick(2_000);
+  equal(h.server.allocations, 0);
+  ok(h.relays.every((r) => r.closed));
+  // Room again.
+  equal(alloc("bob", 6).class, StunClass.SuccessResponse);
+  // A refreshed allocation lives on, up to the maximum lifetime per refresh.
+  const bob = h.client("bob", at(6));
+  h.tick(500_000);
+  equal(
+    getUint32(
+      bob(StunMethod.Refresh, () => [uint32Attribute(TurnAttr.LIFETIME, 1e9)]),
+      TurnAttr.LIFETIME,
+    ),
+    3600,
+  );
+  h.tick(3_599_000);
+  equal(h.server.allocations, 1);
+  h.tick(2_000);
+  equal(h.server.allocations, 0);
+});
+
+Deno.test("TurnServer: permissions per allocation are capped (508, RFC 8656 §10.2 ¶2)", () => {
+  const h = harness({ maxPermissions: 2 });
+  const alice = h.client("alice", A);
+  alice(StunMethod.Allocate, UDP_ALLOCATE);
+  const peer = (n: number): TransportAddress => ({ family: 4, address: `203.0.113.${n}`, port: 1 });
+  const many = (...ns: number[]) => (tid: Uint8Array) =>
+    ns.map((n) => addressAttribute(TurnAttr.XOR_PEER_ADDRESS, peer(n), tid));
+  equal(getErrorCode(alice(StunMethod.CreatePermission, many(1, 2, 3)))?.code, 508);
+  equal(alice(StunMethod.CreatePermission, many(1, 2)).class, StunClass.SuccessResponse);
+  equal(alice(StunMethod.CreatePermission, many(2, 1)).class, StunClass.SuccessResponse); // refresh
+  equal(getErrorCode(alice(StunMethod.CreatePermission, many(3)))?.code, 508);
+  const bind = (n: number) => (tid: Uint8Array) => [
+    uint32Attribute(TurnAttr.CHANNEL_NUMBER, 0x4000 + n),
+    addressAttribute(TurnAttr.XOR_PEER_ADDRESS, peer(n), tid),
+  ];
+  equal(getErrorCode(alice(StunMethod.ChannelBind, bind(3)))?.code, 508);
+  equal(alice(StunMethod.ChannelBind, bind(1)).class, StunClass.SuccessResponse);
+  // Expired permissions make room again.
+  h.tick(301_000);
+  equal(alice(StunMethod.CreatePermission, many(3, 4)).class, StunClass.SuccessResponse);
 });

@@ -2,7 +2,9 @@
 /**
  * TURN over UDP with `node:dgram`: {@linkcode TurnClient}, a client on one socket (Allocate with
  * long-term credentials, Refresh, CreatePermission, ChannelBind, Send and Data indications,
- * ChannelData), and {@linkcode serveTurnUdp}, which runs the sans-I/O {@linkcode TurnServer} of
+ * ChannelData), or with `transport: "tcp"` / `"tls"` on a connection, where it also makes TCP
+ * allocations (RFC 6062: {@linkcode TurnClient.connect}, {@linkcode TurnClient.accept}); and
+ * {@linkcode serveTurnUdp}, which runs the sans-I/O {@linkcode TurnServer} of
  * `@rtclite/std/ietf/rfc5766` with a listening socket and a pool of relay sockets.
  *
  * @example Relay between two clients through a local TURN server
@@ -13,6 +15,7 @@
  * await using server = await serveTurnUdp({
  *   hostname: "127.0.0.1", port: 0, realm: "example.org",
  *   password: (user) => user === "alice" ? "secret" : undefined,
+ *   allowLoopbackPeers: true, // the peers here are on 127.0.0.1: refused by default
  * });
  * await using a = await TurnClient.open({ server: server.address, username: "alice", password: "secret" });
  * await using b = await TurnClient.open({ server: server.address, username: "alice", password: "secret" });
@@ -46,6 +49,7 @@ import {
   type TransportAddress,
 } from "../rfc5389/mod.ts";
 import { StunClient, type UdpServer } from "../rfc5389/udp.ts";
+import { connectStun, connectTls, streamTransport } from "../rfc5389/tcp.ts";
 import { TURN_PORT } from "../rfc7065/mod.ts";
 import {
   decodeChannelData,
@@ -58,16 +62,27 @@ import {
   TurnError,
   TurnServer,
   type TurnServerOptions,
+  TurnTcpMethod,
   uint32Attribute,
 } from "./mod.ts";
 export type { UdpServer } from "../rfc5389/udp.ts";
 export type { TransportAddress } from "../rfc5389/mod.ts";
-export type { Relay, TurnServer, TurnServerOptions } from "./mod.ts";
+export type {
+  PeerConnection,
+  PeerPolicyOptions,
+  Relay,
+  TcpRelay,
+  TurnConnection,
+  TurnServer,
+  TurnServerOptions,
+} from "./mod.ts";
 
 const log = getLogger("turn");
 
 /** UDP's protocol number, the REQUESTED-TRANSPORT of a UDP allocation. */
 const UDP = 17;
+/** TCP's protocol number, the REQUESTED-TRANSPORT of a TCP allocation (RFC 6062 §6.2). */
+const TCP = 6;
 
 // === Client (RFC 8656 §7.1, §8.1, §10.1, §11.1, §11.4, §12.1; RFC 5766 §6.1, §7.1, §9.1, §10.1,
 // §10.4, §11.1) ===
@@ -94,6 +109,90 @@ export interface TurnClientOptions {
   sha256?: boolean;
   /** Refresh allocation, permissions and channels before they expire (default true). */
   autoRefresh?: boolean;
+  /**
+   * How to reach the server: `udp` (default), `tcp`, or `tls` (TLS-over-TCP; RFC 8656 §3.1). Over
+   * TCP and TLS requests are not retransmitted and ChannelData is padded to 4 bytes.
+   */
+  transport?: "udp" | "tcp" | "tls";
+  /** TLS: certificates (PEM) to trust beyond the system's, e.g. a test server's own. */
+  caCerts?: string[];
+}
+
+/**
+ * RFC 6062: a TCP connection to a peer through a TCP allocation, once bound (a client data
+ * connection): the bytes written go to the peer, the bytes read come from it. Returned by
+ * {@linkcode TurnClient.connect} and {@linkcode TurnClient.accept}.
+ *
+ * @example Bytes read with the ConnectionBind response come first
+ * ```ts
+ * import { TurnDataConnection } from "@rtclite/std/ietf/rfc5766/udp";
+ * import { equal } from "node:assert/strict";
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const peer = { family: 4 as const, address: "192.0.2.7", port: 80 };
+ * await using data = new TurnDataConnection(peer, conn, new TextEncoder().encode("early"));
+ * const buf = new Uint8Array(16);
+ * equal(new TextDecoder().decode(buf.subarray(0, (await data.read(buf))!)), "early");
+ * listener.close();
+ * ```
+ */
+export class TurnDataConnection implements AsyncDisposable {
+  /** The peer at the other end. */
+  readonly peer: TransportAddress;
+  /** The client data connection to the server (TCP or TLS). */
+  readonly conn: Deno.Conn;
+  #first: Uint8Array;
+
+  /**
+   * Wraps a bound connection.
+   *
+   * @param peer The peer.
+   * @param conn The connection to the server.
+   * @param first Bytes from the peer read together with the ConnectionBind response.
+   */
+  constructor(peer: TransportAddress, conn: Deno.Conn, first: Uint8Array) {
+    this.peer = peer;
+    this.conn = conn;
+    this.#first = first;
+  }
+
+  /**
+   * Reads bytes from the peer.
+   *
+   * @param buf Where to put them.
+   * @returns How many, or `null` at the end of the stream.
+   */
+  read(buf: Uint8Array): Promise<number | null> {
+    if (this.#first.length) {
+      const n = Math.min(buf.length, this.#first.length);
+      buf.set(this.#first.subarray(0, n));
+      this.#first = this.#first.subarray(n);
+      return Promise.resolve(n);
+    }
+    return this.conn.read(buf);
+  }
+
+  /**
+   * Writes every byte to the peer.
+   *
+   * @param data The bytes.
+   */
+  async write(data: Uint8Array): Promise<void> {
+    for (let off = 0; off < data.length;) off += await this.conn.write(data.subarray(off));
+  }
+
+  /** Closes the connection (the server closes the peer's). */
+  close(): void {
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+  }
+
+  /** Same as {@linkcode TurnDataConnection.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
 }
 
 /** Result of {@linkcode TurnClient.allocate}. */
@@ -129,18 +228,43 @@ export class TurnClient implements AsyncDisposable {
   #timers = new Map<string, ReturnType<typeof setTimeout>>(); // what is refreshed -> timer
   #closing = false;
   #allocated = false;
+  #options: TurnClientOptions;
+  #credentials: LongTermCredentials;
   /** The current allocation. */
   allocation: Allocation | undefined;
+  /**
+   * RFC 6062: a peer connected to the relayed address of a TCP allocation; call
+   * {@linkcode TurnClient.accept} with the id within 30 s to take the connection.
+   */
+  onConnectionAttempt: ((peer: TransportAddress, connectionId: number) => void) | undefined;
+  /**
+   * On TCP and TLS: the connection to the server ended, and with it the allocation (RFC 8656
+   * §3.1: the 5-tuple is gone).
+   */
+  onClose: (() => void) | undefined;
   /** Receives data from peers: the bytes, the peer, and how it came. */
   onData:
     | ((data: Uint8Array, peer: TransportAddress, via: "indication" | "channel") => void)
     | undefined;
 
-  private constructor(stun: StunClient, options: TurnClientOptions) {
+  private constructor(
+    stun: StunClient,
+    options: TurnClientOptions,
+    credentials: LongTermCredentials,
+  ) {
     this.#stun = stun;
+    this.#options = options;
+    this.#credentials = credentials;
     this.#server = options.server;
     this.#auto = options.autoRefresh ?? true;
     stun.onMessage = (data, from) => this.#receive(data, from);
+    stun.onClose = () => {
+      this.#allocated = false;
+      for (const t of this.#timers.values()) clearTimeout(t);
+      this.#timers.clear();
+      this.allocation = undefined;
+      this.onClose?.();
+    };
   }
 
   /**
@@ -150,12 +274,33 @@ export class TurnClient implements AsyncDisposable {
    * @returns The client (not yet allocated).
    */
   static async open(options: TurnClientOptions): Promise<TurnClient> {
-    const { server: _, username, password, sha256, autoRefresh: __, ...rest } = options;
+    const {
+      server: _,
+      username,
+      password,
+      sha256,
+      autoRefresh: __,
+      transport,
+      caCerts,
+      ...rest
+    } = options;
     const credentials = new LongTermCredentials({
       username,
       password,
       ...(sha256 ? { sha256 } : {}),
     });
+    if (transport === "tcp" || transport === "tls") {
+      const { hostname: _h, port: _p, ...timers } = rest;
+      const stun = await connectStun({
+        ...timers,
+        server: options.server,
+        transport,
+        channelData: true,
+        credentials,
+        ...(caCerts ? { caCerts } : {}),
+      });
+      return new TurnClient(stun, options, credentials);
+    }
     const stun = await StunClient.open({
       family: options.server.family,
       ...(options.server.address.startsWith("127.") && !rest.hostname
@@ -164,7 +309,7 @@ export class TurnClient implements AsyncDisposable {
       ...rest,
       credentials,
     });
-    return new TurnClient(stun, options);
+    return new TurnClient(stun, options, credentials);
   }
 
   /** The client's local transport address. */
@@ -213,15 +358,22 @@ export class TurnClient implements AsyncDisposable {
   }
 
   /**
-   * Allocates a relayed transport address (UDP) with long-term credentials.
+   * Allocates a relayed transport address with long-term credentials: UDP, or with
+   * `transport: "tcp"` a TCP allocation (RFC 6062 §4.1; the client must be on TCP or TLS).
    *
    * @param lifetime Requested lifetime in seconds (server default when omitted).
+   * @param options `transport`: the relay's protocol toward peers (`udp`).
    * @returns The relayed and mapped addresses and the granted lifetime.
    * @throws {TurnError} on an error response (e.g. 437, 441, 486).
    */
   // @implements RFC8656 §7.1 (RFC 5766 §6.1), RFC8656 §7.3 (RFC 5766 §6.3)
-  async allocate(lifetime?: number): Promise<Allocation> {
-    const attrs = [uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, UDP)];
+  async allocate(
+    lifetime?: number,
+    options: { transport?: "udp" | "tcp" } = {},
+  ): Promise<Allocation> {
+    const attrs = [
+      uint32Attribute(TurnAttr.REQUESTED_TRANSPORT, options.transport === "tcp" ? TCP : UDP),
+    ];
     if (lifetime !== undefined) attrs.push(uint32Attribute(TurnAttr.LIFETIME, lifetime));
     const res = await this.#request(StunMethod.Allocate, attrs);
     const relayed = getAddress(res, TurnAttr.XOR_RELAYED_ADDRESS);
@@ -307,7 +459,8 @@ export class TurnClient implements AsyncDisposable {
   send(peer: TransportAddress, data: Uint8Array): void {
     const channel = this.#channels.get(`${peer.address}|${peer.port}`);
     if (channel !== undefined) {
-      this.#stun.send(encodeChannelData(channel, data), this.#server);
+      // @implements RFC8656 §12.5 ¶3 (RFC 5766 §11.5)
+      this.#stun.send(encodeChannelData(channel, data, this.#stun.reliable), this.#server);
       return;
     }
     const msg = createMessage(StunMethod.Send, StunClass.Indication);
@@ -329,6 +482,14 @@ export class TurnClient implements AsyncDisposable {
         return;
       }
       const msg = decodeStun(data);
+      if (
+        msg.method === TurnTcpMethod.ConnectionAttempt && msg.class === StunClass.Indication
+      ) {
+        const peer = getAddress(msg, TurnAttr.XOR_PEER_ADDRESS);
+        const id = getUint32(msg, TurnAttr.CONNECTION_ID);
+        if (peer && id !== undefined) this.onConnectionAttempt?.(peer, id);
+        return;
+      }
       if (msg.method !== StunMethod.Data || msg.class !== StunClass.Indication) return;
       const peer = getAddress(msg, TurnAttr.XOR_PEER_ADDRESS);
       const payload = getAttribute(msg, TurnAttr.DATA);
@@ -338,6 +499,83 @@ export class TurnClient implements AsyncDisposable {
     } catch (e) {
       log.debug("Dropped a bad datagram from the server: {error}", { error: String(e) });
     }
+  }
+
+  // === TCP allocations (RFC 6062 §4) ===
+
+  /**
+   * RFC 6062 §4.3: asks the server to open a TCP connection from the relayed address of a TCP
+   * allocation to a peer, then binds a new connection to it.
+   *
+   * @param peer The peer.
+   * @returns The data connection to the peer.
+   * @throws {TurnError} on an error response (403 refused peer, 446 already connected, 447 the
+   *   peer did not answer).
+   */
+  async connect(peer: TransportAddress): Promise<TurnDataConnection> {
+    const res = await this.#request(TurnTcpMethod.Connect, [], [peer]);
+    const id = getUint32(res, TurnAttr.CONNECTION_ID);
+    if (id === undefined) {
+      throw new TurnError("Connect response has no CONNECTION-ID", "error-response", res);
+    }
+    return await this.#bind(peer, id);
+  }
+
+  /**
+   * RFC 6062 §4.4: takes a connection a peer opened to the relayed address (announced by
+   * `onConnectionAttempt`).
+   *
+   * @param peer The peer, as announced.
+   * @param connectionId The CONNECTION-ID, as announced.
+   * @returns The data connection to the peer.
+   * @throws {TurnError} on an error response (400 unknown or expired id).
+   */
+  accept(peer: TransportAddress, connectionId: number): Promise<TurnDataConnection> {
+    return this.#bind(peer, connectionId);
+  }
+
+  // RFC 6062 §4.3-4.4: a new connection to the server, a ConnectionBind on it, then raw bytes.
+  async #bind(peer: TransportAddress, id: number): Promise<TurnDataConnection> {
+    const transport = this.#options.transport;
+    if (transport !== "tcp" && transport !== "tls") {
+      throw new TypeError("TCP allocations need a client on TCP or TLS");
+    }
+    const server = this.#server;
+    const conn = transport === "tls"
+      ? await connectTls(server.address, server.port, this.#options.caCerts)
+      : await Deno.connect({ hostname: server.address, port: server.port });
+    const isBound = (frame: Uint8Array) => {
+      try {
+        const m = decodeStun(frame);
+        return m.method === TurnTcpMethod.ConnectionBind &&
+          m.class === StunClass.SuccessResponse;
+      } catch {
+        return false;
+      }
+    };
+    const stream = streamTransport(conn, { halt: isBound });
+    const stun = StunClient.fromTransport(stream, { credentials: this.#credentials });
+    try {
+      const res = await stun.request(
+        server,
+        createMessage(TurnTcpMethod.ConnectionBind, StunClass.Request, [
+          uint32Attribute(TurnAttr.CONNECTION_ID, id),
+        ]),
+      );
+      if (res.class === StunClass.ErrorResponse) {
+        const e = getErrorCode(res);
+        throw new TurnError(
+          `ConnectionBind failed: ${e?.code} ${e?.reason}`,
+          "error-response",
+          res,
+        );
+      }
+    } catch (e) {
+      await stun.close();
+      throw e;
+    }
+    const { rest } = await stream.stopped;
+    return new TurnDataConnection(peer, conn, rest);
   }
 
   /**
@@ -459,6 +697,7 @@ export async function serveTurnUdp(
   await fill();
   const server = new TurnServer({
     ...options,
+    ownAddresses: [...(options.ownAddresses ?? []), toAddress(listen.address())],
     send: (data, to) => listen.send(data, to.port, to.address),
     openRelay: (onPeer, { evenPort }) => {
       const i = spare.findIndex((s) => !evenPort || s.address().port % 2 === 0);

@@ -15,6 +15,7 @@ Deno.test("TurnClient and serveTurnUdp: Send/Data and ChannelData between two cl
     realm: "r",
     password: (u) => (u === "u" ? "p" : undefined),
     passwordAlgorithms: true,
+    allowLoopbackPeers: true,
   });
   await using a = await TurnClient.open({ server: turn.address, username: "u", password: "p" });
   await using b = await TurnClient.open({ server: turn.address, username: "u", password: "p" });
@@ -121,6 +122,7 @@ interopTest(
       port: 13490,
       realm: "test.local",
       relayPorts: [13400, 13439],
+      allowLoopbackPeers: true,
       password: (u) => (u === "test" ? "secret" : undefined),
     });
     await using _peer = startPeer("turnutils_peer", ["-L", "127.0.0.1", "-p", "13491"]);
