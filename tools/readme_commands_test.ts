@@ -1,15 +1,10 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 /**
  * Every command line of the README's "Command-line tools" table runs its
- * `--help` form exactly as printed there (`deno run -A std/ietf/rfc5389.ts
+ * `--help` form exactly as printed there (`deno run -A std/ietf/rfc5389/main.ts
  * --help`: the row's `deno` flags and file, then `--help`), exits 0 and
  * prints a `Usage:` line. The paths are read from the README, so the test
  * follows it; a file the README names must exist.
- *
- * NOT YET IN `deno task test` (tools/ci.ts ignores this file): on the tree
- * before the layout merge (issue 11) several command lines do not take
- * `--help` yet. The main session adds it to tools/ci.ts once README and
- * command lines are aligned.
  *
  * @module
  */
