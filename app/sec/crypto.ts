@@ -40,6 +40,8 @@ import * as x509 from "@peculiar/x509";
 import { concat, toHex } from "@rtclite/std/bytes";
 import { ParseError } from "@rtclite/std/errors";
 
+export { ParseError };
+
 x509.cryptoProvider.set(crypto);
 
 // === Errors ===
