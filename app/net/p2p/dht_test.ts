@@ -241,16 +241,39 @@ const arbContact = fc.record({
 const arbContacts = fc.array(arbContact, { maxLength: 20 });
 const arbValue = fc.uint8Array({ maxLength: 300 });
 const header = { tx: fc.nat(0xffffffff).map((n) => n >>> 0), sender: arbId };
+const arbOwner = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const arbSig = fc.uint8Array({ minLength: 64, maxLength: 64 });
+const arbSeq = fc.maxSafeNat();
+const arbValueSignature = fc.record({
+  owner: arbOwner,
+  id: fc.nat(0xffffffff),
+  seq: arbSeq,
+  expires: fc.nat(0xffffffff),
+  signature: arbSig,
+});
+const arbRemovalSignature = fc.record({
+  owner: arbOwner,
+  id: fc.nat(0xffffffff),
+  seq: arbSeq,
+  signature: arbSig,
+});
 const arbMessage: fc.Arbitrary<DhtMessage> = fc.oneof(
   fc.record({ type: fc.constant("ping" as const), ...header }),
   fc.record({ type: fc.constant("pong" as const), ...header }),
   fc.record({ type: fc.constant("find-node" as const), ...header, target: arbId }),
-  fc.record({ type: fc.constant("find-value" as const), ...header, key: arbId }),
+  fc.record({ type: fc.constant("find-value" as const), ...header, key: arbId, owner: arbOwner }, {
+    requiredKeys: ["type", "tx", "sender", "key"],
+  }),
   fc.record({ type: fc.constant("nodes" as const), ...header, nodes: arbContacts }),
   fc.record({
     type: fc.constant("values" as const),
     ...header,
-    values: fc.array(fc.record({ value: arbValue, ttl: fc.nat(0xffffffff) }), { maxLength: 5 }),
+    values: fc.array(
+      fc.record({ value: arbValue, ttl: fc.nat(0xffffffff), signed: arbValueSignature }, {
+        requiredKeys: ["value", "ttl"],
+      }),
+      { maxLength: 5 },
+    ),
     nodes: fc.array(arbContact, { maxLength: 8 }),
   }),
   fc.record({
@@ -262,6 +285,14 @@ const arbMessage: fc.Arbitrary<DhtMessage> = fc.oneof(
     secretHash: arbId,
   }, { requiredKeys: ["type", "tx", "sender", "key", "value", "ttl"] }),
   fc.record({
+    type: fc.constant("store" as const),
+    ...header,
+    key: arbId,
+    value: arbValue,
+    ttl: fc.nat(0xffffffff),
+    signed: arbValueSignature,
+  }),
+  fc.record({
     type: fc.constant("stored" as const),
     ...header,
     status: fc.constantFrom("stored" as const, "refused" as const),
@@ -272,6 +303,14 @@ const arbMessage: fc.Arbitrary<DhtMessage> = fc.oneof(
     key: arbId,
     valueHash: arbId,
     secret: fc.uint8Array({ maxLength: 255 }),
+    ttl: fc.nat(0xffffffff),
+  }),
+  fc.record({
+    type: fc.constant("remove" as const),
+    ...header,
+    key: arbId,
+    valueHash: arbId,
+    signed: arbRemovalSignature,
     ttl: fc.nat(0xffffffff),
   }),
   fc.record({
@@ -327,8 +366,9 @@ Deno.test("decodeMessage() and encodeMessage() enforce limits", async (t) => {
   });
   await t.step("wrong version and unknown type", () => {
     const ping = encodeMessage({ type: "ping", tx: 1, sender });
-    throws(() => decodeMessage(Uint8Array.of(2, ...ping.subarray(1))), /unsupported version 2/);
-    throws(() => decodeMessage(Uint8Array.of(1, 99, ...ping.subarray(2))), /unknown type 99/);
+    throws(() => decodeMessage(Uint8Array.of(1, ...ping.subarray(1))), /unsupported version 1/);
+    throws(() => decodeMessage(Uint8Array.of(3, ...ping.subarray(1))), /unsupported version 3/);
+    throws(() => decodeMessage(Uint8Array.of(2, 99, ...ping.subarray(2))), /unknown type 99/);
   });
   await t.step("trailing bytes", () => {
     const ping = encodeMessage({ type: "ping", tx: 1, sender });
@@ -554,11 +594,19 @@ Deno.test("DhtNode.receive() drops bad datagrams and unsolicited answers", () =>
   throws(() => n.get(new Uint8Array(3)), RangeError);
 });
 
-Deno.test("DhtNode caps values per key", () => {
+Deno.test("DhtNode caps values per key, unsigned values per key and per origin", () => {
   const net = new SimNet();
-  net.build(3, { maxValuesPerKey: 2 });
+  net.build(3, { maxValuesPerKey: 4, maxUnsignedPerKey: 3, maxValuesPerOriginPerKey: 2 });
+  const held = (port: number) =>
+    net.nodes.get(port)!.storedValues("k").map((v) => new TextDecoder().decode(v.value)).sort();
+  // Node 1 stores its own copy (origin "self") and sends STOREs to 2 and 3 (origin: node 1):
+  // two values per origin per key.
   for (const v of ["a", "b", "c"]) net.run(1, (n) => n.put("k", v));
-  equal(text(net.run(2, (n) => n.get("k"))).length, 2);
+  for (const p of [1, 2, 3]) deepEqual(held(p), ["a", "b"]);
+  // Another origin adds more: unsigned values stop at 3 of the 4 slots.
+  for (const v of ["d", "e"]) net.run(2, (n) => n.put("k", v));
+  for (const p of [1, 2, 3]) deepEqual(held(p), ["a", "b", "d"]);
+  deepEqual(text(net.run(3, (n) => n.get("k"))), ["a", "b", "d"]);
 });
 
 // === A real network on 127.0.0.1 ===
