@@ -10,6 +10,16 @@
  * the SHA-1 of an optional secret, which a later `remove` must present. Nodes refresh idle buckets
  * and republish the values they hold.
  *
+ * Values can also be signed by an owner (Ed25519): such a value lives in the owner's slot under
+ * the key (owner key and value id), which only the owner can fill, replace (a higher sequence
+ * number) or remove (a signed removal with a fresh sequence number, so that a captured removal
+ * cannot be replayed after the owner puts again). Every node verifies signatures before storing,
+ * when replicating and when a lookup returns values; `get` can ask for one owner's values.
+ * Unsigned values with removal secrets still work beside them (OpenDHT semantics). A key's slots
+ * are shared out so that one sender cannot take them: one origin address may add 32 values to a
+ * key (1024 in all), one owner 16, and unsigned values at most half of the key's 256 slots, so
+ * that they cannot crowd out signed ones. One address holds one entry in a routing table.
+ *
  * The core, {@linkcode DhtNode}, is sans-I/O: it takes datagrams and a clock and returns the
  * datagrams to send and the operations that finished; {@linkcode RoutingTable} and
  * {@linkcode Lookup} are usable alone. {@linkcode UdpDht} binds a core to a UDP socket
@@ -40,6 +50,24 @@
  * const stored = await b.put("greeting", "hello", { ttl: 60, secret: "s3cret" });
  * equal(stored > 0, true);
  * deepEqual(await c.getText("greeting"), ["hello"]);
+ * ```
+ *
+ * @example A signed value: only its owner replaces or removes it
+ * ```ts
+ * import { UdpDht } from "@rtclite/app/net/p2p/dht";
+ * import { generateKeyPair } from "@rtclite/app/sec/crypto";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * await using a = await UdpDht.open();
+ * await using b = await UdpDht.open();
+ * await b.join([a.address]);
+ * const alice = await generateKeyPair("Ed25519"), eve = await generateKeyPair("Ed25519");
+ * equal(await a.put("sip:alice", "10.0.0.1:5060", { owner: alice }), 2);
+ * equal(await b.remove("sip:alice", "10.0.0.1:5060", eve), false); // not Eve's to remove
+ * equal(await a.put("sip:alice", "10.0.0.2:5060", { owner: alice }), 2); // replaces (later seq)
+ * deepEqual(await b.getText("sip:alice", { owner: alice.publicKey }), ["10.0.0.2:5060"]);
+ * equal(await a.remove("sip:alice", "10.0.0.2:5060", alice), true);
+ * deepEqual(await b.getText("sip:alice"), []);
  * ```
  *
  * @module
@@ -1177,6 +1205,8 @@ export class RoutingTable {
   #maxFailures: number;
   #clock: () => number;
   #buckets: Bucket[] = [];
+  /** Which identifier each address holds: one address, one node. */
+  #byAddress = new Map<string, NodeId>();
 
   /**
    * Creates an empty table.
@@ -1225,11 +1255,18 @@ export class RoutingTable {
   seen(contact: Contact): SeenResult {
     const i = bucketIndex(this.#self, contact.id);
     if (i < 0) return { type: "self" };
+    // An address that now speaks with another identifier: the old one is gone (a restarted node),
+    // and one sender cannot fill the table with made-up identifiers.
+    const addr = addrKey(contact);
+    const previous = this.#byAddress.get(addr);
+    if (previous && !equals(previous, contact.id)) this.remove(previous);
     const b = this.#buckets[i]!;
     const now = this.#clock();
     const at = b.entries.findIndex((e) => equals(e.contact.id, contact.id));
     if (at >= 0) {
       const [e] = b.entries.splice(at, 1);
+      if (addrKey(e!.contact) !== addr) this.#byAddress.delete(addrKey(e!.contact));
+      this.#byAddress.set(addr, contact.id);
       e!.contact = contact;
       e!.lastSeen = now;
       e!.failures = 0;
@@ -1239,9 +1276,10 @@ export class RoutingTable {
     }
     if (b.entries.length < this.#k) {
       b.entries.push({ contact, lastSeen: now, failures: 0 });
+      this.#byAddress.set(addr, contact.id);
       return { type: "added" };
     }
-    b.replacements = b.replacements.filter((r) => !equals(r.id, contact.id));
+    b.replacements = b.replacements.filter((r) => !equals(r.id, contact.id) && addrKey(r) !== addr);
     b.replacements.push(contact);
     if (b.replacements.length > this.#k) b.replacements.shift();
     if (b.pinging) return { type: "updated" };
@@ -1268,7 +1306,13 @@ export class RoutingTable {
     const replacement = b.replacements.pop();
     if (replacement === undefined && e.failures < this.#maxFailures) return false;
     b.entries.splice(at, 1);
-    if (replacement) b.entries.push({ contact: replacement, lastSeen: this.#clock(), failures: 0 });
+    this.#forget(e.contact);
+    if (replacement) {
+      const previous = this.#byAddress.get(addrKey(replacement));
+      if (previous) this.remove(previous);
+      b.entries.push({ contact: replacement, lastSeen: this.#clock(), failures: 0 });
+      this.#byAddress.set(addrKey(replacement), replacement.id);
+    }
     return true;
   }
 
@@ -1279,7 +1323,17 @@ export class RoutingTable {
    */
   remove(id: NodeId): void {
     const b = this.#buckets[bucketIndex(this.#self, id)];
-    if (b) b.entries = b.entries.filter((e) => !equals(e.contact.id, id));
+    if (!b) return;
+    const e = b.entries.find((e) => equals(e.contact.id, id));
+    if (!e) return;
+    b.entries = b.entries.filter((x) => x !== e);
+    this.#forget(e.contact);
+  }
+
+  #forget(c: Contact): void {
+    const addr = addrKey(c);
+    const id = this.#byAddress.get(addr);
+    if (id && equals(id, c.id)) this.#byAddress.delete(addr);
   }
 
   /**

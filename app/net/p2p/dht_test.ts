@@ -2,6 +2,7 @@
 import { deepEqual, equal, notEqual, ok, rejects, throws } from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import fc from "fast-check";
+import { equals } from "@rtclite/std/bytes";
 import { run, startPeer } from "@rtclite/testing";
 import {
   type Address,
@@ -25,10 +26,18 @@ import {
   type OperationResult,
   parseAddress,
   randomId,
+  type RemovalSignature,
+  removalSigningInput,
   RoutingTable,
+  signRemoval,
+  signValue,
   toHex,
   UdpDht,
+  type ValueSignature,
+  verifyRemoval,
+  verifyValue,
 } from "./dht.ts";
+import { exportPublicKey, generateKeyPair, sign } from "../../sec/crypto.ts";
 
 const idb = (first: number, last = 0) => {
   const id = new Uint8Array(ID_LENGTH);
@@ -106,6 +115,29 @@ Deno.test("RoutingTable pings the oldest before evicting it (Kademlia §2.2)", a
     equal(rt.size, 0);
     equal(rt.failed(idb(0x80)), false);
   });
+});
+
+Deno.test("RoutingTable keeps one identifier per address", () => {
+  const rt = new RoutingTable(idb(0), { k: 4, clock: () => 0 });
+  // One sender claiming many identifiers occupies one entry: the latest.
+  for (let i = 0; i < 50; i++) rt.seen(contact(randomId(), 9));
+  equal(rt.size, 1);
+  rt.seen(contact(idb(0x80), 1));
+  rt.seen(contact(idb(0x40), 2));
+  equal(rt.size, 3);
+  // A node restarted with a new identifier on the same address replaces the old one.
+  rt.seen(contact(idb(0x81), 1));
+  deepEqual(
+    rt.contacts().map((c) => c.id[0]).sort(),
+    [0x40, 0x81, rt.contacts().find((c) => c.port === 9)!.id[0]].sort(),
+  );
+  equal(rt.size, 3);
+  // A node that moves to another port keeps its entry, and its old address is free.
+  rt.seen(contact(idb(0x81), 5));
+  rt.seen(contact(idb(0x20), 1));
+  equal(rt.size, 4);
+  rt.remove(idb(0x20));
+  equal(rt.size, 3);
 });
 
 Deno.test("RoutingTable.closest() sorts by XOR distance", () => {
@@ -609,6 +641,212 @@ Deno.test("DhtNode caps values per key, unsigned values per key and per origin",
   deepEqual(text(net.run(3, (n) => n.get("k"))), ["a", "b", "d"]);
 });
 
+// === Signed values ===
+
+const enc = new TextEncoder();
+const dec = (v: Uint8Array) => new TextDecoder().decode(v);
+
+Deno.test("signValue() / signRemoval(): signatures cover key, value, id, seq and expiry", async () => {
+  const owner = await generateKeyPair("Ed25519");
+  const key = hashKey("alice");
+  const v = enc.encode("sip:alice@10.0.0.1");
+  const s = await signValue(owner, "alice", v, { ttl: 60, now: 1_000_000, seq: 5, id: 2 });
+  deepEqual(s.owner, await exportPublicKey(owner.publicKey, "raw"));
+  equal(s.expires, 1060);
+  equal(verifyValue(key, v, s), true);
+  // Each field is covered.
+  equal(verifyValue(hashKey("bob"), v, s), false);
+  equal(verifyValue(key, enc.encode("sip:eve@10.6.6.6"), s), false);
+  for (const change of [{ id: 3 }, { seq: 6 }, { expires: 99999 }]) {
+    equal(verifyValue(key, v, { ...s, ...change }), false, JSON.stringify(change));
+  }
+  const other = await generateKeyPair("Ed25519");
+  equal(verifyValue(key, v, { ...s, owner: await exportPublicKey(other.publicKey, "raw") }), false);
+  equal(verifyValue(key, v, { ...s, signature: new Uint8Array(64) }), false);
+  equal(verifyValue(key, v, { ...s, owner: new Uint8Array(5) }), false);
+  // A removal signature is not a put signature, and the other way round (context strings).
+  const r = await signRemoval(owner, "alice", v, { seq: 6, id: 2 });
+  equal(verifyRemoval(key, hashKey(v), r), true);
+  equal(verifyRemoval(key, hashKey(enc.encode("x")), r), false);
+  equal(verifyRemoval(key, hashKey(v), { ...r, seq: 7 }), false);
+  const asPut: ValueSignature = { ...r, expires: 0 };
+  equal(verifyValue(key, v, asPut), false);
+  // Signed with Web Crypto, checked with the synchronous verifier: the same Ed25519.
+  const input = removalSigningInput(key, hashKey(v), { id: 2, seq: 8 });
+  const manual: RemovalSignature = {
+    owner: s.owner,
+    id: 2,
+    seq: 8,
+    signature: await sign(owner.privateKey, input),
+  };
+  equal(verifyRemoval(key, hashKey(v), manual), true);
+  await rejects(signValue(await generateKeyPair("ECDSA-P256"), "k", "v"), TypeError);
+  await rejects(signValue(owner, "k", "v", { ttl: 0 }), RangeError);
+});
+
+/** Owner and attacker keys, and helpers to craft raw STOREs and REMOVEs from a given port. */
+async function signedFixture(net: SimNet) {
+  const owner = await generateKeyPair("Ed25519");
+  const mallory = await generateKeyPair("Ed25519");
+  const ownerRaw = await exportPublicKey(owner.publicKey, "raw");
+  const inject = (fromPort: number, to: number, m: DhtMessage) =>
+    net.queue.push({
+      from: net.addr(fromPort),
+      out: [{ type: "send", to: net.addr(to), data: encodeMessage(m) }],
+    });
+  const holders = (key: string) =>
+    [...net.nodes].sort(([, a], [, b]) => compareDistance(a.id, b.id, hashKey(key))).slice(0, 8);
+  return { owner, mallory, ownerRaw, inject, holders };
+}
+
+const stored = (r: OperationResult) => (r.type === "put" ? r.stored : -1);
+const removed = (r: OperationResult) => (r.type === "remove" ? r.removed : -1);
+const found = (r: OperationResult) =>
+  r.type === "get"
+    ? r.values.map((v) => dec(v.value) + (v.signed ? `@${toHex(v.signed.owner).slice(0, 4)}` : ""))
+      .sort()
+    : [];
+
+Deno.test("DhtNode signed values: only the owner replaces or removes; replays refused (30 nodes)", async () => {
+  const net = new SimNet();
+  net.build(30);
+  const { owner, mallory, ownerRaw, inject, holders } = await signedFixture(net);
+  const tag = toHex(ownerRaw).slice(0, 4);
+  const ttl = 600;
+  const sig1 = await signValue(owner, "alice", "contact-1", { ttl, now: net.now, seq: 1 });
+  equal(stored(net.run(3, (n) => n.put("alice", "contact-1", { signature: sig1 }))), 8);
+  // Unsigned values share the key (OpenDHT semantics), and get() can filter by owner.
+  equal(stored(net.run(4, (n) => n.put("alice", "graffiti"))), 8);
+  deepEqual(found(net.run(20, (n) => n.get("alice"))), [`contact-1@${tag}`, "graffiti"]);
+  deepEqual(found(net.run(20, (n) => n.get("alice", { owner: ownerRaw }))), [`contact-1@${tag}`]);
+
+  // Mallory cannot overwrite: her own key makes her own slot, not the owner's...
+  const m1 = await signValue(mallory, "alice", "contact-evil", { ttl, now: net.now, seq: 9 });
+  equal(stored(net.run(5, (n) => n.put("alice", "contact-evil", { signature: m1 }))), 8);
+  deepEqual(found(net.run(21, (n) => n.get("alice", { owner: ownerRaw }))), [`contact-1@${tag}`]);
+  // ...and a STORE claiming the owner's key with her signature, or the owner's signature on
+  // another value, is refused by every holder (verified before storing).
+  const forged = [
+    { ...m1, owner: ownerRaw },
+    { ...sig1, seq: 99 },
+  ];
+  for (const signed of forged) {
+    for (const [port] of holders("alice")) {
+      inject(5, port, {
+        type: "store",
+        tx: 1,
+        sender: randomId(),
+        key: hashKey("alice"),
+        value: enc.encode("contact-evil"),
+        ttl,
+        signed,
+      });
+    }
+    net.pump();
+  }
+  throws(
+    () => net.nodes.get(5)!.put("alice", "contact-evil", { signature: { ...m1, owner: ownerRaw } }),
+    RangeError,
+  );
+  for (const [, n] of holders("alice")) {
+    deepEqual(n.storedValues("alice", ownerRaw).map((v) => dec(v.value)), ["contact-1"]);
+  }
+
+  // The owner updates (seq 2); a replay of the old put (seq 1) does not bring it back.
+  const sig2 = await signValue(owner, "alice", "contact-2", { ttl, now: net.now, seq: 2 });
+  equal(stored(net.run(3, (n) => n.put("alice", "contact-2", { signature: sig2 }))), 8);
+  equal(stored(net.run(5, (n) => n.put("alice", "contact-1", { signature: sig1 }))), 0);
+  deepEqual(found(net.run(22, (n) => n.get("alice", { owner: ownerRaw }))), [`contact-2@${tag}`]);
+
+  // Mallory cannot remove it: no secret works on a signed value, nor her own signature.
+  equal(removed(net.run(5, (n) => n.remove("alice", "contact-2", "guess"))), 0);
+  const mr = await signRemoval(mallory, "alice", "contact-2", { seq: 10 });
+  equal(removed(net.run(5, (n) => n.remove("alice", "contact-2", mr))), 0);
+  for (const [port] of holders("alice")) {
+    inject(5, port, {
+      type: "remove",
+      tx: 2,
+      sender: randomId(),
+      key: hashKey("alice"),
+      valueHash: hashKey("contact-2"),
+      ttl: 3600,
+      signed: { ...mr, owner: ownerRaw },
+    });
+  }
+  net.pump();
+  deepEqual(found(net.run(23, (n) => n.get("alice", { owner: ownerRaw }))), [`contact-2@${tag}`]);
+
+  // The owner removes it (seq 3); the removal is captured.
+  const r3 = await signRemoval(owner, "alice", "contact-2", { seq: 3 });
+  equal(removed(net.run(3, (n) => n.remove("alice", "contact-2", r3))), 8);
+  deepEqual(found(net.run(24, (n) => n.get("alice", { owner: ownerRaw }))), []);
+  // Replaying the captured put after the removal fails: its seq is not above the removal's.
+  equal(stored(net.run(5, (n) => n.put("alice", "contact-2", { signature: sig2 }))), 0);
+  // The owner puts again (seq 4). Mallory replays the captured removal: refused everywhere.
+  const sig4 = await signValue(owner, "alice", "contact-2", { ttl, now: net.now, seq: 4 });
+  equal(stored(net.run(3, (n) => n.put("alice", "contact-2", { signature: sig4 }))), 8);
+  const replay = net.run(5, (n) => n.remove("alice", "contact-2", r3));
+  ok(replay.type === "remove" && replay.removed === 0 && replay.denied === 8);
+  deepEqual(found(net.run(25, (n) => n.get("alice", { owner: ownerRaw }))), [`contact-2@${tag}`]);
+
+  // Signed expiry: past it, the value is gone, even republished or replayed.
+  net.advance(ttl * 1000 + 1000);
+  deepEqual(found(net.run(26, (n) => n.get("alice", { owner: ownerRaw }))), []);
+  equal(stored(net.run(5, (n) => n.put("alice", "contact-2", { signature: sig4, ttl: 600 }))), 0);
+});
+
+Deno.test("DhtNode signed values: one node cannot crowd out the owner (issue 18 item 15)", async () => {
+  const net = new SimNet();
+  net.build(30);
+  const { owner, ownerRaw, inject, holders } = await signedFixture(net);
+  const key = hashKey("room");
+  // The attacker (port 99, not in the network) sends each of the k closest nodes 300 unsigned
+  // values, then 40 signed values under 40 fresh owner keys: more than the key's 256 slots.
+  // Each datagram claims a fresh node identifier, too.
+  const sybils = await Promise.all(Array.from({ length: 40 }, () => generateKeyPair("Ed25519")));
+  for (const [port] of holders("room")) {
+    for (let i = 0; i < 300; i++) {
+      inject(99, port, {
+        type: "store",
+        tx: i,
+        sender: randomId(),
+        key,
+        value: enc.encode(`junk-${i}`),
+        ttl: 3600,
+      });
+    }
+  }
+  net.pump();
+  const sybilSigs = await Promise.all(
+    sybils.map((k, i) => signValue(k, "room", `sybil-${i}`, { ttl: 3600, now: net.now })),
+  );
+  for (const [port] of holders("room")) {
+    sybilSigs.forEach((signed, i) =>
+      inject(99, port, {
+        type: "store",
+        tx: 1000 + i,
+        sender: randomId(),
+        key,
+        value: enc.encode(`sybil-${i}`),
+        ttl: 3600,
+        signed,
+      })
+    );
+  }
+  net.pump();
+  // One origin got 32 slots per key at most (default), whatever it sent.
+  for (const [, n] of holders("room")) equal(n.storedValues("room").length, 32);
+  // The owner's put is stored on all k closest nodes, and found.
+  const sig = await signValue(owner, "room", "alice-contact", { ttl: 600, now: net.now });
+  equal(stored(net.run(7, (n) => n.put("room", "alice-contact", { signature: sig }))), 8);
+  deepEqual(
+    found(net.run(12, (n) => n.get("room", { owner: ownerRaw }))),
+    [`alice-contact@${toHex(ownerRaw).slice(0, 4)}`],
+  );
+  // Unsigned puts by other nodes still find room too, up to the unsigned share of the key.
+  equal(stored(net.run(8, (n) => n.put("room", "bob-note"))), 8);
+});
+
 // === A real network on 127.0.0.1 ===
 
 Deno.test({
@@ -644,6 +882,113 @@ Deno.test({
       equal(await alive[3]!.remove("room", "bob", "b-pw"), true);
       deepEqual(await alive[4]!.getText("room"), []);
     } finally {
+      for (const n of nodes) await n.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "UdpDht: 25 nodes on 127.0.0.1, an attacker node cannot overwrite, remove or crowd out a signed value",
+  async fn() {
+    const nodes: UdpDht[] = [];
+    const raw = createSocket("udp4");
+    try {
+      for (let i = 0; i < 26; i++) nodes.push(await UdpDht.open({ k: 8, rpcTimeout: 300 }));
+      for (const n of nodes.slice(1)) await n.join([nodes[0]!.address]);
+      const mallory = nodes[25]!;
+      const alice = await generateKeyPair("Ed25519");
+      const aliceRaw = await exportPublicKey(alice.publicKey, "raw");
+      const eve = await generateKeyPair("Ed25519");
+      const key = hashKey("sip:alice@example.com");
+      const holders = nodes.filter((n) => n !== mallory)
+        .sort((a, b) => compareDistance(a.node.id, b.node.id, key)).slice(0, 8);
+      let answers = 0, sent = 0;
+      raw.on("message", () => answers++);
+      const send = (to: UdpDht, m: DhtMessage) =>
+        new Promise((r) => raw.send(encodeMessage(m), to.address.port, "127.0.0.1", r));
+
+      const drained = async (expected: number) => {
+        const deadline = Date.now() + 20_000;
+        while (answers < expected && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        equal(answers, expected);
+      };
+      // Mallory floods the key's holders first: 300 unsigned values from her socket, in bursts
+      // of 50 each answered before the next (a socket buffer on loopback holds ~200 datagrams;
+      // beyond that the kernel would drop the flood rather than the node refuse it).
+      for (const h of holders) {
+        for (let i = 0; i < 300; i++) {
+          if (i % 50 === 0) await drained(sent);
+          sent++;
+          await send(h, {
+            type: "store",
+            tx: i,
+            sender: mallory.node.id,
+            key,
+            value: enc.encode(`junk-${i}`),
+            ttl: 600,
+          });
+        }
+      }
+      // Every STORE was answered (stored or refused).
+      await drained(8 * 300);
+      // Each holder has taken 32 of them (one origin's share of a key) and refused the rest.
+      deepEqual(holders.map((h) => h.node.storedValues(key).length), Array(8).fill(32));
+      // Alice's put still lands on all k nodes.
+      equal(
+        await nodes[3]!.put("sip:alice@example.com", "contact-1", { owner: alice, ttl: 600 }),
+        8,
+      );
+      const mine = { owner: alice.publicKey };
+      deepEqual(await nodes[7]!.getText("sip:alice@example.com", mine), ["contact-1"]);
+
+      // Overwrite attempts: Mallory's own key fills her own slot only; a forged claim of
+      // Alice's key is refused.
+      equal(
+        await mallory.put("sip:alice@example.com", "contact-evil", { owner: eve, ttl: 600 }),
+        8,
+      );
+      const evil = await signValue(eve, key, "contact-evil", { ttl: 600, seq: Date.now() * 2 });
+      for (const h of holders) {
+        await send(h, {
+          type: "store",
+          tx: 1,
+          sender: mallory.node.id,
+          key,
+          value: enc.encode("contact-evil"),
+          ttl: 600,
+          signed: { ...evil, owner: aliceRaw },
+        });
+      }
+      deepEqual(await nodes[8]!.getText("sip:alice@example.com", mine), ["contact-1"]);
+
+      // Removal attempts: a guessed secret, Mallory's own signature: refused.
+      equal(await mallory.remove("sip:alice@example.com", "contact-1", "guess"), false);
+      equal(await mallory.remove("sip:alice@example.com", "contact-1", eve), false);
+      deepEqual(await nodes[9]!.getText("sip:alice@example.com", mine), ["contact-1"]);
+
+      // Alice moves: she removes contact-1 and puts contact-2; Mallory captured the removal.
+      const removal = await signRemoval(alice, key, "contact-1");
+      equal(await nodes[3]!.remove("sip:alice@example.com", "contact-1", removal), true);
+      equal(
+        await nodes[3]!.put("sip:alice@example.com", "contact-1", { owner: alice, ttl: 600 }),
+        8,
+      );
+      // Replaying the captured removal after Alice's new put is refused by every holder.
+      equal(await mallory.remove("sip:alice@example.com", "contact-1", removal), false);
+      deepEqual(await nodes[10]!.getText("sip:alice@example.com", mine), ["contact-1"]);
+      // The unfiltered get sees everyone's values; Alice's signed one among them.
+      const all = await nodes[11]!.getValues("sip:alice@example.com");
+      ok(
+        all.some((v) =>
+          v.signed && equals(v.signed.owner, aliceRaw) && dec(v.value) === "contact-1"
+        ),
+      );
+      ok(all.every((v) => !v.signed || verifyValue(key, v.value, v.signed)));
+    } finally {
+      await new Promise<void>((r) => raw.close(() => r()));
       for (const n of nodes) await n.close();
     }
   },
