@@ -1609,6 +1609,8 @@ export interface PutOptions {
   ttl?: number;
   /** Secret that {@linkcode DhtNode.remove} must present; without it the value cannot be removed. */
   secret?: Uint8Array | string;
+  /** The SHA-1 of the secret, when only that is known (OpenDHT's `put_removable`). */
+  secretHash?: Uint8Array;
   /**
    * The owner's signature ({@linkcode signValue}): the value is stored in the owner's slot, which
    * only the owner can replace or remove. Not with `secret`. The TTL defaults to the time left
@@ -1958,7 +1960,13 @@ export class DhtNode {
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 0xffffffff) {
       throw new RangeError(`Cannot put: TTL ${ttl} is not a positive integer of seconds`);
     }
-    const secretHash = options.secret === undefined ? undefined : hashKey(options.secret);
+    if (options.secret !== undefined && options.secretHash !== undefined) {
+      throw new TypeError("Cannot put: give a secret or its hash, not both");
+    }
+    if (options.secretHash !== undefined && options.secretHash.length !== ID_LENGTH) {
+      throw new RangeError(`Cannot put: secret hash has ${options.secretHash.length} bytes`);
+    }
+    const secretHash = options.secret === undefined ? options.secretHash : hashKey(options.secret);
     if (options.secret !== undefined && toBytes(options.secret).length > MAX_SECRET_SIZE) {
       throw new RangeError(`Cannot put: secret longer than ${MAX_SECRET_SIZE} bytes`);
     }
@@ -2026,8 +2034,30 @@ export class DhtNode {
     secret: Uint8Array | string | RemovalSignature,
     ttl = 3600,
   ): { id: number; out: DhtOutput[] } {
+    return this.removeHash(key, hashKey(toBytes(value)), secret, ttl);
+  }
+
+  /**
+   * {@linkcode DhtNode.remove} for a value known by its SHA-1 (as OpenDHT's `rm` names it).
+   *
+   * @param key The key.
+   * @param valueHash SHA-1 of the value.
+   * @param secret The secret given to {@linkcode DhtNode.put}, or the owner's removal signature.
+   * @param ttl Seconds the nodes remember the removal (default 3600).
+   * @returns The operation id and what to do.
+   * @throws {RangeError} When the hash is not 20 bytes, the secret is too long or the signature
+   * does not match.
+   */
+  removeHash(
+    key: Key,
+    valueHash: Uint8Array,
+    secret: Uint8Array | string | RemovalSignature,
+    ttl = 3600,
+  ): { id: number; out: DhtOutput[] } {
     const k = toKey(key);
-    const valueHash = hashKey(toBytes(value));
+    if (valueHash.length !== ID_LENGTH) {
+      throw new RangeError(`Cannot remove: value hash has ${valueHash.length} bytes, expected 20`);
+    }
     const signed = typeof secret === "string" || secret instanceof Uint8Array ? undefined : secret;
     const s = signed ? undefined : toBytes(secret as Uint8Array | string);
     if (s && s.length > MAX_SECRET_SIZE) {
@@ -2701,6 +2731,27 @@ export class UdpDht implements AsyncDisposable {
       : await signRemoval(secret, key, value, options);
     const r = await this.#run(this.#node.remove(key, value, proof, ttl));
     return r.type === "remove" && r.removed > 0;
+  }
+
+  /**
+   * Removes a value known by its SHA-1, presenting its secret (OpenDHT's `rm`).
+   *
+   * @param key The key.
+   * @param valueHash SHA-1 of the value.
+   * @param secret The secret it was put with, or a removal the owner signed.
+   * @param ttl Seconds the removal is remembered (default 3600).
+   * @returns How many of the closest nodes removed it, and how many refused.
+   */
+  async removeHash(
+    key: Key,
+    valueHash: Uint8Array,
+    secret: Uint8Array | string | RemovalSignature,
+    ttl?: number,
+  ): Promise<{ removed: number; denied: number }> {
+    const r = await this.#run(this.#node.removeHash(key, valueHash, secret, ttl));
+    return r.type === "remove"
+      ? { removed: r.removed, denied: r.denied }
+      : { removed: 0, denied: 0 };
   }
 
   /** Closes the socket; pending operations reject with a {@linkcode DhtError}. */
