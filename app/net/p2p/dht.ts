@@ -2158,6 +2158,15 @@ export class DhtNode {
       alpha: this.#alpha,
     }, this.#id);
     let finished = false;
+    const verified = new Set<string>();
+    const checked = (value: Uint8Array, signed: ValueSignature) => {
+      const copy = [signed.owner, signed.signature, hashKey(value)].map(toHex).join("/") +
+        `/${signed.id}/${signed.seq}/${signed.expires}`;
+      if (verified.has(copy)) return true;
+      if (!verifyValue(target, value, signed)) return false;
+      verified.add(copy);
+      return true;
+    };
     const query = (contacts: Contact[]) => {
       for (const c of contacts) {
         const req: Request = !values
@@ -2168,11 +2177,12 @@ export class DhtNode {
         this.#request(c, c.id, req, (m) => {
           if (m.type === "nodes") query(l.answer(c.id, m.nodes));
           else if (m.type === "values") {
-            // Trust no node with signed values: check each, and the owner asked for.
+            // Trust no node with signed values: check each (a copy already checked in this
+            // lookup once), and the owner asked for.
             const owner = values ? values.owner : undefined;
             const valid = m.values.filter((v) =>
-              (!v.signed || verifyValue(target, v.value, v.signed)) &&
-              (!owner || (v.signed && equals(v.signed.owner, owner)))
+              (!owner || (v.signed && equals(v.signed.owner, owner))) &&
+              (!v.signed || checked(v.value, v.signed))
             );
             query(l.answer(c.id, m.nodes, valid));
           } else query(l.failure(c.id));
