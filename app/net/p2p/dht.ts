@@ -338,6 +338,8 @@ export interface WireValue {
   ttl: number;
   /** The owner's signature, for a signed value. */
   signed?: ValueSignature;
+  /** SHA-1 of the removal secret, for an unsigned value put with one (OpenDHT's `get_details`). */
+  secretHash?: Uint8Array;
 }
 
 /** Fields every message has. */
@@ -627,7 +629,8 @@ function checkTtl(w: ByteWriter, ttl: number): void {
  * find-node:   target(20)
  * find-value:  key(20) hasOwner(1) [owner(32)]
  * nodes:       count(1) contact*      contact = id(20) family(1)=4|6 addr(4|16) port(2)
- * values:      count(1) (ttl(4) signed(1) [vsig] len(2) value)*  count(1) contact*
+ * values:      count(1) (ttl(4) flags(1) [vsig if 1] [secretHash(20) if 2] len(2) value)*
+ *              count(1) contact*
  * store:       key(20) ttl(4) kind(1) [secretHash(20) if 1 | vsig if 2] len(2) value
  * stored:      status(1) 0=stored 1=refused
  * remove:      key(20) valueHash(20) ttl(4) kind(1) [len(1) secret if 0 | rsig if 1]
@@ -684,8 +687,9 @@ export function encodeMessage(m: DhtMessage): Uint8Array {
         checkValue(w, v.value);
         checkTtl(w, v.ttl);
         w.u32(v.ttl);
-        w.u8(v.signed ? 1 : 0);
+        w.u8((v.signed ? 1 : 0) | (v.secretHash ? 2 : 0));
         if (v.signed) writeValueSignature(w, v.signed);
+        if (v.secretHash) writeId(w, v.secretHash, "secret hash");
         w.u16(v.value.length);
         w.bytes(v.value);
       }
@@ -801,11 +805,14 @@ export function decodeMessage(data: Uint8Array): DhtMessage {
       const values: WireValue[] = [];
       for (let i = 0; i < n; i++) {
         const ttl = r.u32("TTL");
-        const signed = readFlag(r, "signed flag", 1) ? readValueSignature(r) : undefined;
+        const flags = readFlag(r, "value flags", 3);
+        const v: WireValue = { value: new Uint8Array(), ttl };
+        if (flags & 1) v.signed = readValueSignature(r);
+        if (flags & 2) v.secretHash = r.bytes(ID_LENGTH, "secret hash");
         const len = r.u16("value length");
         if (len > MAX_VALUE_SIZE) r.fail(`value has ${len} bytes, at most ${MAX_VALUE_SIZE}`);
-        const value = r.bytes(len, "value");
-        values.push(signed ? { value, ttl, signed } : { value, ttl });
+        v.value = r.bytes(len, "value");
+        values.push(v);
       }
       m = { type, tx, sender, values, nodes: readContacts(r) };
       break;
@@ -1633,6 +1640,8 @@ export interface FoundValue {
   ttl: number;
   /** The owner's signature (verified), for a signed value: `signed.owner` is who put it. */
   signed?: ValueSignature;
+  /** SHA-1 of the removal secret of an unsigned value put with one. */
+  secretHash?: Uint8Array;
 }
 
 /** The result of a finished operation. */
@@ -1830,8 +1839,10 @@ export class DhtNode {
     return [...this.#store.get(toHex(toKey(key)))?.values() ?? []]
       .filter((s) => s.expires > now && (!owner || (s.signed && equals(s.signed.owner, owner))))
       .map((s) => {
-        const ttl = Math.ceil((s.expires - now) / 1000);
-        return s.signed ? { value: s.value, ttl, signed: s.signed } : { value: s.value, ttl };
+        const v: FoundValue = { value: s.value, ttl: Math.ceil((s.expires - now) / 1000) };
+        if (s.signed) v.signed = s.signed;
+        if (s.secretHash) v.secretHash = s.secretHash;
+        return v;
       });
   }
 
@@ -2477,7 +2488,7 @@ export class DhtNode {
         const stored = this.storedValues(m.key, m.owner)
           .sort((a, b) => Number(!!b.signed) - Number(!!a.signed));
         for (const v of stored) {
-          const size = 7 + (v.signed ? 112 : 0) + v.value.length;
+          const size = 7 + (v.signed ? 112 : 0) + (v.secretHash ? 20 : 0) + v.value.length;
           if (values.length === 255 || (room -= size) < 0) break;
           values.push(v);
         }

@@ -301,9 +301,12 @@ const arbMessage: fc.Arbitrary<DhtMessage> = fc.oneof(
     type: fc.constant("values" as const),
     ...header,
     values: fc.array(
-      fc.record({ value: arbValue, ttl: fc.nat(0xffffffff), signed: arbValueSignature }, {
-        requiredKeys: ["value", "ttl"],
-      }),
+      fc.record({
+        value: arbValue,
+        ttl: fc.nat(0xffffffff),
+        signed: arbValueSignature,
+        secretHash: arbId,
+      }, { requiredKeys: ["value", "ttl"] }),
       { maxLength: 5 },
     ),
     nodes: fc.array(arbContact, { maxLength: 8 }),

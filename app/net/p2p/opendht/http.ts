@@ -95,7 +95,12 @@ export function dhtBackend(dht: GatewayDht): OpenDhtBackend {
   return {
     put: (key, value, ttl, secretHash) =>
       dht.put(key, value, secretHash ? { ttl, secretHash } : { ttl }),
-    get: async (key) => (await dht.getValues(key)).map((v) => ({ value: v.value, ttl: v.ttl })),
+    get: async (key) =>
+      (await dht.getValues(key)).map((v) => {
+        const found: BackendValue = { value: v.value, ttl: v.ttl };
+        if (v.secretHash) found.secretHash = v.secretHash;
+        return found;
+      }),
     rm: (key, valueHash, secret, ttl) => dht.removeHash(key, valueHash, secret, ttl),
   };
 }

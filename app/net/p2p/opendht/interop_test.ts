@@ -1,5 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok } from "node:assert/strict";
+import { sha1 } from "@noble/hashes/legacy.js";
+import { toHex } from "@rtclite/std/bytes";
 import { interopTest, run } from "@rtclite/testing";
 import { UdpDht } from "../dht.ts";
 import { OpenDhtClient } from "./mod.ts";
@@ -27,6 +29,7 @@ out["get"] = sorted(vals)
 out["pages"] = pages
 details, _ = pxy.get_details(key, 20, Binary(b""), "get.py")
 out["ttls"] = sorted(d[1] for d in details)
+out["secret_hashes"] = sorted([d[0].data.decode(), d[2], d[3].data.hex()] for d in details if d[2])
 try:
     pxy.rm(key, sha(b"blue"), "SHA", Binary(b"guess"), 3600, "rm.py")
     out["wrong_secret"] = "accepted"
@@ -67,6 +70,9 @@ interopTest(
       const ttls = out.ttls as number[];
       equal(ttls.length, 9);
       ok(ttls.every((t) => (t > 540 && t <= 600) || (t > 3540 && t <= 3600)), String(ttls));
+      // get_details tells the removable value and its secret's SHA-1, as OpenDHT did.
+      const donttell = toHex(sha1(new TextEncoder().encode("donttell")));
+      deepEqual(out.secret_hashes, [["blue", "SHA", donttell]]);
       equal(out.wrong_secret, -32500);
       equal(out.rm, 0);
       deepEqual(out.after_rm, ["red", ...shades]);

@@ -25,10 +25,10 @@
  * bytes (shorter ones are zero-padded: clients send the SHA-1 of a name), values at most 1024,
  * TTLs at most 604 800 s (a week).
  *
- * Differences: a wrong secret in `rm` is a fault here (OpenDHT silently stored an `rm` that
- * matched nothing); `get_details` reports `hash_type` `""` and an empty `secret_hash`, because
- * our DHT does not hand secret hashes back to readers; values signed by an owner (see the DHT)
- * are returned like the others.
+ * `get_details` reports `SHA` and the secret's SHA-1 for a removable value, and `""` and empty
+ * bytes for the others. Differences: a wrong secret in `rm` is a fault here (OpenDHT silently
+ * stored an `rm` that matched nothing); values signed by an owner (see the DHT) are returned like
+ * the others.
  *
  * @see {@link http://opendht.org/users-guide.html | OpenDHT User's Guide}
  * @see {@link https://sigcomm.org/sites/default/files/ccr/papers/2005/October/1080091-1080102.pdf | OpenDHT: A Public DHT Service and Its Uses (Rhea et al., 2005)}
@@ -108,6 +108,8 @@ export interface BackendValue {
   value: Uint8Array;
   /** Seconds it has left. */
   ttl: number;
+  /** SHA-1 of its removal secret, when it was put with one. */
+  secretHash?: Uint8Array;
 }
 
 /** What the gateway needs from a DHT (`http.ts` binds it to a `UdpDht`). */
@@ -185,10 +187,11 @@ export function memoryBackend(clock: () => number = Date.now): OpenDhtBackend {
     get(key) {
       const now = clock();
       return Promise.resolve(
-        [...live(key)?.values() ?? []].map((v) => ({
-          value: v.value,
-          ttl: Math.ceil((v.expires - now) / 1000),
-        })),
+        [...live(key)?.values() ?? []].map((v) => {
+          const found: BackendValue = { value: v.value, ttl: Math.ceil((v.expires - now) / 1000) };
+          if (v.secretHash) found.secretHash = v.secretHash;
+          return found;
+        }),
       );
     },
     rm(key, valueHash, secret) {
@@ -400,7 +403,12 @@ export class OpenDhtGateway {
         const next = page.length < rest.length ? page.at(-1)!.hash : new Uint8Array();
         const values: XmlRpcValue[] = call.method === "get"
           ? page.map((v) => v.value)
-          : page.map((v) => [v.value, v.ttl, "", new Uint8Array()]);
+          : page.map((v) => [
+            v.value,
+            v.ttl,
+            v.secretHash ? "SHA" : "",
+            v.secretHash ?? new Uint8Array(),
+          ]);
         return [values, next];
       }
       case "rm": {

@@ -171,7 +171,10 @@ Deno.test("OpenDhtGateway: put, put_removable, get, get_details and rm as OpenDH
   const [details] = await callGateway(gw, "get_details", [key, 10, new Uint8Array(), "g"]) as [
     [Uint8Array, number, string, Uint8Array][],
   ];
-  deepEqual(details.map((d) => [dec(d[0]), d[1]]).sort(), [["blue", 600], ["red", 60]]);
+  deepEqual(details.map((d) => [dec(d[0]), d[1], d[2], d[3]]).sort(), [
+    ["blue", 600, "SHA", secretHash],
+    ["red", 60, "", new Uint8Array()],
+  ]);
   // rm with the wrong secret: a fault; with the right one: gone.
   await rejects(
     gw.call({
