@@ -731,6 +731,46 @@ export async function importPrivateKey(
   }
 }
 
+/**
+ * The public key of a private key (Ed25519, ECDSA, ECDH, X25519, RSA), e.g. after importing a
+ * PKCS#8 file, which holds both.
+ *
+ * @param privateKey The private key (extractable).
+ * @returns The key pair.
+ * @throws {TypeError} When the key is not a private key.
+ *
+ * @example
+ * ```ts
+ * import { exportPrivateKey, exportPublicKey, generateKeyPair, importPrivateKey, keyPairOf }
+ *   from "@rtclite/app/sec/crypto";
+ * import { deepEqual } from "node:assert/strict";
+ * const keys = await generateKeyPair();
+ * const again = await keyPairOf(await importPrivateKey(await exportPrivateKey(keys.privateKey, "pem"), "Ed25519"));
+ * deepEqual(await exportPublicKey(again.publicKey, "raw"), await exportPublicKey(keys.publicKey, "raw"));
+ * ```
+ */
+export async function keyPairOf(privateKey: CryptoKey): Promise<CryptoKeyPair> {
+  if (privateKey.type !== "private") {
+    throw new TypeError(`Cannot derive a public key from a ${privateKey.type} key`);
+  }
+  const jwk = await crypto.subtle.exportKey("jwk", privateKey);
+  for (const k of ["d", "p", "q", "dp", "dq", "qi", "oth", "key_ops"] as const) delete jwk[k];
+  const name = privateKey.algorithm.name;
+  const usages: KeyUsage[] = name === "ECDH" || name === "X25519"
+    ? []
+    : name === "RSA-OAEP"
+    ? ["encrypt", "wrapKey"]
+    : ["verify"];
+  const publicKey = await crypto.subtle.importKey(
+    "jwk",
+    jwk,
+    privateKey.algorithm as Algorithm,
+    true,
+    usages,
+  );
+  return { privateKey, publicKey };
+}
+
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

@@ -17,6 +17,7 @@ import {
   generateKeyPair,
   importPrivateKey,
   importPublicKey,
+  keyPairOf,
   parseCertificate,
   sign,
   type SigningAlgorithm,
@@ -108,6 +109,10 @@ Deno.test("keys export and import in raw, SPKI, PKCS#8, JWK and PEM", async (t) 
           equal(await verify(await importPublicKey(pub, alg), data, sig), true);
         }
       }
+      // The public key is recovered from a PKCS#8 file alone.
+      const pair = await keyPairOf(await importPrivateKey(privPem, alg));
+      deepEqual(await exportPublicKey(pair.publicKey, "spki"), spki);
+      await rejects(keyPairOf(keys.publicKey), TypeError);
       // Fingerprints: SHA-256 of the SPKI, the same after a round trip.
       const fp = await fingerprint(keys.publicKey);
       deepEqual(

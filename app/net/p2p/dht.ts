@@ -30,7 +30,8 @@
  * to enforce before anything is allocated. See {@linkcode encodeMessage}.
  *
  * Command line: `deno run -A app/net/p2p/dht.ts --port 4000 [--bootstrap 127.0.0.1:4001]
- * [--ttl SECONDS] [--secret S] [--timeout MS] put KEY VALUE | get KEY | remove KEY VALUE | serve`.
+ * [--ttl SECONDS] [--secret S | --owner KEY.pem] [--timeout MS] put KEY VALUE | get KEY |
+ * remove KEY VALUE | serve`.
  * A one-shot command runs a node of its own for the duration of the command.
  *
  * @see {@link https://pdos.csail.mit.edu/~petar/papers/maymounkov-kademlia-lncs.pdf | Kademlia: A Peer-to-peer Information System Based on the XOR Metric (Maymounkov and Mazières, 2002)}
@@ -79,7 +80,7 @@ import { ByteReader, ByteWriter, equals, fromHex as bytesFromHex, toHex } from "
 import { runCommand, UsageError } from "@rtclite/std/cli";
 import { ParseError } from "@rtclite/std/errors";
 import { getLogger } from "@rtclite/std/log";
-import { exportPublicKey, sign } from "../../sec/crypto.ts";
+import { exportPublicKey, importPrivateKey, keyPairOf, sign } from "../../sec/crypto.ts";
 
 export { ParseError, toHex };
 
@@ -2797,14 +2798,16 @@ export class UdpDht implements AsyncDisposable {
 
 const command = {
   name: "app/net/p2p/dht.ts",
-  usage:
-    "[--host H] [--port P] [--bootstrap HOST:PORT]... [--ttl S] [--secret S] [--timeout MS]\n" +
-    "  put KEY VALUE | get KEY | remove KEY VALUE | serve",
+  usage: "[--host H] [--port P] [--bootstrap HOST:PORT]... [--ttl S] [--secret S | --owner PEM]\n" +
+    "  [--timeout MS] put KEY VALUE | get KEY | remove KEY VALUE | serve",
   description: [
     "Commands:",
     "  put KEY VALUE        store VALUE under KEY on the closest nodes",
     "  get KEY              print the values under KEY, one a line",
-    "  remove KEY VALUE     remove VALUE (needs --secret as given to put)",
+    "  remove KEY VALUE     remove VALUE (needs --secret as given to put, or --owner)",
+    "With --owner (an Ed25519 private key in PKCS#8 PEM, as `openssl genpkey -algorithm",
+    "ed25519` writes), put stores a value signed by that owner, which only the owner can",
+    "replace or remove; get prints only that owner's values.",
     "  serve                run a node until interrupted",
     "A one-shot command runs a node of its own for the duration of the command.",
   ].join("\n"),
@@ -2815,6 +2818,7 @@ const command = {
     bootstrap: { value: "HOST:PORT", multiple: true, help: "a node to join through" },
     ttl: { value: "SECONDS", help: "time to live of a put, or of a removal (default 3600)" },
     secret: { value: "S", help: "removal secret of a put; needed by remove" },
+    owner: { value: "PEM", help: "sign puts and removals with this Ed25519 key file" },
     timeout: { value: "MS", help: "RPC timeout in milliseconds (default 2000)" },
   },
 } as const;
@@ -2846,7 +2850,25 @@ if (import.meta.main) {
         throw new UsageError(`Expected put KEY VALUE, get KEY, remove KEY VALUE or serve`);
       }
       if (port > 65535 || rpcTimeout === 0) throw new UsageError("Invalid --port or --timeout");
-      if (cmd === "remove" && secret === undefined) throw new UsageError("remove needs --secret");
+      if (secret !== undefined && values.owner !== undefined) {
+        throw new UsageError("Give --secret or --owner, not both");
+      }
+      if (cmd === "remove" && secret === undefined && values.owner === undefined) {
+        throw new UsageError("remove needs --secret or --owner");
+      }
+      let owner: CryptoKeyPair | undefined;
+      if (values.owner !== undefined) {
+        try {
+          owner = await keyPairOf(
+            await importPrivateKey(await Deno.readTextFile(values.owner), "Ed25519"),
+          );
+        } catch (e) {
+          console.error(
+            `Cannot read --owner ${values.owner}: ${e instanceof Error ? e.message : e}`,
+          );
+          return 1;
+        }
+      }
       let opened: UdpDht;
       try {
         opened = await UdpDht.open({ host, port, rpcTimeout });
@@ -2858,15 +2880,21 @@ if (import.meta.main) {
       if (bootstrap.length) await dht.join(bootstrap);
       switch (cmd) {
         case "put": {
-          const opts: PutOptions = secret === undefined ? { ttl } : { ttl, secret };
+          const opts: UdpPutOptions = owner
+            ? { ttl, owner }
+            : secret === undefined
+            ? { ttl }
+            : { ttl, secret };
           console.log(`stored on ${await dht.put(key!, value!, opts)} nodes`);
           break;
         }
         case "get":
-          for (const v of await dht.getText(key!)) console.log(v);
+          for (const v of await dht.getText(key!, owner ? { owner: owner.publicKey } : {})) {
+            console.log(v);
+          }
           break;
         case "remove":
-          if (!await dht.remove(key!, value!, secret!, ttl)) {
+          if (!await dht.remove(key!, value!, owner ?? secret!, ttl)) {
             console.error("not removed (not found, or wrong secret)");
             return 1;
           }

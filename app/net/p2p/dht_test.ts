@@ -37,7 +37,7 @@ import {
   verifyRemoval,
   verifyValue,
 } from "./dht.ts";
-import { exportPublicKey, generateKeyPair, sign } from "../../sec/crypto.ts";
+import { exportPrivateKey, exportPublicKey, generateKeyPair, sign } from "../../sec/crypto.ts";
 
 const idb = (first: number, last = 0) => {
   const id = new Uint8Array(ID_LENGTH);
@@ -1064,6 +1064,30 @@ Deno.test({
     equal((await dht(17042, "--nope", "get", "greeting")).code, 2);
     equal((await dht(17042, "--bootstrap", "nowhere", "get", "greeting")).code, 2);
     equal((await dht(17042, "remove", "greeting", "hello")).code, 2, "remove needs --secret");
+    // Signed: only the owner's key file removes the value.
+    const dir = await Deno.makeTempDir({ prefix: "rtclite-dht-cli-" });
+    try {
+      const keyFile = async (name: string) => {
+        const keys = await generateKeyPair("Ed25519");
+        await Deno.writeTextFile(`${dir}/${name}`, await exportPrivateKey(keys.privateKey, "pem"));
+        return `${dir}/${name}`;
+      };
+      const alice = await keyFile("alice.pem"), eve = await keyFile("eve.pem");
+      const signedPut = await dht(17041, ...boot, "--owner", alice, "put", "room", "alice@1");
+      equal(signedPut.stdout.trim(), "stored on 2 nodes", signedPut.stderr);
+      await dht(17041, ...boot, "--owner", eve, "put", "room", "eve@6");
+      equal((await dht(17042, ...boot, "--owner", alice, "get", "room")).stdout, "alice@1\n");
+      equal((await dht(17042, ...boot, "get", "room")).stdout, "alice@1\neve@6\n");
+      equal((await dht(17042, ...boot, "--owner", eve, "remove", "room", "alice@1")).code, 1);
+      equal((await dht(17042, ...boot, "--owner", alice, "remove", "room", "alice@1")).code, 0);
+      equal((await dht(17042, ...boot, "get", "room")).stdout, "eve@6\n");
+      equal((await dht(17042, "--owner", alice, "--secret", "x", "get", "room")).code, 2);
+      const missing = await dht(17042, "--owner", `${dir}/none.pem`, "get", "room");
+      equal(missing.code, 1);
+      ok(missing.stderr.includes("Cannot read --owner"), missing.stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
     const help = await dht(17042, "--help");
     equal(help.code, 0);
     ok(help.stdout.includes("put KEY VALUE"), help.stdout);
