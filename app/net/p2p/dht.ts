@@ -1493,8 +1493,11 @@ export class Lookup {
       this.#candidates.push({ contact, state: "new" });
     }
     this.#candidates.sort((a, b) => compareDistance(a.contact.id, b.contact.id, this.#target));
-    // Bound the shortlist: forget the farthest candidates nobody is waiting for.
-    const limit = 4 * this.#k;
+    // Bound the shortlist: forget the farthest candidates nobody is waiting for. Failed ones stay
+    // (so that they are not asked again) but do not count: otherwise dead or made-up contacts
+    // close to the target would push the live ones out of the list.
+    const failed = this.#candidates.reduce((n, c) => n + (c.state === "failed" ? 1 : 0), 0);
+    const limit = 4 * this.#k + failed;
     for (let i = this.#candidates.length - 1; i >= limit; i--) {
       if (this.#candidates[i]!.state !== "waiting") this.#candidates.splice(i, 1);
     }
@@ -1673,6 +1676,8 @@ interface Tombstone {
   secretHash?: Uint8Array;
   seq?: number;
   expires: number;
+  /** Who sent the removal: tombstones are bounded per origin as values are. */
+  origin: string;
 }
 
 interface Pending {
@@ -1774,6 +1779,7 @@ export class DhtNode {
   #table: RoutingTable;
   #store = new Map<string, Map<string, Stored>>();
   #tombstones = new Map<string, Tombstone>();
+  #tombstonesPerOrigin = new Map<string, number>();
   #count = 0;
   #pending = new Map<number, Pending>();
   #tx = crypto.getRandomValues(new Uint32Array(1))[0]!;
@@ -2097,8 +2103,8 @@ export class DhtNode {
         if (t === "self") {
           count(
             signed
-              ? this.#removeSignedLocal(k, valueHash, signed, ttl)
-              : this.#removeLocal(k, valueHash, s!, ttl),
+              ? this.#removeSignedLocal(k, valueHash, signed, ttl, "self")
+              : this.#removeLocal(k, valueHash, s!, ttl, "self"),
           );
           finish();
           continue;
@@ -2380,13 +2386,48 @@ export class DhtNode {
     return "stored";
   }
 
+  /**
+   * Records a removal. Tombstones are bounded like values: per origin, and in all; when the table
+   * is full a signed removal (which is what stops a replayed put) takes the place of the oldest
+   * unsigned one, so that a flood of cheap unsigned removals cannot make replays possible.
+   */
   #remember(key: string, tomb: Tombstone): void {
-    if (this.#tombstones.has(key) || this.#tombstones.size < this.#maxValues) {
-      this.#tombstones.set(key, tomb);
+    if (this.#tombstones.has(key)) this.#forgetTombstone(key);
+    else if ((this.#tombstonesPerOrigin.get(tomb.origin) ?? 0) >= this.#maxPerOrigin) return;
+    if (this.#tombstones.size >= this.#maxValues) {
+      if (tomb.seq === undefined) return;
+      const unsigned = [...this.#tombstones].find(([, t]) => t.seq === undefined);
+      if (!unsigned) return;
+      this.#forgetTombstone(unsigned[0]);
     }
+    this.#tombstones.set(key, tomb);
+    this.#tombstonesPerOrigin.set(
+      tomb.origin,
+      (this.#tombstonesPerOrigin.get(tomb.origin) ?? 0) + 1,
+    );
   }
 
-  #removeLocal(key: NodeId, valueHash: Uint8Array, secret: Uint8Array, ttl: number): RemoveStatus {
+  #forgetTombstone(key: string): void {
+    const t = this.#tombstones.get(key);
+    if (!t) return;
+    this.#tombstones.delete(key);
+    const n = (this.#tombstonesPerOrigin.get(t.origin) ?? 1) - 1;
+    if (n > 0) this.#tombstonesPerOrigin.set(t.origin, n);
+    else this.#tombstonesPerOrigin.delete(t.origin);
+  }
+
+  /** Number of removals remembered here (tombstones). */
+  get tombstoneCount(): number {
+    return this.#tombstones.size;
+  }
+
+  #removeLocal(
+    key: NodeId,
+    valueHash: Uint8Array,
+    secret: Uint8Array,
+    ttl: number,
+    origin: string,
+  ): RemoveStatus {
     const now = this.#clock();
     const k = toHex(key), vh = toHex(valueHash);
     const values = this.#store.get(k);
@@ -2397,7 +2438,7 @@ export class DhtNode {
       this.#deleteSlot(k, values!, vh);
     }
     const expires = Math.max(now + Math.min(ttl, this.#maxTtl) * 1000, s?.expires ?? 0);
-    this.#remember(`${k}/${vh}`, { secretHash, expires });
+    this.#remember(`${k}/${vh}`, { secretHash, expires, origin });
     return s && s.expires > now ? "removed" : "not-found";
   }
 
@@ -2406,6 +2447,7 @@ export class DhtNode {
     valueHash: Uint8Array,
     signed: RemovalSignature,
     ttl: number,
+    origin: string,
   ): RemoveStatus {
     const now = this.#clock();
     if (!verifyRemoval(key, valueHash, signed)) return "denied";
@@ -2423,7 +2465,7 @@ export class DhtNode {
     const matches = live && equals(hashKey(s.value), valueHash);
     if (matches) this.#deleteSlot(k, values!, slot);
     const expires = Math.max(now + Math.min(ttl, this.#maxTtl) * 1000, s?.expires ?? 0);
-    this.#remember(`${k}/${slot}`, { seq: signed.seq, expires });
+    this.#remember(`${k}/${slot}`, { seq: signed.seq, expires, origin });
     return matches ? "removed" : "not-found";
   }
 
@@ -2440,7 +2482,7 @@ export class DhtNode {
         }
       }
     }
-    for (const [key, t] of this.#tombstones) if (t.expires <= now) this.#tombstones.delete(key);
+    for (const [key, t] of this.#tombstones) if (t.expires <= now) this.#forgetTombstone(key);
     if (this.#table.size > 0) {
       for (const target of this.#table.staleTargets(this.#refreshInterval)) {
         this.#lookup(target, false, () => {});
@@ -2508,8 +2550,14 @@ export class DhtNode {
           ...reply,
           type: "removed",
           status: m.signed
-            ? this.#removeSignedLocal(m.key, m.valueHash, m.signed, m.ttl)
-            : this.#removeLocal(m.key, m.valueHash, m.secret ?? new Uint8Array(), m.ttl),
+            ? this.#removeSignedLocal(m.key, m.valueHash, m.signed, m.ttl, addrKey(from))
+            : this.#removeLocal(
+              m.key,
+              m.valueHash,
+              m.secret ?? new Uint8Array(),
+              m.ttl,
+              addrKey(from),
+            ),
         });
         break;
     }

@@ -850,6 +850,64 @@ Deno.test("DhtNode signed values: one node cannot crowd out the owner (issue 18 
   equal(stored(net.run(8, (n) => n.put("room", "bob-note"))), 8);
 });
 
+Deno.test("DhtNode: a flood of removals cannot evict the tombstone that stops a replayed put", async () => {
+  const net = new SimNet();
+  const caps = { maxValues: 60, maxValuesPerOrigin: 20 };
+  net.build(20, caps);
+  // The attacker runs 5 nodes of its own (ports 100-104) that take part in the DHT.
+  for (let p = 100; p < 105; p++) net.run(p, () => net.add(p, caps).join([net.addr(1)]));
+  const { owner, ownerRaw, inject, holders } = await signedFixture(net);
+  // The honest holders (an attacker node may be among the closest too).
+  const honest = () => holders("alice").filter(([p]) => p < 100);
+  const key = hashKey("alice");
+  const s1 = await signValue(owner, "alice", "contact-1", { ttl: 600, now: net.now, seq: 1 });
+  equal(stored(net.run(3, (n) => n.put("alice", "contact-1", { signature: s1 }))), 8);
+  // Each attacker node sends every holder 30 removals of values that do not exist: each one
+  // leaves a tombstone, until its origin's 20 and the node's 60 are used up.
+  for (let origin = 100; origin < 105; origin++) {
+    const sender = net.nodes.get(origin)!.id;
+    for (const [port] of honest()) {
+      for (let i = 0; i < 30; i++) {
+        inject(origin, port, {
+          type: "remove",
+          tx: i,
+          sender,
+          key: randomId(),
+          valueHash: randomId(),
+          ttl: 3600,
+          secret: enc.encode("x"),
+        });
+      }
+    }
+    if (origin === 100) {
+      net.pump();
+      for (const [, n] of honest()) equal(n.tombstoneCount, 20, "one origin: 20");
+    }
+  }
+  net.pump();
+  for (const [, n] of honest()) equal(n.tombstoneCount, 60, "the node: 60");
+  // The owner removes (seq 2): each holder makes room for the signed tombstone.
+  const r2 = await signRemoval(owner, key, "contact-1", { seq: 2 });
+  const rr = net.run(3, (n) => n.remove("alice", "contact-1", r2));
+  equal(removed(rr), 8);
+  for (const [, n] of honest()) equal(n.tombstoneCount, 60);
+  // The captured put, replayed to every holder, is refused by each: the tombstone held.
+  for (const [port] of honest()) {
+    inject(100, port, {
+      type: "store",
+      tx: 7,
+      sender: randomId(),
+      key,
+      value: enc.encode("contact-1"),
+      ttl: 600,
+      signed: s1,
+    });
+  }
+  net.pump();
+  for (const [, n] of honest()) deepEqual(n.storedValues("alice"), []);
+  deepEqual(found(net.run(9, (n) => n.get("alice", { owner: ownerRaw }))), []);
+});
+
 // === A real network on 127.0.0.1 ===
 
 Deno.test({
