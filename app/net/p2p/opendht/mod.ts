@@ -30,6 +30,11 @@
  * stored an `rm` that matched nothing); values signed by an owner (see the DHT) are returned like
  * the others.
  *
+ * Every put through a gateway reaches the DHT from the gateway's node, so the DHT's per-origin
+ * bounds (by default 32 new values under one key, 1024 in all, on each storing node) apply to
+ * all of a gateway's clients together: a busy public gateway needs storing nodes configured
+ * with higher bounds, or one DHT node per client population.
+ *
  * @see {@link http://opendht.org/users-guide.html | OpenDHT User's Guide}
  * @see {@link https://sigcomm.org/sites/default/files/ccr/papers/2005/October/1080091-1080102.pdf | OpenDHT: A Public DHT Service and Its Uses (Rhea et al., 2005)}
  *
