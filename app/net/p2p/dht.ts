@@ -10,6 +10,16 @@
  * the SHA-1 of an optional secret, which a later `remove` must present. Nodes refresh idle buckets
  * and republish the values they hold.
  *
+ * Values can also be signed by an owner (Ed25519): such a value lives in the owner's slot under
+ * the key (owner key and value id), which only the owner can fill, replace (a higher sequence
+ * number) or remove (a signed removal with a fresh sequence number, so that a captured removal
+ * cannot be replayed after the owner puts again). Every node verifies signatures before storing,
+ * when replicating and when a lookup returns values; `get` can ask for one owner's values.
+ * Unsigned values with removal secrets still work beside them (OpenDHT semantics). A key's slots
+ * are shared out so that one sender cannot take them: one origin address may add 32 values to a
+ * key (1024 in all), one owner 16, and unsigned values at most half of the key's 256 slots, so
+ * that they cannot crowd out signed ones. One address holds one entry in a routing table.
+ *
  * The core, {@linkcode DhtNode}, is sans-I/O: it takes datagrams and a clock and returns the
  * datagrams to send and the operations that finished; {@linkcode RoutingTable} and
  * {@linkcode Lookup} are usable alone. {@linkcode UdpDht} binds a core to a UDP socket
@@ -20,7 +30,8 @@
  * to enforce before anything is allocated. See {@linkcode encodeMessage}.
  *
  * Command line: `deno run -A app/net/p2p/dht.ts --port 4000 [--bootstrap 127.0.0.1:4001]
- * [--ttl SECONDS] [--secret S] [--timeout MS] put KEY VALUE | get KEY | remove KEY VALUE | serve`.
+ * [--ttl SECONDS] [--secret S | --owner KEY.pem] [--timeout MS] put KEY VALUE | get KEY |
+ * remove KEY VALUE | serve`.
  * A one-shot command runs a node of its own for the duration of the command.
  *
  * @see {@link https://pdos.csail.mit.edu/~petar/papers/maymounkov-kademlia-lncs.pdf | Kademlia: A Peer-to-peer Information System Based on the XOR Metric (Maymounkov and Mazières, 2002)}
@@ -42,14 +53,34 @@
  * deepEqual(await c.getText("greeting"), ["hello"]);
  * ```
  *
+ * @example A signed value: only its owner replaces or removes it
+ * ```ts
+ * import { UdpDht } from "@rtclite/app/net/p2p/dht";
+ * import { generateKeyPair } from "@rtclite/app/sec/crypto";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * await using a = await UdpDht.open();
+ * await using b = await UdpDht.open();
+ * await b.join([a.address]);
+ * const alice = await generateKeyPair("Ed25519"), eve = await generateKeyPair("Ed25519");
+ * equal(await a.put("sip:alice", "10.0.0.1:5060", { owner: alice }), 2);
+ * equal(await b.remove("sip:alice", "10.0.0.1:5060", eve), false); // not Eve's to remove
+ * equal(await a.put("sip:alice", "10.0.0.2:5060", { owner: alice }), 2); // replaces (later seq)
+ * deepEqual(await b.getText("sip:alice", { owner: alice.publicKey }), ["10.0.0.2:5060"]);
+ * equal(await a.remove("sip:alice", "10.0.0.2:5060", alice), true);
+ * deepEqual(await b.getText("sip:alice"), []);
+ * ```
+ *
  * @module
  */
 import { createSocket, type Socket } from "node:dgram";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { ByteReader, ByteWriter, equals, fromHex as bytesFromHex, toHex } from "@rtclite/std/bytes";
 import { runCommand, UsageError } from "@rtclite/std/cli";
 import { ParseError } from "@rtclite/std/errors";
 import { getLogger } from "@rtclite/std/log";
+import { exportPublicKey, importPrivateKey, keyPairOf, sign } from "../../sec/crypto.ts";
 
 export { ParseError, toHex };
 
@@ -262,12 +293,54 @@ export type StoreStatus = "stored" | "refused";
 /** Outcome of a REMOVE at one node. */
 export type RemoveStatus = "removed" | "not-found" | "denied";
 
+/** Length of an owner's public key (Ed25519, RFC 8032), in bytes. */
+export const OWNER_KEY_LENGTH = 32;
+/** Length of an owner's signature (Ed25519), in bytes. */
+export const SIGNATURE_LENGTH = 64;
+
+/**
+ * An owner's signature on a value (made by {@linkcode signValue}). The value's slot is the key,
+ * the owner and `id`: only the owner can fill it, and a later `seq` replaces an earlier one.
+ */
+export interface ValueSignature {
+  /** The owner's Ed25519 public key (32 bytes, raw). */
+  owner: Uint8Array;
+  /** Which of the owner's values under the key this is (uint32; default 0). */
+  id: number;
+  /** Sequence number: higher replaces lower (a non-negative safe integer). */
+  seq: number;
+  /** When the value expires, in seconds since 1970 (uint32): a replayed put cannot outlive it. */
+  expires: number;
+  /** Ed25519 signature over {@linkcode valueSigningInput}. */
+  signature: Uint8Array;
+}
+
+/**
+ * An owner's signature on a removal (made by {@linkcode signRemoval}): over the key, the hash of
+ * the value and a sequence number higher than the value's, so that it cannot be replayed after
+ * the owner puts again.
+ */
+export interface RemovalSignature {
+  /** The owner's Ed25519 public key (32 bytes, raw). */
+  owner: Uint8Array;
+  /** The value's id. */
+  id: number;
+  /** Sequence number, higher than the removed value's. */
+  seq: number;
+  /** Ed25519 signature over {@linkcode removalSigningInput}. */
+  signature: Uint8Array;
+}
+
 /** A value as carried in a `values` message. */
 export interface WireValue {
   /** The value. */
   value: Uint8Array;
   /** Seconds it has left to live. */
   ttl: number;
+  /** The owner's signature, for a signed value. */
+  signed?: ValueSignature;
+  /** SHA-1 of the removal secret, for an unsigned value put with one (OpenDHT's `get_details`). */
+  secretHash?: Uint8Array;
 }
 
 /** Fields every message has. */
@@ -286,15 +359,22 @@ export type DhtMessage =
     | { type: "pong" }
     | { type: "find-node"; target: NodeId }
     | { type: "nodes"; nodes: Contact[] }
-    | { type: "find-value"; key: NodeId }
+    | {
+      type: "find-value";
+      key: NodeId;
+      /** Only this owner's signed values are wanted. */
+      owner?: Uint8Array;
+    }
     | { type: "values"; values: WireValue[]; nodes: Contact[] }
     | {
       type: "store";
       key: NodeId;
       value: Uint8Array;
       ttl: number;
-      /** SHA-1 of the removal secret; absent: the value cannot be removed. */
+      /** SHA-1 of the removal secret (unsigned values); absent: no secret removes it. */
       secretHash?: Uint8Array;
+      /** The owner's signature (signed values; then there is no `secretHash`). */
+      signed?: ValueSignature;
     }
     | { type: "stored"; status: StoreStatus }
     | {
@@ -302,7 +382,10 @@ export type DhtMessage =
       key: NodeId;
       /** SHA-1 of the value to remove. */
       valueHash: Uint8Array;
-      secret: Uint8Array;
+      /** The removal secret (unsigned values). Exactly one of `secret` and `signed` is present. */
+      secret?: Uint8Array;
+      /** The owner's signature on the removal (signed values). */
+      signed?: RemovalSignature;
       /** Seconds to remember the removal (so that replicas do not bring the value back). */
       ttl: number;
     }
@@ -326,7 +409,7 @@ export class DhtError extends Error {
   }
 }
 
-const VERSION = 1;
+const VERSION = 2;
 const TYPES = [
   "ping",
   "pong",
@@ -457,6 +540,81 @@ function checkValue(w: ByteWriter, value: Uint8Array): void {
   }
 }
 
+function checkU32(w: ByteWriter, n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new DhtParseError(`Cannot encode DHT message: ${what} ${n} is not a uint32`, w.pos);
+  }
+}
+
+function writeFixed(w: ByteWriter, b: Uint8Array, length: number, what: string): void {
+  if (b.length !== length) {
+    throw new DhtParseError(
+      `Cannot encode DHT message: ${what} has ${b.length} bytes, expected ${length}`,
+      w.pos,
+    );
+  }
+  w.bytes(b);
+}
+
+function writeSeq(w: ByteWriter, seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw new DhtParseError(`Cannot encode DHT message: seq ${seq} is not a safe integer`, w.pos);
+  }
+  w.u32(Math.floor(seq / 2 ** 32));
+  w.u32(seq % 2 ** 32);
+}
+
+function readSeq(r: ByteReader): number {
+  const hi = r.u32("seq");
+  const lo = r.u32("seq");
+  if (hi > 0x1fffff) r.fail(`seq ${hi} * 2^32 is not a safe integer`);
+  return hi * 2 ** 32 + lo;
+}
+
+/** owner(32) id(4) seq(8) expires(4) signature(64) */
+function writeValueSignature(w: ByteWriter, s: ValueSignature): void {
+  writeFixed(w, s.owner, OWNER_KEY_LENGTH, "owner key");
+  checkU32(w, s.id, "value id");
+  w.u32(s.id);
+  writeSeq(w, s.seq);
+  checkU32(w, s.expires, "expiry");
+  w.u32(s.expires);
+  writeFixed(w, s.signature, SIGNATURE_LENGTH, "signature");
+}
+
+function readValueSignature(r: ByteReader): ValueSignature {
+  const owner = r.bytes(OWNER_KEY_LENGTH, "owner key");
+  const id = r.u32("value id");
+  const seq = readSeq(r);
+  const expires = r.u32("expiry");
+  return { owner, id, seq, expires, signature: r.bytes(SIGNATURE_LENGTH, "signature") };
+}
+
+/** owner(32) id(4) seq(8) signature(64) */
+function writeRemovalSignature(w: ByteWriter, s: RemovalSignature): void {
+  writeFixed(w, s.owner, OWNER_KEY_LENGTH, "owner key");
+  checkU32(w, s.id, "value id");
+  w.u32(s.id);
+  writeSeq(w, s.seq);
+  writeFixed(w, s.signature, SIGNATURE_LENGTH, "signature");
+}
+
+function readRemovalSignature(r: ByteReader): RemovalSignature {
+  const owner = r.bytes(OWNER_KEY_LENGTH, "owner key");
+  const id = r.u32("value id");
+  const seq = readSeq(r);
+  return { owner, id, seq, signature: r.bytes(SIGNATURE_LENGTH, "signature") };
+}
+
+function readFlag(r: ByteReader, what: string, max: number): number {
+  const flag = r.u8(what);
+  if (flag > max) {
+    r.pos--;
+    r.fail(`${what} ${flag} is not in 0..${max}`);
+  }
+  return flag;
+}
+
 function checkTtl(w: ByteWriter, ttl: number): void {
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 0xffffffff) {
     throw new DhtParseError(`Cannot encode DHT message: TTL ${ttl} is not a uint32`, w.pos);
@@ -467,15 +625,19 @@ function checkTtl(w: ByteWriter, ttl: number): void {
  * Encodes a message. The layout (big-endian) is a 26-byte header, then the body of its type:
  *
  * ```
- * version(1)=1 type(1) tx(4) sender(20)
+ * version(1)=2 type(1) tx(4) sender(20)
  * ping, pong:  (empty)
- * find-node:   target(20)             find-value: key(20)
+ * find-node:   target(20)
+ * find-value:  key(20) hasOwner(1) [owner(32)]
  * nodes:       count(1) contact*      contact = id(20) family(1)=4|6 addr(4|16) port(2)
- * values:      count(1) (ttl(4) len(2) value)*  count(1) contact*
- * store:       key(20) ttl(4) hasSecret(1) [secretHash(20)] len(2) value
+ * values:      count(1) (ttl(4) flags(1) [vsig if 1] [secretHash(20) if 2] len(2) value)*
+ *              count(1) contact*
+ * store:       key(20) ttl(4) kind(1) [secretHash(20) if 1 | vsig if 2] len(2) value
  * stored:      status(1) 0=stored 1=refused
- * remove:      key(20) valueHash(20) ttl(4) len(1) secret
+ * remove:      key(20) valueHash(20) ttl(4) kind(1) [len(1) secret if 0 | rsig if 1]
  * removed:     status(1) 0=removed 1=not-found 2=denied
+ * vsig:        owner(32) id(4) seq(8) expires(4) signature(64)
+ * rsig:        owner(32) id(4) seq(8) signature(64)
  * ```
  *
  * @param m The message.
@@ -511,6 +673,8 @@ export function encodeMessage(m: DhtMessage): Uint8Array {
       break;
     case "find-value":
       writeId(w, m.key, "key");
+      w.u8(m.owner ? 1 : 0);
+      if (m.owner) writeFixed(w, m.owner, OWNER_KEY_LENGTH, "owner key");
       break;
     case "nodes":
       writeContacts(w, m.nodes);
@@ -524,6 +688,9 @@ export function encodeMessage(m: DhtMessage): Uint8Array {
         checkValue(w, v.value);
         checkTtl(w, v.ttl);
         w.u32(v.ttl);
+        w.u8((v.signed ? 1 : 0) | (v.secretHash ? 2 : 0));
+        if (v.signed) writeValueSignature(w, v.signed);
+        if (v.secretHash) writeId(w, v.secretHash, "secret hash");
         w.u16(v.value.length);
         w.bytes(v.value);
       }
@@ -533,8 +700,15 @@ export function encodeMessage(m: DhtMessage): Uint8Array {
       writeId(w, m.key, "key");
       checkTtl(w, m.ttl);
       w.u32(m.ttl);
-      w.u8(m.secretHash ? 1 : 0);
+      if (m.secretHash && m.signed) {
+        throw new DhtParseError(
+          "Cannot encode DHT message: store has a secret and a signature",
+          w.pos,
+        );
+      }
+      w.u8(m.secretHash ? 1 : m.signed ? 2 : 0);
       if (m.secretHash) writeId(w, m.secretHash, "secret hash");
+      if (m.signed) writeValueSignature(w, m.signed);
       checkValue(w, m.value);
       w.u16(m.value.length);
       w.bytes(m.value);
@@ -547,14 +721,25 @@ export function encodeMessage(m: DhtMessage): Uint8Array {
       writeId(w, m.valueHash, "value hash");
       checkTtl(w, m.ttl);
       w.u32(m.ttl);
-      if (m.secret.length > MAX_SECRET_SIZE) {
+      if ((m.secret === undefined) === (m.signed === undefined)) {
+        throw new DhtParseError(
+          "Cannot encode DHT message: remove needs exactly one of secret and signature",
+          w.pos,
+        );
+      }
+      w.u8(m.signed ? 1 : 0);
+      if (m.signed) {
+        writeRemovalSignature(w, m.signed);
+        break;
+      }
+      if (m.secret!.length > MAX_SECRET_SIZE) {
         throw new DhtParseError(
           `Cannot encode DHT message: secret longer than ${MAX_SECRET_SIZE} bytes`,
           w.pos,
         );
       }
-      w.u8(m.secret.length);
-      w.bytes(m.secret);
+      w.u8(m.secret!.length);
+      w.bytes(m.secret!);
       break;
     case "removed":
       w.u8(REMOVE_STATUS.indexOf(m.status));
@@ -606,9 +791,13 @@ export function decodeMessage(data: Uint8Array): DhtMessage {
     case "find-node":
       m = { type, tx, sender, target: r.bytes(ID_LENGTH, "target") };
       break;
-    case "find-value":
-      m = { type, tx, sender, key: r.bytes(ID_LENGTH, "key") };
+    case "find-value": {
+      const key = r.bytes(ID_LENGTH, "key");
+      m = readFlag(r, "owner flag", 1)
+        ? { type, tx, sender, key, owner: r.bytes(OWNER_KEY_LENGTH, "owner key") }
+        : { type, tx, sender, key };
       break;
+    }
     case "nodes":
       m = { type, tx, sender, nodes: readContacts(r) };
       break;
@@ -617,9 +806,14 @@ export function decodeMessage(data: Uint8Array): DhtMessage {
       const values: WireValue[] = [];
       for (let i = 0; i < n; i++) {
         const ttl = r.u32("TTL");
+        const flags = readFlag(r, "value flags", 3);
+        const v: WireValue = { value: new Uint8Array(), ttl };
+        if (flags & 1) v.signed = readValueSignature(r);
+        if (flags & 2) v.secretHash = r.bytes(ID_LENGTH, "secret hash");
         const len = r.u16("value length");
         if (len > MAX_VALUE_SIZE) r.fail(`value has ${len} bytes, at most ${MAX_VALUE_SIZE}`);
-        values.push({ value: r.bytes(len, "value"), ttl });
+        v.value = r.bytes(len, "value");
+        values.push(v);
       }
       m = { type, tx, sender, values, nodes: readContacts(r) };
       break;
@@ -627,14 +821,16 @@ export function decodeMessage(data: Uint8Array): DhtMessage {
     case "store": {
       const key = r.bytes(ID_LENGTH, "key");
       const ttl = r.u32("TTL");
-      const flag = r.u8("secret flag");
-      if (flag > 1) r.fail(`secret flag ${flag} is not 0 or 1`);
-      const secretHash = flag ? r.bytes(ID_LENGTH, "secret hash") : undefined;
+      const kind = readFlag(r, "store kind", 2);
+      const secretHash = kind === 1 ? r.bytes(ID_LENGTH, "secret hash") : undefined;
+      const signed = kind === 2 ? readValueSignature(r) : undefined;
       const len = r.u16("value length");
       if (len > MAX_VALUE_SIZE) r.fail(`value has ${len} bytes, at most ${MAX_VALUE_SIZE}`);
       const value = r.bytes(len, "value");
       m = secretHash
         ? { type, tx, sender, key, ttl, secretHash, value }
+        : signed
+        ? { type, tx, sender, key, ttl, signed, value }
         : { type, tx, sender, key, ttl, value };
       break;
     }
@@ -647,8 +843,17 @@ export function decodeMessage(data: Uint8Array): DhtMessage {
       const key = r.bytes(ID_LENGTH, "key");
       const valueHash = r.bytes(ID_LENGTH, "value hash");
       const ttl = r.u32("TTL");
-      const secret = r.bytes(r.u8("secret length"), "secret");
-      m = { type, tx, sender, key, valueHash, ttl, secret };
+      m = readFlag(r, "remove kind", 1)
+        ? { type, tx, sender, key, valueHash, ttl, signed: readRemovalSignature(r) }
+        : {
+          type,
+          tx,
+          sender,
+          key,
+          valueHash,
+          ttl,
+          secret: r.bytes(r.u8("secret length"), "secret"),
+        };
       break;
     }
     case "removed": {
@@ -659,6 +864,287 @@ export function decodeMessage(data: Uint8Array): DhtMessage {
   }
   if (r.pos !== data.length) r.fail(`${data.length - r.pos} trailing bytes`);
   return m;
+}
+
+// === Signed values ===
+
+const PUT_CONTEXT = new TextEncoder().encode("rtclite-dht-put\0");
+const REMOVE_CONTEXT = new TextEncoder().encode("rtclite-dht-remove\0");
+
+function signingInput(context: Uint8Array, key: NodeId, id: number, seq: number): ByteWriter {
+  if (key.length !== ID_LENGTH) {
+    throw new RangeError(`Cannot sign: key has ${key.length} bytes, expected ${ID_LENGTH}`);
+  }
+  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+    throw new RangeError(`Cannot sign: value id ${id} is not a uint32`);
+  }
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw new RangeError(`Cannot sign: seq ${seq} is not a non-negative safe integer`);
+  }
+  const w = new ByteWriter(64 + MAX_VALUE_SIZE);
+  w.bytes(context);
+  w.bytes(key);
+  w.u32(id);
+  w.u32(Math.floor(seq / 2 ** 32));
+  w.u32(seq % 2 ** 32);
+  return w;
+}
+
+/**
+ * The bytes an owner signs to put a value: `"rtclite-dht-put\0" key(20) id(4) seq(8)
+ * expires(4) value`. The context string keeps a put signature from being taken for a removal.
+ *
+ * @param key The key (hashed).
+ * @param value The value.
+ * @param fields The value id, sequence number and expiry of the {@linkcode ValueSignature}.
+ * @returns The bytes to sign.
+ * @throws {RangeError} When a field is out of range.
+ *
+ * @example
+ * ```ts
+ * import { hashKey, valueSigningInput } from "@rtclite/app/net/p2p/dht";
+ * import { equal } from "node:assert/strict";
+ * const input = valueSigningInput(hashKey("k"), new Uint8Array(3), { id: 0, seq: 1, expires: 60 });
+ * equal(input.length, 16 + 20 + 4 + 8 + 4 + 3);
+ * ```
+ */
+export function valueSigningInput(
+  key: NodeId,
+  value: Uint8Array,
+  fields: Pick<ValueSignature, "id" | "seq" | "expires">,
+): Uint8Array {
+  const w = signingInput(PUT_CONTEXT, key, fields.id, fields.seq);
+  if (!Number.isInteger(fields.expires) || fields.expires < 0 || fields.expires > 0xffffffff) {
+    throw new RangeError(`Cannot sign: expiry ${fields.expires} is not a uint32`);
+  }
+  w.u32(fields.expires);
+  w.bytes(value);
+  return w.finish();
+}
+
+/**
+ * The bytes an owner signs to remove a value: `"rtclite-dht-remove\0" key(20) id(4) seq(8)
+ * valueHash(20)`.
+ *
+ * @param key The key (hashed).
+ * @param valueHash SHA-1 of the value.
+ * @param fields The value id and the removal's sequence number.
+ * @returns The bytes to sign.
+ * @throws {RangeError} When a field is out of range.
+ *
+ * @example
+ * ```ts
+ * import { hashKey, removalSigningInput } from "@rtclite/app/net/p2p/dht";
+ * import { equal } from "node:assert/strict";
+ * equal(removalSigningInput(hashKey("k"), hashKey("v"), { id: 0, seq: 2 }).length, 19 + 52);
+ * ```
+ */
+export function removalSigningInput(
+  key: NodeId,
+  valueHash: Uint8Array,
+  fields: Pick<RemovalSignature, "id" | "seq">,
+): Uint8Array {
+  const w = signingInput(REMOVE_CONTEXT, key, fields.id, fields.seq);
+  if (valueHash.length !== ID_LENGTH) {
+    throw new RangeError(`Cannot sign: value hash has ${valueHash.length} bytes`);
+  }
+  w.bytes(valueHash);
+  return w.finish();
+}
+
+/** Ed25519 verification (RFC 8032, strict: not ZIP-215), synchronous so that the core stays so. */
+function ed25519Verify(signature: Uint8Array, data: Uint8Array, owner: Uint8Array): boolean {
+  if (owner.length !== OWNER_KEY_LENGTH || signature.length !== SIGNATURE_LENGTH) return false;
+  try {
+    return ed25519.verify(signature, data, owner, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks an owner's signature on a value (synchronously: nodes call it on every signed store and
+ * on every signed value a lookup returns).
+ *
+ * @param key The key (hashed).
+ * @param value The value.
+ * @param s The signature.
+ * @returns Whether the owner signed exactly this key, value, id, seq and expiry.
+ *
+ * @example
+ * ```ts
+ * import { hashKey, signValue, verifyValue } from "@rtclite/app/net/p2p/dht";
+ * import { generateKeyPair } from "@rtclite/app/sec/crypto";
+ * import { equal } from "node:assert/strict";
+ * const owner = await generateKeyPair("Ed25519");
+ * const v = new TextEncoder().encode("sip:alice@10.0.0.1");
+ * const s = await signValue(owner, "alice", v, { ttl: 60 });
+ * equal(verifyValue(hashKey("alice"), v, s), true);
+ * equal(verifyValue(hashKey("alice"), new TextEncoder().encode("sip:eve@10.6.6.6"), s), false);
+ * ```
+ */
+export function verifyValue(key: NodeId, value: Uint8Array, s: ValueSignature): boolean {
+  let input: Uint8Array;
+  try {
+    input = valueSigningInput(key, value, s);
+  } catch {
+    return false;
+  }
+  return ed25519Verify(s.signature, input, s.owner);
+}
+
+/**
+ * Checks an owner's signature on a removal.
+ *
+ * @param key The key (hashed).
+ * @param valueHash SHA-1 of the value.
+ * @param s The signature.
+ * @returns Whether the owner signed this removal.
+ *
+ * @example
+ * ```ts
+ * import { hashKey, signRemoval, verifyRemoval } from "@rtclite/app/net/p2p/dht";
+ * import { generateKeyPair } from "@rtclite/app/sec/crypto";
+ * import { equal } from "node:assert/strict";
+ * const owner = await generateKeyPair("Ed25519");
+ * const r = await signRemoval(owner, "alice", "old contact");
+ * equal(verifyRemoval(hashKey("alice"), hashKey("old contact"), r), true);
+ * equal(verifyRemoval(hashKey("bob"), hashKey("old contact"), r), false);
+ * ```
+ */
+export function verifyRemoval(key: NodeId, valueHash: Uint8Array, s: RemovalSignature): boolean {
+  let input: Uint8Array;
+  try {
+    input = removalSigningInput(key, valueHash, s);
+  } catch {
+    return false;
+  }
+  return ed25519Verify(s.signature, input, s.owner);
+}
+
+let lastSeq = 0;
+
+/**
+ * A fresh sequence number: the clock in milliseconds, or one more than the last one returned
+ * when the clock has not moved on. Each put or removal of an owner takes a new one, so that a
+ * later operation always carries a higher number than an earlier one (on one host).
+ *
+ * @param now The clock in milliseconds (default `Date.now()`).
+ * @returns A sequence number greater than any returned before by this module.
+ *
+ * @example
+ * ```ts
+ * import { freshSeq } from "@rtclite/app/net/p2p/dht";
+ * import { ok } from "node:assert/strict";
+ * const a = freshSeq(), b = freshSeq();
+ * ok(b > a);
+ * ```
+ */
+export function freshSeq(now: number = Date.now()): number {
+  lastSeq = Math.max(Math.floor(now), lastSeq + 1);
+  return lastSeq;
+}
+
+/** Options of {@linkcode signValue}. */
+export interface SignValueOptions {
+  /** The value id (default 0): an owner's values under one key are told apart by it. */
+  id?: number;
+  /** Sequence number (default {@linkcode freshSeq}). */
+  seq?: number;
+  /** Seconds the value lives (default 3600): sets the signed expiry. */
+  ttl?: number;
+  /** The clock in milliseconds (default `Date.now()`), for the expiry. */
+  now?: number;
+}
+
+async function ownerKey(owner: CryptoKeyPair): Promise<Uint8Array> {
+  if (owner.publicKey.algorithm.name !== "Ed25519") {
+    throw new TypeError(
+      `Cannot sign DHT values with a ${owner.publicKey.algorithm.name} key: use Ed25519`,
+    );
+  }
+  return await exportPublicKey(owner.publicKey, "raw");
+}
+
+/**
+ * Signs a value for {@linkcode DhtNode.put} (Web Crypto Ed25519).
+ *
+ * @param owner The owner's Ed25519 key pair (`generateKeyPair("Ed25519")` of
+ * `@rtclite/app/sec/crypto`).
+ * @param key The key.
+ * @param value The value.
+ * @param options Value id, sequence number, TTL and clock.
+ * @returns The signature to store with the value.
+ * @throws {TypeError} When the key pair is not Ed25519.
+ * @throws {RangeError} When the TTL is not a positive integer.
+ *
+ * @example
+ * ```ts
+ * import { signValue } from "@rtclite/app/net/p2p/dht";
+ * import { generateKeyPair } from "@rtclite/app/sec/crypto";
+ * import { equal } from "node:assert/strict";
+ * const s = await signValue(await generateKeyPair(), "k", "v", { ttl: 60, now: 0, seq: 7 });
+ * equal(s.expires, 60);
+ * equal(s.seq, 7);
+ * equal(s.signature.length, 64);
+ * ```
+ */
+export async function signValue(
+  owner: CryptoKeyPair,
+  key: Key,
+  value: Uint8Array | string,
+  options: SignValueOptions = {},
+): Promise<ValueSignature> {
+  const ttl = options.ttl ?? 3600;
+  if (!Number.isInteger(ttl) || ttl < 1) {
+    throw new RangeError(`Cannot sign: TTL ${ttl} is not a positive integer of seconds`);
+  }
+  const fields = {
+    id: options.id ?? 0,
+    seq: options.seq ?? freshSeq(),
+    expires: Math.floor((options.now ?? Date.now()) / 1000) + ttl,
+  };
+  const input = valueSigningInput(toKey(key), toBytes(value), fields);
+  const publicKey = await ownerKey(owner);
+  return { owner: publicKey, ...fields, signature: await sign(owner.privateKey, input) };
+}
+
+/** Options of {@linkcode signRemoval}. */
+export interface SignRemovalOptions {
+  /** The value id (default 0). */
+  id?: number;
+  /** Sequence number (default {@linkcode freshSeq}): must exceed the value's. */
+  seq?: number;
+}
+
+/**
+ * Signs the removal of a value for {@linkcode DhtNode.remove}.
+ *
+ * @param owner The owner's Ed25519 key pair.
+ * @param key The key.
+ * @param value The value to remove.
+ * @param options Value id and sequence number.
+ * @returns The signature to send with the removal.
+ * @throws {TypeError} When the key pair is not Ed25519.
+ *
+ * @example
+ * ```ts
+ * import { signRemoval } from "@rtclite/app/net/p2p/dht";
+ * import { generateKeyPair } from "@rtclite/app/sec/crypto";
+ * import { equal } from "node:assert/strict";
+ * equal((await signRemoval(await generateKeyPair(), "k", "v", { seq: 9 })).seq, 9);
+ * ```
+ */
+export async function signRemoval(
+  owner: CryptoKeyPair,
+  key: Key,
+  value: Uint8Array | string,
+  options: SignRemovalOptions = {},
+): Promise<RemovalSignature> {
+  const fields = { id: options.id ?? 0, seq: options.seq ?? freshSeq() };
+  const input = removalSigningInput(toKey(key), hashKey(toBytes(value)), fields);
+  const publicKey = await ownerKey(owner);
+  return { owner: publicKey, ...fields, signature: await sign(owner.privateKey, input) };
 }
 
 // === Routing table: k-buckets ===
@@ -727,6 +1213,8 @@ export class RoutingTable {
   #maxFailures: number;
   #clock: () => number;
   #buckets: Bucket[] = [];
+  /** Which identifier each address holds: one address, one node. */
+  #byAddress = new Map<string, NodeId>();
 
   /**
    * Creates an empty table.
@@ -775,11 +1263,18 @@ export class RoutingTable {
   seen(contact: Contact): SeenResult {
     const i = bucketIndex(this.#self, contact.id);
     if (i < 0) return { type: "self" };
+    // An address that now speaks with another identifier: the old one is gone (a restarted node),
+    // and one sender cannot fill the table with made-up identifiers.
+    const addr = addrKey(contact);
+    const previous = this.#byAddress.get(addr);
+    if (previous && !equals(previous, contact.id)) this.remove(previous);
     const b = this.#buckets[i]!;
     const now = this.#clock();
     const at = b.entries.findIndex((e) => equals(e.contact.id, contact.id));
     if (at >= 0) {
       const [e] = b.entries.splice(at, 1);
+      if (addrKey(e!.contact) !== addr) this.#byAddress.delete(addrKey(e!.contact));
+      this.#byAddress.set(addr, contact.id);
       e!.contact = contact;
       e!.lastSeen = now;
       e!.failures = 0;
@@ -789,9 +1284,10 @@ export class RoutingTable {
     }
     if (b.entries.length < this.#k) {
       b.entries.push({ contact, lastSeen: now, failures: 0 });
+      this.#byAddress.set(addr, contact.id);
       return { type: "added" };
     }
-    b.replacements = b.replacements.filter((r) => !equals(r.id, contact.id));
+    b.replacements = b.replacements.filter((r) => !equals(r.id, contact.id) && addrKey(r) !== addr);
     b.replacements.push(contact);
     if (b.replacements.length > this.#k) b.replacements.shift();
     if (b.pinging) return { type: "updated" };
@@ -818,7 +1314,13 @@ export class RoutingTable {
     const replacement = b.replacements.pop();
     if (replacement === undefined && e.failures < this.#maxFailures) return false;
     b.entries.splice(at, 1);
-    if (replacement) b.entries.push({ contact: replacement, lastSeen: this.#clock(), failures: 0 });
+    this.#forget(e.contact);
+    if (replacement) {
+      const previous = this.#byAddress.get(addrKey(replacement));
+      if (previous) this.remove(previous);
+      b.entries.push({ contact: replacement, lastSeen: this.#clock(), failures: 0 });
+      this.#byAddress.set(addrKey(replacement), replacement.id);
+    }
     return true;
   }
 
@@ -829,7 +1331,17 @@ export class RoutingTable {
    */
   remove(id: NodeId): void {
     const b = this.#buckets[bucketIndex(this.#self, id)];
-    if (b) b.entries = b.entries.filter((e) => !equals(e.contact.id, id));
+    if (!b) return;
+    const e = b.entries.find((e) => equals(e.contact.id, id));
+    if (!e) return;
+    b.entries = b.entries.filter((x) => x !== e);
+    this.#forget(e.contact);
+  }
+
+  #forget(c: Contact): void {
+    const addr = addrKey(c);
+    const id = this.#byAddress.get(addr);
+    if (id && equals(id, c.id)) this.#byAddress.delete(addr);
   }
 
   /**
@@ -891,6 +1403,17 @@ export interface LookupOptions {
 }
 
 type Candidate = { contact: Contact; state: "new" | "waiting" | "done" | "failed" };
+
+/** Where a value lives under its key: its owner and id when signed, else its content. */
+function slotOf(v: { value: Uint8Array; signed?: ValueSignature | undefined }): string {
+  return v.signed ? `s:${toHex(v.signed.owner)}:${v.signed.id}` : toHex(hashKey(v.value));
+}
+
+/** Whether copy `a` of a value wins over copy `b`: higher sequence number, then longer TTL. */
+function newer(a: WireValue, b: WireValue): boolean {
+  const sa = a.signed?.seq ?? 0, sb = b.signed?.seq ?? 0;
+  return sa !== sb ? sa > sb : a.ttl > b.ttl;
+}
 
 /**
  * The iterative node lookup of Kademlia as a state machine: it picks up to alpha of the closest
@@ -955,7 +1478,10 @@ export class Lookup {
     return this.inFlight === 0 && this.#pick().length === 0;
   }
 
-  /** Values collected (value lookups), by content, with the longest TTL any node reported. */
+  /**
+   * Values collected (value lookups): one per slot (an unsigned value's content, a signed value's
+   * owner and id), the highest sequence number and then the longest TTL any node reported.
+   */
   get values(): WireValue[] {
     return [...this.#values.values()];
   }
@@ -967,8 +1493,11 @@ export class Lookup {
       this.#candidates.push({ contact, state: "new" });
     }
     this.#candidates.sort((a, b) => compareDistance(a.contact.id, b.contact.id, this.#target));
-    // Bound the shortlist: forget the farthest candidates nobody is waiting for.
-    const limit = 4 * this.#k;
+    // Bound the shortlist: forget the farthest candidates nobody is waiting for. Failed ones stay
+    // (so that they are not asked again) but do not count: otherwise dead or made-up contacts
+    // close to the target would push the live ones out of the list.
+    const failed = this.#candidates.reduce((n, c) => n + (c.state === "failed" ? 1 : 0), 0);
+    const limit = 4 * this.#k + failed;
     for (let i = this.#candidates.length - 1; i >= limit; i--) {
       if (this.#candidates[i]!.state !== "waiting") this.#candidates.splice(i, 1);
     }
@@ -1012,9 +1541,9 @@ export class Lookup {
     if (!c || c.state !== "waiting") return this.next();
     c.state = "done";
     for (const v of values) {
-      const key = toHex(hashKey(v.value));
-      const old = this.#values.get(key);
-      if (!old || old.ttl < v.ttl) this.#values.set(key, v);
+      const slot = slotOf(v);
+      const old = this.#values.get(slot);
+      if (!old || newer(v, old)) this.#values.set(slot, v);
     }
     this.#add(nodes);
     return this.next();
@@ -1067,6 +1596,20 @@ export interface DhtNodeOptions {
   maxTtl?: number;
   /** Most values stored under one key (default 256). */
   maxValuesPerKey?: number;
+  /**
+   * Most unsigned values under one key (default half of `maxValuesPerKey`): the rest is kept for
+   * signed values, so that unsigned ones cannot crowd out an owner.
+   */
+  maxUnsignedPerKey?: number;
+  /**
+   * Most values one origin (the address that sent the STORE) may add under one key (default 32),
+   * so that one node cannot take a key's slots.
+   */
+  maxValuesPerOriginPerKey?: number;
+  /** Most signed values of one owner under one key (default 16 value ids). */
+  maxValuesPerOwnerPerKey?: number;
+  /** Most values one origin may have stored here in total (default 1024). */
+  maxValuesPerOrigin?: number;
   /** Most values stored in total (default 65 536). */
   maxValues?: number;
 }
@@ -1077,6 +1620,20 @@ export interface PutOptions {
   ttl?: number;
   /** Secret that {@linkcode DhtNode.remove} must present; without it the value cannot be removed. */
   secret?: Uint8Array | string;
+  /** The SHA-1 of the secret, when only that is known (OpenDHT's `put_removable`). */
+  secretHash?: Uint8Array;
+  /**
+   * The owner's signature ({@linkcode signValue}): the value is stored in the owner's slot, which
+   * only the owner can replace or remove. Not with `secret`. The TTL defaults to the time left
+   * to the signed expiry.
+   */
+  signature?: ValueSignature;
+}
+
+/** Options of {@linkcode DhtNode.get}. */
+export interface GetOptions {
+  /** Only this owner's signed values (their raw Ed25519 public key). */
+  owner?: Uint8Array;
 }
 
 /** A value found by {@linkcode DhtNode.get}. */
@@ -1085,6 +1642,10 @@ export interface FoundValue {
   value: Uint8Array;
   /** Seconds it has left to live. */
   ttl: number;
+  /** The owner's signature (verified), for a signed value: `signed.owner` is who put it. */
+  signed?: ValueSignature;
+  /** SHA-1 of the removal secret of an unsigned value put with one. */
+  secretHash?: Uint8Array;
 }
 
 /** The result of a finished operation. */
@@ -1104,12 +1665,19 @@ interface Stored {
   value: Uint8Array;
   expires: number;
   secretHash: Uint8Array | undefined;
+  signed: ValueSignature | undefined;
+  /** Who sent the STORE that made the slot (`host:port`, or `self`): what per-origin caps count. */
+  origin: string;
   republishAt: number;
 }
 
+/** A removal remembered: unsigned ones by secret, signed ones by sequence number. */
 interface Tombstone {
-  secretHash: Uint8Array;
+  secretHash?: Uint8Array;
+  seq?: number;
   expires: number;
+  /** Who sent the removal: tombstones are bounded per origin as values are. */
+  origin: string;
 }
 
 interface Pending {
@@ -1123,9 +1691,23 @@ interface Pending {
 type Request =
   | { type: "ping" }
   | { type: "find-node"; target: NodeId }
-  | { type: "find-value"; key: NodeId }
-  | { type: "store"; key: NodeId; value: Uint8Array; ttl: number; secretHash?: Uint8Array }
-  | { type: "remove"; key: NodeId; valueHash: Uint8Array; secret: Uint8Array; ttl: number };
+  | { type: "find-value"; key: NodeId; owner?: Uint8Array }
+  | {
+    type: "store";
+    key: NodeId;
+    value: Uint8Array;
+    ttl: number;
+    secretHash?: Uint8Array;
+    signed?: ValueSignature;
+  }
+  | {
+    type: "remove";
+    key: NodeId;
+    valueHash: Uint8Array;
+    ttl: number;
+    secret?: Uint8Array;
+    signed?: RemovalSignature;
+  };
 
 /** Keys given to the API: text (hashed with SHA-1), or a 20-byte identifier used as is. */
 export type Key = string | NodeId;
@@ -1188,10 +1770,16 @@ export class DhtNode {
   #maintenanceInterval: number;
   #maxTtl: number;
   #maxValuesPerKey: number;
+  #maxUnsignedPerKey: number;
+  #maxPerOriginPerKey: number;
+  #maxPerOwnerPerKey: number;
+  #maxPerOrigin: number;
   #maxValues: number;
+  #perOrigin = new Map<string, number>();
   #table: RoutingTable;
   #store = new Map<string, Map<string, Stored>>();
   #tombstones = new Map<string, Tombstone>();
+  #tombstonesPerOrigin = new Map<string, number>();
   #count = 0;
   #pending = new Map<number, Pending>();
   #tx = crypto.getRandomValues(new Uint32Array(1))[0]!;
@@ -1221,6 +1809,11 @@ export class DhtNode {
     this.#maintenanceInterval = options.maintenanceInterval ?? 5000;
     this.#maxTtl = options.maxTtl ?? 7 * 86400;
     this.#maxValuesPerKey = options.maxValuesPerKey ?? 256;
+    this.#maxUnsignedPerKey = options.maxUnsignedPerKey ??
+      Math.max(1, Math.floor(this.#maxValuesPerKey / 2));
+    this.#maxPerOriginPerKey = options.maxValuesPerOriginPerKey ?? 32;
+    this.#maxPerOwnerPerKey = options.maxValuesPerOwnerPerKey ?? 16;
+    this.#maxPerOrigin = options.maxValuesPerOrigin ?? 1024;
     this.#maxValues = options.maxValues ?? 65536;
     this.#table = new RoutingTable(this.#id, { k: this.#k, clock: this.#clock });
     this.#nextMaintenance = this.#clock() + this.#maintenanceInterval;
@@ -1245,13 +1838,19 @@ export class DhtNode {
    * The live values stored here under a key (what this node would answer).
    *
    * @param key The key.
+   * @param owner Only this owner's signed values.
    * @returns The values with their remaining TTL.
    */
-  storedValues(key: Key): FoundValue[] {
+  storedValues(key: Key, owner?: Uint8Array): FoundValue[] {
     const now = this.#clock();
     return [...this.#store.get(toHex(toKey(key)))?.values() ?? []]
-      .filter((s) => s.expires > now)
-      .map((s) => ({ value: s.value, ttl: Math.ceil((s.expires - now) / 1000) }));
+      .filter((s) => s.expires > now && (!owner || (s.signed && equals(s.signed.owner, owner))))
+      .map((s) => {
+        const v: FoundValue = { value: s.value, ttl: Math.ceil((s.expires - now) / 1000) };
+        if (s.signed) v.signed = s.signed;
+        if (s.secretHash) v.secretHash = s.secretHash;
+        return v;
+      });
   }
 
   /** When {@linkcode DhtNode.tick} should next be called (clock milliseconds). */
@@ -1357,9 +1956,11 @@ export class DhtNode {
    *
    * @param key The key.
    * @param value The value (at most {@linkcode MAX_VALUE_SIZE} bytes).
-   * @param options TTL and removal secret.
+   * @param options TTL, and removal secret or owner's signature.
    * @returns The operation id and what to do; the result counts the nodes that stored it.
-   * @throws {RangeError} When the value is too long or the TTL is not a positive integer.
+   * @throws {RangeError} When the value is too long, the TTL is not a positive integer (or the
+   * signed value has expired), or the signature does not match.
+   * @throws {TypeError} When both a secret and a signature are given.
    */
   put(key: Key, value: Uint8Array | string, options: PutOptions = {}): {
     id: number;
@@ -1367,36 +1968,66 @@ export class DhtNode {
   } {
     const k = toKey(key);
     const v = toBytes(value);
-    const ttl = options.ttl ?? 3600;
+    const left = options.signature
+      ? options.signature.expires - Math.floor(this.#clock() / 1000)
+      : 3600;
+    const ttl = options.ttl ?? left;
     if (v.length > MAX_VALUE_SIZE) {
       throw new RangeError(`Cannot put: value has ${v.length} bytes, at most ${MAX_VALUE_SIZE}`);
     }
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 0xffffffff) {
       throw new RangeError(`Cannot put: TTL ${ttl} is not a positive integer of seconds`);
     }
-    const secretHash = options.secret === undefined ? undefined : hashKey(options.secret);
+    if (options.secret !== undefined && options.secretHash !== undefined) {
+      throw new TypeError("Cannot put: give a secret or its hash, not both");
+    }
+    if (options.secretHash !== undefined && options.secretHash.length !== ID_LENGTH) {
+      throw new RangeError(`Cannot put: secret hash has ${options.secretHash.length} bytes`);
+    }
+    const secretHash = options.secret === undefined ? options.secretHash : hashKey(options.secret);
     if (options.secret !== undefined && toBytes(options.secret).length > MAX_SECRET_SIZE) {
       throw new RangeError(`Cannot put: secret longer than ${MAX_SECRET_SIZE} bytes`);
     }
+    const signed = options.signature;
+    if (signed) {
+      if (secretHash) throw new TypeError("Cannot put: a signed value takes no secret");
+      if (!verifyValue(k, v, signed)) {
+        throw new RangeError("Cannot put: the signature is not the owner's for this key and value");
+      }
+    }
     const id = ++this.#ops;
-    this.#replicate(k, v, ttl, secretHash, (stored) => this.#done({ type: "put", id, stored }));
+    this.#replicate(
+      k,
+      v,
+      ttl,
+      secretHash,
+      signed,
+      (stored) => this.#done({ type: "put", id, stored }),
+    );
     return { id, out: this.#flush() };
   }
 
   /**
-   * Finds the values stored under a key.
+   * Finds the values stored under a key. Signed values whose signature does not verify are
+   * dropped; of a signed slot only the copy with the highest sequence number is kept.
    *
    * @param key The key.
+   * @param options An owner whose signed values alone are wanted.
    * @returns The operation id and what to do; the result holds the live values found.
    */
-  get(key: Key): { id: number; out: DhtOutput[] } {
+  get(key: Key, options: GetOptions = {}): { id: number; out: DhtOutput[] } {
     const k = toKey(key);
     const id = ++this.#ops;
-    this.#lookup(k, true, (l) => {
+    const owner = options.owner;
+    if (owner && owner.length !== OWNER_KEY_LENGTH) {
+      throw new RangeError(`Cannot get: owner key has ${owner.length} bytes, expected 32`);
+    }
+    this.#lookup(k, { owner }, (l) => {
       const found = new Map<string, FoundValue>();
-      for (const v of [...l.values, ...this.storedValues(k)]) {
-        const h = toHex(hashKey(v.value));
-        if (!found.has(h) || found.get(h)!.ttl < v.ttl) found.set(h, v);
+      for (const v of [...l.values, ...this.storedValues(k, owner)]) {
+        const slot = slotOf(v);
+        const old = found.get(slot);
+        if (!old || newer(v, old)) found.set(slot, v);
       }
       this.#done({ type: "get", id, values: [...found.values()] });
     });
@@ -1404,26 +2035,56 @@ export class DhtNode {
   }
 
   /**
-   * Removes a value from the k closest nodes, presenting the secret it was put with.
+   * Removes a value from the k closest nodes, presenting the secret it was put with, or (signed
+   * values) the owner's signature on the removal ({@linkcode signRemoval}).
    *
    * @param key The key.
    * @param value The value.
-   * @param secret The secret given to {@linkcode DhtNode.put}.
+   * @param secret The secret given to {@linkcode DhtNode.put}, or the owner's removal signature.
    * @param ttl Seconds the nodes remember the removal (default 3600; at least the value's TTL).
    * @returns The operation id and what to do; the result counts the nodes that removed the value
-   * and those that refused (wrong secret).
+   * and those that refused (wrong secret, bad signature, replayed sequence number).
+   * @throws {RangeError} When the secret is too long or the signature does not match.
    */
   remove(
     key: Key,
     value: Uint8Array | string,
-    secret: Uint8Array | string,
+    secret: Uint8Array | string | RemovalSignature,
+    ttl = 3600,
+  ): { id: number; out: DhtOutput[] } {
+    return this.removeHash(key, hashKey(toBytes(value)), secret, ttl);
+  }
+
+  /**
+   * {@linkcode DhtNode.remove} for a value known by its SHA-1 (as OpenDHT's `rm` names it).
+   *
+   * @param key The key.
+   * @param valueHash SHA-1 of the value.
+   * @param secret The secret given to {@linkcode DhtNode.put}, or the owner's removal signature.
+   * @param ttl Seconds the nodes remember the removal (default 3600).
+   * @returns The operation id and what to do.
+   * @throws {RangeError} When the hash is not 20 bytes, the secret is too long or the signature
+   * does not match.
+   */
+  removeHash(
+    key: Key,
+    valueHash: Uint8Array,
+    secret: Uint8Array | string | RemovalSignature,
     ttl = 3600,
   ): { id: number; out: DhtOutput[] } {
     const k = toKey(key);
-    const valueHash = hashKey(toBytes(value));
-    const s = toBytes(secret);
-    if (s.length > MAX_SECRET_SIZE) {
+    if (valueHash.length !== ID_LENGTH) {
+      throw new RangeError(`Cannot remove: value hash has ${valueHash.length} bytes, expected 20`);
+    }
+    const signed = typeof secret === "string" || secret instanceof Uint8Array ? undefined : secret;
+    const s = signed ? undefined : toBytes(secret as Uint8Array | string);
+    if (s && s.length > MAX_SECRET_SIZE) {
       throw new RangeError(`Cannot remove: secret longer than ${MAX_SECRET_SIZE} bytes`);
+    }
+    if (signed && !verifyRemoval(k, valueHash, signed)) {
+      throw new RangeError(
+        "Cannot remove: the signature is not the owner's for this key and value",
+      );
     }
     const id = ++this.#ops;
     let removed = 0, denied = 0;
@@ -1440,11 +2101,18 @@ export class DhtNode {
       if (waiting === 0) this.#done({ type: "remove", id, removed, denied });
       for (const t of targets) {
         if (t === "self") {
-          count(this.#removeLocal(k, valueHash, s, ttl));
+          count(
+            signed
+              ? this.#removeSignedLocal(k, valueHash, signed, ttl, "self")
+              : this.#removeLocal(k, valueHash, s!, ttl, "self"),
+          );
           finish();
           continue;
         }
-        this.#request(t, t.id, { type: "remove", key: k, valueHash, secret: s, ttl }, (m) => {
+        const req: Request = signed
+          ? { type: "remove", key: k, valueHash, signed, ttl }
+          : { type: "remove", key: k, valueHash, secret: s!, ttl };
+        this.#request(t, t.id, req, (m) => {
           if (m.type === "removed") count(m.status);
           finish();
         }, finish);
@@ -1496,23 +2164,46 @@ export class DhtNode {
     this.#request(old, old.id, { type: "ping" }, (_m, from) => this.#table.seen(from), () => {});
   }
 
-  #lookup(target: NodeId, values: boolean, onDone: (l: Lookup) => void): void {
+  /** Looks up `target`; `values` asks for the values (of one owner, when given) too. */
+  #lookup(
+    target: NodeId,
+    values: false | { owner: Uint8Array | undefined },
+    onDone: (l: Lookup) => void,
+  ): void {
     this.#table.touched(target);
     const l = new Lookup(target, this.#table.closest(target, this.#k), {
       k: this.#k,
       alpha: this.#alpha,
     }, this.#id);
     let finished = false;
+    const verified = new Set<string>();
+    const checked = (value: Uint8Array, signed: ValueSignature) => {
+      const copy = [signed.owner, signed.signature, hashKey(value)].map(toHex).join("/") +
+        `/${signed.id}/${signed.seq}/${signed.expires}`;
+      if (verified.has(copy)) return true;
+      if (!verifyValue(target, value, signed)) return false;
+      verified.add(copy);
+      return true;
+    };
     const query = (contacts: Contact[]) => {
       for (const c of contacts) {
-        const req: Request = values ? { type: "find-value", key: target } : {
-          type: "find-node",
-          target,
-        };
+        const req: Request = !values
+          ? { type: "find-node", target }
+          : values.owner
+          ? { type: "find-value", key: target, owner: values.owner }
+          : { type: "find-value", key: target };
         this.#request(c, c.id, req, (m) => {
           if (m.type === "nodes") query(l.answer(c.id, m.nodes));
-          else if (m.type === "values") query(l.answer(c.id, m.nodes, m.values));
-          else query(l.failure(c.id));
+          else if (m.type === "values") {
+            // Trust no node with signed values: check each (a copy already checked in this
+            // lookup once), and the owner asked for.
+            const owner = values ? values.owner : undefined;
+            const valid = m.values.filter((v) =>
+              (!owner || (v.signed && equals(v.signed.owner, owner))) &&
+              (!v.signed || checked(v.value, v.signed))
+            );
+            query(l.answer(c.id, m.nodes, valid));
+          } else query(l.failure(c.id));
         }, () => query(l.failure(c.id)));
       }
       if (!finished && l.done) {
@@ -1534,6 +2225,7 @@ export class DhtNode {
     value: Uint8Array,
     ttl: number,
     secretHash: Uint8Array | undefined,
+    signed: ValueSignature | undefined,
     onDone: (stored: number) => void,
   ): void {
     this.#lookup(key, false, (l) => {
@@ -1545,12 +2237,14 @@ export class DhtNode {
       if (waiting === 0) onDone(0);
       for (const t of targets) {
         if (t === "self") {
-          if (this.#storeLocal(key, value, ttl, secretHash) === "stored") stored++;
+          if (this.#storeLocal(key, value, ttl, secretHash, signed, "self") === "stored") stored++;
           finish();
           continue;
         }
         const req: Request = secretHash
           ? { type: "store", key, value, ttl, secretHash }
+          : signed
+          ? { type: "store", key, value, ttl, signed }
           : { type: "store", key, value, ttl };
         this.#request(t, t.id, req, (m) => {
           if (m.type === "stored" && m.status === "stored") stored++;
@@ -1560,38 +2254,180 @@ export class DhtNode {
     });
   }
 
+  #addSlot(values: Map<string, Stored>, slot: string, s: Stored): void {
+    values.set(slot, s);
+    this.#count++;
+    this.#perOrigin.set(s.origin, (this.#perOrigin.get(s.origin) ?? 0) + 1);
+  }
+
+  #deleteSlot(k: string, values: Map<string, Stored>, slot: string): void {
+    const s = values.get(slot);
+    if (!s) return;
+    values.delete(slot);
+    this.#count--;
+    const n = (this.#perOrigin.get(s.origin) ?? 1) - 1;
+    if (n > 0) this.#perOrigin.set(s.origin, n);
+    else this.#perOrigin.delete(s.origin);
+    if (values.size === 0) this.#store.delete(k);
+  }
+
+  /**
+   * Whether a new slot may be made under a key (issue: one node once filled all 256 slots of a
+   * key, and the owner's value was stored nowhere). Unsigned values may take only part of a key;
+   * one origin only part of that, and of the node; one owner only a few value ids.
+   */
+  #roomFor(
+    values: Map<string, Stored> | undefined,
+    origin: string,
+    signed?: ValueSignature,
+  ): boolean {
+    if (this.#count >= this.#maxValues) return false;
+    if ((this.#perOrigin.get(origin) ?? 0) >= this.#maxPerOrigin) return false;
+    if (!values) return true;
+    if (values.size >= this.#maxValuesPerKey) return false;
+    let unsigned = 0, fromOrigin = 0, fromOwner = 0;
+    for (const s of values.values()) {
+      if (!s.signed) unsigned++;
+      if (s.origin === origin) fromOrigin++;
+      if (signed && s.signed && equals(s.signed.owner, signed.owner)) fromOwner++;
+    }
+    if (fromOrigin >= this.#maxPerOriginPerKey) return false;
+    return signed ? fromOwner < this.#maxPerOwnerPerKey : unsigned < this.#maxUnsignedPerKey;
+  }
+
   #storeLocal(
     key: NodeId,
     value: Uint8Array,
     ttl: number,
     secretHash: Uint8Array | undefined,
+    signed: ValueSignature | undefined,
+    origin: string,
   ): StoreStatus {
     const now = this.#clock();
     if (ttl < 1) return "refused";
+    if (signed) return this.#storeSignedLocal(key, value, ttl, signed, origin, now);
     const k = toHex(key), vh = toHex(hashKey(value));
     const tomb = this.#tombstones.get(`${k}/${vh}`);
     // A removed value stays removed while its tombstone lives, unless stored with another secret.
     if (
-      tomb && tomb.expires > now && secretHash && equals(secretHash, tomb.secretHash)
+      tomb && tomb.expires > now && secretHash && tomb.secretHash &&
+      equals(secretHash, tomb.secretHash)
     ) return "refused";
     const expires = now + Math.min(ttl, this.#maxTtl) * 1000;
-    let values = this.#store.get(k);
+    const values = this.#store.get(k);
     const old = values?.get(vh);
     if (old) {
       old.expires = Math.max(old.expires, expires);
       old.republishAt = now + this.#republishInterval;
       return "stored";
     }
-    if (this.#count >= this.#maxValues || (values?.size ?? 0) >= this.#maxValuesPerKey) {
-      return "refused";
-    }
-    if (!values) this.#store.set(k, values = new Map());
-    values.set(vh, { value, expires, secretHash, republishAt: now + this.#republishInterval });
-    this.#count++;
+    if (!this.#roomFor(values, origin)) return "refused";
+    this.#addSlot(values ?? this.#newKey(k), vh, {
+      value,
+      expires,
+      secretHash,
+      signed: undefined,
+      origin,
+      republishAt: now + this.#republishInterval,
+    });
     return "stored";
   }
 
-  #removeLocal(key: NodeId, valueHash: Uint8Array, secret: Uint8Array, ttl: number): RemoveStatus {
+  #newKey(k: string): Map<string, Stored> {
+    const values = new Map<string, Stored>();
+    this.#store.set(k, values);
+    return values;
+  }
+
+  #storeSignedLocal(
+    key: NodeId,
+    value: Uint8Array,
+    ttl: number,
+    signed: ValueSignature,
+    origin: string,
+    now: number,
+  ): StoreStatus {
+    // Verify before storing: whoever sent it, only the owner's signature makes the slot.
+    if (!verifyValue(key, value, signed)) return "refused";
+    const expires = Math.min(now + Math.min(ttl, this.#maxTtl) * 1000, signed.expires * 1000);
+    if (expires <= now) return "refused";
+    const k = toHex(key), slot = slotOf({ value, signed });
+    const tomb = this.#tombstones.get(`${k}/${slot}`);
+    // A removal with sequence number n ends every put numbered n or less (replays included).
+    if (tomb && tomb.expires > now && tomb.seq !== undefined && signed.seq <= tomb.seq) {
+      return "refused";
+    }
+    const values = this.#store.get(k);
+    const old = values?.get(slot);
+    if (old) {
+      if (signed.seq < old.signed!.seq) return "refused"; // a replayed older put
+      if (signed.seq === old.signed!.seq) {
+        // The same put again (republished): refresh. Another value with the same seq: refused.
+        if (!equals(value, old.value)) return "refused";
+        old.expires = Math.max(old.expires, expires);
+        old.republishAt = now + this.#republishInterval;
+        return "stored";
+      }
+      old.value = value;
+      old.signed = signed;
+      old.expires = expires;
+      old.republishAt = now + this.#republishInterval;
+      return "stored";
+    }
+    if (!this.#roomFor(values, origin, signed)) return "refused";
+    this.#addSlot(values ?? this.#newKey(k), slot, {
+      value,
+      expires,
+      secretHash: undefined,
+      signed,
+      origin,
+      republishAt: now + this.#republishInterval,
+    });
+    return "stored";
+  }
+
+  /**
+   * Records a removal. Tombstones are bounded like values: per origin, and in all; when the table
+   * is full a signed removal (which is what stops a replayed put) takes the place of the oldest
+   * unsigned one, so that a flood of cheap unsigned removals cannot make replays possible.
+   */
+  #remember(key: string, tomb: Tombstone): void {
+    if (this.#tombstones.has(key)) this.#forgetTombstone(key);
+    else if ((this.#tombstonesPerOrigin.get(tomb.origin) ?? 0) >= this.#maxPerOrigin) return;
+    if (this.#tombstones.size >= this.#maxValues) {
+      if (tomb.seq === undefined) return;
+      const unsigned = [...this.#tombstones].find(([, t]) => t.seq === undefined);
+      if (!unsigned) return;
+      this.#forgetTombstone(unsigned[0]);
+    }
+    this.#tombstones.set(key, tomb);
+    this.#tombstonesPerOrigin.set(
+      tomb.origin,
+      (this.#tombstonesPerOrigin.get(tomb.origin) ?? 0) + 1,
+    );
+  }
+
+  #forgetTombstone(key: string): void {
+    const t = this.#tombstones.get(key);
+    if (!t) return;
+    this.#tombstones.delete(key);
+    const n = (this.#tombstonesPerOrigin.get(t.origin) ?? 1) - 1;
+    if (n > 0) this.#tombstonesPerOrigin.set(t.origin, n);
+    else this.#tombstonesPerOrigin.delete(t.origin);
+  }
+
+  /** Number of removals remembered here (tombstones). */
+  get tombstoneCount(): number {
+    return this.#tombstones.size;
+  }
+
+  #removeLocal(
+    key: NodeId,
+    valueHash: Uint8Array,
+    secret: Uint8Array,
+    ttl: number,
+    origin: string,
+  ): RemoveStatus {
     const now = this.#clock();
     const k = toHex(key), vh = toHex(valueHash);
     const values = this.#store.get(k);
@@ -1599,33 +2435,54 @@ export class DhtNode {
     const secretHash = hashKey(secret);
     if (s && s.expires > now) {
       if (!s.secretHash || !equals(s.secretHash, secretHash)) return "denied";
-      values!.delete(vh);
-      this.#count--;
-      if (values!.size === 0) this.#store.delete(k);
+      this.#deleteSlot(k, values!, vh);
     }
     const expires = Math.max(now + Math.min(ttl, this.#maxTtl) * 1000, s?.expires ?? 0);
-    if (this.#tombstones.size < this.#maxValues) {
-      this.#tombstones.set(`${k}/${vh}`, { secretHash, expires });
-    }
+    this.#remember(`${k}/${vh}`, { secretHash, expires, origin });
     return s && s.expires > now ? "removed" : "not-found";
+  }
+
+  #removeSignedLocal(
+    key: NodeId,
+    valueHash: Uint8Array,
+    signed: RemovalSignature,
+    ttl: number,
+    origin: string,
+  ): RemoveStatus {
+    const now = this.#clock();
+    if (!verifyRemoval(key, valueHash, signed)) return "denied";
+    const k = toHex(key), slot = `s:${toHex(signed.owner)}:${signed.id}`;
+    const tomb = this.#tombstones.get(`${k}/${slot}`);
+    // A captured removal, sent again, carries a sequence number already seen: refused.
+    if (tomb && tomb.expires > now && tomb.seq !== undefined && signed.seq <= tomb.seq) {
+      return "denied";
+    }
+    const values = this.#store.get(k);
+    const s = values?.get(slot);
+    const live = s !== undefined && s.expires > now;
+    // A removal older than the value (the owner has put again since): refused.
+    if (live && signed.seq <= s.signed!.seq) return "denied";
+    const matches = live && equals(hashKey(s.value), valueHash);
+    if (matches) this.#deleteSlot(k, values!, slot);
+    const expires = Math.max(now + Math.min(ttl, this.#maxTtl) * 1000, s?.expires ?? 0);
+    this.#remember(`${k}/${slot}`, { seq: signed.seq, expires, origin });
+    return matches ? "removed" : "not-found";
   }
 
   #maintain(now: number): void {
     for (const [k, values] of this.#store) {
-      for (const [vh, s] of values) {
+      for (const [slot, s] of values) {
         if (s.expires <= now) {
-          values.delete(vh);
-          this.#count--;
+          this.#deleteSlot(k, values, slot);
         } else if (s.republishAt <= now) {
           // Republish (Kademlia §2.5): keep the k closest nodes holding the value.
           s.republishAt = now + this.#republishInterval;
           const ttl = Math.ceil((s.expires - now) / 1000);
-          this.#replicate(fromHex(k), s.value, ttl, s.secretHash, () => {});
+          this.#replicate(fromHex(k), s.value, ttl, s.secretHash, s.signed, () => {});
         }
       }
-      if (values.size === 0) this.#store.delete(k);
     }
-    for (const [key, t] of this.#tombstones) if (t.expires <= now) this.#tombstones.delete(key);
+    for (const [key, t] of this.#tombstones) if (t.expires <= now) this.#forgetTombstone(key);
     if (this.#table.size > 0) {
       for (const target of this.#table.staleTargets(this.#refreshInterval)) {
         this.#lookup(target, false, () => {});
@@ -1667,11 +2524,15 @@ export class DhtNode {
         break;
       case "find-value": {
         const nodes = this.#closestTo(m.key, from);
-        // Fill the datagram with as many values as fit beside the contacts.
+        // Fill the datagram with as many values as fit beside the contacts; signed values
+        // first, so that a key crowded with unsigned ones still shows its owners' values.
         let room = MAX_MESSAGE_SIZE - HEADER - 2 - nodes.length * (ID_LENGTH + 19);
         const values: WireValue[] = [];
-        for (const v of this.storedValues(m.key)) {
-          if (values.length === 255 || (room -= 6 + v.value.length) < 0) break;
+        const stored = this.storedValues(m.key, m.owner)
+          .sort((a, b) => Number(!!b.signed) - Number(!!a.signed));
+        for (const v of stored) {
+          const size = 7 + (v.signed ? 112 : 0) + (v.secretHash ? 20 : 0) + v.value.length;
+          if (values.length === 255 || (room -= size) < 0) break;
           values.push(v);
         }
         this.#send(from, { ...reply, type: "values", values, nodes });
@@ -1681,14 +2542,22 @@ export class DhtNode {
         this.#send(from, {
           ...reply,
           type: "stored",
-          status: this.#storeLocal(m.key, m.value, m.ttl, m.secretHash),
+          status: this.#storeLocal(m.key, m.value, m.ttl, m.secretHash, m.signed, addrKey(from)),
         });
         break;
       case "remove":
         this.#send(from, {
           ...reply,
           type: "removed",
-          status: this.#removeLocal(m.key, m.valueHash, m.secret, m.ttl),
+          status: m.signed
+            ? this.#removeSignedLocal(m.key, m.valueHash, m.signed, m.ttl, addrKey(from))
+            : this.#removeLocal(
+              m.key,
+              m.valueHash,
+              m.secret ?? new Uint8Array(),
+              m.ttl,
+              addrKey(from),
+            ),
         });
         break;
     }
@@ -1702,6 +2571,22 @@ export class DhtNode {
 }
 
 // === UDP adapter ===
+
+/** Options of {@linkcode UdpDht.put}. */
+export interface UdpPutOptions extends Omit<PutOptions, "signature"> {
+  /** The owner's Ed25519 key pair: the value is signed with it (not with `secret`). */
+  owner?: CryptoKeyPair;
+  /** The value id in the owner's slots (default 0). */
+  id?: number;
+  /** The sequence number (default {@linkcode freshSeq}). */
+  seq?: number;
+}
+
+/** Options of {@linkcode UdpDht.getValues}. */
+export interface UdpGetOptions {
+  /** Only this owner's signed values: the public key, or its 32 raw bytes. */
+  owner?: CryptoKey | Uint8Array;
+}
 
 /** Options of {@linkcode UdpDht.open}. */
 export interface UdpDhtOptions extends DhtNodeOptions {
@@ -1832,15 +2717,25 @@ export class UdpDht implements AsyncDisposable {
   }
 
   /**
-   * Stores a value on the k nodes closest to the key.
+   * Stores a value on the k nodes closest to the key; with an `owner`, signed in the owner's
+   * slot (value `id`, default 0), which only that owner can replace or remove.
    *
    * @param key The key.
    * @param value The value.
-   * @param options TTL and removal secret.
+   * @param options TTL, and removal secret or owner key pair.
    * @returns The number of nodes that stored it.
    */
-  async put(key: Key, value: Uint8Array | string, options?: PutOptions): Promise<number> {
-    const r = await this.#run(this.#node.put(key, value, options));
+  async put(key: Key, value: Uint8Array | string, options: UdpPutOptions = {}): Promise<number> {
+    const { owner, id, seq, ...rest } = options;
+    let opts: PutOptions = rest;
+    if (owner) {
+      const signOptions: SignValueOptions = { now: this.#clock() };
+      if (rest.ttl !== undefined) signOptions.ttl = rest.ttl;
+      if (id !== undefined) signOptions.id = id;
+      if (seq !== undefined) signOptions.seq = seq;
+      opts = { ...rest, signature: await signValue(owner, key, value, signOptions) };
+    }
+    const r = await this.#run(this.#node.put(key, value, opts));
     return r.type === "put" ? r.stored : 0;
   }
 
@@ -1848,10 +2743,14 @@ export class UdpDht implements AsyncDisposable {
    * Finds the values under a key.
    *
    * @param key The key.
-   * @returns The values with their remaining TTL.
+   * @param options An owner whose signed values alone are wanted.
+   * @returns The values with their remaining TTL (and signature, for signed values).
    */
-  async getValues(key: Key): Promise<FoundValue[]> {
-    const r = await this.#run(this.#node.get(key));
+  async getValues(key: Key, options: UdpGetOptions = {}): Promise<FoundValue[]> {
+    const owner = options.owner instanceof CryptoKey
+      ? await exportPublicKey(options.owner, "raw")
+      : options.owner;
+    const r = await this.#run(this.#node.get(key, owner ? { owner } : {}));
     return r.type === "get" ? r.values : [];
   }
 
@@ -1859,39 +2758,70 @@ export class UdpDht implements AsyncDisposable {
    * Finds the values under a key.
    *
    * @param key The key.
+   * @param options An owner whose signed values alone are wanted.
    * @returns The values.
    */
-  async get(key: Key): Promise<Uint8Array[]> {
-    return (await this.getValues(key)).map((v) => v.value);
+  async get(key: Key, options?: UdpGetOptions): Promise<Uint8Array[]> {
+    return (await this.getValues(key, options)).map((v) => v.value);
   }
 
   /**
    * Finds the values under a key, as UTF-8 text (sorted).
    *
    * @param key The key.
+   * @param options An owner whose signed values alone are wanted.
    * @returns The values.
    */
-  async getText(key: Key): Promise<string[]> {
-    return (await this.get(key)).map((v) => new TextDecoder().decode(v)).sort();
+  async getText(key: Key, options?: UdpGetOptions): Promise<string[]> {
+    return (await this.get(key, options)).map((v) => new TextDecoder().decode(v)).sort();
   }
 
   /**
-   * Removes a value, presenting its secret.
+   * Removes a value, presenting its secret, or (signed values) signing the removal with the
+   * owner's key pair and a fresh sequence number.
    *
    * @param key The key.
    * @param value The value.
-   * @param secret The secret it was put with.
+   * @param secret The secret it was put with, the owner's key pair, or a removal the owner
+   * signed ({@linkcode signRemoval}).
    * @param ttl Seconds the removal is remembered (default 3600).
-   * @returns Whether any node removed it (`false` also when every node refused the secret).
+   * @param options With a key pair: the value id of a signed value, and the removal's sequence
+   * number.
+   * @returns Whether any node removed it (`false` also when every node refused).
    */
   async remove(
     key: Key,
     value: Uint8Array | string,
-    secret: Uint8Array | string,
+    secret: Uint8Array | string | CryptoKeyPair | RemovalSignature,
     ttl?: number,
+    options: SignRemovalOptions = {},
   ): Promise<boolean> {
-    const r = await this.#run(this.#node.remove(key, value, secret, ttl));
+    const proof = typeof secret === "string" || secret instanceof Uint8Array || "owner" in secret
+      ? secret
+      : await signRemoval(secret, key, value, options);
+    const r = await this.#run(this.#node.remove(key, value, proof, ttl));
     return r.type === "remove" && r.removed > 0;
+  }
+
+  /**
+   * Removes a value known by its SHA-1, presenting its secret (OpenDHT's `rm`).
+   *
+   * @param key The key.
+   * @param valueHash SHA-1 of the value.
+   * @param secret The secret it was put with, or a removal the owner signed.
+   * @param ttl Seconds the removal is remembered (default 3600).
+   * @returns How many of the closest nodes removed it, and how many refused.
+   */
+  async removeHash(
+    key: Key,
+    valueHash: Uint8Array,
+    secret: Uint8Array | string | RemovalSignature,
+    ttl?: number,
+  ): Promise<{ removed: number; denied: number }> {
+    const r = await this.#run(this.#node.removeHash(key, valueHash, secret, ttl));
+    return r.type === "remove"
+      ? { removed: r.removed, denied: r.denied }
+      : { removed: 0, denied: 0 };
   }
 
   /** Closes the socket; pending operations reject with a {@linkcode DhtError}. */
@@ -1916,14 +2846,16 @@ export class UdpDht implements AsyncDisposable {
 
 const command = {
   name: "app/net/p2p/dht.ts",
-  usage:
-    "[--host H] [--port P] [--bootstrap HOST:PORT]... [--ttl S] [--secret S] [--timeout MS]\n" +
-    "  put KEY VALUE | get KEY | remove KEY VALUE | serve",
+  usage: "[--host H] [--port P] [--bootstrap HOST:PORT]... [--ttl S] [--secret S | --owner PEM]\n" +
+    "  [--timeout MS] put KEY VALUE | get KEY | remove KEY VALUE | serve",
   description: [
     "Commands:",
     "  put KEY VALUE        store VALUE under KEY on the closest nodes",
     "  get KEY              print the values under KEY, one a line",
-    "  remove KEY VALUE     remove VALUE (needs --secret as given to put)",
+    "  remove KEY VALUE     remove VALUE (needs --secret as given to put, or --owner)",
+    "With --owner (an Ed25519 private key in PKCS#8 PEM, as `openssl genpkey -algorithm",
+    "ed25519` writes), put stores a value signed by that owner, which only the owner can",
+    "replace or remove; get prints only that owner's values.",
     "  serve                run a node until interrupted",
     "A one-shot command runs a node of its own for the duration of the command.",
   ].join("\n"),
@@ -1934,6 +2866,7 @@ const command = {
     bootstrap: { value: "HOST:PORT", multiple: true, help: "a node to join through" },
     ttl: { value: "SECONDS", help: "time to live of a put, or of a removal (default 3600)" },
     secret: { value: "S", help: "removal secret of a put; needed by remove" },
+    owner: { value: "PEM", help: "sign puts and removals with this Ed25519 key file" },
     timeout: { value: "MS", help: "RPC timeout in milliseconds (default 2000)" },
   },
 } as const;
@@ -1965,7 +2898,25 @@ if (import.meta.main) {
         throw new UsageError(`Expected put KEY VALUE, get KEY, remove KEY VALUE or serve`);
       }
       if (port > 65535 || rpcTimeout === 0) throw new UsageError("Invalid --port or --timeout");
-      if (cmd === "remove" && secret === undefined) throw new UsageError("remove needs --secret");
+      if (secret !== undefined && values.owner !== undefined) {
+        throw new UsageError("Give --secret or --owner, not both");
+      }
+      if (cmd === "remove" && secret === undefined && values.owner === undefined) {
+        throw new UsageError("remove needs --secret or --owner");
+      }
+      let owner: CryptoKeyPair | undefined;
+      if (values.owner !== undefined) {
+        try {
+          owner = await keyPairOf(
+            await importPrivateKey(await Deno.readTextFile(values.owner), "Ed25519"),
+          );
+        } catch (e) {
+          console.error(
+            `Cannot read --owner ${values.owner}: ${e instanceof Error ? e.message : e}`,
+          );
+          return 1;
+        }
+      }
       let opened: UdpDht;
       try {
         opened = await UdpDht.open({ host, port, rpcTimeout });
@@ -1977,15 +2928,21 @@ if (import.meta.main) {
       if (bootstrap.length) await dht.join(bootstrap);
       switch (cmd) {
         case "put": {
-          const opts: PutOptions = secret === undefined ? { ttl } : { ttl, secret };
+          const opts: UdpPutOptions = owner
+            ? { ttl, owner }
+            : secret === undefined
+            ? { ttl }
+            : { ttl, secret };
           console.log(`stored on ${await dht.put(key!, value!, opts)} nodes`);
           break;
         }
         case "get":
-          for (const v of await dht.getText(key!)) console.log(v);
+          for (const v of await dht.getText(key!, owner ? { owner: owner.publicKey } : {})) {
+            console.log(v);
+          }
           break;
         case "remove":
-          if (!await dht.remove(key!, value!, secret!, ttl)) {
+          if (!await dht.remove(key!, value!, owner ?? secret!, ttl)) {
             console.error("not removed (not found, or wrong secret)");
             return 1;
           }

@@ -2,6 +2,7 @@
 import { deepEqual, equal, notEqual, ok, rejects, throws } from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import fc from "fast-check";
+import { equals } from "@rtclite/std/bytes";
 import { run, startPeer } from "@rtclite/testing";
 import {
   type Address,
@@ -25,10 +26,18 @@ import {
   type OperationResult,
   parseAddress,
   randomId,
+  type RemovalSignature,
+  removalSigningInput,
   RoutingTable,
+  signRemoval,
+  signValue,
   toHex,
   UdpDht,
+  type ValueSignature,
+  verifyRemoval,
+  verifyValue,
 } from "./dht.ts";
+import { exportPrivateKey, exportPublicKey, generateKeyPair, sign } from "../../sec/crypto.ts";
 
 const idb = (first: number, last = 0) => {
   const id = new Uint8Array(ID_LENGTH);
@@ -106,6 +115,29 @@ Deno.test("RoutingTable pings the oldest before evicting it (Kademlia §2.2)", a
     equal(rt.size, 0);
     equal(rt.failed(idb(0x80)), false);
   });
+});
+
+Deno.test("RoutingTable keeps one identifier per address", () => {
+  const rt = new RoutingTable(idb(0), { k: 4, clock: () => 0 });
+  // One sender claiming many identifiers occupies one entry: the latest.
+  for (let i = 0; i < 50; i++) rt.seen(contact(randomId(), 9));
+  equal(rt.size, 1);
+  rt.seen(contact(idb(0x80), 1));
+  rt.seen(contact(idb(0x40), 2));
+  equal(rt.size, 3);
+  // A node restarted with a new identifier on the same address replaces the old one.
+  rt.seen(contact(idb(0x81), 1));
+  deepEqual(
+    rt.contacts().map((c) => c.id[0]).sort(),
+    [0x40, 0x81, rt.contacts().find((c) => c.port === 9)!.id[0]].sort(),
+  );
+  equal(rt.size, 3);
+  // A node that moves to another port keeps its entry, and its old address is free.
+  rt.seen(contact(idb(0x81), 5));
+  rt.seen(contact(idb(0x20), 1));
+  equal(rt.size, 4);
+  rt.remove(idb(0x20));
+  equal(rt.size, 3);
 });
 
 Deno.test("RoutingTable.closest() sorts by XOR distance", () => {
@@ -241,16 +273,42 @@ const arbContact = fc.record({
 const arbContacts = fc.array(arbContact, { maxLength: 20 });
 const arbValue = fc.uint8Array({ maxLength: 300 });
 const header = { tx: fc.nat(0xffffffff).map((n) => n >>> 0), sender: arbId };
+const arbOwner = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const arbSig = fc.uint8Array({ minLength: 64, maxLength: 64 });
+const arbSeq = fc.maxSafeNat();
+const arbValueSignature = fc.record({
+  owner: arbOwner,
+  id: fc.nat(0xffffffff),
+  seq: arbSeq,
+  expires: fc.nat(0xffffffff),
+  signature: arbSig,
+});
+const arbRemovalSignature = fc.record({
+  owner: arbOwner,
+  id: fc.nat(0xffffffff),
+  seq: arbSeq,
+  signature: arbSig,
+});
 const arbMessage: fc.Arbitrary<DhtMessage> = fc.oneof(
   fc.record({ type: fc.constant("ping" as const), ...header }),
   fc.record({ type: fc.constant("pong" as const), ...header }),
   fc.record({ type: fc.constant("find-node" as const), ...header, target: arbId }),
-  fc.record({ type: fc.constant("find-value" as const), ...header, key: arbId }),
+  fc.record({ type: fc.constant("find-value" as const), ...header, key: arbId, owner: arbOwner }, {
+    requiredKeys: ["type", "tx", "sender", "key"],
+  }),
   fc.record({ type: fc.constant("nodes" as const), ...header, nodes: arbContacts }),
   fc.record({
     type: fc.constant("values" as const),
     ...header,
-    values: fc.array(fc.record({ value: arbValue, ttl: fc.nat(0xffffffff) }), { maxLength: 5 }),
+    values: fc.array(
+      fc.record({
+        value: arbValue,
+        ttl: fc.nat(0xffffffff),
+        signed: arbValueSignature,
+        secretHash: arbId,
+      }, { requiredKeys: ["value", "ttl"] }),
+      { maxLength: 5 },
+    ),
     nodes: fc.array(arbContact, { maxLength: 8 }),
   }),
   fc.record({
@@ -262,6 +320,14 @@ const arbMessage: fc.Arbitrary<DhtMessage> = fc.oneof(
     secretHash: arbId,
   }, { requiredKeys: ["type", "tx", "sender", "key", "value", "ttl"] }),
   fc.record({
+    type: fc.constant("store" as const),
+    ...header,
+    key: arbId,
+    value: arbValue,
+    ttl: fc.nat(0xffffffff),
+    signed: arbValueSignature,
+  }),
+  fc.record({
     type: fc.constant("stored" as const),
     ...header,
     status: fc.constantFrom("stored" as const, "refused" as const),
@@ -272,6 +338,14 @@ const arbMessage: fc.Arbitrary<DhtMessage> = fc.oneof(
     key: arbId,
     valueHash: arbId,
     secret: fc.uint8Array({ maxLength: 255 }),
+    ttl: fc.nat(0xffffffff),
+  }),
+  fc.record({
+    type: fc.constant("remove" as const),
+    ...header,
+    key: arbId,
+    valueHash: arbId,
+    signed: arbRemovalSignature,
     ttl: fc.nat(0xffffffff),
   }),
   fc.record({
@@ -327,8 +401,9 @@ Deno.test("decodeMessage() and encodeMessage() enforce limits", async (t) => {
   });
   await t.step("wrong version and unknown type", () => {
     const ping = encodeMessage({ type: "ping", tx: 1, sender });
-    throws(() => decodeMessage(Uint8Array.of(2, ...ping.subarray(1))), /unsupported version 2/);
-    throws(() => decodeMessage(Uint8Array.of(1, 99, ...ping.subarray(2))), /unknown type 99/);
+    throws(() => decodeMessage(Uint8Array.of(1, ...ping.subarray(1))), /unsupported version 1/);
+    throws(() => decodeMessage(Uint8Array.of(3, ...ping.subarray(1))), /unsupported version 3/);
+    throws(() => decodeMessage(Uint8Array.of(2, 99, ...ping.subarray(2))), /unknown type 99/);
   });
   await t.step("trailing bytes", () => {
     const ping = encodeMessage({ type: "ping", tx: 1, sender });
@@ -554,11 +629,283 @@ Deno.test("DhtNode.receive() drops bad datagrams and unsolicited answers", () =>
   throws(() => n.get(new Uint8Array(3)), RangeError);
 });
 
-Deno.test("DhtNode caps values per key", () => {
+Deno.test("DhtNode caps values per key, unsigned values per key and per origin", () => {
   const net = new SimNet();
-  net.build(3, { maxValuesPerKey: 2 });
+  net.build(3, { maxValuesPerKey: 4, maxUnsignedPerKey: 3, maxValuesPerOriginPerKey: 2 });
+  const held = (port: number) =>
+    net.nodes.get(port)!.storedValues("k").map((v) => new TextDecoder().decode(v.value)).sort();
+  // Node 1 stores its own copy (origin "self") and sends STOREs to 2 and 3 (origin: node 1):
+  // two values per origin per key.
   for (const v of ["a", "b", "c"]) net.run(1, (n) => n.put("k", v));
-  equal(text(net.run(2, (n) => n.get("k"))).length, 2);
+  for (const p of [1, 2, 3]) deepEqual(held(p), ["a", "b"]);
+  // Another origin adds more: unsigned values stop at 3 of the 4 slots.
+  for (const v of ["d", "e"]) net.run(2, (n) => n.put("k", v));
+  for (const p of [1, 2, 3]) deepEqual(held(p), ["a", "b", "d"]);
+  deepEqual(text(net.run(3, (n) => n.get("k"))), ["a", "b", "d"]);
+});
+
+// === Signed values ===
+
+const enc = new TextEncoder();
+const dec = (v: Uint8Array) => new TextDecoder().decode(v);
+
+Deno.test("signValue() / signRemoval(): signatures cover key, value, id, seq and expiry", async () => {
+  const owner = await generateKeyPair("Ed25519");
+  const key = hashKey("alice");
+  const v = enc.encode("sip:alice@10.0.0.1");
+  const s = await signValue(owner, "alice", v, { ttl: 60, now: 1_000_000, seq: 5, id: 2 });
+  deepEqual(s.owner, await exportPublicKey(owner.publicKey, "raw"));
+  equal(s.expires, 1060);
+  equal(verifyValue(key, v, s), true);
+  // Each field is covered.
+  equal(verifyValue(hashKey("bob"), v, s), false);
+  equal(verifyValue(key, enc.encode("sip:eve@10.6.6.6"), s), false);
+  for (const change of [{ id: 3 }, { seq: 6 }, { expires: 99999 }]) {
+    equal(verifyValue(key, v, { ...s, ...change }), false, JSON.stringify(change));
+  }
+  const other = await generateKeyPair("Ed25519");
+  equal(verifyValue(key, v, { ...s, owner: await exportPublicKey(other.publicKey, "raw") }), false);
+  equal(verifyValue(key, v, { ...s, signature: new Uint8Array(64) }), false);
+  equal(verifyValue(key, v, { ...s, owner: new Uint8Array(5) }), false);
+  // A removal signature is not a put signature, and the other way round (context strings).
+  const r = await signRemoval(owner, "alice", v, { seq: 6, id: 2 });
+  equal(verifyRemoval(key, hashKey(v), r), true);
+  equal(verifyRemoval(key, hashKey(enc.encode("x")), r), false);
+  equal(verifyRemoval(key, hashKey(v), { ...r, seq: 7 }), false);
+  const asPut: ValueSignature = { ...r, expires: 0 };
+  equal(verifyValue(key, v, asPut), false);
+  // Signed with Web Crypto, checked with the synchronous verifier: the same Ed25519.
+  const input = removalSigningInput(key, hashKey(v), { id: 2, seq: 8 });
+  const manual: RemovalSignature = {
+    owner: s.owner,
+    id: 2,
+    seq: 8,
+    signature: await sign(owner.privateKey, input),
+  };
+  equal(verifyRemoval(key, hashKey(v), manual), true);
+  await rejects(signValue(await generateKeyPair("ECDSA-P256"), "k", "v"), TypeError);
+  await rejects(signValue(owner, "k", "v", { ttl: 0 }), RangeError);
+});
+
+/** Owner and attacker keys, and helpers to craft raw STOREs and REMOVEs from a given port. */
+async function signedFixture(net: SimNet) {
+  const owner = await generateKeyPair("Ed25519");
+  const mallory = await generateKeyPair("Ed25519");
+  const ownerRaw = await exportPublicKey(owner.publicKey, "raw");
+  const inject = (fromPort: number, to: number, m: DhtMessage) =>
+    net.queue.push({
+      from: net.addr(fromPort),
+      out: [{ type: "send", to: net.addr(to), data: encodeMessage(m) }],
+    });
+  const holders = (key: string) =>
+    [...net.nodes].sort(([, a], [, b]) => compareDistance(a.id, b.id, hashKey(key))).slice(0, 8);
+  return { owner, mallory, ownerRaw, inject, holders };
+}
+
+const stored = (r: OperationResult) => (r.type === "put" ? r.stored : -1);
+const removed = (r: OperationResult) => (r.type === "remove" ? r.removed : -1);
+const found = (r: OperationResult) =>
+  r.type === "get"
+    ? r.values.map((v) => dec(v.value) + (v.signed ? `@${toHex(v.signed.owner).slice(0, 4)}` : ""))
+      .sort()
+    : [];
+
+Deno.test("DhtNode signed values: only the owner replaces or removes; replays refused (30 nodes)", async () => {
+  const net = new SimNet();
+  net.build(30);
+  const { owner, mallory, ownerRaw, inject, holders } = await signedFixture(net);
+  const tag = toHex(ownerRaw).slice(0, 4);
+  const ttl = 600;
+  const sig1 = await signValue(owner, "alice", "contact-1", { ttl, now: net.now, seq: 1 });
+  equal(stored(net.run(3, (n) => n.put("alice", "contact-1", { signature: sig1 }))), 8);
+  // Unsigned values share the key (OpenDHT semantics), and get() can filter by owner.
+  equal(stored(net.run(4, (n) => n.put("alice", "graffiti"))), 8);
+  deepEqual(found(net.run(20, (n) => n.get("alice"))), [`contact-1@${tag}`, "graffiti"]);
+  deepEqual(found(net.run(20, (n) => n.get("alice", { owner: ownerRaw }))), [`contact-1@${tag}`]);
+
+  // Mallory cannot overwrite: her own key makes her own slot, not the owner's...
+  const m1 = await signValue(mallory, "alice", "contact-evil", { ttl, now: net.now, seq: 9 });
+  equal(stored(net.run(5, (n) => n.put("alice", "contact-evil", { signature: m1 }))), 8);
+  deepEqual(found(net.run(21, (n) => n.get("alice", { owner: ownerRaw }))), [`contact-1@${tag}`]);
+  // ...and a STORE claiming the owner's key with her signature, or the owner's signature on
+  // another value, is refused by every holder (verified before storing).
+  const forged = [
+    { ...m1, owner: ownerRaw },
+    { ...sig1, seq: 99 },
+  ];
+  for (const signed of forged) {
+    for (const [port] of holders("alice")) {
+      inject(5, port, {
+        type: "store",
+        tx: 1,
+        sender: randomId(),
+        key: hashKey("alice"),
+        value: enc.encode("contact-evil"),
+        ttl,
+        signed,
+      });
+    }
+    net.pump();
+  }
+  throws(
+    () => net.nodes.get(5)!.put("alice", "contact-evil", { signature: { ...m1, owner: ownerRaw } }),
+    RangeError,
+  );
+  for (const [, n] of holders("alice")) {
+    deepEqual(n.storedValues("alice", ownerRaw).map((v) => dec(v.value)), ["contact-1"]);
+  }
+
+  // The owner updates (seq 2); a replay of the old put (seq 1) does not bring it back.
+  const sig2 = await signValue(owner, "alice", "contact-2", { ttl, now: net.now, seq: 2 });
+  equal(stored(net.run(3, (n) => n.put("alice", "contact-2", { signature: sig2 }))), 8);
+  equal(stored(net.run(5, (n) => n.put("alice", "contact-1", { signature: sig1 }))), 0);
+  deepEqual(found(net.run(22, (n) => n.get("alice", { owner: ownerRaw }))), [`contact-2@${tag}`]);
+
+  // Mallory cannot remove it: no secret works on a signed value, nor her own signature.
+  equal(removed(net.run(5, (n) => n.remove("alice", "contact-2", "guess"))), 0);
+  const mr = await signRemoval(mallory, "alice", "contact-2", { seq: 10 });
+  equal(removed(net.run(5, (n) => n.remove("alice", "contact-2", mr))), 0);
+  for (const [port] of holders("alice")) {
+    inject(5, port, {
+      type: "remove",
+      tx: 2,
+      sender: randomId(),
+      key: hashKey("alice"),
+      valueHash: hashKey("contact-2"),
+      ttl: 3600,
+      signed: { ...mr, owner: ownerRaw },
+    });
+  }
+  net.pump();
+  deepEqual(found(net.run(23, (n) => n.get("alice", { owner: ownerRaw }))), [`contact-2@${tag}`]);
+
+  // The owner removes it (seq 3); the removal is captured.
+  const r3 = await signRemoval(owner, "alice", "contact-2", { seq: 3 });
+  equal(removed(net.run(3, (n) => n.remove("alice", "contact-2", r3))), 8);
+  deepEqual(found(net.run(24, (n) => n.get("alice", { owner: ownerRaw }))), []);
+  // Replaying the captured put after the removal fails: its seq is not above the removal's.
+  equal(stored(net.run(5, (n) => n.put("alice", "contact-2", { signature: sig2 }))), 0);
+  // The owner puts again (seq 4). Mallory replays the captured removal: refused everywhere.
+  const sig4 = await signValue(owner, "alice", "contact-2", { ttl, now: net.now, seq: 4 });
+  equal(stored(net.run(3, (n) => n.put("alice", "contact-2", { signature: sig4 }))), 8);
+  const replay = net.run(5, (n) => n.remove("alice", "contact-2", r3));
+  ok(replay.type === "remove" && replay.removed === 0 && replay.denied === 8);
+  deepEqual(found(net.run(25, (n) => n.get("alice", { owner: ownerRaw }))), [`contact-2@${tag}`]);
+
+  // Signed expiry: past it, the value is gone, even republished or replayed.
+  net.advance(ttl * 1000 + 1000);
+  deepEqual(found(net.run(26, (n) => n.get("alice", { owner: ownerRaw }))), []);
+  equal(stored(net.run(5, (n) => n.put("alice", "contact-2", { signature: sig4, ttl: 600 }))), 0);
+});
+
+Deno.test("DhtNode signed values: one node cannot crowd out the owner (issue 18 item 15)", async () => {
+  const net = new SimNet();
+  net.build(30);
+  const { owner, ownerRaw, inject, holders } = await signedFixture(net);
+  const key = hashKey("room");
+  // The attacker (port 99, not in the network) sends each of the k closest nodes 300 unsigned
+  // values, then 40 signed values under 40 fresh owner keys: more than the key's 256 slots.
+  // Each datagram claims a fresh node identifier, too.
+  const sybils = await Promise.all(Array.from({ length: 40 }, () => generateKeyPair("Ed25519")));
+  for (const [port] of holders("room")) {
+    for (let i = 0; i < 300; i++) {
+      inject(99, port, {
+        type: "store",
+        tx: i,
+        sender: randomId(),
+        key,
+        value: enc.encode(`junk-${i}`),
+        ttl: 3600,
+      });
+    }
+  }
+  net.pump();
+  const sybilSigs = await Promise.all(
+    sybils.map((k, i) => signValue(k, "room", `sybil-${i}`, { ttl: 3600, now: net.now })),
+  );
+  for (const [port] of holders("room")) {
+    sybilSigs.forEach((signed, i) =>
+      inject(99, port, {
+        type: "store",
+        tx: 1000 + i,
+        sender: randomId(),
+        key,
+        value: enc.encode(`sybil-${i}`),
+        ttl: 3600,
+        signed,
+      })
+    );
+  }
+  net.pump();
+  // One origin got 32 slots per key at most (default), whatever it sent.
+  for (const [, n] of holders("room")) equal(n.storedValues("room").length, 32);
+  // The owner's put is stored on all k closest nodes, and found.
+  const sig = await signValue(owner, "room", "alice-contact", { ttl: 600, now: net.now });
+  equal(stored(net.run(7, (n) => n.put("room", "alice-contact", { signature: sig }))), 8);
+  deepEqual(
+    found(net.run(12, (n) => n.get("room", { owner: ownerRaw }))),
+    [`alice-contact@${toHex(ownerRaw).slice(0, 4)}`],
+  );
+  // Unsigned puts by other nodes still find room too, up to the unsigned share of the key.
+  equal(stored(net.run(8, (n) => n.put("room", "bob-note"))), 8);
+});
+
+Deno.test("DhtNode: a flood of removals cannot evict the tombstone that stops a replayed put", async () => {
+  const net = new SimNet();
+  const caps = { maxValues: 60, maxValuesPerOrigin: 20 };
+  net.build(20, caps);
+  // The attacker runs 5 nodes of its own (ports 100-104) that take part in the DHT.
+  for (let p = 100; p < 105; p++) net.run(p, () => net.add(p, caps).join([net.addr(1)]));
+  const { owner, ownerRaw, inject, holders } = await signedFixture(net);
+  // The honest holders (an attacker node may be among the closest too).
+  const honest = () => holders("alice").filter(([p]) => p < 100);
+  const key = hashKey("alice");
+  const s1 = await signValue(owner, "alice", "contact-1", { ttl: 600, now: net.now, seq: 1 });
+  equal(stored(net.run(3, (n) => n.put("alice", "contact-1", { signature: s1 }))), 8);
+  // Each attacker node sends every holder 30 removals of values that do not exist: each one
+  // leaves a tombstone, until its origin's 20 and the node's 60 are used up.
+  for (let origin = 100; origin < 105; origin++) {
+    const sender = net.nodes.get(origin)!.id;
+    for (const [port] of honest()) {
+      for (let i = 0; i < 30; i++) {
+        inject(origin, port, {
+          type: "remove",
+          tx: i,
+          sender,
+          key: randomId(),
+          valueHash: randomId(),
+          ttl: 3600,
+          secret: enc.encode("x"),
+        });
+      }
+    }
+    if (origin === 100) {
+      net.pump();
+      for (const [, n] of honest()) equal(n.tombstoneCount, 20, "one origin: 20");
+    }
+  }
+  net.pump();
+  for (const [, n] of honest()) equal(n.tombstoneCount, 60, "the node: 60");
+  // The owner removes (seq 2): each holder makes room for the signed tombstone.
+  const r2 = await signRemoval(owner, key, "contact-1", { seq: 2 });
+  const rr = net.run(3, (n) => n.remove("alice", "contact-1", r2));
+  equal(removed(rr), 8);
+  for (const [, n] of honest()) equal(n.tombstoneCount, 60);
+  // The captured put, replayed to every holder, is refused by each: the tombstone held.
+  for (const [port] of honest()) {
+    inject(100, port, {
+      type: "store",
+      tx: 7,
+      sender: randomId(),
+      key,
+      value: enc.encode("contact-1"),
+      ttl: 600,
+      signed: s1,
+    });
+  }
+  net.pump();
+  for (const [, n] of honest()) deepEqual(n.storedValues("alice"), []);
+  deepEqual(found(net.run(9, (n) => n.get("alice", { owner: ownerRaw }))), []);
 });
 
 // === A real network on 127.0.0.1 ===
@@ -596,6 +943,113 @@ Deno.test({
       equal(await alive[3]!.remove("room", "bob", "b-pw"), true);
       deepEqual(await alive[4]!.getText("room"), []);
     } finally {
+      for (const n of nodes) await n.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "UdpDht: 25 nodes on 127.0.0.1, an attacker node cannot overwrite, remove or crowd out a signed value",
+  async fn() {
+    const nodes: UdpDht[] = [];
+    const raw = createSocket("udp4");
+    try {
+      for (let i = 0; i < 26; i++) nodes.push(await UdpDht.open({ k: 8, rpcTimeout: 300 }));
+      for (const n of nodes.slice(1)) await n.join([nodes[0]!.address]);
+      const mallory = nodes[25]!;
+      const alice = await generateKeyPair("Ed25519");
+      const aliceRaw = await exportPublicKey(alice.publicKey, "raw");
+      const eve = await generateKeyPair("Ed25519");
+      const key = hashKey("sip:alice@example.com");
+      const holders = nodes.filter((n) => n !== mallory)
+        .sort((a, b) => compareDistance(a.node.id, b.node.id, key)).slice(0, 8);
+      let answers = 0, sent = 0;
+      raw.on("message", () => answers++);
+      const send = (to: UdpDht, m: DhtMessage) =>
+        new Promise((r) => raw.send(encodeMessage(m), to.address.port, "127.0.0.1", r));
+
+      const drained = async (expected: number) => {
+        const deadline = Date.now() + 20_000;
+        while (answers < expected && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        equal(answers, expected);
+      };
+      // Mallory floods the key's holders first: 300 unsigned values from her socket, in bursts
+      // of 50 each answered before the next (a socket buffer on loopback holds ~200 datagrams;
+      // beyond that the kernel would drop the flood rather than the node refuse it).
+      for (const h of holders) {
+        for (let i = 0; i < 300; i++) {
+          if (i % 50 === 0) await drained(sent);
+          sent++;
+          await send(h, {
+            type: "store",
+            tx: i,
+            sender: mallory.node.id,
+            key,
+            value: enc.encode(`junk-${i}`),
+            ttl: 600,
+          });
+        }
+      }
+      // Every STORE was answered (stored or refused).
+      await drained(8 * 300);
+      // Each holder has taken 32 of them (one origin's share of a key) and refused the rest.
+      deepEqual(holders.map((h) => h.node.storedValues(key).length), Array(8).fill(32));
+      // Alice's put still lands on all k nodes.
+      equal(
+        await nodes[3]!.put("sip:alice@example.com", "contact-1", { owner: alice, ttl: 600 }),
+        8,
+      );
+      const mine = { owner: alice.publicKey };
+      deepEqual(await nodes[7]!.getText("sip:alice@example.com", mine), ["contact-1"]);
+
+      // Overwrite attempts: Mallory's own key fills her own slot only; a forged claim of
+      // Alice's key is refused.
+      equal(
+        await mallory.put("sip:alice@example.com", "contact-evil", { owner: eve, ttl: 600 }),
+        8,
+      );
+      const evil = await signValue(eve, key, "contact-evil", { ttl: 600, seq: Date.now() * 2 });
+      for (const h of holders) {
+        await send(h, {
+          type: "store",
+          tx: 1,
+          sender: mallory.node.id,
+          key,
+          value: enc.encode("contact-evil"),
+          ttl: 600,
+          signed: { ...evil, owner: aliceRaw },
+        });
+      }
+      deepEqual(await nodes[8]!.getText("sip:alice@example.com", mine), ["contact-1"]);
+
+      // Removal attempts: a guessed secret, Mallory's own signature: refused.
+      equal(await mallory.remove("sip:alice@example.com", "contact-1", "guess"), false);
+      equal(await mallory.remove("sip:alice@example.com", "contact-1", eve), false);
+      deepEqual(await nodes[9]!.getText("sip:alice@example.com", mine), ["contact-1"]);
+
+      // Alice moves: she removes contact-1 and puts contact-2; Mallory captured the removal.
+      const removal = await signRemoval(alice, key, "contact-1");
+      equal(await nodes[3]!.remove("sip:alice@example.com", "contact-1", removal), true);
+      equal(
+        await nodes[3]!.put("sip:alice@example.com", "contact-1", { owner: alice, ttl: 600 }),
+        8,
+      );
+      // Replaying the captured removal after Alice's new put is refused by every holder.
+      equal(await mallory.remove("sip:alice@example.com", "contact-1", removal), false);
+      deepEqual(await nodes[10]!.getText("sip:alice@example.com", mine), ["contact-1"]);
+      // The unfiltered get sees everyone's values; Alice's signed one among them.
+      const all = await nodes[11]!.getValues("sip:alice@example.com");
+      ok(
+        all.some((v) =>
+          v.signed && equals(v.signed.owner, aliceRaw) && dec(v.value) === "contact-1"
+        ),
+      );
+      ok(all.every((v) => !v.signed || verifyValue(key, v.value, v.signed)));
+    } finally {
+      await new Promise<void>((r) => raw.close(() => r()));
       for (const n of nodes) await n.close();
     }
   },
@@ -668,6 +1122,30 @@ Deno.test({
     equal((await dht(17042, "--nope", "get", "greeting")).code, 2);
     equal((await dht(17042, "--bootstrap", "nowhere", "get", "greeting")).code, 2);
     equal((await dht(17042, "remove", "greeting", "hello")).code, 2, "remove needs --secret");
+    // Signed: only the owner's key file removes the value.
+    const dir = await Deno.makeTempDir({ prefix: "rtclite-dht-cli-" });
+    try {
+      const keyFile = async (name: string) => {
+        const keys = await generateKeyPair("Ed25519");
+        await Deno.writeTextFile(`${dir}/${name}`, await exportPrivateKey(keys.privateKey, "pem"));
+        return `${dir}/${name}`;
+      };
+      const alice = await keyFile("alice.pem"), eve = await keyFile("eve.pem");
+      const signedPut = await dht(17041, ...boot, "--owner", alice, "put", "room", "alice@1");
+      equal(signedPut.stdout.trim(), "stored on 2 nodes", signedPut.stderr);
+      await dht(17041, ...boot, "--owner", eve, "put", "room", "eve@6");
+      equal((await dht(17042, ...boot, "--owner", alice, "get", "room")).stdout, "alice@1\n");
+      equal((await dht(17042, ...boot, "get", "room")).stdout, "alice@1\neve@6\n");
+      equal((await dht(17042, ...boot, "--owner", eve, "remove", "room", "alice@1")).code, 1);
+      equal((await dht(17042, ...boot, "--owner", alice, "remove", "room", "alice@1")).code, 0);
+      equal((await dht(17042, ...boot, "get", "room")).stdout, "eve@6\n");
+      equal((await dht(17042, "--owner", alice, "--secret", "x", "get", "room")).code, 2);
+      const missing = await dht(17042, "--owner", `${dir}/none.pem`, "get", "room");
+      equal(missing.code, 1);
+      ok(missing.stderr.includes("Cannot read --owner"), missing.stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
     const help = await dht(17042, "--help");
     equal(help.code, 0);
     ok(help.stdout.includes("put KEY VALUE"), help.stdout);
