@@ -5,7 +5,7 @@
  * numbers, builds User Data and Next User Data chunks, processes acknowledgements, abandons and
  * closes; a {@linkcode RecvFlow} keeps the set of sequence numbers seen, reorders and
  * reassembles fragments, delivers complete messages in order and builds the acknowledgements.
- * Flows live in an {@linkcode RtmfpSession}, which decides when packets go out (congestion
+ * Flows live in an `RtmfpSession` (session.ts), which decides when packets go out (congestion
  * window, burst avoidance, retransmission timeout) and calls in here.
  *
  * @example A flow's messages arrive in order however the packets do
@@ -47,7 +47,22 @@ import {
   type RtmfpOption,
   type UserDataChunk,
 } from "./packet.ts";
-import type { RtmfpSession } from "./session.ts";
+
+/**
+ * What a flow needs from the session that carries it (an `RtmfpSession` of
+ * `session.ts`, which imports this file): its clock, a way to send, and the
+ * congestion control's view of acknowledgements.
+ */
+export interface FlowHost {
+  /** The session's clock, in ms. */
+  readonly now: number;
+  /** Sends what can be sent now. */
+  flush(): void;
+  /** A receiving flow needs an acknowledgement (at once when `now`). */
+  ackSoon(now: boolean): void;
+  /** `bytes` of data up to transmission sequence number `tsn` were acknowledged. */
+  acked(bytes: number, tsn: number): void;
+}
 
 /** Largest plain packet: with the checksum and padding it fits a 1192-byte datagram. */
 export const MAX_PLAIN_PACKET = 1180;
@@ -98,15 +113,15 @@ export class SendFlow {
   onComplete?: () => void;
   /** @internal SEND_QUEUE. */
   readonly queue: SendEntry[] = [];
-  readonly #session: RtmfpSession;
+  readonly #session: FlowHost;
   #startupOptions: RtmfpOption[];
   #nextSn = 1;
   #nextMessage = 1;
   #finalSn: number | undefined;
   #probeAt: number | undefined;
 
-  /** @internal Use {@linkcode RtmfpSession.openFlow}. */
-  constructor(session: RtmfpSession, id: number, startupOptions: RtmfpOption[]) {
+  /** @internal Use `RtmfpSession.openFlow` (session.ts). */
+  constructor(session: FlowHost, id: number, startupOptions: RtmfpOption[]) {
     this.#session = session;
     this.id = id;
     this.#startupOptions = startupOptions;
@@ -371,7 +386,7 @@ export class RecvFlow {
   shouldAck = false;
   /** @internal When a completed flow stops lingering and closes. */
   lingerUntil: number | undefined;
-  readonly #session: RtmfpSession;
+  readonly #session: FlowHost;
   // SEQUENCE_SET as sorted disjoint ranges.
   #ranges: [number, number][] = [[0, 0]];
   #finalSn: number | undefined;
@@ -379,7 +394,7 @@ export class RecvFlow {
   #prevRwnd: number | undefined;
 
   /** @internal Made by the session. */
-  constructor(session: RtmfpSession, id: number, metadata: Uint8Array, returnFlowId?: number) {
+  constructor(session: FlowHost, id: number, metadata: Uint8Array, returnFlowId?: number) {
     this.#session = session;
     this.id = id;
     this.metadata = metadata;
