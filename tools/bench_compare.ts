@@ -15,7 +15,9 @@
  * garbage collection, while p75 does neither.
  *
  * With `--digest-rate`, it also measures `DigestServer.verify` per second (pure and native
- * hashing, MD5 and SHA-256) in a loop in a fresh process per case: wall-clock and per CPU second.
+ * hashing, MD5 and SHA-256) and `DigestClient.authorize` beside npm:digest-header, in a loop in a
+ * fresh process per case: per wall-clock second and per CPU second (the process's user + system
+ * time, which other jobs on the machine inflate less than the wall clock).
  *
  * ```sh
  * deno task bench:compare                       # 5 runs of every codec bench
@@ -187,14 +189,29 @@ function table(rows: RatioRow[], runs: number, stat: Stat, markdown: boolean): s
 // === The digest verification rate ===
 
 const DIGEST_CASES = [
-  ["pure", "MD5"],
-  ["pure", "SHA-256"],
-  ["native", "MD5"],
-  ["native", "SHA-256"],
+  ["verify", "pure", "MD5"],
+  ["verify", "pure", "SHA-256"],
+  ["verify", "native", "MD5"],
+  ["verify", "native", "SHA-256"],
+  ["authorize", "pure", "MD5"],
+  ["authorize", "native", "MD5"],
+  ["authorize", "digest-header", "MD5"],
 ] as const;
 
-/** In a fresh process: verifies `n` fresh Authorization values in a loop, three rounds. */
-async function digestRateWorker(provider: string, algorithm: "MD5" | "SHA-256", n: number) {
+const CHALLENGE = 'Digest realm="testrealm@host.com", qop="auth,auth-int", ' +
+  'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"';
+
+/**
+ * In a fresh process, three rounds of `n`: `DigestServer.verify` of fresh Authorization values,
+ * or answering the RFC 2617 §3.5 challenge (ours or npm:digest-header).
+ */
+async function digestRateWorker(
+  what: string,
+  provider: string,
+  algorithm: "MD5" | "SHA-256",
+  n: number,
+) {
+  if (what === "authorize") return await authorizeRateWorker(provider, n);
   const digest = await import("../std/ietf/rfc2617/mod.ts");
   const native = await import("../std/ietf/rfc2617/native.ts");
   const hash = provider === "native" ? native.nativeHashProvider : digest.pureHashProvider;
@@ -228,31 +245,66 @@ async function digestRateWorker(provider: string, algorithm: "MD5" | "SHA-256", 
   console.log(JSON.stringify(results));
 }
 
+async function authorizeRateWorker(provider: string, n: number) {
+  const digest = await import("../std/ietf/rfc2617/mod.ts");
+  const native = await import("../std/ietf/rfc2617/native.ts");
+  const digestHeader = (await import("npm:digest-header@1.1.0")).default as (
+    method: string,
+    uri: string,
+    challenge: string,
+    userpass: string,
+  ) => string;
+  const hash = provider === "native" ? native.nativeHashProvider : digest.pureHashProvider;
+  const client = new digest.DigestClient({ username: "Mufasa", password: "Circle Of Life", hash });
+  const request = { method: "GET", uri: "/dir/index.html" };
+  const results: { wall: number; cpu: number }[] = [];
+  let sink = 0;
+  for (let round = 0; round < 3; round++) {
+    const c0 = cpuUsage();
+    const t0 = performance.now();
+    if (provider === "digest-header") {
+      for (let i = 0; i < n; i++) {
+        sink += digestHeader("GET", "/dir/index.html", CHALLENGE, "Mufasa:Circle Of Life").length;
+      }
+    } else {
+      for (let i = 0; i < n; i++) sink += (await client.authorize(CHALLENGE, request)).length;
+    }
+    const wall = performance.now() - t0;
+    const cpu = cpuUsage(c0);
+    results.push({ wall: n / (wall / 1000), cpu: n / ((cpu.user + cpu.system) / 1e6) });
+  }
+  if (sink === 42) console.error(sink);
+  console.log(JSON.stringify(results));
+}
+
 async function digestRates(n: number): Promise<string> {
   const lines = [
-    "| DigestServer.verify | per wall second, median (range) of 3 | per CPU second, median (range) |",
+    "| operation | per wall second, median (range) of 3 | per CPU second, median (range) |",
     "| --- | --- | --- |",
   ];
-  for (const [provider, algorithm] of DIGEST_CASES) {
+  for (const [what, provider, algorithm] of DIGEST_CASES) {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
         new URL(import.meta.url).pathname,
         "--digest-rate-worker",
-        `${provider}:${algorithm}:${n}`,
+        `${what}:${provider}:${algorithm}:${n}`,
       ],
       stdout: "piped",
     }).output();
-    if (!out.success) throw new Error(`digest rate ${provider} ${algorithm} failed`);
+    if (!out.success) throw new Error(`digest rate ${what} ${provider} ${algorithm} failed`);
     const r = JSON.parse(new TextDecoder().decode(out.stdout)) as { wall: number; cpu: number }[];
     const fmt = (xs: number[]) =>
       `${Math.round(median(xs)).toLocaleString("en")} (${
         Math.round(Math.min(...xs)).toLocaleString("en")
       }–${Math.round(Math.max(...xs)).toLocaleString("en")})`;
-    lines.push(
-      `| ${algorithm}, ${provider} | ${fmt(r.map((x) => x.wall))} | ${fmt(r.map((x) => x.cpu))} |`,
-    );
+    const name = provider === "digest-header"
+      ? "npm:digest-header@1.1.0 (MD5, node:crypto)"
+      : `${
+        what === "verify" ? "DigestServer.verify" : "DigestClient.authorize"
+      } ${algorithm} (${provider})`;
+    lines.push(`| ${name} | ${fmt(r.map((x) => x.wall))} | ${fmt(r.map((x) => x.cpu))} |`);
   }
   return lines.join("\n");
 }
@@ -269,7 +321,7 @@ const command = {
     stat: { value: "STAT", help: "per-run statistic: avg, min, p75 (default) or p99" },
     only: { value: "TEXT", multiple: true, help: "bench files whose path contains TEXT" },
     markdown: { help: "print Markdown tables" },
-    "digest-rate": { help: "also measure DigestServer.verify per second in a loop" },
+    "digest-rate": { help: "also measure digest verify and authorize per second in a loop" },
     "digest-rate-worker": { value: "CASE", help: "(internal) one digest rate case" },
   },
 } as const satisfies Command;
@@ -277,8 +329,8 @@ const command = {
 async function main(cmd: ParsedCommand<typeof command.options>): Promise<number> {
   const o = cmd.values;
   if (o["digest-rate-worker"] !== undefined) {
-    const [provider, algorithm, n] = o["digest-rate-worker"].split(":");
-    await digestRateWorker(provider!, algorithm as "MD5" | "SHA-256", Number(n));
+    const [what, provider, algorithm, n] = o["digest-rate-worker"].split(":");
+    await digestRateWorker(what!, provider!, algorithm as "MD5" | "SHA-256", Number(n));
     return 0;
   }
   const runs = Number(o.runs ?? 5);

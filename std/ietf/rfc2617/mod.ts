@@ -926,30 +926,24 @@ function decodeExtValue(v: string): string | undefined {
  */
 // @implements RFC7616 §3.4 ¶21-22, RFC2617 §3.2.2
 export function formatDigestCredentials(c: DigestCredentials): string {
-  const params: Record<string, string> = c.extendedUsername
-    ? { "username*": encodeExtValue(c.username) }
-    : { username: c.username };
-  Object.assign(params, {
-    realm: c.realm,
-    nonce: c.nonce,
-    uri: c.uri,
-    response: c.response,
-    algorithm: c.algorithm,
-  });
-  if (c.qop !== undefined) params.qop = c.qop;
-  if (c.nc !== undefined) params.nc = c.nc;
-  if (c.cnonce !== undefined) params.cnonce = c.cnonce;
-  if (c.opaque !== undefined) params.opaque = c.opaque;
-  if (c.userhash) params.userhash = "true";
-  return formatChallenge({ scheme: "Digest", params }, [
-    "username",
-    "realm",
-    "nonce",
-    "uri",
-    "response",
-    "cnonce",
-    "opaque",
-  ]);
+  // The order and quoting of formatChallenge() with username, realm, nonce, uri, response,
+  // cnonce and opaque quoted, written out directly.
+  let out = c.extendedUsername
+    ? `Digest username*=${tokenOrQuoted(encodeExtValue(c.username))}`
+    : `Digest username=${quote(c.username)}`;
+  out += `, realm=${quote(c.realm)}, nonce=${quote(c.nonce)}, uri=${quote(c.uri)}, response=${
+    quote(c.response)
+  }, algorithm=${tokenOrQuoted(c.algorithm)}`;
+  if (c.qop !== undefined) out += `, qop=${tokenOrQuoted(c.qop)}`;
+  if (c.nc !== undefined) out += `, nc=${tokenOrQuoted(c.nc)}`;
+  if (c.cnonce !== undefined) out += `, cnonce=${quote(c.cnonce)}`;
+  if (c.opaque !== undefined) out += `, opaque=${quote(c.opaque)}`;
+  if (c.userhash) out += ", userhash=true";
+  return out;
+}
+
+function tokenOrQuoted(v: string): string {
+  return isToken(v) ? v : quote(v);
 }
 
 // === Client (RFC 2617 §3.2.2, RFC 8760 §2.4) ===
@@ -1163,8 +1157,17 @@ export class DigestClient {
   }
 }
 
+// Client nonces (16 random bytes as hex) are cut from a hex string of 4 KiB of random bytes,
+// refilled when used up: one getRandomValues and one hex conversion per 256 nonces.
+let randomPool = "";
+let randomPos = 0;
+
 function randomHex(): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(16)));
+  if (randomPos + 32 > randomPool.length) {
+    randomPool = toHex(crypto.getRandomValues(new Uint8Array(4096)));
+    randomPos = 0;
+  }
+  return randomPool.slice(randomPos, randomPos += 32);
 }
 
 // === Server (RFC 2617 §3.3 and §4.3, RFC 7616 §3.3 and §5.4-5.5) ===
