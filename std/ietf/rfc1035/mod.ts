@@ -666,6 +666,26 @@ class DnsWriter extends ByteWriter {
   base = 0;
   /** True while writing into a caller's buffer, which never grows. */
   fixed = false;
+  /** The message's first name (lower-case), not yet in `names`. */
+  firstKey: string | undefined;
+  /** Its suffixes: pairs of character index in `firstKey` and offset in the message. */
+  firstAt: number[] = [];
+
+  /** Starts a message at `base`. */
+  begin(base: number): void {
+    this.base = this.pos = base;
+    this.names.clear();
+    this.firstKey = undefined;
+  }
+
+  #rememberFirst(): void {
+    const key = this.firstKey!;
+    for (let k = 0; k < this.firstAt.length; k += 2) {
+      const i = this.firstAt[k]!;
+      this.names.set(i === 0 ? key : key.slice(i), this.firstAt[k + 1]!);
+    }
+    this.firstKey = undefined;
+  }
 
   /** Makes room for `n` more bytes; a caller's buffer that is too small is a RangeError. */
   override ensure(n: number): void {
@@ -729,6 +749,14 @@ class DnsWriter extends ByteWriter {
       throw new RangeError(`Cannot encode name "${name}": ${n.length + 2} bytes, max 255`);
     }
     const key = n.toLowerCase();
+    // The first name of a message has nothing to point to: its suffixes are remembered as offsets
+    // and only turned into map entries when a second name needs them (a query has one name).
+    if (this.firstKey !== undefined) this.#rememberFirst();
+    const first = this.names.size === 0 && this.firstKey === undefined;
+    if (first) {
+      this.firstKey = key;
+      this.firstAt.length = 0;
+    }
     for (let i = 0; i <= n.length;) {
       let j = n.indexOf(".", i);
       if (j < 0) j = n.length;
@@ -738,16 +766,20 @@ class DnsWriter extends ByteWriter {
           `Cannot encode name "${name}": label of ${len} bytes, expected 1 to 63`,
         );
       }
-      const suffix = i === 0 ? key : key.slice(i);
-      const ptr = this.names.get(suffix);
-      if (ptr !== undefined && compress) {
-        this.ensure(2);
-        this.buf[this.pos++] = 0xc0 | (ptr >> 8);
-        this.buf[this.pos++] = ptr & 0xff;
-        return;
-      }
       const at = this.pos - this.base;
-      if (ptr === undefined && at < 0x4000) this.names.set(suffix, at);
+      if (first) {
+        if (at < 0x4000) this.firstAt.push(i, at);
+      } else {
+        const suffix = i === 0 ? key : key.slice(i);
+        const ptr = this.names.get(suffix);
+        if (ptr !== undefined && compress) {
+          this.ensure(2);
+          this.buf[this.pos++] = 0xc0 | (ptr >> 8);
+          this.buf[this.pos++] = ptr & 0xff;
+          return;
+        }
+        if (ptr === undefined && at < 0x4000) this.names.set(suffix, at);
+      }
       this.ensure(len + 1);
       const buf = this.buf;
       buf[this.pos++] = len;
@@ -763,6 +795,7 @@ class DnsWriter extends ByteWriter {
     this.u8(0);
   }
   escapedName(name: string, compress: boolean): void {
+    if (this.firstKey !== undefined) this.#rememberFirst();
     const labels = nameToLabels(name);
     const parts = labels.map((l) => labelToString(l, 0, l.length));
     const key = canonical(parts.join("."));
@@ -924,8 +957,7 @@ function writeOpt(w: DnsWriter, e: Edns): void {
 // @implements RFC1035 §4.1, RFC1035 §4.1.1
 export function encodeMessage(msg: DnsMessageInit): Uint8Array {
   const w = writer;
-  w.pos = 0;
-  w.names.clear();
+  w.begin(0);
   writeMessage(w, msg);
   const out = pool.alloc(w.pos);
   out.set(w.buf.subarray(0, w.pos));
@@ -966,8 +998,7 @@ export function encodeMessageInto(msg: DnsMessageInit, buf: Uint8Array, offset =
     w.buf = buf;
     w.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
-  w.base = w.pos = offset;
-  w.names.clear();
+  w.begin(offset);
   try {
     writeMessage(w, msg);
     return w.pos - offset;
