@@ -705,8 +705,8 @@ class DnsWriter extends ByteWriter {
       throw new RangeError(`Cannot encode ${what}: ${v} is not a 16-bit unsigned integer`);
     }
     this.ensure(2);
-    this.view.setUint16(this.pos, v);
-    this.pos += 2;
+    this.buf[this.pos++] = v >>> 8;
+    this.buf[this.pos++] = v;
   }
   /** Writes a 32-bit field, refusing values that do not fit. */
   override u32(v: number, what = "32-bit field"): void {
@@ -714,8 +714,11 @@ class DnsWriter extends ByteWriter {
       throw new RangeError(`Cannot encode ${what}: ${v} is not a 32-bit unsigned integer`);
     }
     this.ensure(4);
-    this.view.setUint32(this.pos, v);
-    this.pos += 4;
+    const b = this.buf;
+    b[this.pos++] = v >>> 24;
+    b[this.pos++] = v >>> 16;
+    b[this.pos++] = v >>> 8;
+    b[this.pos++] = v;
   }
   /** A <character-string>: length byte and up to 255 bytes (RFC 1035 §3.3). */
   charString(b: Uint8Array, what: string): void {
@@ -911,7 +914,8 @@ function writeRecord(w: DnsWriter, rr: DnsRecord): void {
   writeRdata(w, rr);
   const len = w.pos - lenAt - 2;
   if (len > 0xffff) throw new RangeError(`Cannot encode ${rr.type} record: RDATA over 65535 bytes`);
-  w.view.setUint16(lenAt, len);
+  w.buf[lenAt] = len >>> 8;
+  w.buf[lenAt + 1] = len;
 }
 
 // @implements RFC6891 §6.1.2, RFC6891 §6.1.3
@@ -929,7 +933,9 @@ function writeOpt(w: DnsWriter, e: Edns): void {
     w.u16(o.data.length, "EDNS option length");
     w.bytes(o.data);
   }
-  w.view.setUint16(lenAt, w.pos - lenAt - 2);
+  const len = w.pos - lenAt - 2;
+  w.buf[lenAt] = len >>> 8;
+  w.buf[lenAt + 1] = len;
 }
 
 /**
@@ -994,10 +1000,8 @@ export function encodeMessage(msg: DnsMessageInit): Uint8Array {
  */
 export function encodeMessageInto(msg: DnsMessageInit, buf: Uint8Array, offset = 0): number {
   const w = fixedWriter;
-  if (w.buf !== buf) {
-    w.buf = buf;
-    w.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
+  // DnsWriter writes bytes only (no DataView), so the caller's buffer needs no view.
+  w.buf = buf;
   w.begin(offset);
   try {
     writeMessage(w, msg);
@@ -1005,16 +1009,16 @@ export function encodeMessageInto(msg: DnsMessageInit, buf: Uint8Array, offset =
   } finally {
     // Do not keep the caller's buffer alive.
     w.buf = EMPTY;
-    w.view = EMPTY_VIEW;
   }
 }
 
 const EMPTY = new Uint8Array(0);
-const EMPTY_VIEW = new DataView(EMPTY.buffer);
+
+const NONE: readonly never[] = [];
 
 function writeMessage(w: DnsWriter, msg: DnsMessageInit): void {
-  const qs = msg.questions ?? [], an = msg.answers ?? [];
-  const ns = msg.authorities ?? [], ar = msg.additionals ?? [];
+  const qs = msg.questions ?? NONE, an = msg.answers ?? NONE;
+  const ns = msg.authorities ?? NONE, ar = msg.additionals ?? NONE;
   w.u16(msg.id ?? 0, "message ID");
   w.u8(
     (msg.qr ? 0x80 : 0) | (((msg.opcode ?? 0) & 0xf) << 3) | (msg.aa ? 4 : 0) | (msg.tc ? 2 : 0) |
