@@ -350,7 +350,7 @@ async function main(cmd: ParsedCommand<typeof command.options>): Promise<number>
   }
   const load = Deno.loadavg();
   console.log(
-    `${runs} runs per file, statistic ${stat}, ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load average at the end ${
+    `${runs} runs per file, statistic ${stat}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load average at the end ${
       load.map((l) => l.toFixed(1)).join(" ")
     }\n`,
   );
