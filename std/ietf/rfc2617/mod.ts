@@ -130,7 +130,8 @@ class Scanner {
     let out = "";
     this.pos++;
     const close = this.s.indexOf('"', this.pos);
-    if (close >= 0 && !this.s.slice(this.pos, close).includes("\\")) {
+    const escape = this.s.indexOf("\\", this.pos);
+    if (close >= 0 && (escape < 0 || escape > close)) {
       out = this.s.slice(this.pos, close);
       this.pos = close + 1;
       return out;
@@ -736,6 +737,19 @@ export interface DigestChallenge {
  *     userhash: false });
  * ```
  */
+/** The non-empty, trimmed elements of a comma-separated list. */
+function splitList(v: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i <= v.length;) {
+    let j = v.indexOf(",", i);
+    if (j < 0) j = v.length;
+    const item = v.slice(i, j).trim();
+    if (item) out.push(item);
+    i = j + 1;
+  }
+  return out;
+}
+
 // @implements RFC2617 §3.2.1, RFC7616 §3.3
 export function parseDigestChallenge(challenge: AuthChallenge): DigestChallenge {
   const p = challenge.params;
@@ -749,7 +763,7 @@ export function parseDigestChallenge(challenge: AuthChallenge): DigestChallenge 
     nonce: p.nonce,
     stale: p.stale?.toLowerCase() === "true",
     algorithm: p.algorithm ?? "MD5",
-    qop: p.qop === undefined ? [] : p.qop.split(",").map((q) => q.trim()).filter((q) => q),
+    qop: p.qop === undefined ? [] : splitList(p.qop),
     userhash: p.userhash?.toLowerCase() === "true",
   };
   if (p.opaque !== undefined) out.opaque = p.opaque;
@@ -1104,12 +1118,15 @@ export class DigestClient {
       throw new AuthParseError(`Cannot answer challenge: unsupported algorithm ${d.algorithm}`, 0);
     }
     // @implements RFC2617 §3.2.2 ¶8-10, RFC7616 §3.4 ¶13-18
-    const offered = d.qop.filter((q): q is Qop => q === "auth" || q === "auth-int");
-    const qop: Qop | undefined = offered.length === 0
-      ? undefined
-      : offered.includes(this.#opts.qop ?? "auth")
-      ? (this.#opts.qop ?? "auth")
-      : offered[0];
+    const preferred = this.#opts.qop ?? "auth";
+    let qop: Qop | undefined;
+    for (const q of d.qop) {
+      if (q === preferred) {
+        qop = q;
+        break;
+      }
+      if (qop === undefined && (q === "auth" || q === "auth-int")) qop = q;
+    }
     const key = `${d.realm}\u0000${d.nonce}`;
     const n = (this.#nc.get(key) ?? 0) + 1;
     if (this.#nc.size > 64 && !this.#nc.has(key)) this.#nc.clear();
