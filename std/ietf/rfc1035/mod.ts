@@ -54,6 +54,8 @@
 import { BytePool, ByteReader, ByteWriter, toHex } from "../../bytes.ts";
 import { ParseError } from "../../errors.ts";
 
+export { ParseError };
+
 // === Types, classes and codes (RFC 1035 §3.2.2, §3.2.4, §4.1.1) ===
 
 /** Numeric codes of the record types this module knows by name. */

@@ -719,6 +719,19 @@ export interface DigestChallenge {
   userhash: boolean;
 }
 
+/** The non-empty, trimmed elements of a comma-separated list. */
+function splitList(v: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i <= v.length;) {
+    let j = v.indexOf(",", i);
+    if (j < 0) j = v.length;
+    const item = v.slice(i, j).trim();
+    if (item) out.push(item);
+    i = j + 1;
+  }
+  return out;
+}
+
 /**
  * Reads a Digest challenge from a parsed challenge.
  *
@@ -737,19 +750,6 @@ export interface DigestChallenge {
  *     userhash: false });
  * ```
  */
-/** The non-empty, trimmed elements of a comma-separated list. */
-function splitList(v: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i <= v.length;) {
-    let j = v.indexOf(",", i);
-    if (j < 0) j = v.length;
-    const item = v.slice(i, j).trim();
-    if (item) out.push(item);
-    i = j + 1;
-  }
-  return out;
-}
-
 // @implements RFC2617 §3.2.1, RFC7616 §3.3
 export function parseDigestChallenge(challenge: AuthChallenge): DigestChallenge {
   const p = challenge.params;

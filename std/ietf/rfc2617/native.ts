@@ -34,6 +34,8 @@ import {
   setHashProvider,
 } from "./mod.ts";
 
+export type { DigestHashName, DigestHashProvider };
+
 const NODE_NAMES: Record<DigestHashName, string> = {
   "MD5": "md5",
   "SHA-256": "sha256",
