@@ -316,6 +316,12 @@ export class Dictionary extends Map<AmfValue, AmfValue> {
 // === Byte reading and writing (AMF0 §1.3, AMF3 §1.3) ===
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+
+// A direct-mapped cache of short ASCII strings read before, by a hash of their bytes.
+const MAX_CACHED = 32;
+const CACHE_SLOTS = 1024;
+const cachedBytes: (Uint8Array | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
+const cachedStrings: string[] = new Array(CACHE_SLOTS).fill("");
 const utf8Encoder = new TextEncoder();
 
 /** Default limit of nested complex values, against stack exhaustion. */
@@ -359,17 +365,28 @@ class AmfReader extends ByteReader {
     const start = this.pos;
     const end = start + n;
     this.pos = end;
-    if (n < 64) {
-      const b = this.buf;
-      let s = "";
-      for (let i = start; i < end; i++) {
-        const c = b[i]!;
-        if (c >= 0x80) return this.utf8Slow(start, end, what);
-        s += String.fromCharCode(c);
-      }
-      return s;
+    if (n > MAX_CACHED) return this.utf8Slow(start, end, what);
+    // Short ASCII strings (property names, command names, "live") come again and again: look
+    // them up by a hash of their bytes, so a known one costs no new string.
+    const b = this.buf;
+    let h = n;
+    for (let i = start; i < end; i++) {
+      const c = b[i]!;
+      if (c >= 0x80) return this.utf8Slow(start, end, what);
+      h = (Math.imul(h, 31) + c) | 0;
     }
-    return this.utf8Slow(start, end, what);
+    const slot = h & (CACHE_SLOTS - 1);
+    const known = cachedBytes[slot];
+    if (known !== undefined && known.length === n) {
+      let i = 0;
+      while (i < n && known[i] === b[start + i]) i++;
+      if (i === n) return cachedStrings[slot]!;
+    }
+    let s = "";
+    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
+    cachedBytes[slot] = b.slice(start, end);
+    cachedStrings[slot] = s;
+    return s;
   }
 
   utf8Slow(start: number, end: number, what: string): string {

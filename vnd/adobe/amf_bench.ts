@@ -5,6 +5,7 @@
 import "npm:reflect-metadata@0.1.14"; // @astronautlabs/amf needs it loaded first
 import { AMF0, AMF3 } from "npm:@astronautlabs/amf@0.0.6";
 import nodeAmf from "npm:amf@0.1.0";
+import nmsAmf from "npm:node-media-server@4.4.3/src/protocol/amf.js";
 import { Buffer } from "node:buffer";
 import { decodeAmf0, decodeAmf3, encodeAmf0, encodeAmf3 } from "./amf.ts";
 
@@ -40,16 +41,22 @@ if (Buffer.compare(Buffer.from(ours0), Buffer.from(theirs0)) !== 0) {
   throw new Error("AMF 0 encodings differ");
 }
 const ours0Buffer = Buffer.from(ours0);
+if (JSON.stringify(nmsAmf.amf0DecodeOne(ours0Buffer).value) !== JSON.stringify(CONNECT)) {
+  throw new Error("node-media-server decodes differently");
+}
 const ours3 = encodeAmf3(CONNECT3);
 const theirs3 = AMF3.Value.any(CONNECT3).serialize();
 
-Deno.bench("rtclite encodeAmf0", { group: "AMF 0 encode", baseline: true }, () => {
+Deno.bench("rtclite encodeAmf0", { group: "AMF 0 encode" }, () => {
   encodeAmf0(CONNECT);
 });
 Deno.bench("npm:@astronautlabs/amf AMF0 serialize", { group: "AMF 0 encode" }, () => {
   AMF0.Value.any(CONNECT).serialize();
 });
-Deno.bench("rtclite decodeAmf0", { group: "AMF 0 decode", baseline: true }, () => {
+Deno.bench("node-media-server@4.4.3 amf0EncodeOne", { group: "AMF 0 encode" }, () => {
+  nmsAmf.amf0EncodeOne(CONNECT);
+});
+Deno.bench("rtclite decodeAmf0", { group: "AMF 0 decode" }, () => {
   decodeAmf0(ours0);
 });
 Deno.bench("npm:@astronautlabs/amf AMF0 deserialize", { group: "AMF 0 decode" }, () => {
@@ -58,13 +65,16 @@ Deno.bench("npm:@astronautlabs/amf AMF0 deserialize", { group: "AMF 0 decode" },
 Deno.bench("npm:amf@0.1.0 read", { group: "AMF 0 decode" }, () => {
   nodeAmf.read(ours0Buffer, 0);
 });
-Deno.bench("rtclite encodeAmf3", { group: "AMF 3 encode", baseline: true }, () => {
+Deno.bench("node-media-server@4.4.3 amf0DecodeOne", { group: "AMF 0 decode" }, () => {
+  nmsAmf.amf0DecodeOne(ours0Buffer);
+});
+Deno.bench("rtclite encodeAmf3", { group: "AMF 3 encode" }, () => {
   encodeAmf3(CONNECT3);
 });
 Deno.bench("npm:@astronautlabs/amf AMF3 serialize", { group: "AMF 3 encode" }, () => {
   AMF3.Value.any(CONNECT3).serialize();
 });
-Deno.bench("rtclite decodeAmf3", { group: "AMF 3 decode", baseline: true }, () => {
+Deno.bench("rtclite decodeAmf3", { group: "AMF 3 decode" }, () => {
   decodeAmf3(ours3);
 });
 Deno.bench("npm:@astronautlabs/amf AMF3 deserialize", { group: "AMF 3 decode" }, () => {

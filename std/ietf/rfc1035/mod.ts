@@ -51,8 +51,10 @@
  * @module
  */
 // @implements RFC1035 (Domain names - implementation and specification)
-import { ByteReader, ByteWriter, toHex } from "../../bytes.ts";
+import { BytePool, ByteReader, ByteWriter, toHex } from "../../bytes.ts";
 import { ParseError } from "../../errors.ts";
+
+export { ParseError };
 
 // === Types, classes and codes (RFC 1035 §3.2.2, §3.2.4, §4.1.1) ===
 
@@ -552,8 +554,7 @@ function canonical(name: string): string {
 
 // === IP addresses ===
 
-function parseIpv4(s: string): Uint8Array | undefined {
-  const out = new Uint8Array(4);
+function parseIpv4(s: string, out: Uint8Array = new Uint8Array(4)): Uint8Array | undefined {
   let part = 0, value = 0, digits = 0;
   for (let i = 0; i <= s.length; i++) {
     const c = i < s.length ? s.charCodeAt(i) : 0x2e;
@@ -663,6 +664,42 @@ function formatIpv6(b: Uint8Array, o: number): string {
 class DnsWriter extends ByteWriter {
   /** Offsets of the name suffixes written so far (lower-case), for compression. */
   names = new Map<string, number>();
+  /** Where the message starts in `buf`: compression pointers count from here. */
+  base = 0;
+  /** True while writing into a caller's buffer, which never grows. */
+  fixed = false;
+  /** The message's first name (lower-case), not yet in `names`. */
+  firstKey: string | undefined;
+  /** Its suffixes: pairs of character index in `firstKey` and offset in the message. */
+  firstAt: number[] = [];
+
+  /** Starts a message at `base`. */
+  begin(base: number): void {
+    this.base = this.pos = base;
+    this.names.clear();
+    this.firstKey = undefined;
+  }
+
+  #rememberFirst(): void {
+    const key = this.firstKey!;
+    for (let k = 0; k < this.firstAt.length; k += 2) {
+      const i = this.firstAt[k]!;
+      this.names.set(i === 0 ? key : key.slice(i), this.firstAt[k + 1]!);
+    }
+    this.firstKey = undefined;
+  }
+
+  /** Makes room for `n` more bytes; a caller's buffer that is too small is a RangeError. */
+  override ensure(n: number): void {
+    if (!this.fixed) return super.ensure(n);
+    if (this.pos + n > this.buf.length) {
+      throw new RangeError(
+        `Cannot encode DNS message: it does not fit in the ${
+          this.buf.length - this.base
+        } bytes given`,
+      );
+    }
+  }
 
   /** Writes a 16-bit field, refusing values that do not fit. */
   override u16(v: number, what = "16-bit field"): void {
@@ -670,8 +707,8 @@ class DnsWriter extends ByteWriter {
       throw new RangeError(`Cannot encode ${what}: ${v} is not a 16-bit unsigned integer`);
     }
     this.ensure(2);
-    this.view.setUint16(this.pos, v);
-    this.pos += 2;
+    this.buf[this.pos++] = v >>> 8;
+    this.buf[this.pos++] = v;
   }
   /** Writes a 32-bit field, refusing values that do not fit. */
   override u32(v: number, what = "32-bit field"): void {
@@ -679,8 +716,11 @@ class DnsWriter extends ByteWriter {
       throw new RangeError(`Cannot encode ${what}: ${v} is not a 32-bit unsigned integer`);
     }
     this.ensure(4);
-    this.view.setUint32(this.pos, v);
-    this.pos += 4;
+    const b = this.buf;
+    b[this.pos++] = v >>> 24;
+    b[this.pos++] = v >>> 16;
+    b[this.pos++] = v >>> 8;
+    b[this.pos++] = v;
   }
   /** A <character-string>: length byte and up to 255 bytes (RFC 1035 §3.3). */
   charString(b: Uint8Array, what: string): void {
@@ -691,13 +731,19 @@ class DnsWriter extends ByteWriter {
     this.bytes(b);
   }
   latin1String(s: string, what: string): void {
-    const b = new Uint8Array(s.length);
+    if (s.length > 255) {
+      throw new RangeError(`Cannot encode ${what}: string of ${s.length} bytes, max 255`);
+    }
+    this.ensure(1 + s.length);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = s.length;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c > 0xff) throw new RangeError(`Cannot encode ${what}: character above U+00FF`);
-      b[i] = c;
+      buf[p++] = c;
     }
-    this.charString(b, what);
+    this.pos = p;
   }
   // @implements RFC1035 §4.1.4
   name(name: string, compress: boolean): void {
@@ -708,6 +754,14 @@ class DnsWriter extends ByteWriter {
       throw new RangeError(`Cannot encode name "${name}": ${n.length + 2} bytes, max 255`);
     }
     const key = n.toLowerCase();
+    // The first name of a message has nothing to point to: its suffixes are remembered as offsets
+    // and only turned into map entries when a second name needs them (a query has one name).
+    if (this.firstKey !== undefined) this.#rememberFirst();
+    const first = this.names.size === 0 && this.firstKey === undefined;
+    if (first) {
+      this.firstKey = key;
+      this.firstAt.length = 0;
+    }
     for (let i = 0; i <= n.length;) {
       let j = n.indexOf(".", i);
       if (j < 0) j = n.length;
@@ -717,15 +771,20 @@ class DnsWriter extends ByteWriter {
           `Cannot encode name "${name}": label of ${len} bytes, expected 1 to 63`,
         );
       }
-      const suffix = i === 0 ? key : key.slice(i);
-      const ptr = this.names.get(suffix);
-      if (ptr !== undefined && compress) {
-        this.ensure(2);
-        this.buf[this.pos++] = 0xc0 | (ptr >> 8);
-        this.buf[this.pos++] = ptr & 0xff;
-        return;
+      const at = this.pos - this.base;
+      if (first) {
+        if (at < 0x4000) this.firstAt.push(i, at);
+      } else {
+        const suffix = i === 0 ? key : key.slice(i);
+        const ptr = this.names.get(suffix);
+        if (ptr !== undefined && compress) {
+          this.ensure(2);
+          this.buf[this.pos++] = 0xc0 | (ptr >> 8);
+          this.buf[this.pos++] = ptr & 0xff;
+          return;
+        }
+        if (ptr === undefined && at < 0x4000) this.names.set(suffix, at);
       }
-      if (ptr === undefined && this.pos < 0x4000) this.names.set(suffix, this.pos);
       this.ensure(len + 1);
       const buf = this.buf;
       buf[this.pos++] = len;
@@ -741,6 +800,7 @@ class DnsWriter extends ByteWriter {
     this.u8(0);
   }
   escapedName(name: string, compress: boolean): void {
+    if (this.firstKey !== undefined) this.#rememberFirst();
     const labels = nameToLabels(name);
     const parts = labels.map((l) => labelToString(l, 0, l.length));
     const key = canonical(parts.join("."));
@@ -749,7 +809,9 @@ class DnsWriter extends ByteWriter {
       const suffix = at === 0 ? key : key.slice(at);
       const ptr = this.names.get(suffix);
       if (ptr !== undefined && compress) return this.u16(0xc000 | ptr, "name pointer");
-      if (ptr === undefined && this.pos < 0x4000) this.names.set(suffix, this.pos);
+      if (ptr === undefined && this.pos - this.base < 0x4000) {
+        this.names.set(suffix, this.pos - this.base);
+      }
       at += parts[i]!.length + 1;
       this.u8(labels[i]!.length);
       this.bytes(labels[i]!);
@@ -758,14 +820,19 @@ class DnsWriter extends ByteWriter {
   }
 }
 
-// One writer for all encodings (encoding is synchronous); finish() copies the bytes out.
+// One growing writer for encodeMessage (encoding is synchronous), whose bytes are copied into a
+// view cut from a pool; one writer over the caller's buffer for encodeMessageInto.
 let writer = new DnsWriter(4096);
+const fixedWriter = new DnsWriter(0);
+fixedWriter.fixed = true;
+const pool = new BytePool(32768, 4096);
+const ipv4 = new Uint8Array(4);
 
 function writeRdata(w: DnsWriter, rr: DnsRecord): void {
   switch (rr.type) {
     // @implements RFC1035 §3.4.1
     case "A": {
-      const b = parseIpv4(rr.data);
+      const b = parseIpv4(rr.data, ipv4);
       if (!b) throw new RangeError(`Cannot encode A record: "${rr.data}" is not an IPv4 address`);
       return w.bytes(b);
     }
@@ -849,7 +916,8 @@ function writeRecord(w: DnsWriter, rr: DnsRecord): void {
   writeRdata(w, rr);
   const len = w.pos - lenAt - 2;
   if (len > 0xffff) throw new RangeError(`Cannot encode ${rr.type} record: RDATA over 65535 bytes`);
-  w.view.setUint16(lenAt, len);
+  w.buf[lenAt] = len >>> 8;
+  w.buf[lenAt + 1] = len;
 }
 
 // @implements RFC6891 §6.1.2, RFC6891 §6.1.3
@@ -867,7 +935,9 @@ function writeOpt(w: DnsWriter, e: Edns): void {
     w.u16(o.data.length, "EDNS option length");
     w.bytes(o.data);
   }
-  w.view.setUint16(lenAt, w.pos - lenAt - 2);
+  const len = w.pos - lenAt - 2;
+  w.buf[lenAt] = len >>> 8;
+  w.buf[lenAt + 1] = len;
 }
 
 /**
@@ -876,7 +946,9 @@ function writeOpt(w: DnsWriter, e: Edns): void {
  * targets or NAPTR replacements).
  *
  * @param msg The message; absent header fields are zero or false.
- * @returns The wire bytes (without the TCP length prefix).
+ * @returns The wire bytes (without the TCP length prefix): a view cut from a shared pool for
+ * messages up to 4 KiB (its `buffer` is shared). {@linkcode encodeMessageInto} writes into a
+ * buffer of your own.
  * @throws {RangeError} For values that do not fit their fields.
  *
  * @example
@@ -893,10 +965,62 @@ function writeOpt(w: DnsWriter, e: Edns): void {
 // @implements RFC1035 §4.1, RFC1035 §4.1.1
 export function encodeMessage(msg: DnsMessageInit): Uint8Array {
   const w = writer;
+  w.begin(0);
+  writeMessage(w, msg);
+  const out = pool.alloc(w.pos);
+  out.set(w.buf.subarray(0, w.pos));
   w.pos = 0;
-  w.names = new Map();
-  const qs = msg.questions ?? [], an = msg.answers ?? [];
-  const ns = msg.authorities ?? [], ar = msg.additionals ?? [];
+  // Keep the buffer for the next message unless one huge message grew it.
+  if (w.buf.length > 0x20000) writer = new DnsWriter(4096);
+  return out;
+}
+
+/**
+ * Encodes a DNS message into `buf` at `offset`, allocating nothing for the bytes (compression
+ * pointers count from `offset`, where the message starts).
+ *
+ * @param msg The message; absent header fields are zero or false.
+ * @param buf Where to write.
+ * @param offset Where the message starts in `buf`; default 0.
+ * @returns The number of bytes written.
+ * @throws {RangeError} For values that do not fit their fields, or when the message does not fit
+ * in `buf` (nothing useful is left in `buf` then).
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, encodeMessageInto } from "@rtclite/std/ietf/rfc1035";
+ * import { equal, throws } from "node:assert/strict";
+ *
+ * const buf = new Uint8Array(512);
+ * const n = encodeMessageInto({ id: 7, rd: true, questions: [{ name: "sip.test", type: "NAPTR" }] },
+ *   buf, 2);
+ * equal(n, 26);
+ * equal(decodeMessage(buf.subarray(2, 2 + n)).questions[0]?.name, "sip.test");
+ * throws(() => encodeMessageInto({ questions: [{ name: "sip.test", type: "A" }] },
+ *   new Uint8Array(20)), RangeError);
+ * ```
+ */
+export function encodeMessageInto(msg: DnsMessageInit, buf: Uint8Array, offset = 0): number {
+  const w = fixedWriter;
+  // DnsWriter writes bytes only (no DataView), so the caller's buffer needs no view.
+  w.buf = buf;
+  w.begin(offset);
+  try {
+    writeMessage(w, msg);
+    return w.pos - offset;
+  } finally {
+    // Do not keep the caller's buffer alive.
+    w.buf = EMPTY;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+const NONE: readonly never[] = [];
+
+function writeMessage(w: DnsWriter, msg: DnsMessageInit): void {
+  const qs = msg.questions ?? NONE, an = msg.answers ?? NONE;
+  const ns = msg.authorities ?? NONE, ar = msg.additionals ?? NONE;
   w.u16(msg.id ?? 0, "message ID");
   w.u8(
     (msg.qr ? 0x80 : 0) | (((msg.opcode ?? 0) & 0xf) << 3) | (msg.aa ? 4 : 0) | (msg.tc ? 2 : 0) |
@@ -920,10 +1044,6 @@ export function encodeMessage(msg: DnsMessageInit): Uint8Array {
   for (const rr of ns) writeRecord(w, rr);
   for (const rr of ar) writeRecord(w, rr);
   if (msg.edns) writeOpt(w, msg.edns);
-  const out = w.finish();
-  // Keep the buffer for the next message unless one huge message grew it.
-  if (w.buf.length > 0x20000) writer = new DnsWriter(4096);
-  return out;
 }
 
 // === Decoding (RFC 1035 §4.1, §4.1.4) ===

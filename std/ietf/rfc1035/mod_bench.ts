@@ -1,7 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // DNS codec: ours beside npm:dns-packet@5.6.1 on the same messages.
 // Run: deno bench -A std/ietf/rfc1035/mod_bench.ts (each iteration: 100 messages)
-import { decodeMessage, type DnsMessageInit, encodeMessage } from "./mod.ts";
+import { decodeMessage, type DnsMessageInit, encodeMessage, encodeMessageInto } from "./mod.ts";
 import dnsPacket from "npm:dns-packet@5.6.1";
 import { Buffer } from "node:buffer";
 
@@ -69,16 +69,34 @@ const theirs = {
   ],
 };
 
+const out = new Uint8Array(4096);
+const outBuf = Buffer.alloc(4096);
+const query: DnsMessageInit = { id: 1, rd: true, questions: [{ name: "sip.test", type: "NAPTR" }] };
+const theirQuery = {
+  type: "query",
+  id: 1,
+  flags: dnsPacket.RECURSION_DESIRED,
+  questions: [{ type: "NAPTR", name: "sip.test" }],
+};
+
 // Each iteration handles N messages; warm both libraries up before measuring.
 const N = 100;
 for (let i = 0; i < 20_000; i++) {
   decodeMessage(naptrBytes);
   dnsPacket.decode(naptrBuf);
+  decodeMessage(srvBytes);
+  dnsPacket.decode(srvBuf);
   encodeMessage(ours);
   dnsPacket.encode(theirs);
+  encodeMessageInto(ours, out, 0);
+  dnsPacket.encode(theirs, outBuf, 0);
+  encodeMessage(query);
+  dnsPacket.encode(theirQuery);
+  encodeMessageInto(query, out, 0);
+  dnsPacket.encode(theirQuery, outBuf, 0);
 }
 
-Deno.bench("rfc1035 decode NAPTR response", { group: "decode NAPTR", baseline: true }, () => {
+Deno.bench("rfc1035 decode NAPTR response", { group: "decode NAPTR" }, () => {
   for (let i = 0; i < N; i++) {
     decodeMessage(naptrBytes);
   }
@@ -88,7 +106,7 @@ Deno.bench("dns-packet decode NAPTR response", { group: "decode NAPTR" }, () => 
     dnsPacket.decode(naptrBuf);
   }
 });
-Deno.bench("rfc1035 decode SRV response", { group: "decode SRV", baseline: true }, () => {
+Deno.bench("rfc1035 decode SRV response", { group: "decode SRV" }, () => {
   for (let i = 0; i < N; i++) {
     decodeMessage(srvBytes);
   }
@@ -98,7 +116,7 @@ Deno.bench("dns-packet decode SRV response", { group: "decode SRV" }, () => {
     dnsPacket.decode(srvBuf);
   }
 });
-Deno.bench("rfc1035 encode SRV response", { group: "encode SRV", baseline: true }, () => {
+Deno.bench("rfc1035 encode SRV response", { group: "encode SRV" }, () => {
   for (let i = 0; i < N; i++) {
     encodeMessage(ours);
   }
@@ -108,18 +126,39 @@ Deno.bench("dns-packet encode SRV response", { group: "encode SRV" }, () => {
     dnsPacket.encode(theirs);
   }
 });
-Deno.bench("rfc1035 encode query", { group: "encode query", baseline: true }, () => {
+Deno.bench("rfc1035 encode query", { group: "encode query" }, () => {
   for (let i = 0; i < N; i++) {
-    encodeMessage({ id: 1, rd: true, questions: [{ name: "sip.test", type: "NAPTR" }] });
+    encodeMessage(query);
   }
 });
 Deno.bench("dns-packet encode query", { group: "encode query" }, () => {
   for (let i = 0; i < N; i++) {
-    dnsPacket.encode({
-      type: "query",
-      id: 1,
-      flags: dnsPacket.RECURSION_DESIRED,
-      questions: [{ type: "NAPTR", name: "sip.test" }],
-    });
+    dnsPacket.encode(theirQuery);
+  }
+});
+
+// Into a caller's buffer: both libraries write the message into the same-sized buffer.
+Deno.bench("rfc1035 encodeMessageInto SRV response", { group: "encode SRV into a buffer" }, () => {
+  for (let i = 0; i < N; i++) {
+    encodeMessageInto(ours, out, 0);
+  }
+});
+Deno.bench(
+  "dns-packet encode(SRV response, buf, 0)",
+  { group: "encode SRV into a buffer" },
+  () => {
+    for (let i = 0; i < N; i++) {
+      dnsPacket.encode(theirs, outBuf, 0);
+    }
+  },
+);
+Deno.bench("rfc1035 encodeMessageInto query", { group: "encode query into a buffer" }, () => {
+  for (let i = 0; i < N; i++) {
+    encodeMessageInto(query, out, 0);
+  }
+});
+Deno.bench("dns-packet encode(query, buf, 0)", { group: "encode query into a buffer" }, () => {
+  for (let i = 0; i < N; i++) {
+    dnsPacket.encode(theirQuery, outBuf, 0);
   }
 });

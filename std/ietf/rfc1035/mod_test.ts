@@ -8,6 +8,7 @@ import {
   type DnsRecord,
   DnsZone,
   encodeMessage,
+  encodeMessageInto,
   formatRdata,
   formatRecord,
   frameTcp,
@@ -744,4 +745,52 @@ Deno.test("TcpDeframer refuses a length over its limit with DnsParseError", () =
   assertEquals(max.next()?.length, 0xffff);
   assertThrows(() => new TcpDeframer(0x10000), RangeError);
   assertThrows(() => new TcpDeframer(-1), RangeError);
+});
+
+Deno.test("encodeMessageInto() writes encodeMessage()'s bytes at an offset, pointers counted from it (RFC 1035 §4.1.4)", () => {
+  const msg: DnsMessageInit = {
+    id: 0xbeef,
+    qr: true,
+    questions: [{ name: "_sip._udp.sip.test", type: "SRV" }],
+    answers: [
+      {
+        name: "_sip._udp.sip.test",
+        type: "SRV",
+        ttl: 60,
+        data: { priority: 10, weight: 100, port: 5060, target: "pbx.sip.test" },
+      },
+      { name: "pbx.sip.test", type: "CNAME", ttl: 60, data: "host\\.a.sip.test" },
+      {
+        name: "sip.test",
+        type: "NAPTR",
+        ttl: 60,
+        data: {
+          order: 1,
+          preference: 2,
+          flags: "S",
+          services: "SIP+D2U",
+          regexp: "",
+          replacement: "_sip._udp.sip.test",
+        },
+      },
+    ],
+    additionals: [{ name: "pbx.sip.test", type: "A", ttl: 60, data: "127.0.0.1" }],
+    edns: { udpPayloadSize: 1232 },
+  };
+  const expected = encodeMessage(msg).slice();
+  for (const offset of [0, 3, 100]) {
+    const buf = new Uint8Array(offset + expected.length + 5).fill(0xaa);
+    const n = encodeMessageInto(msg, buf, offset);
+    assertEquals(n, expected.length);
+    assertEquals(buf.subarray(offset, offset + n), expected);
+    assertEquals(buf[offset - 1] ?? 0xaa, 0xaa);
+    assertEquals(buf[offset + n], 0xaa);
+    assertEquals(
+      decodeMessage(buf.subarray(offset, offset + n)).answers,
+      decodeMessage(expected).answers,
+    );
+  }
+  throws(() => encodeMessageInto(msg, new Uint8Array(expected.length - 1)), RangeError);
+  // encodeMessage() still works after a failed encodeMessageInto().
+  assertEquals(encodeMessage(msg), expected);
 });

@@ -18,10 +18,12 @@
  * Algorithms: MD5, SHA-256 and SHA-512-256, each with its `-sess` variant; qop `auth` and
  * `auth-int`; `userhash`.
  *
- * SHA-256 comes from WebCrypto; MD5 and SHA-512-256 (which is not SHA-512 truncated: it has its
- * own initial values) are not in WebCrypto and come from
- * {@link https://github.com/paulmillr/noble-hashes | @noble/hashes} (audited, dependency-free).
- * Hashing is therefore asynchronous.
+ * Hashing is synchronous and pluggable ({@linkcode DigestHashProvider}): by default MD5, SHA-256,
+ * SHA-512-256 (which is not SHA-512 truncated: it has its own initial values) and the nonces'
+ * HMAC-SHA-256 come from {@link https://github.com/paulmillr/noble-hashes | @noble/hashes}
+ * (audited, dependency-free, runs in a browser); under Deno or Node,
+ * `@rtclite/std/ietf/rfc2617/native` hashes with `node:crypto`'s native code. The methods still
+ * return promises (a user lookup may be asynchronous).
  *
  * @see {@link https://www.rfc-editor.org/rfc/rfc2617 | RFC 2617},
  * {@link https://www.rfc-editor.org/rfc/rfc7616 | RFC 7616},
@@ -60,9 +62,10 @@
  * @module
  */
 // @implements RFC2617 (HTTP Authentication: Basic and Digest Access Authentication)
+import { hmac } from "@noble/hashes/hmac.js";
 import { md5 } from "@noble/hashes/legacy.js";
-import { sha512_256 } from "@noble/hashes/sha2.js";
-import { toHex } from "../../bytes.ts";
+import { sha256, sha512_256 } from "@noble/hashes/sha2.js";
+import { timingSafeEqual as bytesEqual, toHex } from "../../bytes.ts";
 import { ParseError } from "../../errors.ts";
 import { getLogger } from "../../log.ts";
 
@@ -86,9 +89,21 @@ export interface AuthChallenge {
   token68?: string;
 }
 
-const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
-const TOKEN_AT = /[!#$%&'*+\-.^_`|~0-9A-Za-z]+/y;
-const TOKEN68 = /[A-Za-z0-9\-._~+/]/;
+// Character classes by code unit: bit 1 tchar (RFC 7230 §3.2.6), bit 2 token68 (RFC 7235 §2.1).
+const CLASS = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") CLASS[c.charCodeAt(0)]! |= 1;
+for (const c of "-._~+/") CLASS[c.charCodeAt(0)]! |= 2;
+for (let c = 0x30; c < 0x7b; c++) {
+  if (c <= 0x39 || (c >= 0x41 && c <= 0x5a) || c >= 0x61) CLASS[c]! |= 3;
+}
+const isTchar = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i);
+  return c < 128 && (CLASS[c]! & 1) !== 0;
+};
+const isToken68 = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i);
+  return c < 128 && (CLASS[c]! & 2) !== 0;
+};
 const isWs = (c: string | undefined): boolean =>
   c === " " || c === "\t" || c === "\r" || c === "\n";
 
@@ -105,11 +120,9 @@ class Scanner {
     while (isWs(this.s[this.pos])) this.pos++;
   }
   token(): string {
-    TOKEN_AT.lastIndex = this.pos;
-    const m = TOKEN_AT.exec(this.s);
-    if (!m) return "";
-    this.pos += m[0].length;
-    return m[0];
+    const start = this.pos;
+    while (isTchar(this.s, this.pos)) this.pos++;
+    return this.s.slice(start, this.pos);
   }
   // @implements RFC2617 §3.2.2.4
   quoted(): string {
@@ -117,7 +130,8 @@ class Scanner {
     let out = "";
     this.pos++;
     const close = this.s.indexOf('"', this.pos);
-    if (close >= 0 && !this.s.slice(this.pos, close).includes("\\")) {
+    const escape = this.s.indexOf("\\", this.pos);
+    if (close >= 0 && (escape < 0 || escape > close)) {
       out = this.s.slice(this.pos, close);
       this.pos = close + 1;
       return out;
@@ -135,7 +149,7 @@ class Scanner {
   /** True when the text at pos looks like `token BWS "="` (an auth-param, not a new scheme). */
   atParam(): boolean {
     let p = this.pos;
-    while (p < this.s.length && TCHAR.test(this.s[p]!)) p++;
+    while (isTchar(this.s, p)) p++;
     if (p === this.pos) return false;
     while (isWs(this.s[p])) p++;
     if (this.s[p] !== "=") return false;
@@ -218,7 +232,7 @@ function parseOne(sc: Scanner): AuthChallenge {
   if (!sc.atParam()) {
     // token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
     const start = sc.pos;
-    while (sc.pos < sc.s.length && TOKEN68.test(sc.s[sc.pos]!)) sc.pos++;
+    while (isToken68(sc.s, sc.pos)) sc.pos++;
     while (sc.s[sc.pos] === "=") sc.pos++;
     if (sc.pos === start) sc.fail("expected a parameter or token68");
     result.token68 = sc.s.slice(start, sc.pos);
@@ -248,9 +262,14 @@ function parseOne(sc: Scanner): AuthChallenge {
   }
 }
 
-const QUOTE_NEEDED = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+function isToken(v: string): boolean {
+  if (v === "") return false;
+  for (let i = 0; i < v.length; i++) if (!isTchar(v, i)) return false;
+  return true;
+}
 
 function quote(v: string): string {
+  if (v.indexOf('"') < 0 && v.indexOf("\\") < 0) return `"${v}"`;
   return `"${v.replace(/["\\]/g, (c) => "\\" + c)}"`;
 }
 
@@ -273,10 +292,14 @@ function quote(v: string): string {
  */
 export function formatChallenge(value: AuthChallenge, quoted: readonly string[] = []): string {
   if (value.token68 !== undefined) return `${value.scheme} ${value.token68}`;
-  const parts = Object.entries(value.params).map(([k, v]) =>
-    `${k}=${quoted.includes(k) || v === "" || QUOTE_NEEDED.test(v) ? quote(v) : v}`
-  );
-  return parts.length ? `${value.scheme} ${parts.join(", ")}` : value.scheme;
+  let out = value.scheme;
+  let sep = " ";
+  for (const k in value.params) {
+    const v = value.params[k]!;
+    out += `${sep}${k}=${quoted.includes(k) || !isToken(v) ? quote(v) : v}`;
+    sep = ", ";
+  }
+  return out;
 }
 
 // === Basic (RFC 2617 §2) ===
@@ -395,12 +418,110 @@ export function digestAlgorithm(name: string | undefined): DigestAlgorithm | und
   return ALGORITHMS.find((a) => a.toUpperCase() === upper);
 }
 
+// === Hash providers ===
+
+/** The hash functions Digest uses (the `-sess` variants use the same hash). */
+export type DigestHashName = "MD5" | "SHA-256" | "SHA-512-256";
+
+/**
+ * The hashing a {@linkcode DigestClient} and {@linkcode DigestServer} run on, synchronous: the
+ * default, {@linkcode pureHashProvider}, is pure TypeScript (`@noble/hashes`) and runs in a
+ * browser; `@rtclite/std/ietf/rfc2617/native` adapts `node:crypto` (native code under Deno and
+ * Node). Install one for every instance with {@linkcode setHashProvider} or give one in the
+ * options.
+ */
+export interface DigestHashProvider {
+  /**
+   * `H(data)` as lower-case hex.
+   *
+   * @param name The hash.
+   * @param data Text (hashed as UTF-8) or bytes.
+   * @returns Hex digits: 32 for MD5, 64 for SHA-256 and SHA-512-256.
+   */
+  hex(name: DigestHashName, data: string | Uint8Array): string;
+  /**
+   * Prepares HMAC-SHA-256 under a key (for the server's nonces).
+   *
+   * @param key The key.
+   * @returns A function returning the 32-byte MAC of its argument.
+   */
+  hmacSha256(key: Uint8Array): (data: Uint8Array) => Uint8Array;
+}
+
+// Text is hashed from this scratch buffer (no fresh array per hash); longer text is encoded anew.
+const scratch = new Uint8Array(1024);
+
+function utf8(data: string | Uint8Array): Uint8Array {
+  if (typeof data !== "string") return data;
+  if (data.length * 3 > scratch.length) return encoder.encode(data);
+  return scratch.subarray(0, encoder.encodeInto(data, scratch).written);
+}
+
+/**
+ * The pure hash provider: MD5, SHA-256, SHA-512-256 and HMAC-SHA-256 from
+ * {@link https://github.com/paulmillr/noble-hashes | @noble/hashes}; the default.
+ *
+ * @example
+ * ```ts
+ * import { pureHashProvider } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(pureHashProvider.hex("MD5", "abc"), "900150983cd24fb0d6963f7d28e17f72");
+ * ```
+ */
+export const pureHashProvider: DigestHashProvider = {
+  hex(name, data) {
+    const bytes = utf8(data);
+    return toHex(
+      name === "MD5" ? md5(bytes) : name === "SHA-256" ? sha256(bytes) : sha512_256(bytes),
+    );
+  },
+  hmacSha256(key) {
+    // The keyed inner and outer states are computed once and cloned per MAC.
+    const keyed = hmac.create(sha256, key);
+    return (data) => keyed.clone().update(data).digest();
+  },
+};
+
+let defaultProvider: DigestHashProvider = pureHashProvider;
+
+/**
+ * Sets the hash provider of every client and server created without a `hash` option (and of the
+ * free functions called without one).
+ *
+ * @param provider The provider, e.g. `nativeHashProvider` from `@rtclite/std/ietf/rfc2617/native`.
+ * @returns The provider it replaces.
+ *
+ * @example
+ * ```ts
+ * import { pureHashProvider, setHashProvider } from "@rtclite/std/ietf/rfc2617";
+ * import { equal } from "node:assert/strict";
+ *
+ * const previous = setHashProvider(pureHashProvider);
+ * equal(previous, pureHashProvider);
+ * ```
+ */
+export function setHashProvider(provider: DigestHashProvider): DigestHashProvider {
+  const previous = defaultProvider;
+  defaultProvider = provider;
+  return previous;
+}
+
+function hashName(algorithm: DigestAlgorithm): DigestHashName {
+  return algorithm.startsWith("SHA-512-256")
+    ? "SHA-512-256"
+    : algorithm.startsWith("SHA-256")
+    ? "SHA-256"
+    : "MD5";
+}
+
 /**
  * The unkeyed digest `H(data)` as lower-case hex for a digest algorithm (its `-sess` variant uses
  * the same hash).
  *
  * @param algorithm The digest algorithm.
  * @param data Text (UTF-8 encoded) or bytes.
+ * @param hash The hash provider; default the one {@linkcode setHashProvider} set.
  * @returns Hex digits: 32 for MD5, 64 for SHA-256 and SHA-512-256.
  *
  * @example
@@ -414,16 +535,12 @@ export function digestAlgorithm(name: string | undefined): DigestAlgorithm | und
  * ```
  */
 // @implements RFC7616 §3.2, RFC2617 §3.1.3, RFC8760 §2.2
-export async function digestHash(
+export function digestHash(
   algorithm: DigestAlgorithm,
   data: string | Uint8Array,
+  hash: DigestHashProvider = defaultProvider,
 ): Promise<string> {
-  const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  if (algorithm.startsWith("SHA-512-256")) return toHex(sha512_256(bytes));
-  if (algorithm.startsWith("SHA-256")) {
-    return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource)));
-  }
-  return toHex(md5(bytes));
+  return Promise.resolve(hash.hex(hashName(algorithm), data));
 }
 
 /** What {@linkcode computeDigestResponse} needs. */
@@ -481,6 +598,7 @@ export function formatNc(n: number): string {
  * Authentication-Info).
  *
  * @param input Credentials, challenge values and request.
+ * @param hash The hash provider; default the one {@linkcode setHashProvider} set.
  * @returns The request-digest as lower-case hex.
  * @throws {TypeError} When neither password nor ha1 is given, or qop/-sess lacks nc or cnonce.
  *
@@ -496,32 +614,57 @@ export function formatNc(n: number): string {
  * }), "6629fae49393a05397450978507c4ef1");
  * ```
  */
-export async function computeDigestResponse(input: DigestInput): Promise<string> {
+export function computeDigestResponse(
+  input: DigestInput,
+  hash: DigestHashProvider = defaultProvider,
+): Promise<string> {
+  try {
+    return Promise.resolve(digestResponse(input, hash, undefined));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+// The request-digest, synchronously; `ha1` when the caller already has H(A1) (or the session
+// H(A1) for -sess) from the same credentials, as a server answering rspauth does.
+function digestResponse(
+  input: DigestInput,
+  hash: DigestHashProvider,
+  knownHa1: string | undefined,
+): string {
   const alg = input.algorithm ?? "MD5";
-  const H = (s: string | Uint8Array) => digestHash(alg, s);
+  const name = hashName(alg);
+  const ha1 = knownHa1 ?? sessionHa1(input, hash);
+  // @implements RFC2617 §3.2.2.3, RFC7616 §3.4.3
+  let a2 = `${input.method}:${input.uri}`;
+  if (input.qop === "auth-int") a2 += `:${hash.hex(name, input.body ?? "")}`;
+  const ha2 = hash.hex(name, a2);
+  // @implements RFC2617 §3.2.2.1, RFC7616 §3.4.1
+  if (input.qop === undefined) return hash.hex(name, `${ha1}:${input.nonce}:${ha2}`);
+  if (input.nc === undefined || input.cnonce === undefined) {
+    throw new TypeError("Cannot compute digest: qop needs nc and cnonce");
+  }
+  const nc = typeof input.nc === "number" ? formatNc(input.nc) : input.nc;
+  return hash.hex(name, `${ha1}:${input.nonce}:${nc}:${input.cnonce}:${input.qop}:${ha2}`);
+}
+
+// H(A1), with the -sess step.
+function sessionHa1(input: DigestInput, hash: DigestHashProvider): string {
+  const alg = input.algorithm ?? "MD5";
+  const name = hashName(alg);
   // @implements RFC2617 §3.2.2.2, RFC7616 §3.4.2
   let ha1: string;
   if (input.ha1 !== undefined) ha1 = input.ha1;
   else if (input.password !== undefined) {
-    ha1 = await H(`${input.username}:${input.realm}:${input.password}`);
+    ha1 = hash.hex(name, `${input.username}:${input.realm}:${input.password}`);
   } else throw new TypeError("Cannot compute digest: neither password nor ha1 given");
   if (alg.endsWith("-sess")) {
     if (input.cnonce === undefined) {
       throw new TypeError("Cannot compute digest: -sess needs cnonce");
     }
-    ha1 = await H(`${ha1}:${input.nonce}:${input.cnonce}`);
+    ha1 = hash.hex(name, `${ha1}:${input.nonce}:${input.cnonce}`);
   }
-  // @implements RFC2617 §3.2.2.3, RFC7616 §3.4.3
-  let a2 = `${input.method}:${input.uri}`;
-  if (input.qop === "auth-int") a2 += `:${await H(input.body ?? "")}`;
-  const ha2 = await H(a2);
-  // @implements RFC2617 §3.2.2.1, RFC7616 §3.4.1
-  if (input.qop === undefined) return await H(`${ha1}:${input.nonce}:${ha2}`);
-  if (input.nc === undefined || input.cnonce === undefined) {
-    throw new TypeError("Cannot compute digest: qop needs nc and cnonce");
-  }
-  const nc = typeof input.nc === "number" ? formatNc(input.nc) : input.nc;
-  return await H(`${ha1}:${input.nonce}:${nc}:${input.cnonce}:${input.qop}:${ha2}`);
+  return ha1;
 }
 
 /**
@@ -530,6 +673,7 @@ export async function computeDigestResponse(input: DigestInput): Promise<string>
  * @param algorithm The challenge's algorithm.
  * @param username The plain username.
  * @param realm The realm.
+ * @param hash The hash provider; default the one {@linkcode setHashProvider} set.
  * @returns Hex digits.
  *
  * @example RFC 7616 §3.9.2 (the value of erratum 4897; the RFC's own does not follow from its inputs)
@@ -546,8 +690,9 @@ export function computeUserhash(
   algorithm: DigestAlgorithm,
   username: string,
   realm: string,
+  hash: DigestHashProvider = defaultProvider,
 ): Promise<string> {
-  return digestHash(algorithm, `${username}:${realm}`);
+  return digestHash(algorithm, `${username}:${realm}`, hash);
 }
 
 // === Digest challenge (RFC 2617 §3.2.1, RFC 7616 §3.3) ===
@@ -572,6 +717,19 @@ export interface DigestChallenge {
   charset?: string;
   /** True when the server wants the username hashed. */
   userhash: boolean;
+}
+
+/** The non-empty, trimmed elements of a comma-separated list. */
+function splitList(v: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i <= v.length;) {
+    let j = v.indexOf(",", i);
+    if (j < 0) j = v.length;
+    const item = v.slice(i, j).trim();
+    if (item) out.push(item);
+    i = j + 1;
+  }
+  return out;
 }
 
 /**
@@ -605,7 +763,7 @@ export function parseDigestChallenge(challenge: AuthChallenge): DigestChallenge 
     nonce: p.nonce,
     stale: p.stale?.toLowerCase() === "true",
     algorithm: p.algorithm ?? "MD5",
-    qop: p.qop === undefined ? [] : p.qop.split(",").map((q) => q.trim()).filter((q) => q),
+    qop: p.qop === undefined ? [] : splitList(p.qop),
     userhash: p.userhash?.toLowerCase() === "true",
   };
   if (p.opaque !== undefined) out.opaque = p.opaque;
@@ -782,30 +940,24 @@ function decodeExtValue(v: string): string | undefined {
  */
 // @implements RFC7616 §3.4 ¶21-22, RFC2617 §3.2.2
 export function formatDigestCredentials(c: DigestCredentials): string {
-  const params: Record<string, string> = c.extendedUsername
-    ? { "username*": encodeExtValue(c.username) }
-    : { username: c.username };
-  Object.assign(params, {
-    realm: c.realm,
-    nonce: c.nonce,
-    uri: c.uri,
-    response: c.response,
-    algorithm: c.algorithm,
-  });
-  if (c.qop !== undefined) params.qop = c.qop;
-  if (c.nc !== undefined) params.nc = c.nc;
-  if (c.cnonce !== undefined) params.cnonce = c.cnonce;
-  if (c.opaque !== undefined) params.opaque = c.opaque;
-  if (c.userhash) params.userhash = "true";
-  return formatChallenge({ scheme: "Digest", params }, [
-    "username",
-    "realm",
-    "nonce",
-    "uri",
-    "response",
-    "cnonce",
-    "opaque",
-  ]);
+  // The order and quoting of formatChallenge() with username, realm, nonce, uri, response,
+  // cnonce and opaque quoted, written out directly.
+  let out = c.extendedUsername
+    ? `Digest username*=${tokenOrQuoted(encodeExtValue(c.username))}`
+    : `Digest username=${quote(c.username)}`;
+  out += `, realm=${quote(c.realm)}, nonce=${quote(c.nonce)}, uri=${quote(c.uri)}, response=${
+    quote(c.response)
+  }, algorithm=${tokenOrQuoted(c.algorithm)}`;
+  if (c.qop !== undefined) out += `, qop=${tokenOrQuoted(c.qop)}`;
+  if (c.nc !== undefined) out += `, nc=${tokenOrQuoted(c.nc)}`;
+  if (c.cnonce !== undefined) out += `, cnonce=${quote(c.cnonce)}`;
+  if (c.opaque !== undefined) out += `, opaque=${quote(c.opaque)}`;
+  if (c.userhash) out += ", userhash=true";
+  return out;
+}
+
+function tokenOrQuoted(v: string): string {
+  return isToken(v) ? v : quote(v);
 }
 
 // === Client (RFC 2617 §3.2.2, RFC 8760 §2.4) ===
@@ -830,6 +982,8 @@ export interface DigestClientOptions {
   cnonce?: () => string;
   /** Preferred qop when both are offered; default `auth` (auth-int needs the body). */
   qop?: Qop;
+  /** Hashing; default the provider {@linkcode setHashProvider} set when the client was created. */
+  hash?: DigestHashProvider;
 }
 
 /**
@@ -849,16 +1003,18 @@ export interface DigestClientOptions {
  */
 export class DigestClient {
   #opts: DigestClientOptions;
+  #hash: DigestHashProvider;
   #nc = new Map<string, number>();
   #sent = new Map<string, DigestInput>();
 
   /**
    * Creates a client.
    *
-   * @param options Credentials and optional cnonce source and preferred qop.
+   * @param options Credentials and optional cnonce source, preferred qop and hash provider.
    */
   constructor(options: DigestClientOptions) {
     this.#opts = options;
+    this.#hash = options.hash ?? defaultProvider;
   }
 
   /**
@@ -884,12 +1040,20 @@ export class DigestClient {
    * ```
    */
   // @implements RFC7616 §3.5 ¶7-15, RFC2617 §3.2.3
-  async verifyAuthenticationInfo(info: string): Promise<boolean> {
+  verifyAuthenticationInfo(info: string): Promise<boolean> {
+    try {
+      return Promise.resolve(this.#verifyAuthenticationInfo(info));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #verifyAuthenticationInfo(info: string): boolean {
     const p = parseCredentials(`Digest ${info}`).params;
     if (p.rspauth === undefined || p.cnonce === undefined || p.nc === undefined) return false;
     const input = this.#sent.get(`${p.cnonce}\u0000${p.nc}`);
     if (!input || (p.qop !== undefined && p.qop !== input.qop)) return false;
-    const expected = await computeDigestResponse({ ...input, method: "" });
+    const expected = digestResponse({ ...input, method: "" }, this.#hash, undefined);
     return timingSafeEqual(expected, p.rspauth.toLowerCase());
   }
 
@@ -930,10 +1094,21 @@ export class DigestClient {
    * @returns The header value.
    * @throws {AuthParseError} When no challenge can be answered.
    */
-  async authorize(
+  authorize(
     challenge: string | readonly string[] | DigestChallenge,
     request: DigestRequest,
   ): Promise<string> {
+    try {
+      return Promise.resolve(this.#authorize(challenge, request));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #authorize(
+    challenge: string | readonly string[] | DigestChallenge,
+    request: DigestRequest,
+  ): string {
     const d = typeof challenge === "string" || Array.isArray(challenge)
       ? this.select(challenge as string | string[])
       : challenge as DigestChallenge;
@@ -943,12 +1118,15 @@ export class DigestClient {
       throw new AuthParseError(`Cannot answer challenge: unsupported algorithm ${d.algorithm}`, 0);
     }
     // @implements RFC2617 §3.2.2 ¶8-10, RFC7616 §3.4 ¶13-18
-    const offered = d.qop.filter((q): q is Qop => q === "auth" || q === "auth-int");
-    const qop: Qop | undefined = offered.length === 0
-      ? undefined
-      : offered.includes(this.#opts.qop ?? "auth")
-      ? (this.#opts.qop ?? "auth")
-      : offered[0];
+    const preferred = this.#opts.qop ?? "auth";
+    let qop: Qop | undefined;
+    for (const q of d.qop) {
+      if (q === preferred) {
+        qop = q;
+        break;
+      }
+      if (qop === undefined && (q === "auth" || q === "auth-int")) qop = q;
+    }
     const key = `${d.realm}\u0000${d.nonce}`;
     const n = (this.#nc.get(key) ?? 0) + 1;
     if (this.#nc.size > 64 && !this.#nc.has(key)) this.#nc.clear();
@@ -981,13 +1159,13 @@ export class DigestClient {
     if (d.opaque !== undefined) creds.opaque = d.opaque;
     // @implements RFC7616 §3.4.4 ¶2
     if (d.userhash) {
-      creds.username = await computeUserhash(algorithm, this.#opts.username, d.realm);
+      creds.username = this.#hash.hex(hashName(algorithm), `${this.#opts.username}:${d.realm}`);
       creds.userhash = true;
     } else if (d.charset?.toUpperCase() === "UTF-8" && /[^\x20-\x7e]/.test(creds.username)) {
       // @implements RFC7616 §3.4 ¶7-8
       creds.extendedUsername = true;
     }
-    creds.response = await computeDigestResponse(input);
+    creds.response = digestResponse(input, this.#hash, undefined);
     if (qop !== undefined) {
       if (this.#sent.size >= 64) this.#sent.delete(this.#sent.keys().next().value!);
       this.#sent.set(`${cnonce}\u0000${input.nc}`, input);
@@ -996,8 +1174,17 @@ export class DigestClient {
   }
 }
 
+// Client nonces (16 random bytes as hex) are cut from a hex string of 4 KiB of random bytes,
+// refilled when used up: one getRandomValues and one hex conversion per 256 nonces.
+let randomPool = "";
+let randomPos = 0;
+
 function randomHex(): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(16)));
+  if (randomPos + 32 > randomPool.length) {
+    randomPool = toHex(crypto.getRandomValues(new Uint8Array(4096)));
+    randomPos = 0;
+  }
+  return randomPool.slice(randomPos, randomPos += 32);
 }
 
 // === Server (RFC 2617 §3.3 and §4.3, RFC 7616 §3.3 and §5.4-5.5) ===
@@ -1079,22 +1266,64 @@ export interface DigestServerOptions {
    * are tracked, credentials with a new nonce are answered `stale` until one expires.
    */
   maxTrackedNonces?: number;
+  /** Hashing; default the provider {@linkcode setHashProvider} set when the server was created. */
+  hash?: DigestHashProvider;
 }
 
 const NONCE_BYTES = 8 + 8 + 16; // timestamp, random, truncated HMAC
 
-function b64url(bytes: Uint8Array): string {
-  return base64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+/** What {@linkcode DigestServer} verified before it looks the user up. */
+interface Checked {
+  credentials: DigestCredentials;
+  algorithm: DigestAlgorithm;
+  qop: Qop | undefined;
+  nonce: Uint8Array;
+  stale: boolean;
 }
 
-function fromB64url(s: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) return undefined;
-  try {
-    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const B64URL_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64URL_VALUE[B64URL.charCodeAt(i)] = i;
+
+/** Unpadded base64url (RFC 4648 §5). */
+function b64url(bytes: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  for (; i + 3 <= bytes.length; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += B64URL[v >> 18]! + B64URL[(v >> 12) & 63]! + B64URL[(v >> 6) & 63]! + B64URL[v & 63]!;
   }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const v = bytes[i]!;
+    out += B64URL[v >> 2]! + B64URL[(v & 3) << 4]!;
+  } else if (rest === 2) {
+    const v = (bytes[i]! << 8) | bytes[i + 1]!;
+    out += B64URL[v >> 10]! + B64URL[(v >> 4) & 63]! + B64URL[(v & 15) << 2]!;
+  }
+  return out;
+}
+
+/** A nonce's bytes from unpadded base64url, or undefined when it is not exactly that. */
+function nonceBytes(s: string): Uint8Array | undefined {
+  // 32 bytes are 43 characters, the last carrying 2 bits (its low 4 bits zero).
+  if (s.length !== 43) return undefined;
+  const out = new Uint8Array(NONCE_BYTES);
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < 43; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? B64URL_VALUE[c]! : -1;
+    if (v < 0) return undefined;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = acc >> bits;
+    }
+  }
+  return (acc & ((1 << bits) - 1)) === 0 ? out : undefined;
 }
 
 /** The issue time written in a nonce (checked with its HMAC first). */
@@ -1102,20 +1331,44 @@ function issued(nonce: Uint8Array): number {
   return new DataView(nonce.buffer, nonce.byteOffset).getFloat64(0);
 }
 
+/** A nonce's replay window: the highest `nc` seen and a 64-bit mask of the ones below it. */
+interface NcWindow {
+  max: number;
+  /** Bits 0-31 of the mask: bit k set when `max - k` was seen. */
+  lo: number;
+  /** Bits 32-63. */
+  hi: number;
+  expires: number;
+}
+
 /** Accepts `nc` into a nonce's 64-wide sliding window; false for a repeat or a too old value. */
-function acceptNc(s: { max: number; mask: bigint }, nc: number): boolean {
+function acceptNc(s: NcWindow, nc: number): boolean {
   if (nc === 0) return false;
   if (nc > s.max) {
-    const shift = BigInt(Math.min(nc - s.max, 64));
-    s.mask = ((s.mask << shift) | 1n) & 0xffffffffffffffffn;
+    const shift = nc - s.max;
+    if (shift >= 64) s.hi = s.lo = 0;
+    else if (shift >= 32) {
+      s.hi = shift === 32 ? s.lo : s.lo << (shift - 32);
+      s.lo = 0;
+    } else {
+      s.hi = (s.hi << shift) | (s.lo >>> (32 - shift));
+      s.lo <<= shift;
+    }
+    s.lo |= 1;
     s.max = nc;
     return true;
   }
   const back = s.max - nc;
   if (back >= 64) return false;
-  const bit = 1n << BigInt(back);
-  if (s.mask & bit) return false;
-  s.mask |= bit;
+  if (back < 32) {
+    const bit = 1 << back;
+    if (s.lo & bit) return false;
+    s.lo |= bit;
+  } else {
+    const bit = 1 << (back - 32);
+    if (s.hi & bit) return false;
+    s.hi |= bit;
+  }
   return true;
 }
 
@@ -1159,9 +1412,11 @@ function timingSafeEqual(a: string, b: string): boolean {
  * ```
  */
 export class DigestServer {
-  #o: Required<Omit<DigestServerOptions, "opaque" | "secret">> & { opaque?: string };
-  #key: Promise<CryptoKey>;
-  #seen = new Map<string, { max: number; mask: bigint; expires: number }>();
+  #o: Required<Omit<DigestServerOptions, "opaque" | "secret" | "hash">> & { opaque?: string };
+  #hash: DigestHashProvider;
+  #mac: (data: Uint8Array) => Uint8Array;
+  #realm: Uint8Array;
+  #seen = new Map<string, NcWindow>();
   #nextExpiry = Infinity;
   #clock = -Infinity;
 
@@ -1182,29 +1437,18 @@ export class DigestServer {
       maxTrackedNonces: options.maxTrackedNonces ?? 10_000,
     };
     if (options.opaque !== undefined) this.#o.opaque = options.opaque;
+    this.#hash = options.hash ?? defaultProvider;
     const secret = options.secret ?? crypto.getRandomValues(new Uint8Array(32));
-    this.#key = crypto.subtle.importKey(
-      "raw",
-      secret as BufferSource,
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
+    this.#mac = this.#hash.hmacSha256(secret);
+    this.#realm = encoder.encode(this.#o.realm);
   }
 
-  async #mac(data: Uint8Array): Promise<Uint8Array> {
-    const full = new Uint8Array(
-      await crypto.subtle.sign("HMAC", await this.#key, data as BufferSource),
-    );
-    return full.subarray(0, 16);
-  }
-
-  #signed(stamp: Uint8Array): Uint8Array {
-    const realm = encoder.encode(this.#o.realm);
-    const data = new Uint8Array(16 + realm.length);
-    data.set(stamp);
-    data.set(realm, 16);
-    return data;
+  // HMAC-SHA-256(secret, timestamp ‖ random ‖ realm), truncated to 16 bytes.
+  #sign(stamp: Uint8Array): Uint8Array {
+    const data = new Uint8Array(16 + this.#realm.length);
+    data.set(stamp.subarray(0, 16));
+    data.set(this.#realm, 16);
+    return this.#mac(data).subarray(0, 16);
   }
 
   /** How many nonces are tracked for replay detection now (at most `maxTrackedNonces`). */
@@ -1224,13 +1468,15 @@ export class DigestServer {
    * @returns The nonce (base64url, 43 characters).
    */
   // @implements RFC7616 §3.3 ¶7-11, RFC2617 §4.3
-  async nonce(): Promise<string> {
-    const stamp = new Uint8Array(16);
-    new DataView(stamp.buffer).setFloat64(0, this.#now());
-    crypto.getRandomValues(stamp.subarray(8));
+  nonce(): Promise<string> {
+    return Promise.resolve(this.#nonce());
+  }
+
+  #nonce(): string {
     const out = new Uint8Array(NONCE_BYTES);
-    out.set(stamp);
-    out.set(await this.#mac(this.#signed(stamp)), 16);
+    new DataView(out.buffer).setFloat64(0, this.#now());
+    crypto.getRandomValues(out.subarray(8, 16));
+    out.set(this.#sign(out), 16);
     return b64url(out);
   }
 
@@ -1240,11 +1486,13 @@ export class DigestServer {
    * @param nonce The nonce from credentials.
    * @returns Its state.
    */
-  async checkNonce(nonce: string): Promise<"valid" | "stale" | "invalid"> {
-    const bytes = fromB64url(nonce);
-    if (!bytes || bytes.length !== NONCE_BYTES) return "invalid";
-    const mac = await this.#mac(this.#signed(bytes.subarray(0, 16)));
-    if (!timingSafeEqual(toHex(mac), toHex(bytes.subarray(16)))) return "invalid";
+  checkNonce(nonce: string): Promise<"valid" | "stale" | "invalid"> {
+    const bytes = nonceBytes(nonce);
+    return Promise.resolve(bytes ? this.#checkNonce(bytes) : "invalid");
+  }
+
+  #checkNonce(bytes: Uint8Array): "valid" | "stale" | "invalid" {
+    if (!bytesEqual(this.#sign(bytes), bytes.subarray(16))) return "invalid";
     const age = this.#now() - issued(bytes);
     return age < 0 || age > this.#o.nonceLifetime ? "stale" : "valid";
   }
@@ -1257,9 +1505,9 @@ export class DigestServer {
    * @returns `WWW-Authenticate` (or `Proxy-Authenticate`) values, one header field each.
    */
   // @implements RFC8760 §2.3 ¶2, RFC7616 §3.3, RFC2617 §3.2.1
-  async challenge(options: { stale?: boolean } = {}): Promise<string[]> {
-    const nonce = await this.nonce();
-    return this.#o.algorithms.map((algorithm) => {
+  challenge(options: { stale?: boolean } = {}): Promise<string[]> {
+    const nonce = this.#nonce();
+    const challenges = this.#o.algorithms.map((algorithm) => {
       const c: DigestChallenge = {
         realm: this.#o.realm,
         nonce,
@@ -1272,6 +1520,7 @@ export class DigestServer {
       if (this.#o.userhash) c.charset = "UTF-8";
       return formatDigestChallenge(c);
     });
+    return Promise.resolve(challenges);
   }
 
   /**
@@ -1284,45 +1533,78 @@ export class DigestServer {
    * @param lookup Finds the user's secret.
    * @returns The verdict.
    */
-  async verify(
+  verify(
     authorization: string | DigestCredentials,
     request: DigestRequest & { checkUri?: boolean },
     lookup: DigestLookup,
   ): Promise<DigestVerifyResult> {
+    try {
+      const checked = this.#check(authorization, request);
+      if (!("credentials" in checked)) return Promise.resolve(checked);
+      const c = checked.credentials;
+      const secret = lookup(c.username, c.realm, c.userhash);
+      // A synchronous lookup keeps the whole verification synchronous.
+      if (secret instanceof Promise) {
+        return secret.then((s) => this.#finish(checked, request, s));
+      }
+      return Promise.resolve(this.#finish(checked, request, secret));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #fail(c: DigestCredentials, reason: DigestFailure, stale = false): DigestVerifyResult {
+    log.info("Digest authentication failed for {username}: {reason}", {
+      username: c.username,
+      reason,
+    });
+    return { ok: false, reason, stale, username: c.username };
+  }
+
+  // Everything that needs no user secret: parse, policy, the nonce's MAC and age.
+  #check(
+    authorization: string | DigestCredentials,
+    request: DigestRequest & { checkUri?: boolean },
+  ): DigestVerifyResult | Checked {
     let c: DigestCredentials;
     try {
       c = typeof authorization === "string" ? parseDigestCredentials(authorization) : authorization;
     } catch {
       return { ok: false, reason: "malformed", stale: false };
     }
-    const fail = (reason: DigestFailure, stale = false): DigestVerifyResult => {
-      log.info("Digest authentication failed for {username}: {reason}", {
-        username: c.username,
-        reason,
-      });
-      return { ok: false, reason, stale, username: c.username };
-    };
-    if (c.realm !== this.#o.realm) return fail("realm");
+    if (c.realm !== this.#o.realm) return this.#fail(c, "realm");
     const algorithm = digestAlgorithm(c.algorithm);
-    if (!algorithm || !this.#o.algorithms.includes(algorithm)) return fail("algorithm");
+    if (!algorithm || !this.#o.algorithms.includes(algorithm)) return this.#fail(c, "algorithm");
     // @implements RFC2617 §3.2.2 ¶8-10
     let qop: Qop | undefined;
     if (c.qop === undefined) {
-      if (!this.#o.allowNoQop && this.#o.qop.length) return fail("qop");
+      if (!this.#o.allowNoQop && this.#o.qop.length) return this.#fail(c, "qop");
     } else if (this.#o.qop.includes(c.qop as Qop)) qop = c.qop as Qop;
-    else return fail("qop");
+    else return this.#fail(c, "qop");
     if (qop !== undefined && (c.nc === undefined || c.cnonce === undefined)) {
-      return fail("malformed");
+      return this.#fail(c, "malformed");
     }
-    if (algorithm.endsWith("-sess") && c.cnonce === undefined) return fail("malformed");
-    if (this.#o.opaque !== undefined && c.opaque !== this.#o.opaque) return fail("opaque");
+    if (algorithm.endsWith("-sess") && c.cnonce === undefined) return this.#fail(c, "malformed");
+    if (this.#o.opaque !== undefined && c.opaque !== this.#o.opaque) {
+      return this.#fail(c, "opaque");
+    }
     // @implements RFC7616 §3.4.6 ¶2, RFC2617 §3.2.2.5
-    if (request.checkUri !== false && c.uri !== request.uri) return fail("uri");
-    const state = await this.checkNonce(c.nonce);
-    if (state === "invalid") return fail("nonce");
-    if (this.#o.userhash && !c.userhash) return fail("user");
-    const secret = await lookup(c.username, c.realm, c.userhash);
-    if (!secret) return fail("user");
+    if (request.checkUri !== false && c.uri !== request.uri) return this.#fail(c, "uri");
+    const nonce = nonceBytes(c.nonce);
+    const state = nonce ? this.#checkNonce(nonce) : "invalid";
+    if (state === "invalid") return this.#fail(c, "nonce");
+    if (this.#o.userhash && !c.userhash) return this.#fail(c, "user");
+    return { credentials: c, algorithm, qop, nonce: nonce!, stale: state === "stale" };
+  }
+
+  // The response check, replay window and Authentication-Info, once the secret is known.
+  #finish(
+    checked: Checked,
+    request: DigestRequest,
+    secret: DigestSecret | undefined,
+  ): DigestVerifyResult {
+    const { credentials: c, algorithm, qop } = checked;
+    if (!secret) return this.#fail(c, "user");
     const username = secret.username ?? c.username;
     const input: DigestInput = {
       algorithm,
@@ -1338,39 +1620,37 @@ export class DigestServer {
     if (c.nc !== undefined) input.nc = c.nc;
     if (c.cnonce !== undefined) input.cnonce = c.cnonce;
     if (request.body !== undefined) input.body = request.body;
-    const expected = await computeDigestResponse(input);
-    if (!timingSafeEqual(expected, c.response.toLowerCase())) return fail("response");
+    const ha1 = sessionHa1(input, this.#hash);
+    const expected = digestResponse(input, this.#hash, ha1);
+    if (!timingSafeEqual(expected, c.response.toLowerCase())) return this.#fail(c, "response");
     // @implements RFC7616 §3.3 ¶16-17, RFC2617 §3.2.1
-    if (state === "stale") return fail("stale", true);
+    if (checked.stale) return this.#fail(c, "stale", true);
     // @implements RFC7616 §3.4 ¶17-18, RFC7616 §5.5, RFC2617 §3.2.2, RFC2617 §4.5
-    const seen = this.#track(c.nonce);
+    const seen = this.#track(c.nonce, checked.nonce);
     if (!seen) {
       log.warn("Digest: {n} live nonces tracked; answering stale until one expires", {
         n: this.#seen.size,
       });
-      return fail("stale", true);
+      return this.#fail(c, "stale", true);
     }
     // Without qop there is no nc: the nonce is good for one request (RFC 2069 clients re-use it,
     // and get a fresh one through stale=true).
     if (c.nc === undefined) {
-      if (!acceptNc(seen, 1)) return fail("replay", true);
-    } else if (!acceptNc(seen, parseInt(c.nc, 16))) return fail("replay");
+      if (!acceptNc(seen, 1)) return this.#fail(c, "replay", true);
+    } else if (!acceptNc(seen, parseInt(c.nc, 16))) return this.#fail(c, "replay");
     // @implements RFC7616 §3.5, RFC2617 §3.2.3
-    const info: Record<string, string> = {};
+    let authenticationInfo = "";
     if (qop !== undefined) {
-      info.qop = qop;
-      info.rspauth = await computeDigestResponse({ ...input, method: "" });
-      info.cnonce = c.cnonce!;
-      info.nc = c.nc!;
+      const rspauth = digestResponse({ ...input, method: "" }, this.#hash, ha1);
+      authenticationInfo = `qop=${qop}, rspauth="${rspauth}", cnonce=${quote(c.cnonce!)}, nc=${c
+        .nc!}`;
     }
-    const authenticationInfo = formatChallenge({ scheme: "", params: info }, ["rspauth", "cnonce"])
-      .trimStart();
     return { ok: true, username, authenticationInfo };
   }
 
   // The replay window of a nonce, tracked until the nonce expires; undefined when the table is
   // full of live nonces (a live one is never evicted).
-  #track(nonce: string): { max: number; mask: bigint; expires: number } | undefined {
+  #track(nonce: string, bytes: Uint8Array): NcWindow | undefined {
     const known = this.#seen.get(nonce);
     if (known) return known;
     const now = this.#now();
@@ -1388,8 +1668,8 @@ export class DigestServer {
       this.#nextExpiry = next;
     }
     if (this.#seen.size >= this.#o.maxTrackedNonces) return undefined;
-    const expires = issued(fromB64url(nonce)!) + this.#o.nonceLifetime;
-    const s = { max: 0, mask: 0n, expires };
+    const expires = issued(bytes) + this.#o.nonceLifetime;
+    const s: NcWindow = { max: 0, lo: 0, hi: 0, expires };
     this.#seen.set(nonce, s);
     this.#nextExpiry = Math.min(this.#nextExpiry, expires);
     return s;

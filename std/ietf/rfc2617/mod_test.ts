@@ -13,12 +13,15 @@ import {
   formatChallenge,
   formatDigestChallenge,
   formatDigestCredentials,
+  formatNc,
   parseBasicCredentials,
   parseChallenges,
   parseCredentials,
   parseDigestChallenge,
   parseDigestCredentials,
+  pureHashProvider,
 } from "./mod.ts";
+import { nativeHashProvider } from "./native.ts";
 
 Deno.test("RFC 2617 §3.5 and RFC 7616 §3.9 worked examples reproduce exactly", async (t) => {
   await t.step("RFC 2617 §3.5 (MD5, qop=auth)", async () => {
@@ -565,4 +568,100 @@ Deno.test("DigestServer accepts a nonce once without qop (RFC 2069), then answer
     stale: true,
     username: "u",
   });
+});
+
+Deno.test("DigestServer's nc window spans 64 values across both 32-bit halves (RFC 7616 §5.5)", async () => {
+  const server = new DigestServer({ realm: "r", algorithms: ["MD5"] });
+  const [challenge] = await server.challenge();
+  const { nonce } = parseDigestChallenge(parseChallenges(challenge!)[0]!);
+  const req = { method: "REGISTER", uri: "sip:r" };
+  const lookup = () => ({ password: "p" });
+  const answer = async (nc: number) => {
+    const response = await computeDigestResponse({
+      algorithm: "MD5",
+      username: "u",
+      realm: "r",
+      password: "p",
+      nonce,
+      ...req,
+      qop: "auth",
+      nc,
+      cnonce: "c",
+    });
+    const authorization = formatDigestCredentials({
+      username: "u",
+      realm: "r",
+      nonce,
+      uri: req.uri,
+      response,
+      algorithm: "MD5",
+      qop: "auth",
+      nc: formatNc(nc),
+      cnonce: "c",
+      userhash: false,
+    });
+    const v = await server.verify(authorization, req, lookup);
+    return v.ok ? "ok" : v.reason;
+  };
+  // Each accepted nc, then each again; 100 moves the window so that 37 is the oldest it holds.
+  const first = [5, 40, 3, 100, 37, 70];
+  for (const nc of first) equal(await answer(nc), "ok", `nc ${nc}`);
+  for (const nc of first) equal(await answer(nc), "replay", `nc ${nc} again`);
+  equal(await answer(36), "replay", "too old: 64 below the highest");
+  equal(await answer(68), "ok");
+  equal(await answer(69), "ok");
+  equal(await answer(200), "ok");
+  equal(await answer(137), "ok", "63 below 200, in the window");
+  equal(await answer(136), "replay", "64 below 200, outside");
+  equal(await answer(200 + 32), "ok");
+  equal(await answer(200), "replay", "32 below after a shift of exactly 32");
+  equal(await answer(201), "ok");
+});
+
+Deno.test("DigestServer rejects a nonce spelled with non-zero trailing bits (one nonce, one spelling)", async () => {
+  const server = new DigestServer({ realm: "r" });
+  const nonce = await server.nonce();
+  equal(await server.checkNonce(nonce), "valid");
+  const last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(
+    nonce.at(-1)!,
+  );
+  const alias = nonce.slice(0, -1) +
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last | 1];
+  equal(await server.checkNonce(alias), "invalid");
+  equal(await server.checkNonce(nonce + "A"), "invalid");
+  equal(await server.checkNonce(nonce.slice(0, -1) + "="), "invalid");
+});
+
+Deno.test("the pure and native hash providers agree, and a server verifies the other's clients", async () => {
+  for (const name of ["MD5", "SHA-256", "SHA-512-256"] as const) {
+    for (const text of ["", "abc", "J\u00e4s\u00f8n Doe:api@example.org", "x".repeat(2000)]) {
+      equal(nativeHashProvider.hex(name, text), pureHashProvider.hex(name, text), `${name}`);
+    }
+  }
+  equal(
+    pureHashProvider.hex("SHA-256", new Uint8Array([0x61, 0x62, 0x63])),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+  const req = { method: "INVITE", uri: "sip:bob@r" };
+  for (
+    const [a, b] of [[pureHashProvider, nativeHashProvider], [
+      nativeHashProvider,
+      pureHashProvider,
+    ]] as const
+  ) {
+    const server = new DigestServer({
+      realm: "r",
+      algorithms: ["SHA-512-256", "SHA-256", "MD5"],
+      hash: a,
+    });
+    const client = new DigestClient({ username: "u", password: "p", hash: b });
+    for (const challenge of await server.challenge()) {
+      const v = await server.verify(
+        await client.authorize(challenge, req),
+        req,
+        async () => await Promise.resolve({ password: "p" }),
+      );
+      equal(v.ok && await client.verifyAuthenticationInfo(v.authenticationInfo), true);
+    }
+  }
 });

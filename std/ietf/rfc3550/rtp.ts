@@ -22,6 +22,7 @@
  * @module
  */
 
+import { BytePool } from "../../bytes.ts";
 import { ParseError } from "../../errors.ts";
 
 export { ParseError };
@@ -271,8 +272,14 @@ export function encodeRtpInto(p: RtpPacket, buf: Uint8Array, offset = 0): number
   return o - offset;
 }
 
+// Packets up to a typical MTU are cut from shared slabs: a fresh ArrayBuffer per packet costs
+// more than encoding it.
+const pool = new BytePool(16384, 1500);
+
 /**
- * Encodes an RTP packet into a new buffer.
+ * Encodes an RTP packet into new bytes: a view cut from a shared pool for packets up to 1500
+ * bytes (its `buffer` is shared; use `byteOffset`/`subarray`), its own buffer above. To write
+ * into a buffer of your own, use {@linkcode encodeRtpInto}.
  *
  * @param p The packet.
  * @returns The bytes.
@@ -289,7 +296,7 @@ export function encodeRtpInto(p: RtpPacket, buf: Uint8Array, offset = 0): number
  * ```
  */
 export function encodeRtp(p: RtpPacket): Uint8Array {
-  const buf = new Uint8Array(encodedRtpLength(p));
+  const buf = pool.alloc(encodedRtpLength(p));
   encodeRtpInto(p, buf, 0);
   return buf;
 }

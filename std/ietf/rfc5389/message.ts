@@ -23,7 +23,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { timingSafeEqual } from "../../bytes.ts";
+import { BytePool, timingSafeEqual } from "../../bytes.ts";
 import { ParseError } from "../../errors.ts";
 export { ParseError };
 
@@ -360,37 +360,27 @@ export function encodeStunInto(
       `Cannot encode STUN message: needs ${total} bytes at ${offset}, buffer has ${buf.length}`,
     );
   }
-  const out = buf.subarray(offset, offset + total);
+  const out = buf;
   const type = messageType(msg.method, msg.class);
-  out[0] = type >> 8;
-  out[1] = type & 0xff;
+  out[offset] = type >> 8;
+  out[offset + 1] = type & 0xff;
   const tid = msg.transactionId;
   if (tid.length === 12) {
-    out[4] = 0x21, out[5] = 0x12, out[6] = 0xa4, out[7] = 0x42;
-    out.set(tid, 8);
-  } else if (tid.length === 16) out.set(tid, 4);
+    out[offset + 4] = 0x21, out[offset + 5] = 0x12, out[offset + 6] = 0xa4;
+    out[offset + 7] = 0x42;
+    out.set(tid, offset + 8);
+  } else if (tid.length === 16) out.set(tid, offset + 4);
   else throw new RangeError(`Invalid STUN transaction ID: ${tid.length} bytes, expected 12 or 16`);
   const padding = options.padding ?? 0;
-  let off = HEADER;
-  const put = (type: number, value: Uint8Array) => {
-    if (value.length > 0xffff) {
-      throw new RangeError(`STUN attribute too long: ${value.length} bytes`);
-    }
-    out[off] = type >> 8, out[off + 1] = type & 0xff;
-    out[off + 2] = value.length >> 8, out[off + 3] = value.length & 0xff;
-    out.set(value, off + 4);
-    off += 4 + value.length;
-    while (off & 3) out[off++] = padding;
-  };
-  const setLength = (len: number) => {
-    out[2] = (len - HEADER) >> 8;
-    out[3] = (len - HEADER) & 0xff;
-  };
-  for (const a of msg.attributes) put(a.type, a.value);
+  let off = offset + HEADER;
+  for (const a of msg.attributes) off = putAttribute(out, off, a.type, a.value, padding);
   // @implements RFC8489 §14.5 ¶3-4 (RFC 5389 §15.4)
   if (options.integrity) {
-    setLength(off + 24);
-    put(StunAttr.MESSAGE_INTEGRITY, hmac(sha1, options.integrity, out.subarray(0, off)));
+    setLength(out, offset, off + 24);
+    off = putHeader(out, off, StunAttr.MESSAGE_INTEGRITY, 20);
+    keyedHmac(sha1, options.integrity).update(out.subarray(offset, off - 4)).digestInto(mac);
+    out.set(mac.subarray(0, 20), off);
+    off += 20;
   }
   // @implements RFC8489 §14.6 ¶1, §14.6 ¶3-4 (new in RFC 8489)
   if (options.integritySha256) {
@@ -398,24 +388,90 @@ export function encodeStunInto(
     if (n < 16 || n > 32 || n & 3) {
       throw new RangeError(`Invalid MESSAGE-INTEGRITY-SHA256 length: ${n}`);
     }
-    setLength(off + 4 + n);
-    put(
-      StunAttr.MESSAGE_INTEGRITY_SHA256,
-      hmac(sha256, options.integritySha256, out.subarray(0, off)).subarray(0, n),
-    );
+    setLength(out, offset, off + 4 + n);
+    off = putHeader(out, off, StunAttr.MESSAGE_INTEGRITY_SHA256, n);
+    keyedHmac(sha256, options.integritySha256).update(out.subarray(offset, off - 4))
+      .digestInto(mac);
+    out.set(mac.subarray(0, n), off);
+    off += n;
   }
   // @implements RFC8489 §14.7 ¶5 (RFC 5389 §15.5)
   if (options.fingerprint) {
-    setLength(off + 8);
-    const crc = (crc32(out.subarray(0, off)) ^ 0x5354554e) >>> 0;
-    put(
-      StunAttr.FINGERPRINT,
-      Uint8Array.of(crc >>> 24, (crc >> 16) & 0xff, (crc >> 8) & 0xff, crc & 0xff),
-    );
+    setLength(out, offset, off + 8);
+    const crc = (crc32(out.subarray(offset, off)) ^ 0x5354554e) >>> 0;
+    off = putHeader(out, off, StunAttr.FINGERPRINT, 4);
+    out[off] = crc >>> 24, out[off + 1] = crc >>> 16, out[off + 2] = crc >>> 8, out[off + 3] = crc;
+    off += 4;
   }
-  setLength(off);
+  setLength(out, offset, off);
   return total;
 }
+
+function putHeader(out: Uint8Array, off: number, type: number, length: number): number {
+  out[off] = type >> 8, out[off + 1] = type & 0xff;
+  out[off + 2] = length >> 8, out[off + 3] = length & 0xff;
+  return off + 4;
+}
+
+function putAttribute(
+  out: Uint8Array,
+  off: number,
+  type: number,
+  value: Uint8Array,
+  padding: number,
+): number {
+  if (value.length > 0xffff) throw new RangeError(`STUN attribute too long: ${value.length} bytes`);
+  off = putHeader(out, off, type, value.length);
+  out.set(value, off);
+  const end = off + pad4(value.length);
+  for (off += value.length; off < end; off++) out[off] = padding;
+  return end;
+}
+
+// The message length field, counting from the end of the header at `start` to `end`.
+function setLength(out: Uint8Array, start: number, end: number): void {
+  const len = end - start - HEADER;
+  out[start + 2] = len >> 8;
+  out[start + 3] = len & 0xff;
+}
+
+// HMACs keyed once per key and hash (keys are long-lived: a long-term or short-term credential);
+// each message copies the keyed state into one working instance (noble's `_cloneInto`, which
+// reuses the target's buffers) and the MAC is written into one scratch array.
+interface KeyedHmac {
+  _cloneInto(to?: KeyedHmac): KeyedHmac;
+  update(data: Uint8Array): KeyedHmac;
+  digestInto(out: Uint8Array): void;
+}
+interface Keyed {
+  /** The key as it was when keyed (a key array changed in place must not reuse the state). */
+  key: Uint8Array;
+  base: KeyedHmac;
+  work: KeyedHmac;
+}
+const keyedSha1 = new WeakMap<Uint8Array, Keyed>();
+const keyedSha256 = new WeakMap<Uint8Array, Keyed>();
+const mac = new Uint8Array(32);
+
+function keyedHmac(hash: typeof sha1 | typeof sha256, key: Uint8Array): KeyedHmac {
+  const cache = hash === sha1 ? keyedSha1 : keyedSha256;
+  let k = cache.get(key);
+  if (!k || !sameBytes(k.key, key)) {
+    const base = hmac.create(hash, key) as unknown as KeyedHmac;
+    k = { key: key.slice(), base, work: base._cloneInto() };
+    cache.set(key, k);
+  }
+  return k.base._cloneInto(k.work);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// Messages up to 1 KiB (every ICE and TURN control message) are cut from a shared pool.
+const pool = new BytePool(16384, 1024);
 
 /**
  * Encodes a message, appending MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT as
@@ -423,7 +479,8 @@ export function encodeStunInto(
  *
  * @param msg The message.
  * @param options Security attributes to append and padding.
- * @returns The encoded bytes.
+ * @returns The encoded bytes: a view cut from a shared pool for messages up to 1 KiB (its
+ * `buffer` is shared); {@linkcode encodeStunInto} writes into a buffer of your own.
  * @example
  * ```ts
  * import { createMessage, encodeStun, StunClass } from "@rtclite/std/ietf/rfc5389";
@@ -434,7 +491,7 @@ export function encodeStunInto(
  * ```
  */
 export function encodeStun(msg: StunMessage, options: EncodeOptions = {}): Uint8Array {
-  const buf = new Uint8Array(encodedStunLength(msg, options));
+  const buf = pool.alloc(encodedStunLength(msg, options));
   encodeStunInto(msg, buf, 0, options);
   return buf;
 }

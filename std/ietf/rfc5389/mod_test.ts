@@ -14,6 +14,7 @@ import {
   encodeAddress,
   encodedStunLength,
   encodeStun,
+  encodeStunInto,
   encodeXorAddress,
   errorCodeAttribute,
   getAddress,
@@ -575,4 +576,33 @@ Deno.test("getErrorCode() leaves out the NUL padding coturn puts inside the leng
     value: inner,
   }]);
   equal(getErrorCode(one)?.reason, "a\0b");
+});
+
+Deno.test("encodeStunInto() at an offset writes encodeStun()'s bytes; a key changed in place is keyed again (RFC 8489 §14.5-14.7)", () => {
+  const tid = fromHex("b7e7a701bc34d686fa87dfae");
+  const msg = createMessage(StunMethod.Binding, StunClass.SuccessResponse, [
+    textAttribute(StunAttr.SOFTWARE, "test vector"),
+    addressAttribute(
+      StunAttr.XOR_MAPPED_ADDRESS,
+      { family: 4, address: "192.0.2.1", port: 32853 },
+      tid,
+    ),
+  ], tid);
+  const key = shortTermKey("VOkJxbRl1RmTxUk/WvJxBt");
+  const options = { integrity: key, integritySha256: key, sha256Length: 16, fingerprint: true };
+  const expected = encodeStun(msg, options).slice();
+  for (const offset of [0, 1, 7]) {
+    const buf = new Uint8Array(offset + expected.length + 3).fill(0xee);
+    equal(encodeStunInto(msg, buf, offset, options), expected.length);
+    deepEqual(buf.subarray(offset, offset + expected.length), expected);
+    equal(buf[offset + expected.length], 0xee);
+    const decoded = decodeStun(buf.subarray(offset, offset + expected.length));
+    equal(verifyIntegrity(decoded, key), "sha256");
+  }
+  const changed = key.slice();
+  const before = encodeStun(msg, { integrity: changed }).slice();
+  changed[0]! ^= 1;
+  const after = decodeStun(encodeStun(msg, { integrity: changed }));
+  equal(verifyIntegrity(after, changed), "sha1");
+  ok(toHex(after.raw!) !== toHex(before));
 });

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { concat } from "@rtclite/std/bytes";
+import { BytePool, concat } from "@rtclite/std/bytes";
 import {
   checkChunkSize,
   decodeControl,
@@ -319,6 +319,11 @@ const EXTENDED = 0xffffff;
 const HEADER_LENGTH: readonly number[] = [11, 7, 3, 0];
 const EMPTY = new Uint8Array(0);
 
+// Message payloads up to 16 KiB (audio frames, inter frames, commands) are cut from 64 KiB slabs:
+// a typed array with its own buffer per message costs more than copying the message into it. A
+// payload kept for long (a sequence header) holds its slab: copy it (`slice()`) to keep it alone.
+const payloadPool = new BytePool(65536, 16384);
+
 interface SendState {
   timestamp: number;
   delta: number;
@@ -599,6 +604,10 @@ export class ChunkDecoder {
   #pos = 0;
   #bytesRead = 0;
   #failed: RtmpError | undefined;
+  /** The message whose current chunk's data is still arriving, and how many bytes are due. */
+  #current: RecvState | undefined;
+  #currentLeft = 0;
+  #currentCsid = 0;
 
   /**
    * Creates a decoder.
@@ -633,10 +642,12 @@ export class ChunkDecoder {
   push(bytes: Uint8Array): ReceivedMessage[] {
     if (this.#failed) throw this.#failed;
     this.#bytesRead += bytes.length;
-    // Chunk data is copied into the message's payload; an unread tail is copied before
-    // returning, as the caller may reuse its buffer.
-    const rest = this.#buf.subarray(this.#pos);
-    this.#buf = rest.length ? concat([rest, bytes]) : bytes;
+    // Chunk data is copied into the message's payload as it arrives, also when a chunk is split
+    // between pushes; only an incomplete chunk header (at most 18 bytes) is kept between pushes,
+    // copied, as the caller may reuse its buffer.
+    this.#buf = this.#buf.length > this.#pos
+      ? concat([this.#buf.subarray(this.#pos), bytes])
+      : bytes;
     this.#pos = 0;
     const out: ReceivedMessage[] = [];
     try {
@@ -645,7 +656,7 @@ export class ChunkDecoder {
       if (e instanceof RtmpError) this.#failed = e;
       throw e;
     }
-    this.#buf = this.#buf.slice(this.#pos);
+    this.#buf = this.#pos < this.#buf.length ? this.#buf.slice(this.#pos) : EMPTY;
     this.#pos = 0;
     return out;
   }
@@ -660,9 +671,22 @@ export class ChunkDecoder {
   #readChunk(out: ReceivedMessage[]): boolean {
     const b = this.#buf;
     const start = this.#pos;
-    let p = start;
     const avail = b.length;
-    if (p >= avail) return false;
+    if (start >= avail) return false;
+    // The rest of a chunk whose header and first bytes came before.
+    const current = this.#current;
+    if (current) {
+      const m = Math.min(this.#currentLeft, avail - start);
+      current.payload.set(b.subarray(start, start + m), current.received);
+      current.received += m;
+      this.#currentLeft -= m;
+      this.#pos = start + m;
+      if (this.#currentLeft > 0) return false;
+      this.#current = undefined;
+      if (current.received === current.length) this.#complete(current, this.#currentCsid, out);
+      return true;
+    }
+    let p = start;
     // @implements RTMP §5.3.1.1
     const fmt = b[p]! >> 6;
     let csid = b[p]! & 0x3f;
@@ -702,7 +726,10 @@ export class ChunkDecoder {
       length = readUint24(b, p + 3);
       type = b[p + 6]!;
     }
-    if (fmt === 0) streamId = new DataView(b.buffer, b.byteOffset + p + 7, 4).getUint32(0, true);
+    if (fmt === 0) {
+      // Little-endian, unlike every other field (RTMP §5.3.1.2.1).
+      streamId = (b[p + 7]! | (b[p + 8]! << 8) | (b[p + 9]! << 16) | (b[p + 10]! << 24)) >>> 0;
+    }
     p += headerLen;
     // @implements RTMP §5.3.1.3
     const extended = fmt === 3 ? state!.extended : field === EXTENDED;
@@ -716,8 +743,7 @@ export class ChunkDecoder {
     }
     const received = inProgress ? state!.received : 0;
     const n = Math.min(this.#chunkSize, length - received);
-    if (p + n > avail) return false;
-    // Commit: the whole chunk is here.
+    // Commit: the whole header is here.
     if (!state) {
       if (this.#streams.size >= this.#maxChunkStreams) {
         this.#fail(`more than ${this.#maxChunkStreams} chunk streams`, start);
@@ -755,29 +781,39 @@ export class ChunkDecoder {
         this.#fail(`incomplete messages would hold more than ${this.#maxBuffered} bytes`, start);
       }
       this.#buffered += length;
-      state.payload = length ? new Uint8Array(length) : EMPTY;
+      state.payload = length ? payloadPool.alloc(length) : EMPTY;
     }
-    if (n) state.payload.set(b.subarray(p, p + n), state.received);
-    state.received += n;
-    p += n;
-    this.#pos = p;
-    if (state.received === state.length) {
-      const payload = state.payload.length ? state.payload : new Uint8Array(0);
-      this.#buffered -= state.length;
-      state.payload = EMPTY;
-      state.received = 0;
-      const msg: ReceivedMessage = {
-        type: state.type,
-        streamId: state.streamId,
-        timestamp: state.timestamp,
-        payload,
-        chunkStreamId: csid,
-        fmt: state.fmt,
-      };
-      this.#control(msg, start);
-      out.push(msg);
+    const m = Math.min(n, avail - p);
+    if (m) state.payload.set(b.subarray(p, p + m), state.received);
+    state.received += m;
+    this.#pos = p + m;
+    if (m < n) {
+      // The chunk goes on in the next push.
+      this.#current = state;
+      this.#currentLeft = n - m;
+      this.#currentCsid = csid;
+      return false;
     }
+    if (state.received === state.length) this.#complete(state, csid, out);
     return true;
+  }
+
+  // Hands out a reassembled message (and acts on Set Chunk Size and Abort).
+  #complete(state: RecvState, csid: number, out: ReceivedMessage[]): void {
+    const payload = state.payload.length ? state.payload : new Uint8Array(0);
+    this.#buffered -= state.length;
+    state.payload = EMPTY;
+    state.received = 0;
+    const msg: ReceivedMessage = {
+      type: state.type,
+      streamId: state.streamId,
+      timestamp: state.timestamp,
+      payload,
+      chunkStreamId: csid,
+      fmt: state.fmt,
+    };
+    this.#control(msg, this.#bytesRead - this.#buf.length + this.#pos);
+    out.push(msg);
   }
 
   #control(msg: RtmpMessage, at: number): void {
