@@ -140,7 +140,7 @@ export interface ChallengeOptions {
  * - a request inside a dialog the agent did not create itself (a To tag,
  *   e.g. a BYE or ACK along a record-routed path) is proxied;
  * - BYE in a dialog the agent accepted: 200; an ACK is absorbed;
- * - OPTIONS without a handler: 200 with Allow;
+ * - OPTIONS: 200 with Allow;
  * - any other method without a handler: 501 Not Implemented, with Allow;
  * - a handler that chose nothing: 404 Not Found.
  *
@@ -190,6 +190,15 @@ export interface IncomingEvent {
    * @param options Extra headers and body.
    */
   accept(contacts?: string[], options?: ResponseOptions): void;
+  /**
+   * Sends a provisional response (e.g. 180 Ringing) before the final
+   * action; it is not an action itself and may be repeated.
+   *
+   * @param code Status code, 101-199 (default 180).
+   * @param reason Reason phrase (default: the standard one).
+   * @param options Extra headers and body.
+   */
+  progress(code?: number, reason?: string, options?: ResponseOptions): void;
   /**
    * Answers with a failure status (§8.2.6).
    *
@@ -299,8 +308,11 @@ export interface ListenSpec {
 export interface AgentOptions {
   /** Addresses to listen on (default UDP 127.0.0.1, any port). */
   listen?: ListenSpec[];
-  /** TLS certificate and key (PEM) for `tls` and `wss` listeners. */
-  tls?: { cert: string; key: string };
+  /**
+   * TLS certificate and key (PEM) for `tls` and `wss` listeners, and extra
+   * CA certificates to trust when connecting out over TLS.
+   */
+  tls?: { cert: string; key: string; caCerts?: string[] };
   /** Closes the agent when aborted. */
   signal?: AbortSignal;
   /** Default realm of {@linkcode IncomingEvent.challenge} (default `"rtclite"`). */
@@ -570,7 +582,7 @@ export class Agent implements AsyncDisposable {
       this.#dialogs.delete(m.callId());
       return event.respond(200);
     }
-    if (m.method === "OPTIONS" && !handled) {
+    if (m.method === "OPTIONS") {
       return event.respond(200, undefined, {
         headers: [["Allow", ALLOW], ["Accept", "application/sdp"]],
       });
@@ -870,6 +882,16 @@ class Incoming implements IncomingEvent {
     addContent(r, options);
     this.#agent.reply(this.inc, r);
     if (this.method === "INVITE") this.#agent.keepDialog(this.inc, r);
+  }
+
+  progress(code = 180, reason?: string, options?: ResponseOptions): void {
+    if (!Number.isInteger(code) || code < 101 || code > 199) {
+      throw new RangeError(`Cannot send progress ${code}: expected a status of 101-199`);
+    }
+    if (this.#action !== undefined || this.signal.aborted) {
+      throw new SipAgentError(`Cannot send progress for ${this.method}: it was already answered`);
+    }
+    this.respond(code, reason, options);
   }
 
   reject(code: number, reason?: string, options?: ResponseOptions): void {
