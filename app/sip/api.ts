@@ -81,6 +81,7 @@ import {
   DigestServer,
   parseDigestCredentials,
 } from "@rtclite/std/ietf/rfc2617";
+import { ParseError } from "@rtclite/std/errors";
 import { getLogger } from "@rtclite/std/log";
 
 export type {
@@ -144,7 +145,8 @@ export interface ChallengeOptions {
  * - any other method without a handler: 501 Not Implemented, with Allow;
  * - a handler that chose nothing: 404 Not Found.
  *
- * A handler that throws gets 500.
+ * A handler that throws gets 500, or 400 when it threw a `ParseError`
+ * (reading a malformed header, e.g. {@linkcode IncomingEvent.contacts}).
  */
 export interface IncomingEvent {
   /** Always `"incoming"`. */
@@ -556,7 +558,10 @@ export class Agent implements AsyncDisposable {
       await handler?.(event);
     } catch (e) {
       log.warn("Handler for {method} failed: {error}", { method: m.method, error: String(e) });
-      if (event.action === undefined) event.reject(500);
+      // A header the handler read did not parse: the request is bad (§21.4.1).
+      if (event.action === undefined && !event.signal.aborted) {
+        event.reject(e instanceof ParseError ? 400 : 500);
+      }
       return;
     }
     if (event.action === undefined && !event.signal.aborted) {
@@ -607,7 +612,11 @@ export class Agent implements AsyncDisposable {
       } catch {
         continue;
       }
-      const v = await this.#digest(realm).verify(h.value, {
+      // Only realms this agent has challenged for: credentials for a realm
+      // further on are not ours to check (§22.3), and the table stays bounded.
+      const digest = this.#digests.get(realm);
+      if (!digest) continue;
+      const v = await digest.verify(h.value, {
         method: m.method!,
         uri: m.uri!,
         checkUri: false,

@@ -138,7 +138,7 @@ const REGISTER_XML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 
   ]]></send>
   <recv response="200" rtd="true">
-    <action><ereg regexp="expires=3600" search_in="hdr" header="Contact:" check_it="true" assign_to="e"/></action>
+    <action><ereg regexp=";expires=[0-9]+" search_in="hdr" header="Contact:" check_it="true" assign_to="e"/></action>
   </recv>
   <Reference variables="e"/>
 </scenario>
@@ -322,6 +322,16 @@ Deno.test("Agent actions on the wire: reject, redirect, the defaults, a failing 
   equal(options.status, 200);
   ok(options.header("Allow")!.includes("INVITE"));
   deepEqual(actions, ["NOTIFY", "OPTIONS"]);
+});
+
+Deno.test("Agent: a malformed Contact read by the handler gets 400, not 500", async () => {
+  await using server = await Agent.listen({ listen: LOCAL });
+  server.on("REGISTER", (e) => e.accept(e.contacts.map((c) => `<${c.uri}>`)));
+  await using client = await Agent.listen({ listen: LOCAL });
+  const r = await client.request("REGISTER", `sip:127.0.0.1:${server.transports[0]!.port}`, {
+    headers: [["Contact", "<sip:a@b"]],
+  });
+  equal(r.status, 400);
 });
 
 Deno.test("Agent default without any handler: 501 with the handled methods in Allow", async () => {
