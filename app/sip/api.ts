@@ -61,6 +61,7 @@
 import {
   ALLOW,
   createResponse,
+  type DnsLookup,
   type IncomingRequest,
   type InviteServerTransaction,
   parseContacts,
@@ -86,6 +87,7 @@ import { getLogger } from "@rtclite/std/log";
 
 export type {
   CSeq,
+  DnsLookup,
   SipAddress,
   SipConnection,
   SipHeader,
@@ -332,6 +334,14 @@ export interface AgentOptions {
   advertise?: string;
   /** Observes every message sent and received. */
   onTrace?: (event: SipTraceEvent) => void;
+  /** Hosted domains: {@linkcode Agent.isLocal} is true for their URIs. */
+  domains?: string[];
+  /** Create no server transactions (a stateless proxy, RFC 3261 §16.11); default false. */
+  stateless?: boolean;
+  /** Resolves host names of targets (default: IP literals, `localhost`, then DNS A records). */
+  resolve?: (host: string) => Promise<string[]>;
+  /** DNS client for RFC 3263 location of targets (NAPTR, SRV, A/AAAA), e.g. rfc1035's `DnsResolver`. */
+  dns?: DnsLookup;
 }
 
 /** Options of {@linkcode Agent.request}. */
@@ -405,6 +415,7 @@ export class Agent implements AsyncDisposable {
   #secret = crypto.getRandomValues(new Uint8Array(32));
   #closed: Promise<void> | undefined;
   #onAbort = () => void this.close();
+  #domains: Set<string>;
   #ops: AgentOps = {
     reply: (inc, r) => this.#reply(inc, r),
     challenges: (realm, stale) =>
@@ -417,6 +428,7 @@ export class Agent implements AsyncDisposable {
   private constructor(endpoint: SipEndpoint, options: AgentOptions) {
     this.#endpoint = endpoint;
     this.#o = options;
+    this.#domains = new Set((options.domains ?? []).map((d) => d.toLowerCase()));
     const core = (recordRoute: boolean) =>
       new ProxyCore({
         endpoint,
@@ -479,6 +491,9 @@ export class Agent implements AsyncDisposable {
       transports,
       ...(options.advertise ? { advertisedHost: options.advertise } : {}),
       ...(options.onTrace ? { onTrace: options.onTrace } : {}),
+      ...(options.stateless ? { stateless: true } : {}),
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+      ...(options.dns ? { dns: options.dns } : {}),
     });
     return new Agent(endpoint, options);
   }
@@ -497,6 +512,24 @@ export class Agent implements AsyncDisposable {
   contact(transport: SipTransport = this.transports[0]!): string {
     const tp = transport.name === "UDP" ? "" : `;transport=${transport.name.toLowerCase()}`;
     return `sip:${this.#endpoint.hostFor(transport)}:${transport.port}${tp}`;
+  }
+
+  /**
+   * Whether a URI is this agent's: its host is one of the hosted
+   * {@linkcode AgentOptions.domains}, or a listening address (and port, when
+   * the URI has one).
+   *
+   * @param uri A SIP URI (text or parsed).
+   * @returns True for the agent's own URIs.
+   */
+  isLocal(uri: string | Uri): boolean {
+    const u = typeof uri === "string" ? parseUri(uri) : uri;
+    const h = u.host.toLowerCase().replace(/^\[|\]$/g, "");
+    if (this.#domains.has(h)) return true;
+    return this.transports.some((t) =>
+      (t.host === h || this.#endpoint.hostFor(t) === h) &&
+      (u.port === undefined || u.port === t.port)
+    );
   }
 
   /**

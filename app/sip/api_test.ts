@@ -334,6 +334,16 @@ Deno.test("Agent: a malformed Contact read by the handler gets 400, not 500", as
   equal(r.status, 400);
 });
 
+Deno.test("Agent.isLocal: hosted domains and listening addresses", async () => {
+  await using agent = await Agent.listen({ listen: LOCAL, domains: ["Example.com"] });
+  const port = agent.transports[0]!.port;
+  equal(agent.isLocal("sip:bob@example.COM"), true);
+  equal(agent.isLocal(`sip:bob@127.0.0.1:${port}`), true);
+  equal(agent.isLocal("sip:bob@127.0.0.1"), true);
+  equal(agent.isLocal(`sip:bob@127.0.0.1:${port === 1 ? 2 : 1}`), false);
+  equal(agent.isLocal("sip:bob@example.org"), false);
+});
+
 Deno.test("Agent default without any handler: 501 with the handled methods in Allow", async () => {
   await using server = await Agent.listen({ listen: LOCAL });
   server.on("REGISTER", (e) => e.accept());
