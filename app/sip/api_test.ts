@@ -234,6 +234,35 @@ Deno.test("Agent forwarding rule: a call to a registered user is proxied with Re
   }
 });
 
+Deno.test("Agent forwarding rule with a proxy challenge: 407, then the call with event.user", async () => {
+  const users: (string | undefined)[] = [];
+  await using agent = await Agent.listen({ listen: LOCAL, passwords: { alice: "a-secret" } });
+  const bob = await userAgent("bob");
+  const alice = await userAgent("alice", "a-secret");
+  const eve = await userAgent("alice", "guess");
+  try {
+    bob.onInvite = (call) => call.accept("v=0\r\n");
+    agent.on("INVITE", async (e) => {
+      if (!e.authenticated) return await e.challenge("example.com");
+      users.push(e.user);
+      e.location.push(bob.contact);
+      await e.proxy();
+    });
+    const port = agent.transports[0]!.port;
+    const call = await alice.invite(`sip:bob@127.0.0.1:${port}`, "v=0\r\n");
+    equal(call.state, "established");
+    equal(await call.bye(), 200);
+    deepEqual(users, ["alice"]);
+    const denied = await eve.invite(`sip:bob@127.0.0.1:${port}`, "v=0\r\n");
+    equal(denied.endReason, "407 Proxy Authentication Required");
+    deepEqual(users, ["alice"]);
+  } finally {
+    await eve.close();
+    await alice.close();
+    await bob.close();
+  }
+});
+
 interopTest("SIPp UAC -> API proxy -> SIPp UAS: 50 calls, zero failures", SIPP, async () => {
   const dir = await Deno.makeTempDir();
   const bindings = new Map<string, string[]>();
@@ -450,6 +479,16 @@ Deno.test("Agent cancelled event: CANCEL of a proxied INVITE reaches the callee"
     await alice.close();
     await bob.close();
   }
+});
+
+Deno.test("Agent: a CANCEL that matches no INVITE gets 481 and no cancelled event", async () => {
+  await using server = await Agent.listen({ listen: LOCAL });
+  let cancelled = 0;
+  server.on("cancelled", () => void cancelled++);
+  await using client = await Agent.listen({ listen: LOCAL });
+  const r = await client.request("CANCEL", `sip:x@127.0.0.1:${server.transports[0]!.port}`);
+  equal(r.status, 481);
+  equal(cancelled, 0);
 });
 
 // === Outgoing requests ===
