@@ -141,7 +141,8 @@ export interface ChallengeOptions {
  * default:
  *
  * - a request inside a dialog the agent did not create itself (a To tag,
- *   e.g. a BYE or ACK along a record-routed path) is proxied;
+ *   e.g. a BYE or ACK along a record-routed path) is proxied, or answered
+ *   481 when it has no Route and is addressed to the agent itself;
  * - BYE in a dialog the agent accepted: 200; an ACK is absorbed;
  * - OPTIONS: 200 with Allow;
  * - any other method without a handler: 501 Not Implemented, with Allow;
@@ -614,7 +615,11 @@ export class Agent implements AsyncDisposable {
       if (!ours) await this.#forward(event, false);
       return;
     }
-    if (toTag !== undefined && !ours) return await this.#forward(event, false);
+    if (toTag !== undefined && !ours) {
+      // @implements RFC3261 §12.2.2 ¶2
+      if (!m.has("Route") && this.isLocal(event.uri)) return event.respond(481);
+      return await this.#forward(event, false);
+    }
     if (m.method === "BYE" && ours) {
       this.#dialogs.get(m.callId())?.();
       this.#dialogs.delete(m.callId());

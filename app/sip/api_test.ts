@@ -481,6 +481,14 @@ Deno.test("Agent cancelled event: CANCEL of a proxied INVITE reaches the callee"
   }
 });
 
+Deno.test("Agent: a BYE for a dialog it does not know, addressed to it, gets 481", async () => {
+  await using server = await Agent.listen({ listen: LOCAL });
+  await using client = await Agent.listen({ listen: LOCAL });
+  const uri = `sip:x@127.0.0.1:${server.transports[0]!.port}`;
+  const r = await client.request("BYE", uri, { to: `<${uri}>;tag=gone` });
+  equal(r.status, 481);
+});
+
 Deno.test("Agent: a CANCEL that matches no INVITE gets 481 and no cancelled event", async () => {
   await using server = await Agent.listen({ listen: LOCAL });
   let cancelled = 0;
