@@ -441,7 +441,13 @@ export class Agent implements AsyncDisposable {
       });
     this.#core = core(false);
     this.#rrCore = core(true);
-    endpoint.onRequest = (inc) => void this.#dispatch(inc);
+    endpoint.onRequest = (inc) =>
+      void this.#dispatch(inc).catch((e) =>
+        log.warn("Cannot answer {method}: {error}", {
+          method: inc.request.method,
+          error: String(e),
+        })
+      );
     endpoint.onStrayResponse = (r) => this.#onStray(r);
     options.signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
@@ -581,10 +587,11 @@ export class Agent implements AsyncDisposable {
       return this.#reply(inc, createResponse(m, 416, { toTag: randomToken(4) }));
     }
     const event = new Incoming(this.#ops, inc, uri);
-    await this.#authenticate(event);
+    // Known before any await, so that a CANCEL finds it.
     if (inc.transaction && m.method === "INVITE") {
       this.#invites.set(inc.transaction as InviteServerTransaction, event);
     }
+    await this.#authenticate(event);
     const handler = (this.#handlers.get(m.method!) ?? this.#handlers.get("incoming")) as
       | Handler<IncomingEvent>
       | undefined;
