@@ -34,9 +34,10 @@
  *   a contact only after a REGISTER for that contact came over it (an
  *   RFC 5626 flow); a Via header never associates a connection.
  * - **Responses** go to the address and port the request came from (RFC 3581
- *   symmetric response); Via `maddr` is ignored. A non-2xx final response
- *   to an INVITE is retransmitted at most twice to an address that has not
- *   authenticated or answered this server.
+ *   symmetric response); Via `maddr` is ignored. Refusals and challenges
+ *   are sent statelessly (once, no transaction kept); other non-2xx final
+ *   responses to an INVITE are retransmitted at most twice to an address
+ *   that has not authenticated or answered this server.
  * - **Limits** (503 with Retry-After, or a closed connection): 256 header
  *   fields and 65535 bytes per message; 100,000 live transactions, 50,000
  *   per source address of which 500 without a final response; 10,000
@@ -424,7 +425,7 @@ export class SipServer {
     const refuse = (status: number, reason?: string) => {
       const r = createResponse(m, status, { toTag: "p" + randomTag() });
       if (reason) r.reason = reason;
-      this.#reply(inc, r);
+      this.#reply(inc, r, true);
     };
     let toTag: string | null | undefined;
     let ruri: Uri;
@@ -524,7 +525,7 @@ export class SipServer {
     const m = inc.request;
     const digest = this.#digest!;
     const reply = (status: number, headers: { name: string; value: string }[] = []) => {
-      this.#reply(inc, createResponse(m, status, { toTag: "pa" + randomTag(), headers }));
+      this.#reply(inc, createResponse(m, status, { toTag: "pa" + randomTag(), headers }), true);
       return false;
     };
     let mine: { value: string; uri: string } | undefined;
@@ -563,9 +564,17 @@ export class SipServer {
     return reply(407, challenges.map((value) => ({ name: "Proxy-Authenticate", value })));
   }
 
-  #reply(inc: IncomingRequest, r: SipMessage): void {
-    if (inc.transaction) inc.transaction.respond(r);
-    else this.endpoint.sendResponse(r, inc.source);
+  /**
+   * Answers a request; `stateless` (refusals and challenges, as Kamailio's
+   * `sl_send_reply`) ends the transaction at once, so that a flood of
+   * refused requests holds no state for Timer H/J and a refused INVITE is
+   * answered once, never retransmitted (a retransmitted request is refused again).
+   */
+  #reply(inc: IncomingRequest, r: SipMessage, stateless = false): void {
+    if (inc.transaction) {
+      inc.transaction.respond(r);
+      if (stateless && r.status >= 300) inc.transaction.close();
+    } else this.endpoint.sendResponse(r, inc.source);
   }
 
   // @implements RFC3261 §10.3
@@ -579,6 +588,7 @@ export class SipServer {
           toTag: tag,
           headers: headers.map(([name, value]) => ({ name, value })),
         }),
+        true,
       );
     // @implements RFC3261 §10.3 ¶3
     const require = m.values("Require");

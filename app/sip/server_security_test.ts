@@ -444,21 +444,23 @@ Deno.test("issue 18.5: Via maddr does not aim responses at a third party; retran
   const third = await socket();
   const attacker = await socket();
   try {
+    const via = `SIP/2.0/UDP 127.0.0.1:${third.t.port};maddr=127.0.0.1`;
+    const body = "v=0\r\n".repeat(40);
     for (let i = 0; i < 20; i++) {
+      // Refused (407): answered once, statelessly.
       await attacker.send(
-        request("INVITE", "sip:bob@example.com", {
-          from: "sip:alice@example.com",
-          via: `SIP/2.0/UDP 127.0.0.1:${third.t.port};maddr=127.0.0.1`,
-          body: "v=0\r\n".repeat(40),
-        }),
+        request("INVITE", "sip:bob@example.com", { from: "sip:alice@example.com", via, body }),
         port,
       );
+      // Not found (480) by the proxy core: retransmitted, at most twice to an unverified address.
+      await attacker.send(request("INVITE", "sip:nobody@example.com", { via, body }), port);
     }
     // Timer G fires at 0.5, 1.5, 3.5 s...: a third retransmission would come by 3.5 s.
     await sleep(4000);
     equal(third.got.length, 0);
-    const finals = attacker.got.filter((m) => m.status === 407).length;
-    ok(finals >= 20 && finals <= 60, `${finals} responses to 20 INVITEs`);
+    equal(attacker.got.filter((m) => m.status === 407).length, 20);
+    const notFound = attacker.got.filter((m) => m.status === 480).length;
+    ok(notFound > 20 && notFound <= 60, `${notFound} responses to 20 INVITEs`);
   } finally {
     await third.t.close();
     await attacker.t.close();
