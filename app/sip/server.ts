@@ -20,8 +20,9 @@
  *   other request (foreign identities, or any request without `--auth`)
  *   may only reach hosted destinations: 403 "Not relaying" otherwise.
  * - **In-dialog requests** (To tag) are forwarded only along a route set this
- *   proxy recorded: the first Route must be this proxy's own Record-Route
- *   (404 "Not here" otherwise). An ACK without one is dropped (an ACK for a
+ *   proxy recorded: the first Route must be this proxy's own Record-Route,
+ *   whose `rt` parameter is a keyed hash (HMAC-SHA-256, a per-process key)
+ *   of the dialog's Call-ID and caller's tag (404 "Not here" otherwise). An ACK without one is dropped (an ACK for a
  *   non-2xx response is absorbed by the transaction it belongs to); a CANCEL
  *   that matches no transaction gets 481.
  * - **Forwarding targets**: never the server's own listening addresses,
@@ -306,6 +307,13 @@ export class SipServer {
   #maxAors: number;
   #retryAfter: number;
   #targets: TargetFilter;
+  #routeKey = crypto.subtle.importKey(
+    "raw",
+    crypto.getRandomValues(new Uint8Array(32)),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
 
   private constructor(endpoint: SipEndpoint, options: SipServerOptions) {
     this.endpoint = endpoint;
@@ -331,6 +339,8 @@ export class SipServer {
       isLocal: (uri) => this.#domains.has(uri.host.toLowerCase()),
       locate: async (uri) => (await this.location.lookup(aorOf(uri))).map((b) => b.uri),
       allowTarget: (t) => this.#targets.allows(t),
+      recordRouteParams: async (r) =>
+        `;rt=${await this.#routeToken(r.callId(), r.from().params.tag)}`,
     });
     endpoint.onRequest = (inc) => this.#onRequest(inc);
     endpoint.onStrayResponse = (r) => this.proxy.handleStray(r);
@@ -443,8 +453,10 @@ export class SipServer {
     }
     // In-dialog: only along a route set this proxy recorded (WITHINDLG).
     if (toTag !== undefined) {
-      if (this.#routedByUs(m)) return void this.proxy.handle(inc);
-      if (m.method !== "ACK") refuse(404, "Not here");
+      this.#routedByUs(m).then((ours) => {
+        if (ours) this.proxy.handle(inc);
+        else if (m.method !== "ACK") refuse(404, "Not here");
+      });
       return;
     }
     if (m.method === "ACK") return; // no dialog, no transaction: dropped
@@ -479,19 +491,38 @@ export class SipServer {
     this.proxy.handle(inc);
   }
 
-  /** Whether the first Route names this proxy (its own Record-Route, §16.4). */
-  #routedByUs(m: SipMessage): boolean {
+  /**
+   * Whether the first Route is a Record-Route this proxy recorded (§16.4):
+   * its address, `lr`, and the `rt` token it computed for this Call-ID and
+   * one of the dialog's tags.
+   */
+  async #routedByUs(m: SipMessage): Promise<boolean> {
     try {
       const first = m.addresses("Route")[0];
-      if (!first) {
-        // A strict router upstream puts our Record-Route in the Request-URI.
-        return false;
-      }
+      if (!first) return false;
       const u = parseUri(first.uri);
-      return u.params.has("lr") && this.#isUs(u);
+      const rt = u.params.get("rt");
+      if (!u.params.has("lr") || !rt || !this.#isUs(u)) return false;
+      const callId = m.callId();
+      for (const tag of [m.from().params.tag, m.to().params.tag]) {
+        if (rt === await this.#routeToken(callId, tag)) return true;
+      }
+      return false;
     } catch {
       return false;
     }
+  }
+
+  /** A keyed hash of the dialog's Call-ID and caller's tag, for Record-Route. */
+  async #routeToken(callId: string, tag: string | null | undefined): Promise<string> {
+    const mac = await crypto.subtle.sign(
+      "HMAC",
+      await this.#routeKey,
+      new TextEncoder().encode(`${callId}\n${tag ?? ""}`),
+    );
+    let s = "";
+    for (const b of new Uint8Array(mac, 0, 9)) s += String.fromCharCode(b);
+    return btoa(s).replaceAll("+", "-").replaceAll("/", "_");
   }
 
   /** Whether a URI names one of the listening addresses and ports. */

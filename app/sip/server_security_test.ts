@@ -171,6 +171,18 @@ Deno.test("issue 18.1/18.3: no open relay, no spoofed caller, no probing through
             }),
           );
           equal(r?.status, 404, method);
+          // This proxy's address without the keyed token it records, or with a forged one.
+          for (const param of ["", ";rt=AAAAAAAAAAAA"]) {
+            const forged = await ask(
+              port,
+              request(method, `sip:bob@127.0.0.1:${v.port}`, {
+                from: "sip:alice@example.com",
+                toTag: "x3",
+                extra: `Route: <sip:127.0.0.1:${port};lr${param}>\r\n`,
+              }),
+            );
+            equal(forged?.status, 404, `${method} Route ${param}`);
+          }
         }
       },
     );

@@ -64,6 +64,11 @@ export interface ProxyOptions {
    * are skipped, and a request with none left is answered 403.
    */
   allowTarget?: (target: SipTarget) => boolean;
+  /**
+   * URI parameters (`;name=value...`) for this proxy's Record-Route values,
+   * e.g. a keyed hash that lets it recognise the routes it recorded.
+   */
+  recordRouteParams?: (request: SipMessage) => string | Promise<string>;
 }
 
 /** Every target of a request was refused by {@linkcode ProxyOptions.allowTarget}. */
@@ -374,10 +379,11 @@ export class ProxyCore {
       this.#rr &&
       (copy.method === "INVITE" || copy.method === "SUBSCRIBE" || copy.method === "REFER")
     ) {
+      const extra = this.#o.recordRouteParams ? await this.#o.recordRouteParams(copy) : "";
       const rr = (t: SipTransport) =>
         `<sip:${this.#ep.hostFor(t)}:${t.port}${
           t.name === "UDP" ? "" : ";transport=" + t.name.toLowerCase()
-        };lr>`;
+        };lr${extra}>`;
       if (out !== source.transport) {
         copy.add("Record-Route", rr(source.transport), true);
         copy.add("Record-Route", rr(out), true);
