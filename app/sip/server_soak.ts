@@ -148,26 +148,36 @@ const attacks: Attack[] = [
   },
   {
     name: "slowloris",
-    what: "1,024 TCP connections, one byte each per second (item 7)",
+    what: "1,024 TCP connections kept open, one byte each per second; SIPp over TCP (item 7)",
     run: async (port, stop) => {
       const conns: net.Socket[] = [];
       let closed = 0;
       const text = enc.encode(req("OPTIONS", "sip:127.0.0.1", "", "", "SIP/2.0/TCP 127.0.0.2:9"));
-      for (let i = 0; i < 1024 && !stop.done; i++) {
+      let opened = 0;
+      // Keeps 1,024 connections open: each one the server closes is opened again.
+      const open = () => {
+        if (stop.done) return;
+        opened++;
         const c = net.connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" });
         c.on("error", () => {});
-        c.on("close", () => closed++);
+        c.on("close", () => {
+          closed++;
+          conns.splice(conns.indexOf(c), 1);
+          setTimeout(open, 10);
+        });
         conns.push(c);
-      }
+      };
+      for (let i = 0; i < 1024; i++) open();
       for (let k = 0; !stop.done; k++) {
         for (const c of conns) {
           if (!c.destroyed) c.write(text.subarray(k % text.length, k % text.length + 1));
         }
         await sleep(1000);
       }
-      for (const c of conns) c.destroy();
+      stop.done = true;
+      for (const c of [...conns]) c.destroy();
       const refused = closed;
-      return `${conns.length} opened, ${refused} closed by the server`;
+      return `${opened} connections opened, ${refused} closed by the server`;
     },
   },
   {
