@@ -8,7 +8,7 @@
  * BENCHMARKS.md. Not a timed test: run it by hand (Linux, `sipp` installed).
  *
  * ```sh
- * deno run -A app/sip/server_soak.ts --seconds 20 --rate 20
+ * deno run -A app/sip/_server_soak.ts --seconds 20 --rate 20
  * ```
  *
  * @module
@@ -18,7 +18,7 @@ import net from "node:net";
 import { parseCommand } from "@rtclite/std/cli";
 
 const { values } = parseCommand({
-  name: "app/sip/server_soak.ts",
+  name: "app/sip/_server_soak.ts",
   usage: "[options]",
   description: "Soak the SIP server: SIPp calls while one attacker floods each class.",
   operands: [0, 0],
