@@ -639,6 +639,8 @@ export class SipServer {
           return p === undefined ? undefined : { password: p };
         });
         ok = v.ok;
+        // It answered our challenge: it receives what we send (RFC 3581 reflection cap).
+        if (v.ok) this.endpoint.verify(inc.source.host);
         if (!v.ok) stale = v.stale;
         if (v.ok) {
           const to = parseUri(m.to().uri);

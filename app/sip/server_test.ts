@@ -65,6 +65,49 @@ Deno.test("parseServerArgs() pairs -t and -l in order and reads --auth", () => {
   equal(parseServerArgs(["-t", "sctp"]), "Unknown transport sctp");
   equal(parseServerArgs(["--auth", "nocolon"]), "--auth needs USER:PASSWORD, got nocolon");
   equal(parseServerArgs(["--bogus"]), "Unknown option --bogus");
+  deepEqual(
+    parseServerArgs([
+      "--allow-target",
+      "10.0.0.0/8",
+      "--max-transactions",
+      "500",
+      "--max-pending",
+      "20",
+      "--max-headers",
+      "64",
+      "--max-size",
+      "4096",
+      "--max-connections",
+      "10",
+      "--max-conn-per-address",
+      "2",
+      "--message-timeout",
+      "3",
+      "--max-aors",
+      "100",
+      "--max-bindings",
+      "2",
+    ]),
+    {
+      allowTargets: ["10.0.0.0/8"],
+      maxAors: 100,
+      maxBindings: 2,
+      limits: {
+        maxTransactions: 500,
+        maxPendingPerSource: 20,
+        maxHeaders: 64,
+        maxMessageSize: 4096,
+        maxConnections: 10,
+        maxConnectionsPerAddress: 2,
+        messageTimeout: 3000,
+      },
+    },
+  );
+  equal(
+    parseServerArgs(["--allow-target", "10.0.0/8"]),
+    "--allow-target needs ADDRESS/PREFIX, got 10.0.0/8",
+  );
+  equal(parseServerArgs(["--max-aors", "0"]), "--max-aors needs a positive integer, got 0");
 });
 
 Deno.test("registrar keeps several contacts with q-values and expiry, removes with * (RFC 3261 §10.3)", async () => {
