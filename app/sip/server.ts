@@ -22,9 +22,10 @@
  * - **In-dialog requests** (To tag) are forwarded only along a route set this
  *   proxy recorded: the first Route must be this proxy's own Record-Route,
  *   whose `rt` parameter is a keyed hash (HMAC-SHA-256, a per-process key)
- *   of the dialog's Call-ID and caller's tag (404 "Not here" otherwise). An ACK without one is dropped (an ACK for a
- *   non-2xx response is absorbed by the transaction it belongs to); a CANCEL
- *   that matches no transaction gets 481.
+ *   of the dialog's Call-ID and caller's tag (404 "Not here" otherwise). An
+ *   ACK without one is dropped (an ACK for a non-2xx response is absorbed by
+ *   the transaction it belongs to); a CANCEL that matches no transaction
+ *   gets 481. Dialogs do not survive a restart of the server.
  * - **Forwarding targets**: never the server's own listening addresses,
  *   unspecified, broadcast or multicast addresses; loopback and private
  *   (RFC 1918, link-local, unique-local) addresses only when the server
@@ -949,7 +950,7 @@ export const command = {
     "Policy: REGISTER only for hosted domains (-r, else the listening addresses); with --auth,\n" +
     "requests from hosted users must authenticate (407) and only they may reach non-hosted\n" +
     "destinations; other requests may only reach hosted users (403 Not relaying).\n" +
-    "In-dialog requests must carry this proxy's Record-Route as first Route (404).\n" +
+    "In-dialog requests must carry this proxy's keyed Record-Route as first Route (404).\n" +
     "Never forwards to its own addresses, unspecified, broadcast or multicast ones; to loopback\n" +
     "or private ones only where it listens, or within --allow-target.\n" +
     "A TCP/TLS/WS connection reaches a contact only after a REGISTER over it.\n" +
