@@ -597,6 +597,15 @@ Deno.test("issue 18.7: a trickling TCP message is cut at its deadline; connectio
     await reading;
     const held = closedAt - t0;
     ok(held >= 500 && held < 1500, `closed after ${held} ms`);
+    // A connection that sends nothing (opened with the others) is closed after the same time.
+    const silent = await Promise.race([
+      conns[1]!.read(new Uint8Array(16)).then(
+        (n) => n === null ? "closed" : "data",
+        () => "closed",
+      ),
+      sleep(2000).then(() => "open"),
+    ]);
+    equal(silent, "closed");
     for (const x of conns) x.close();
     conns.length = 0;
     await sleep(100);

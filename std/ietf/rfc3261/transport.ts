@@ -207,7 +207,8 @@ export interface StreamTransportOptions extends TransportOptions {
   /**
    * Close a connection whose message is not complete this long after its
    * first byte (ms); default 10000. The deadline is per message: bytes that
-   * trickle in do not extend it (a slowloris client is cut off).
+   * trickle in do not extend it (a slowloris client is cut off). An accepted
+   * connection that sends nothing is closed after this long too.
    */
   messageTimeout?: number;
   /** Most simultaneous accepted connections; default 1024. */
@@ -268,6 +269,7 @@ class StreamConnection implements SipConnection {
     deliver: (m: SipMessage) => void,
     idle: number,
     msgTimeout: number,
+    firstIdle: number = idle,
   ): Promise<void> {
     const buf = new Uint8Array(65536);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -285,7 +287,7 @@ class StreamConnection implements SipConnection {
       }, ms);
     };
     try {
-      arm(idle);
+      arm(firstIdle);
       for (;;) {
         const n = await this.#conn.read(buf);
         if (n === null) break;
@@ -381,7 +383,7 @@ export class TcpTransport implements SipTransport {
     const addr = listener.addr as Deno.NetAddr;
     this.host = addr.hostname;
     this.port = addr.port;
-    this.#accepting = acceptLoop(listener, (conn) => this.#adopt(conn).done, {
+    this.#accepting = acceptLoop(listener, (conn) => this.#adopt(conn, true).done, {
       maxConnections: options.maxConnections ?? 1024,
       maxPerAddress: options.maxPerAddress ?? 32,
       name: `SIP ${name}`,
@@ -409,7 +411,7 @@ export class TcpTransport implements SipTransport {
     );
   }
 
-  #adopt(conn: Deno.Conn): StreamConnection {
+  #adopt(conn: Deno.Conn, accepted = false): StreamConnection {
     const c = new StreamConnection(conn);
     c.keys.push(`${c.host}:${c.port}`);
     this.#conns.set(c.keys[0]!, c);
@@ -436,6 +438,8 @@ export class TcpTransport implements SipTransport {
       },
       this.#opts.idleTimeout ?? 300_000,
       this.#opts.messageTimeout ?? 10_000,
+      // An accepted connection that has sent nothing gets no more than one message's time.
+      accepted ? this.#opts.messageTimeout ?? 10_000 : this.#opts.idleTimeout ?? 300_000,
     );
     return c;
   }
