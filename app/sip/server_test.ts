@@ -5,7 +5,7 @@ import {
   createResponse,
   parseMessage,
   SipEndpoint,
-  SipMessage,
+  type SipMessage,
   type SipTransport,
   UserAgent,
 } from "@rtclite/std/ietf/rfc3261";
@@ -65,11 +65,55 @@ Deno.test("parseServerArgs() pairs -t and -l in order and reads --auth", () => {
   equal(parseServerArgs(["-t", "sctp"]), "Unknown transport sctp");
   equal(parseServerArgs(["--auth", "nocolon"]), "--auth needs USER:PASSWORD, got nocolon");
   equal(parseServerArgs(["--bogus"]), "Unknown option --bogus");
+  deepEqual(
+    parseServerArgs([
+      "--allow-target",
+      "10.0.0.0/8",
+      "--max-transactions",
+      "500",
+      "--max-pending",
+      "20",
+      "--max-headers",
+      "64",
+      "--max-size",
+      "4096",
+      "--max-connections",
+      "10",
+      "--max-conn-per-address",
+      "2",
+      "--message-timeout",
+      "3",
+      "--max-aors",
+      "100",
+      "--max-bindings",
+      "2",
+    ]),
+    {
+      allowTargets: ["10.0.0.0/8"],
+      maxAors: 100,
+      maxBindings: 2,
+      limits: {
+        maxTransactions: 500,
+        maxPendingPerSource: 20,
+        maxHeaders: 64,
+        maxMessageSize: 4096,
+        maxConnections: 10,
+        maxConnectionsPerAddress: 2,
+        messageTimeout: 3000,
+      },
+    },
+  );
+  equal(
+    parseServerArgs(["--allow-target", "10.0.0/8"]),
+    "--allow-target needs ADDRESS/PREFIX, got 10.0.0/8",
+  );
+  equal(parseServerArgs(["--max-aors", "0"]), "--max-aors needs a positive integer, got 0");
 });
 
 Deno.test("registrar keeps several contacts with q-values and expiry, removes with * (RFC 3261 §10.3)", async () => {
   const server = await SipServer.start({
     listen: [{ transport: "udp", host: "127.0.0.1", port: 0 }],
+    domains: ["127.0.0.1", "example.com"], // the RFC 4475 vectors register example.com users
   });
   const port = server.endpoint.transports[0]!.port;
   try {
@@ -388,24 +432,17 @@ Deno.test("proxy locates a foreign domain by NAPTR/SRV and fails over on 503 and
       { transport: "tcp", host: "127.0.0.1", port: 0 },
     ],
     domains: ["example.com"],
+    // Only an authenticated hosted user may reach a foreign domain.
+    auth: { a: "pw" },
     dns: new DnsResolver({ servers: [`127.0.0.1:${dns.port}`], timeout: 1000 }),
   });
-  const client = new SipEndpoint({ transports: [await udp()] });
-  const proxy = {
-    transport: "UDP" as const,
-    host: "127.0.0.1",
-    port: server.endpoint.transports[0]!.port,
-  };
-  const ask = async (uri: string) => {
-    const m = new SipMessage({ method: "OPTIONS", uri }).add("From", "<sip:a@example.org>;tag=1")
-      .add("To", `<${uri}>`).add("Call-ID", crypto.randomUUID()).add("CSeq", "1 OPTIONS");
-    const done = Promise.withResolvers<number>();
-    await client.request(m, {
-      target: proxy,
-      onResponse: (r) => r.status >= 200 && done.resolve(r.status),
-    });
-    return await done.promise;
-  };
+  const client = new UserAgent({
+    endpoint: new SipEndpoint({ transports: [await udp()] }),
+    aor: "sip:a@example.com",
+    password: "pw",
+    outboundProxy: `sip:127.0.0.1:${server.endpoint.transports[0]!.port}`,
+  });
+  const ask = async (uri: string) => (await client.options(uri)).status;
   try {
     equal(await ask("sip:bob@far.test"), 200);
     deepEqual(got, ["UDP OPTIONS sip:bob@far.test"]);
@@ -512,28 +549,159 @@ async function sippStats(file: string): Promise<{ ok: number; failed: number; re
   return { ok: cum("Successful call"), failed: cum("Failed call"), retrans };
 }
 
+/**
+ * SIPp scenarios for calls through a proxy that records the route: the UAS
+ * copies Record-Route into its 200 (no 180, which a loaded machine may deliver
+ * after the 200), the UAC sends ACK and BYE to the
+ * UAS's Contact along the recorded route (the built-in ones do neither, and
+ * a proxy that forwards in-dialog requests only along its own route drops them).
+ */
+const UAS_XML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas with record-route">
+  <recv request="INVITE" crlf="true"/>
+  <send retrans="500"><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_Record-Route:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+
+  ]]></send>
+  <recv request="ACK" optional="true" rtd="true" crlf="true"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+  ]]></send>
+  <timewait milliseconds="4000"/>
+</scenario>
+`;
+
+const UAC_XML = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac along the recorded route">
+  <send retrans="500"><![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+
+  ]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
+  <send><![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+  ]]></send>
+  <pause milliseconds="100"/>
+  <send retrans="500"><![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+  ]]></send>
+  <recv response="200" crlf="true"/>
+</scenario>
+`;
+
+/** A UDP port that was free a moment ago. */
+async function freeUdpPort(): Promise<number> {
+  const s = await UdpTransport.listen({ host: "127.0.0.1", port: 0 });
+  await s.close();
+  return s.port;
+}
+
+/**
+ * Runs `calls` SIPp calls from a UAC to a UAS registered as `service` at our
+ * proxy (a hosted user: the proxy is no open relay).
+ */
 async function sippCalls(
   extra: string[],
   calls: number,
 ): Promise<{ ok: number; failed: number; retrans: number }> {
   const dir = await Deno.makeTempDir();
   const server = await SipServer.start({
-    listen: [{ transport: "udp", host: "127.0.0.1", port: 15060 }],
+    listen: [{ transport: "udp", host: "127.0.0.1", port: 0 }],
   });
+  // Free ports, so that another run of these tests on the machine does not interfere.
+  const port = server.endpoint.transports[0]!.port;
+  const [uasPort, uacPort] = [await freeUdpPort(), await freeUdpPort()];
+  await server.location.update("sip:service@127.0.0.1", () => [{
+    contact: `<sip:service@127.0.0.1:${uasPort}>`,
+    uri: `sip:service@127.0.0.1:${uasPort}`,
+    q: 1,
+    expires: Date.now() + 600_000,
+    callId: "sipp",
+    cseq: 1,
+  }]);
   try {
-    await using uas = startPeer("sipp", ["-sn", "uas", ...L, "-p", "25071", "-timeout", "120s"], {
+    await Deno.writeTextFile(`${dir}/uas.xml`, UAS_XML);
+    await Deno.writeTextFile(`${dir}/uac.xml`, UAC_XML);
+    await using uas = startPeer("sipp", [
+      "-sf",
+      `${dir}/uas.xml`,
+      ...L,
+      "-p",
+      String(uasPort),
+      "-timeout",
+      "120s",
+    ], {
       cwd: dir,
     });
     await new Promise((r) => setTimeout(r, 300));
     const res = await run("sipp", [
-      "-sn",
-      "uac",
-      "127.0.0.1:25071",
-      "-rsa",
-      "127.0.0.1:15060",
+      "-sf",
+      `${dir}/uac.xml`,
+      `127.0.0.1:${port}`,
       ...L,
       "-p",
-      "25072",
+      String(uacPort),
       "-m",
       String(calls),
       ...extra,
@@ -626,6 +794,7 @@ for (const auth of [false, true]) {
       const server = await SipServer.start({
         listen: [{ transport: "udp", host: "127.0.0.1", port: 15061 }],
         ...(auth ? { auth: { erin: "secret" } } : {}),
+        maxBindings: 500,
       });
       try {
         await Deno.writeTextFile(`${dir}/reg.xml`, REG_XML(auth));

@@ -118,6 +118,13 @@ export interface SipTransport {
    * Absent: only IP literals and `localhost` are resolved.
    */
   resolveHost?: (host: string) => Promise<string[]>;
+  /**
+   * Makes `connection` the one that messages to `host:port` use (a flow,
+   * RFC 5626 §5.2): called by a registrar for the contact a registration
+   * made over that connection. Stream transports associate connections
+   * only this way, never from a Via claim.
+   */
+  associate?(connection: SipConnection, host: string, port: number): void;
 }
 
 /** A transport could not deliver a message (no connection to the destination). */
@@ -205,7 +212,43 @@ export interface SipEndpointOptions {
    * there is no failover; IP literals and `localhost` never use DNS.
    */
   dns?: DnsLookup;
+  /**
+   * Where responses go: `"source"` (default) answers the address and port
+   * the request came from (RFC 3581 §4 symmetric response), so that a Via
+   * `maddr`, sent-by or `received` claim cannot aim responses at a third
+   * party; `"via"` follows RFC 3261 §18.2.2 (maddr, then received, then
+   * sent-by).
+   */
+  responseRouting?: "source" | "via";
+  /**
+   * Most live transactions, client and server, including completed ones
+   * that wait for retransmissions (default 100000); beyond, new requests get 503.
+   */
+  maxTransactions?: number;
+  /** Most live server transactions of one source address (default 50000); beyond, 503. */
+  maxTransactionsPerSource?: number;
+  /**
+   * Most server transactions of one source address still without a final
+   * response (default 500): these hold the whole request, and a proxy's
+   * branches (a callee that rings for minutes); beyond, 503.
+   */
+  maxPendingPerSource?: number;
+  /** Seconds in the Retry-After of those 503 responses (default 5). */
+  retryAfter?: number;
+  /**
+   * Most Timer G retransmissions of a final response to an address that has
+   * not proved it receives this endpoint's messages (default 2). An address
+   * is verified once it answered one of this endpoint's requests, or
+   * through {@linkcode SipEndpoint.verify} (e.g. after digest authentication).
+   */
+  unverifiedRetransmits?: number;
 }
+
+/**
+ * The size above which a request goes over a congestion-controlled transport
+ * when the path MTU is unknown (RFC 3261 §18.1.1): 1300 bytes.
+ */
+export const UDP_SIZE_LIMIT = 1300;
 
 /**
  * The DNS client {@linkcode SipEndpoint} needs for RFC 3263: the shape of
@@ -328,6 +371,15 @@ export class SipEndpoint {
   #sent = new WeakMap<SipMessage, SipTarget>();
   #stateless: boolean;
   #trace: ((event: SipTraceEvent) => void) | undefined;
+  #routing: "source" | "via";
+  #maxTx: number;
+  #maxPerSource: number;
+  #maxPending: number;
+  #pending = new Map<string, number>();
+  #retryAfter: number;
+  #unverifiedRetransmits: number;
+  #perSource = new Map<string, number>();
+  #verified = new Set<string>();
 
   /**
    * Creates the endpoint and attaches it to its transports.
@@ -347,7 +399,39 @@ export class SipEndpoint {
     this.#dns = options.dns as SipDnsResolver | undefined;
     this.#stateless = options.stateless ?? false;
     this.#trace = options.onTrace;
+    this.#routing = options.responseRouting ?? "source";
+    this.#maxTx = options.maxTransactions ?? 100_000;
+    this.#maxPerSource = options.maxTransactionsPerSource ?? 50_000;
+    this.#maxPending = options.maxPendingPerSource ?? 500;
+    this.#retryAfter = options.retryAfter ?? 5;
+    this.#unverifiedRetransmits = options.unverifiedRetransmits ?? 2;
     for (const t of this.transports) t.onMessage = (m, src) => this.receive(m, src);
+  }
+
+  /**
+   * Marks an address as verified: it receives what is sent to it, so final
+   * responses to it are retransmitted until Timer H (see
+   * {@linkcode SipEndpointOptions.unverifiedRetransmits}). The set keeps the
+   * 10,000 most recent addresses.
+   *
+   * @param host The remote IP address.
+   */
+  verify(host: string): void {
+    this.#verified.delete(host);
+    this.#verified.add(host);
+    if (this.#verified.size > 10_000) {
+      this.#verified.delete(this.#verified.values().next().value!);
+    }
+  }
+
+  /**
+   * Whether an address was verified (see {@linkcode SipEndpoint.verify}).
+   *
+   * @param host The remote IP address.
+   * @returns `true` when verified.
+   */
+  isVerified(host: string): boolean {
+    return this.#verified.has(host);
   }
 
   /** Number of live client and server transactions. */
@@ -407,8 +491,11 @@ export class SipEndpoint {
       return;
     }
     const tx = this.#clients.get(key);
-    if (tx) tx.receive(r);
-    else this.onStrayResponse(r, source);
+    if (tx) {
+      // It answered a branch we made up: it receives what we send.
+      if (!this.#verified.has(source.host)) this.verify(source.host);
+      tx.receive(r);
+    } else this.onStrayResponse(r, source);
   }
 
   #receiveRequest(m: SipMessage, source: SipSource): void {
@@ -444,6 +531,16 @@ export class SipEndpoint {
       this.onRequest({ request: m, source, transaction: undefined });
       return;
     }
+    // Bounded state: one source cannot hold more than its share of transactions.
+    if (
+      this.#clients.size + this.#servers.size >= this.#maxTx ||
+      (this.#perSource.get(source.host) ?? 0) >= this.#maxPerSource ||
+      (this.#pending.get(source.host) ?? 0) >= this.#maxPending
+    ) {
+      log.debug("Too many transactions; 503 to {host}", { host: source.host });
+      this.#rejectStateless(m, source, 503, "", [["Retry-After", String(this.#retryAfter)]]);
+      return;
+    }
     const tx = this.#newServer(m, source, key);
     const incoming: IncomingRequest = { request: m, source, transaction: tx };
     if (m.method === "CANCEL") {
@@ -454,11 +551,20 @@ export class SipEndpoint {
     this.onRequest(incoming);
   }
 
-  #rejectStateless(m: SipMessage, source: SipSource, status: number, why: string): void {
+  #rejectStateless(
+    m: SipMessage,
+    source: SipSource,
+    status: number,
+    why: string,
+    headers: [string, string][] = [],
+  ): void {
     try {
       const vias = m.values("Via");
       if (vias.length === 0) return;
-      const r = createResponse(m, status, { toTag: randomToken(4) });
+      const r = createResponse(m, status, {
+        toTag: randomToken(4),
+        headers: headers.map(([name, value]) => ({ name, value })),
+      });
       if (status === 400) {
         r.reason = "Bad Request (" + why.replace(/[\r\n]/g, " ").slice(0, 80) + ")";
       }
@@ -484,9 +590,37 @@ export class SipEndpoint {
 
   #newServer(m: SipMessage, source: SipSource, key: string): ServerTransaction {
     const reliable = source.transport.reliable;
-    const send = (r: SipMessage) => this.sendResponse(r, source);
-    const onTerminated = () => this.#servers.delete(key);
-    const common = { send, reliable, clock: this.clock, timers: this.timers, onTerminated };
+    const host = source.host;
+    const count = (map: Map<string, number>, d: number) => {
+      const n = (map.get(host) ?? 0) + d;
+      if (n > 0) map.set(host, n);
+      else map.delete(host);
+    };
+    count(this.#perSource, 1);
+    count(this.#pending, 1);
+    let pending = true;
+    const answered = () => {
+      if (!pending) return;
+      pending = false;
+      count(this.#pending, -1);
+    };
+    const send = (r: SipMessage) => {
+      if (r.status >= 200) answered();
+      this.sendResponse(r, source);
+    };
+    const onTerminated = () => {
+      if (this.#servers.get(key) === tx) this.#servers.delete(key);
+      answered();
+      count(this.#perSource, -1);
+    };
+    const common = {
+      send,
+      reliable,
+      clock: this.clock,
+      timers: this.timers,
+      onTerminated,
+      ...(this.#verified.has(host) ? {} : { maxRetransmits: this.#unverifiedRetransmits }),
+    };
     const tx = m.method === "INVITE"
       ? new InviteServerTransaction(m, common)
       : new NonInviteServerTransaction(m, common);
@@ -513,6 +647,11 @@ export class SipEndpoint {
     }
     const t = source?.transport ?? this.transport(via.transport as TransportName) ??
       this.transports[0]!;
+    if (source && this.#routing === "source") {
+      // @implements RFC3581 §4
+      return this.#write(t, r, source.host, source.port, source.connection);
+    }
+    if (this.#routing === "source") delete via.params.maddr;
     const { host, port } = responseAddress(via);
     this.#write(t, r, host, port, source?.connection);
   }
@@ -650,7 +789,7 @@ export class SipEndpoint {
     i: number,
     callbacks: RequestCallbacks,
   ): ClientTransaction | undefined {
-    const target = targets[i]!;
+    const target = this.#congestionSafe(targets[i]!, m.toBytes().length + 100);
     this.#sent.set(m, target);
     const t = this.transport(target.transport) ?? this.transports[0]!;
     if (i > 0) m.popVia();
@@ -707,6 +846,36 @@ export class SipEndpoint {
     });
     return tx;
   }
+  /**
+   * The target to use for a request of `size` bytes: a UDP target moves to
+   * TCP (same address and port) above {@linkcode UDP_SIZE_LIMIT} when this
+   * endpoint has a TCP transport (RFC 3261 §18.1.1).
+   *
+   * @param target The resolved target.
+   * @param size The request's size in bytes (with the Via still to add).
+   * @returns The target to send to.
+   */
+  // @implements RFC3261 §18.1.1 ¶2
+  #congestionSafe(target: SipTarget, size: number): SipTarget {
+    if (target.transport !== "UDP" || size <= UDP_SIZE_LIMIT || !this.transport("TCP")) {
+      return target;
+    }
+    return { ...target, transport: "TCP" };
+  }
+
+  /**
+   * The target a request of `size` bytes should use (RFC 3261 §18.1.1): a
+   * UDP target becomes TCP above {@linkcode UDP_SIZE_LIMIT} bytes when this
+   * endpoint listens on TCP.
+   *
+   * @param target The resolved target.
+   * @param size The request's size in bytes, including the Via still to add.
+   * @returns `target`, or the same address over TCP.
+   */
+  congestionSafe(target: SipTarget, size: number): SipTarget {
+    return this.#congestionSafe(target, size);
+  }
+
   /**
    * Sends a request whose top Via is already set (a proxy forwarding, §16.6)
    * in a new client transaction to a fixed target.

@@ -160,6 +160,11 @@ const COMPACT: Record<string, string> = {
   x: "Session-Expires",
 };
 
+/** The compact form of each canonical name that has one. */
+const COMPACT_OF: Record<string, string> = Object.fromEntries(
+  Object.entries(COMPACT).map(([k, v]) => [v, k]),
+);
+
 /**
  * The canonical name of a header field: compact forms expanded, known names
  * spelled as in RFC 3261 §20, unknown names returned unchanged.
@@ -259,6 +264,7 @@ interface FormatCache {
   len: number;
   fields: SipHeader[];
   names: string[];
+  compact: boolean;
   values: string[];
   head: string;
   bytes: Uint8Array | undefined;
@@ -300,6 +306,13 @@ export class SipMessage {
   headers: SipHeader[];
   /** Body bytes. */
   body: Uint8Array;
+  /**
+   * Format header names in their compact forms (RFC 3261 §7.3.3) where one
+   * exists. {@linkcode parseMessage} sets it when the message used one, so
+   * that a proxy forwards a compact message compact (and it still fits a
+   * datagram).
+   */
+  compact = false;
 
   /**
    * Creates a message.
@@ -576,7 +589,7 @@ export class SipMessage {
     if (
       c !== undefined && c.len === len && c.method === this.method && c.uri === this.uri &&
       c.status === this.status && c.reason === this.reason && c.version === this.version &&
-      c.fields.length === n
+      c.fields.length === n && c.compact === this.compact
     ) {
       let i = 0;
       for (; i < n; i++) {
@@ -593,22 +606,25 @@ export class SipMessage {
       ? this.method + " " + this.uri + " " + this.version + "\r\n"
       : this.version + " " + this.status + " " + this.reason + "\r\n";
     let cl = false;
+    const compact = this.compact;
     for (let i = 0; i < n; i++) {
       const h = hs[i]!;
       const name = h.name, value = h.value;
       fields[i] = h;
       names[i] = name;
       values[i] = value;
+      const out = compact ? COMPACT_OF[name] ?? name : name;
       if (name === "Content-Length") {
         if (cl) continue;
         cl = true;
-        s += "Content-Length: " + len + "\r\n";
-      } else if (value === "") s += name + ":\r\n"; // no trailing space on an empty field
-      else s += name + ": " + value + "\r\n";
+        s += out + ": " + len + "\r\n";
+      } else if (value === "") s += out + ":\r\n"; // no trailing space on an empty field
+      else s += out + ": " + value + "\r\n";
     }
-    if (!cl) s += "Content-Length: " + len + "\r\n";
+    if (!cl) s += (compact ? "l" : "Content-Length") + ": " + len + "\r\n";
     s += "\r\n";
     this.#cache = {
+      compact,
       method: this.method,
       uri: this.uri,
       status: this.status,
@@ -651,6 +667,12 @@ export interface ParseMessageOptions {
    * message, where Content-Length must be present and exact.
    */
   datagram?: boolean;
+  /**
+   * Most header fields accepted (default unlimited); a message with more is
+   * a {@linkcode SipParseError}. The transports set it (default 256), so a
+   * datagram with 10,000 tiny header fields cannot cost 10,000 objects.
+   */
+  maxHeaders?: number;
 }
 
 /**
@@ -701,7 +723,7 @@ export function parseMessage(
       bstart = hend + 2;
     }
     if (hend < 0) throw new SipParseError("Cannot parse SIP message: no empty line after headers");
-    contentLength = parseHead(input.slice(start, hend), m);
+    contentLength = parseHead(input.slice(start, hend), m, options.maxHeaders);
     if (bstart >= input.length) body = EMPTY;
     else {
       const text = input.slice(bstart);
@@ -714,7 +736,7 @@ export function parseMessage(
     const [hend, bstart] = indexOfHeaderEnd(input, start);
     if (hend < 0) throw new SipParseError("Cannot parse SIP message: no empty line after headers");
     const head = decoder.decode(input.subarray(start, hend));
-    contentLength = parseHead(head, m);
+    contentLength = parseHead(head, m, options.maxHeaders);
     body = input.subarray(bstart);
   }
   if (contentLength < 0) {
@@ -738,7 +760,7 @@ export function parseMessage(
 const NAME_CACHE = new Map<string, string>();
 
 /** Parses the start line and header fields; returns Content-Length or -1. */
-function parseHead(head: string, m: SipMessage): number {
+function parseHead(head: string, m: SipMessage, maxHeaders = Infinity): number {
   // Split lines and unfold (RFC 3261 §7.3.1 ¶3).
   let nl = head.indexOf("\n");
   const first = nl < 0 ? head : head.slice(0, head.charCodeAt(nl - 1) === 13 ? nl - 1 : nl);
@@ -784,6 +806,13 @@ function parseHead(head: string, m: SipMessage): number {
         throw new SipParseError("Cannot parse SIP message: several Content-Length fields", pos);
       }
       contentLength = parseInteger(value, "Content-Length", 0xffffffff);
+    }
+    if (raw.length === 1 && name.length > 1) m.compact = true;
+    if (headers.length >= maxHeaders) {
+      throw new SipParseError(
+        `Cannot parse SIP message: more than ${maxHeaders} header fields`,
+        pos,
+      );
     }
     headers.push({ name, value });
     pos = next;
@@ -1312,6 +1341,8 @@ const START_LINE_RE = /^(?:[!-~]+ [!-~]+ SIP\/\d+\.\d+\r?|SIP\/\d+\.\d+ \d{3}( .
 export interface SipStreamFramerOptions {
   /** Largest accepted message (headers and body) in bytes; default 65535. */
   maxSize?: number;
+  /** Most header fields in a message (default unlimited, see {@linkcode ParseMessageOptions}). */
+  maxHeaders?: number;
 }
 
 /**
@@ -1339,6 +1370,7 @@ export interface SipStreamFramerOptions {
 export class SipStreamFramer {
   #buf: Uint8Array = EMPTY;
   #max: number;
+  #parse: ParseMessageOptions;
 
   /**
    * Creates a framer.
@@ -1347,6 +1379,9 @@ export class SipStreamFramer {
    */
   constructor(options: SipStreamFramerOptions = {}) {
     this.#max = options.maxSize ?? 65535;
+    this.#parse = options.maxHeaders === undefined
+      ? { datagram: false }
+      : { datagram: false, maxHeaders: options.maxHeaders };
   }
 
   /** Bytes buffered but not yet framed. */
@@ -1406,7 +1441,7 @@ export class SipStreamFramer {
         throw new SipParseError(`Cannot frame SIP message: ${total} bytes exceed ${this.#max}`);
       }
       if (buf.length < bstart + len) break;
-      out.push(parseMessage(buf.subarray(off, bstart + len), { datagram: false }));
+      out.push(parseMessage(buf.subarray(off, bstart + len), this.#parse));
       off = bstart + len;
     }
     this.#buf = off >= buf.length ? EMPTY : buf.slice(off);

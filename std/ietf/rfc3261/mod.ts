@@ -142,9 +142,10 @@ export {
   type SipTransport,
   SipTransportError,
   type TransportName,
+  UDP_SIZE_LIMIT,
 } from "./endpoint.ts";
 export { Dialog, type DialogState } from "./dialog.ts";
-export { bestResponse, ProxyCore, type ProxyOptions } from "./proxy.ts";
+export { bestResponse, ProxyCore, type ProxyOptions, ProxyTargetError } from "./proxy.ts";
 export {
   Call,
   type CallState,

@@ -58,6 +58,30 @@ export interface ProxyOptions {
   supported?: string[];
   /** Timer C for INVITE branches in milliseconds (default 180000, more than 3 minutes is allowed). */
   timerC?: number;
+  /**
+   * Whether the proxy may send a request to this resolved target (an
+   * address filter against probing internal services); targets it refuses
+   * are skipped, and a request with none left is answered 403.
+   */
+  allowTarget?: (target: SipTarget) => boolean;
+  /**
+   * URI parameters (`;name=value...`) for this proxy's Record-Route values,
+   * e.g. a keyed hash that lets it recognise the routes it recorded.
+   */
+  recordRouteParams?: (request: SipMessage) => string | Promise<string>;
+}
+
+/** Every target of a request was refused by {@linkcode ProxyOptions.allowTarget}. */
+export class ProxyTargetError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What was refused.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "ProxyTargetError";
+  }
 }
 
 /** One branch of a response context. */
@@ -256,6 +280,7 @@ export class ProxyCore {
       headers: m.headers.map((h) => ({ name: h.name, value: h.value })),
       body: m.body,
     });
+    req.compact = m.compact;
     if (this.#isUs(ruri) && ruri.params.has("lr") === false && req.has("Route")) {
       // Strict router upstream: the Request-URI is our Record-Route value.
       const routes = req.addresses("Route");
@@ -331,21 +356,34 @@ export class ProxyCore {
       headers: req.headers.map((h) => ({ name: h.name, value: h.value })),
       body: req.body,
     });
+    copy.compact = req.compact;
     // @implements RFC3261 §16.6 ¶5
     const mf = copy.maxForwards();
     copy.set("Max-Forwards", String(mf === undefined ? 70 : mf - 1));
-    const targets = fixed ? [fixed] : await this.#ep.targets(copy);
-    const target = targets[0]!;
+    let targets = fixed ? [fixed] : await this.#ep.targets(copy);
+    const allow = this.#o.allowTarget;
+    if (allow) {
+      const all = targets;
+      targets = targets.filter(allow);
+      if (targets.length === 0) {
+        const t = all[0]!;
+        throw new ProxyTargetError(`Cannot forward to ${t.host}:${t.port}: target not allowed`);
+      }
+    }
+    // Record-Route and Via add up to ~250 bytes.
+    const target = this.#ep.congestionSafe(targets[0]!, copy.toBytes().length + 250);
+    targets[0] = target;
     const out = this.#ep.transport(target.transport) ?? this.#ep.transports[0]!;
     // @implements RFC3261 §16.6 ¶6, RFC5658 §4
     if (
       this.#rr &&
       (copy.method === "INVITE" || copy.method === "SUBSCRIBE" || copy.method === "REFER")
     ) {
+      const extra = this.#o.recordRouteParams ? await this.#o.recordRouteParams(copy) : "";
       const rr = (t: SipTransport) =>
         `<sip:${this.#ep.hostFor(t)}:${t.port}${
           t.name === "UDP" ? "" : ";transport=" + t.name.toLowerCase()
-        };lr>`;
+        };lr${extra}>`;
       if (out !== source.transport) {
         copy.add("Record-Route", rr(source.transport), true);
         copy.add("Record-Route", rr(out), true);
@@ -380,7 +418,8 @@ export class ProxyCore {
     } catch (e) {
       log.info("Cannot reach {target}: {error}", { target: targetUri, error: String(e) });
       // Made from the received request: it carries the caller's Via at the top, not ours.
-      const r = createResponse(ctx.request, 502, { toTag: fnv(ctx.request.callId()) });
+      const status = e instanceof ProxyTargetError ? 403 : 502;
+      const r = createResponse(ctx.request, status, { toTag: fnv(ctx.request.callId()) });
       this.#onBranchResponse(ctx, undefined, r, source);
       return;
     }
@@ -547,6 +586,7 @@ export class ProxyCore {
       headers: r.headers.map((h) => ({ name: h.name, value: h.value })),
       body: r.body,
     });
+    up.compact = r.compact;
     up.popVia();
     return up;
   }

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { SipMessage, type Via } from "./message.ts";
+import { parseMessage, SipMessage, type Via } from "./message.ts";
 
 // === Clock ===
 
@@ -454,6 +454,13 @@ export interface ServerTransactionOptions extends TransactionOptions {
   onFailure?: (why: ClientFailure) => void;
   /** Receives the ACK of a non-2xx final response (informational). */
   onAck?: (ack: SipMessage) => void;
+  /**
+   * Most Timer G retransmissions of a non-2xx final response (default
+   * unlimited until Timer H): the endpoint lowers it for addresses that never
+   * proved they receive what is sent to them, so a spoofed INVITE cannot
+   * turn one datagram into eleven toward a third party.
+   */
+  maxRetransmits?: number;
 }
 
 /**
@@ -482,11 +489,11 @@ export interface ServerTransactionOptions extends TransactionOptions {
  */
 // @implements RFC3261 §17.2.1
 export class InviteServerTransaction extends Transaction {
-  /** The INVITE. */
-  readonly request: SipMessage;
   /** The last response sent. */
   last: SipMessage | undefined;
   #opts: ServerTransactionOptions;
+  #request: SipMessage;
+  #retransmits = 0;
 
   /**
    * Creates the transaction in the proceeding state.
@@ -496,8 +503,16 @@ export class InviteServerTransaction extends Transaction {
    */
   constructor(request: SipMessage, options: ServerTransactionOptions) {
     super("proceeding", options);
-    this.request = request;
+    this.#request = request;
     this.#opts = options;
+  }
+
+  /**
+   * The INVITE; once a final response is sent, only its transaction and
+   * dialog header fields (no body) are kept.
+   */
+  get request(): SipMessage {
+    return this.#request;
   }
 
   /**
@@ -515,6 +530,8 @@ export class InviteServerTransaction extends Transaction {
     this.last = r;
     this.send(r);
     if (r.status < 200) return;
+    this.#request = skeleton(this.#request);
+    if (!this.opts.reliable) this.last = r = detached(r);
     if (r.status < 300) {
       this.state = "accepted";
       this.start("L", 64 * this.opts.timers.t1, () => this.terminate());
@@ -526,6 +543,7 @@ export class InviteServerTransaction extends Transaction {
       const g = (ms: number) =>
         this.start("G", ms, () => {
           if (this.state !== "completed") return;
+          if (this.#retransmits++ >= (this.#opts.maxRetransmits ?? Infinity)) return;
           this.send(r);
           g(Math.min(2 * ms, t2));
         });
@@ -587,11 +605,10 @@ export class InviteServerTransaction extends Transaction {
  */
 // @implements RFC3261 §17.2.2
 export class NonInviteServerTransaction extends Transaction {
-  /** The request. */
-  readonly request: SipMessage;
   /** The last response sent. */
   last: SipMessage | undefined;
   #opts: ServerTransactionOptions;
+  #request: SipMessage;
 
   /**
    * Creates the transaction in the trying state.
@@ -601,8 +618,16 @@ export class NonInviteServerTransaction extends Transaction {
    */
   constructor(request: SipMessage, options: ServerTransactionOptions) {
     super("trying", options);
-    this.request = request;
+    this.#request = request;
     this.#opts = options;
+  }
+
+  /**
+   * The request; once a final response is sent, only its transaction and
+   * dialog header fields (no body) are kept.
+   */
+  get request(): SipMessage {
+    return this.#request;
   }
 
   /**
@@ -619,6 +644,8 @@ export class NonInviteServerTransaction extends Transaction {
       return;
     }
     this.state = "completed";
+    this.#request = skeleton(this.#request);
+    if (!this.opts.reliable) this.last = detached(r);
     this.start("J", this.opts.reliable ? 0 : 64 * this.opts.timers.t1, () => this.terminate());
   }
 
@@ -637,6 +664,28 @@ export class NonInviteServerTransaction extends Transaction {
   transportError(): void {
     this.#opts.onFailure?.("transport");
     this.terminate();
+  }
+}
+
+/**
+ * What a completed server transaction still needs of its request: the
+ * fields that match retransmissions, ACK and CANCEL (§17.2.3, §9.2), without
+ * the body or any other field (a 60 KB request keeps ~200 bytes for Timer J).
+ */
+function skeleton(m: SipMessage): SipMessage {
+  let text = `${m.method} ${m.uri} ${m.version}\r\n`;
+  const names = ["Via", "From", "To", "Call-ID", "CSeq"];
+  for (const h of m.headers) if (names.includes(h.name)) text += `${h.name}: ${h.value}\r\n`;
+  // Parsed from its own text: its strings no longer share the big request's memory.
+  return parseMessage(text + "\r\n");
+}
+
+/** A response kept for retransmissions, parsed from its own bytes (see `skeleton`). */
+function detached(r: SipMessage): SipMessage {
+  try {
+    return parseMessage(r.toBytes());
+  } catch {
+    return r;
   }
 }
 

@@ -41,6 +41,8 @@ export interface TransportOptions {
   port?: number;
   /** Largest message accepted, in bytes; default 65535. */
   maxMessageSize?: number;
+  /** Most header fields in a message (default 256); more is a malformed message, dropped. */
+  maxHeaders?: number;
 }
 
 // === UDP (RFC 3261 §18.1.1, §18.2.1) ===
@@ -79,7 +81,13 @@ export class UdpTransport implements SipTransport {
   onMessage: (m: SipMessage, source: SipSource) => void = () => {};
   #socket: dgram.Socket;
 
-  private constructor(socket: dgram.Socket, host: string, port: number, max: number) {
+  private constructor(
+    socket: dgram.Socket,
+    host: string,
+    port: number,
+    max: number,
+    maxHeaders: number,
+  ) {
     this.#socket = socket;
     this.host = host;
     this.port = port;
@@ -97,7 +105,7 @@ export class UdpTransport implements SipTransport {
       try {
         // Copy: the datagram is a view into a 64 KiB receive buffer that the parsed body
         // would otherwise keep alive for the transaction's lifetime.
-        m = parseMessage(new Uint8Array(msg));
+        m = parseMessage(new Uint8Array(msg), { maxHeaders });
       } catch (e) {
         if (e instanceof SipParseError) {
           log.debug("Dropped malformed datagram from {host}:{port}: {error}", {
@@ -138,7 +146,13 @@ export class UdpTransport implements SipTransport {
       });
     });
     const addr = socket.address();
-    return new UdpTransport(socket, host, addr.port, options.maxMessageSize ?? 65535);
+    return new UdpTransport(
+      socket,
+      host,
+      addr.port,
+      options.maxMessageSize ?? 65535,
+      options.maxHeaders ?? 256,
+    );
   }
 
   /**
@@ -185,12 +199,22 @@ export async function resolveHost(host: string): Promise<string[]> {
 
 /** Options of the stream transports. */
 export interface StreamTransportOptions extends TransportOptions {
-  /** Close a connection with no traffic for this long (ms); default 300000. */
+  /**
+   * Close a connection that completed no message (nor CRLF keep-alive) for
+   * this long (ms); default 300000. Partial messages do not count as traffic.
+   */
   idleTimeout?: number;
-  /** Close a connection that holds an incomplete message this long (ms); default 30000. */
+  /**
+   * Close a connection whose message is not complete this long after its
+   * first byte (ms); default 10000. The deadline is per message: bytes that
+   * trickle in do not extend it (a slowloris client is cut off). An accepted
+   * connection that sends nothing is closed after this long too.
+   */
   messageTimeout?: number;
-  /** Most simultaneous connections; default 1024. */
+  /** Most simultaneous accepted connections; default 1024. */
   maxConnections?: number;
+  /** Most simultaneous accepted connections from one IP address; default 32. */
+  maxPerAddress?: number;
 }
 
 /** Options for {@linkcode TlsTransport.listen}. */
@@ -207,6 +231,8 @@ class StreamConnection implements SipConnection {
   readonly host: string;
   readonly port: number;
   open = true;
+  /** Addresses this connection is indexed by in its transport. */
+  keys: string[] = [];
   #conn: Deno.Conn;
   #writing: Promise<void> = Promise.resolve();
   onClose: () => void = () => {};
@@ -243,10 +269,14 @@ class StreamConnection implements SipConnection {
     deliver: (m: SipMessage) => void,
     idle: number,
     msgTimeout: number,
+    firstIdle: number = idle,
   ): Promise<void> {
     const buf = new Uint8Array(65536);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
+    // One timer: the idle timeout while between messages; once a message has
+    // started, its deadline, set by its first byte and never extended.
+    let inMessage = false;
+    const arm = (ms: number) => {
       clearTimeout(timer);
       timer = setTimeout(() => {
         log.debug("Closing idle or stalled connection from {host}:{port}", {
@@ -254,15 +284,22 @@ class StreamConnection implements SipConnection {
           port: this.port,
         });
         this.close();
-      }, framer.pending > 0 ? msgTimeout : idle);
+      }, ms);
     };
     try {
-      arm();
+      arm(firstIdle);
       for (;;) {
         const n = await this.#conn.read(buf);
         if (n === null) break;
         const msgs = framer.push(buf.slice(0, n));
-        arm();
+        if (framer.pending === 0) {
+          inMessage = false;
+          arm(idle);
+        } else if (msgs.length || !inMessage) {
+          // A new message started in this read.
+          inMessage = true;
+          arm(msgTimeout);
+        }
         for (const m of msgs) deliver(m);
       }
     } catch (e) {
@@ -346,8 +383,9 @@ export class TcpTransport implements SipTransport {
     const addr = listener.addr as Deno.NetAddr;
     this.host = addr.hostname;
     this.port = addr.port;
-    this.#accepting = acceptLoop(listener, (conn) => this.#adopt(conn).done, {
+    this.#accepting = acceptLoop(listener, (conn) => this.#adopt(conn, true).done, {
       maxConnections: options.maxConnections ?? 1024,
+      maxPerAddress: options.maxPerAddress ?? 32,
       name: `SIP ${name}`,
     });
   }
@@ -373,32 +411,22 @@ export class TcpTransport implements SipTransport {
     );
   }
 
-  #adopt(conn: Deno.Conn): StreamConnection {
+  #adopt(conn: Deno.Conn, accepted = false): StreamConnection {
     const c = new StreamConnection(conn);
-    const keys = [`${c.host}:${c.port}`];
-    this.#conns.set(keys[0]!, c);
+    c.keys.push(`${c.host}:${c.port}`);
+    this.#conns.set(c.keys[0]!, c);
     c.onClose = () => {
-      for (const k of keys) if (this.#conns.get(k) === c) this.#conns.delete(k);
+      for (const k of c.keys) if (this.#conns.get(k) === c) this.#conns.delete(k);
     };
-    const framer = new SipStreamFramer({ maxSize: this.#opts.maxMessageSize ?? 65535 });
+    const framer = new SipStreamFramer({
+      maxSize: this.#opts.maxMessageSize ?? 65535,
+      maxHeaders: this.#opts.maxHeaders ?? 256,
+    });
     c.done = c.pump(
       framer,
       (m) => {
-        if (keys.length === 1 && m.isRequest) {
-          // Requests toward the client's sent-by (e.g. its registered Contact)
-          // reuse the connection it opened, as for WebSocket (RFC 7118 §5);
-          // an open connection already indexed by that address is kept.
-          const via =
-            /^\s*SIP\s*\/\s*2\.0\s*\/\s*(?:TCP|TLS)\s+([^;:\s,\[]+|\[[^\]]*\])(?::(\d+))?/i
-              .exec(m.values("Via")[0] ?? "");
-          if (via) {
-            const alias = `${via[1]!.replace(/^\[|\]$/g, "").toLowerCase()}:${
-              via[2] ?? (this.name === "TLS" ? 5061 : 5060)
-            }`;
-            keys.push(alias);
-            if (!this.#conns.get(alias)?.open) this.#conns.set(alias, c);
-          }
-        }
+        // No Via claim associates this connection with an address: only
+        // associate() does, for a registration made over it (RFC 5626 §5.2).
         try {
           this.onMessage(m, { transport: this, host: c.host, port: c.port, connection: c });
         } catch (e) {
@@ -409,9 +437,29 @@ export class TcpTransport implements SipTransport {
         }
       },
       this.#opts.idleTimeout ?? 300_000,
-      this.#opts.messageTimeout ?? 30_000,
+      this.#opts.messageTimeout ?? 10_000,
+      // An accepted connection that has sent nothing gets no more than one message's time.
+      accepted ? this.#opts.messageTimeout ?? 10_000 : this.#opts.idleTimeout ?? 300_000,
     );
     return c;
+  }
+
+  /**
+   * Makes an open connection of this transport the one used for messages to
+   * `host:port` (the flow of a registration made over it, RFC 5626 §5.2).
+   *
+   * @param connection A connection this transport accepted or opened.
+   * @param host The registered contact's host.
+   * @param port The registered contact's port.
+   */
+  associate(connection: SipConnection, host: string, port: number): void {
+    if (!(connection instanceof StreamConnection) || !connection.open) return;
+    const key = `${host.replace(/^\[|\]$/g, "").toLowerCase()}:${port}`;
+    const old = this.#conns.get(key);
+    if (old === connection) return;
+    if (old && old.keys[0] !== key) old.keys = old.keys.filter((k) => k !== key);
+    connection.keys.push(key);
+    this.#conns.set(key, connection);
   }
 
   /** Number of open connections. */

@@ -53,6 +53,8 @@ export interface WsTransportOptions extends TransportOptions {
 class WsConnection implements SipConnection {
   readonly host: string;
   readonly port: number;
+  /** Addresses this connection is indexed by in its transport. */
+  readonly keys: string[] = [];
   #ws: WebSocket;
   constructor(ws: WebSocket, host: string, port: number) {
     this.#ws = ws;
@@ -147,29 +149,21 @@ export class WsTransport implements SipTransport {
 
   #adopt(ws: WebSocket, host: string, port: number): WsConnection {
     const c = new WsConnection(ws, host, port);
-    const keys = [`${host}:${port}`];
+    const keys = c.keys;
+    keys.push(`${host}:${port}`);
     this.#conns.set(keys[0]!, c);
     ws.onmessage = (ev: MessageEvent) => {
       const data = ev.data as string | Uint8Array;
       if (data.length > (this.#opts.maxMessageSize ?? 65535)) return;
       let m: SipMessage;
       try {
-        m = parseMessage(data);
+        m = parseMessage(data, { maxHeaders: this.#opts.maxHeaders ?? 256 });
       } catch (e) {
         log.debug("Dropped malformed WebSocket message: {error}", { error: String(e) });
         return;
       }
-      if (keys.length === 1 && m.isRequest) {
-        // Index the connection by the client's sent-by too (RFC 7118 §5.3).
-        const via = /^\s*SIP\s*\/\s*2\.0\s*\/\s*WSS?\s+([^;:\s,]+)(?::(\d+))?/i.exec(
-          m.values("Via")[0] ?? "",
-        );
-        if (via) {
-          const alias = `${via[1]!.toLowerCase()}:${via[2] ?? ""}`;
-          keys.push(alias);
-          this.#conns.set(alias, c);
-        }
-      }
+      // No Via claim associates this connection with an address: only
+      // associate() does, for a registration made over it (RFC 5626 §5.2).
       try {
         this.onMessage(m, { transport: this, host, port, connection: c });
       } catch (e) {
@@ -222,6 +216,26 @@ export class WsTransport implements SipTransport {
       c = await p;
     }
     await c.write(bytes);
+  }
+
+  /**
+   * Makes an open connection of this transport the one used for messages to
+   * `host:port` (the flow of a registration made over it, RFC 5626 §5.2;
+   * RFC 7118 §5.3).
+   *
+   * @param connection A connection this transport accepted or opened.
+   * @param host The registered contact's host.
+   * @param port The registered contact's port.
+   */
+  associate(connection: SipConnection, host: string, port: number): void {
+    if (!(connection instanceof WsConnection) || !connection.open) return;
+    const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+    const key = `${h}:${port}`;
+    const old = this.#conns.get(key);
+    if (old === connection) return;
+    if (old) old.keys.splice(0, old.keys.length, ...old.keys.filter((k) => k !== key));
+    connection.keys.push(key);
+    this.#conns.set(key, connection);
   }
 
   /** Number of open connections. */
