@@ -66,7 +66,7 @@ import { TcpTransport, UdpTransport } from "@rtclite/std/ietf/rfc3261/transport"
 import { parseUri } from "@rtclite/std/ietf/rfc2396";
 import { type LocalStream, type NegotiatedStream, OfferAnswer } from "@rtclite/std/ietf/rfc3264";
 import { formatSdp, getDirection, parseSdp } from "@rtclite/std/ietf/rfc4566";
-import { type AudioSink, type AudioSource, MediaSession } from "../net/media.ts";
+import { type AudioSink, type AudioSource, MediaSession, type RtpMap } from "../net/media.ts";
 import { getLogger } from "@rtclite/std/log";
 
 export type { AudioSink, AudioSource };
@@ -214,6 +214,13 @@ export interface CallMediaOptions {
   rtpPort?: number;
   /** Frame length in ms (default 20). */
   ptime?: number;
+  /**
+   * Audio formats to offer or accept, in order of preference (default PCMU, PCMA and
+   * telephone-event); the first one the peer also has is sent.
+   */
+  formats?: readonly RtpMap[];
+  /** Extra headers of an outgoing INVITE, e.g. `[["Subject", "Lunch"]]`. */
+  headers?: readonly [string, string][];
 }
 
 /** State of a {@linkcode Call}. */
@@ -355,7 +362,11 @@ export class Call {
     this.#media = await this.#openMedia(options);
     // @implements RFC3264 §5
     const offer = formatSdp(this.#oa.createOffer([this.#media.localStream]));
-    ua.invite(target, offer, (core) => this.#attach(core))
+    ua.invite(target, offer, (core) => {
+      // The INVITE is not sent yet: the extra headers go in before it is.
+      for (const [name, value] of options.headers ?? []) core.invite.add(name, value);
+      this.#attach(core);
+    })
       .then((core) => this.#onFinal(core))
       .catch((e) => this._end(`INVITE failed: ${e instanceof Error ? e.message : e}`));
   }
@@ -658,7 +669,8 @@ export class Call {
 
   async #openMedia(options: CallMediaOptions): Promise<MediaSession> {
     return await MediaSession.open({
-      host: this.#client.mediaHost,
+      host: this.#client._mediaBindHost,
+      ...(options.formats !== undefined ? { formats: options.formats } : {}),
       ...(options.rtpPort !== undefined ? { port: options.rtpPort } : {}),
       ...(options.source ? { source: options.source } : {}),
       ...(options.sink ? { sink: options.sink } : {}),
@@ -742,8 +754,16 @@ export interface SipClientOptions {
   registrar?: string;
   /** Requested registration lifetime in seconds (default 3600). */
   expires?: number;
-  /** Address to put in SDP for media (default: `host`, or 127.0.0.1 for a wildcard host). */
+  /**
+   * Address to put in SDP for media (default: `advertisedHost`, else `host`, or 127.0.0.1 for
+   * a wildcard host).
+   */
   mediaHost?: string;
+  /**
+   * Address to put in Via and Contact instead of the bound one, e.g. a NAT's public address
+   * (default: the bound address; `mediaHost` or 127.0.0.1 for a wildcard host).
+   */
+  advertisedHost?: string;
   /** User-Agent header value (default `rtclite`). */
   userAgent?: string;
   /** Content types accepted in MESSAGE (default `text/plain`, `text/*`, `message/cpim`). */
@@ -801,12 +821,15 @@ export class SipClient implements AsyncDisposable {
   readonly aor: string;
   /** Address used in SDP for media. */
   readonly mediaHost: string;
+  /** @internal Address the RTP sockets bind to. */
+  readonly _mediaBindHost: string;
   #o: SipClientOptions;
   #events = new Listeners<SipClientEvents>();
   #calls = new Set<Call>();
   #refresh: ReturnType<typeof setTimeout> | undefined;
   #registered = false;
   #closed = false;
+  #inFlight = new Set<Promise<void>>();
   #coreOnRequest: (inc: IncomingRequest) => void;
 
   private constructor(ua: UserAgent, options: SipClientOptions) {
@@ -814,8 +837,10 @@ export class SipClient implements AsyncDisposable {
     this.aor = options.aor;
     this.#o = options;
     const host = options.host ?? "127.0.0.1";
-    this.mediaHost = options.mediaHost ??
+    this.mediaHost = options.mediaHost ?? options.advertisedHost ??
       (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host);
+    // Media binds where SIP does when an address is advertised instead (a NAT's outside).
+    this._mediaBindHost = options.advertisedHost !== undefined ? host : this.mediaHost;
     ua.onInvite = (core) => this.#onInvite(core);
     this.#coreOnRequest = ua.endpoint.onRequest;
     ua.endpoint.onRequest = (inc) => this.#onRequest(inc);
@@ -844,11 +869,14 @@ export class SipClient implements AsyncDisposable {
     const transport: SipTransport = options.transport === "tcp"
       ? await TcpTransport.listen(t)
       : await UdpTransport.listen(t);
+    const advertised = options.advertisedHost ??
+      (t.host === "0.0.0.0" ? options.mediaHost ?? "127.0.0.1" : undefined);
     const endpoint = new SipEndpoint({
       transports: [transport],
-      ...(t.host === "0.0.0.0" ? { advertisedHost: options.mediaHost ?? "127.0.0.1" } : {}),
+      ...(advertised !== undefined ? { advertisedHost: advertised } : {}),
     });
     if (options.trace) traceTransport(transport, options.trace);
+    const inFlight = trackSends(transport);
     const ua = new UserAgent({
       endpoint,
       aor: options.aor,
@@ -858,7 +886,9 @@ export class SipClient implements AsyncDisposable {
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(options.outboundProxy !== undefined ? { outboundProxy: options.outboundProxy } : {}),
     });
-    return new SipClient(ua, options);
+    const client = new SipClient(ua, options);
+    client.#inFlight = inFlight;
+    return client;
   }
 
   /** The local SIP port. */
@@ -1194,6 +1224,8 @@ export class SipClient implements AsyncDisposable {
     if (this.#registered) {
       await this._bounded(this.unregister().then(() => {}, () => {}), 3000, undefined);
     }
+    // A datagram handed to the socket (the ACK of a failed call, say) leaves before it closes.
+    await this._bounded(Promise.allSettled([...this.#inFlight]), 1000, []);
     await this.#ua.close();
   }
 
@@ -1210,6 +1242,20 @@ function checkTarget(target: string, what: string): void {
     ok = u.scheme === "sip" || u.scheme === "sips";
   } catch { /* not a URI */ }
   if (!ok) throw new TypeError(`Cannot ${what} ${target}: not a sip: or sips: URI`);
+}
+
+/** Keeps the sends of `t` that have not completed, so that closing can wait for them. */
+function trackSends(t: SipTransport): Set<Promise<void>> {
+  const pending = new Set<Promise<void>>();
+  const send = t.send.bind(t);
+  t.send = (bytes, host, port, connection) => {
+    const p = send(bytes, host, port, connection);
+    const tracked = Promise.resolve(p).then(() => {}, () => {});
+    pending.add(tracked);
+    tracked.finally(() => pending.delete(tracked));
+    return p;
+  };
+  return pending;
 }
 
 function traceTransport(

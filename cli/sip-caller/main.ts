@@ -30,8 +30,20 @@
  *
  * @module
  */
-import { type Call, SipClient, type SipClientOptions } from "@rtclite/app/sip/client";
-import { type AudioSource, ToneSource, WavSink, WavSource } from "@rtclite/app/net/media";
+import {
+  type Call,
+  type CallMediaOptions,
+  SipClient,
+  type SipClientOptions,
+} from "@rtclite/app/sip/client";
+import {
+  type AudioSink,
+  type AudioSource,
+  type RtpMap,
+  ToneSource,
+  WavSink,
+  WavSource,
+} from "@rtclite/app/net/media";
 import { readWav } from "@rtclite/std/ietf/rfc3551";
 import {
   formatHelp,
@@ -41,44 +53,121 @@ import {
   UsageError,
 } from "@rtclite/std/cli";
 
-/** The command line's declaration (options, usage, help). */
+const NETWORK = "Network";
+const SIP = "SIP";
+const MEDIA = "Media";
+
+/** The command line's declaration (options in groups, usage, help). */
 export const command = {
   name: "sip-caller",
   usage: "[options] [sip:target]",
   description: "Places one call, or waits for calls with --listen.\n" +
     "Exit status: 0 when a call was completed, 1 when it failed, 2 for a usage error.",
   options: {
-    user: { short: "u", value: "URI", help: "local address of record (sip:alice@example.com)" },
-    password: { short: "p", value: "PASS", help: "digest password for registration and calls" },
-    registrar: {
-      short: "r",
-      value: "HOST",
-      help: "register with this server first (HOST[:PORT] or a sip: URI); also the outbound proxy",
-    },
-    listen: { short: "l", help: "wait for incoming calls instead of calling" },
     local: {
       value: "HOST:PORT",
       help: "local SIP address (default 127.0.0.1:5060 with --listen, else a free port)",
+      group: NETWORK,
     },
-    tcp: { help: "use TCP instead of UDP" },
-    tone: { value: "HZ", help: "play a tone (default silence)" },
-    file: { value: "F", help: "play a WAV file" },
-    record: { value: "F", help: "write received audio to a WAV file" },
-    dtmf: { value: "DIGITS", help: "send DTMF digits after the call is answered" },
-    duration: {
-      value: "SECONDS",
-      help: "hang up this long after the answer (caller default 5, or the length of --file)",
+    transport: { value: "udp|tcp", help: "SIP transport (default udp)", group: NETWORK },
+    tcp: { help: "same as --transport tcp", group: NETWORK },
+    "int-ip": {
+      value: "IP",
+      help: "address to bind SIP and RTP to (default 127.0.0.1; 0.0.0.0 for every interface)",
+      group: NETWORK,
     },
-    message: {
-      short: "m",
-      value: "TEXT",
-      help: "send an instant message to the target instead of calling",
+    "ext-ip": {
+      value: "IP",
+      help: "address to advertise in Via, Contact and SDP instead (e.g. a NAT's public address)",
+      group: NETWORK,
     },
+    proxy: {
+      value: "URI",
+      help: "outbound proxy for requests outside a call (default: the registrar)",
+      group: NETWORK,
+    },
+    user: {
+      short: "u",
+      value: "URI",
+      help: "local address of record (sip:alice@example.com)",
+      group: SIP,
+    },
+    password: {
+      short: "p",
+      value: "PASS",
+      help: "digest password for registration and calls",
+      group: SIP,
+    },
+    to: { value: "URI", help: "whom to call or message (same as the operand)", group: SIP },
+    uri: { value: "URI", help: "same as --to", group: SIP },
+    listen: { short: "l", help: "wait for incoming calls instead of calling", group: SIP },
     count: {
       value: "N",
       help: "with --listen: answer N calls, then exit (default 1; 0 = forever)",
+      group: SIP,
     },
-    timeout: { value: "SECONDS", help: "give up when not answered in time (default 30)" },
+    register: {
+      help: "register first, with --registrar or the domain of --user",
+      group: SIP,
+    },
+    registrar: {
+      short: "r",
+      value: "HOST",
+      help: "registrar (HOST[:PORT] or a sip: URI); implies --register",
+      group: SIP,
+    },
+    "register-interval": {
+      value: "SECONDS",
+      help: "registration lifetime asked for, refreshed before it ends (default 3600)",
+      group: SIP,
+    },
+    "retry-interval": {
+      value: "SECONDS",
+      help: "when registering fails, try again this often (default: give up)",
+      group: SIP,
+    },
+    send: {
+      short: "m",
+      value: "TEXT",
+      help: "send TEXT as an instant message (MESSAGE) instead of calling",
+      group: SIP,
+    },
+    "auto-respond": {
+      value: "CODE",
+      help: "with --listen: answer calls with CODE: 200 accepts (default), 300-699 rejects",
+      group: SIP,
+    },
+    "auto-respond-after": {
+      value: "SECONDS",
+      help: "with --listen: ring this long before answering (default 0)",
+      group: SIP,
+    },
+    "user-agent": {
+      value: "TEXT",
+      help: "User-Agent header (default rtclite-sip-caller)",
+      group: SIP,
+    },
+    subject: { value: "TEXT", help: "Subject header of the INVITE", group: SIP },
+    timeout: {
+      value: "SECONDS",
+      help: "give up when not answered in time (default 30)",
+      group: SIP,
+    },
+    duration: {
+      value: "SECONDS",
+      help: "hang up this long after the answer (caller default 5, or the length of --file)",
+      group: SIP,
+    },
+    codecs: {
+      value: "LIST",
+      help: "audio codecs in order of preference, from pcmu, pcma, l16 (default pcmu,pcma)",
+      group: MEDIA,
+    },
+    tone: { value: "HZ", help: "play a tone (default silence)", group: MEDIA },
+    file: { value: "F", help: "play a WAV file", group: MEDIA },
+    "audio-loopback": { help: "send back the audio received", group: MEDIA },
+    record: { value: "F", help: "write received audio to a WAV file", group: MEDIA },
+    dtmf: { value: "DIGITS", help: "send DTMF digits after the call is answered", group: MEDIA },
   },
 } as const;
 
@@ -91,20 +180,42 @@ export interface CallerOptions {
   user: string;
   /** Digest password. */
   password?: string;
-  /** Registrar (and outbound proxy) URI. */
+  /** Register before calling or listening. */
+  register: boolean;
+  /** Registrar URI. */
   registrar?: string;
+  /** Outbound proxy URI. */
+  proxy?: string;
+  /** Requested registration lifetime in seconds. */
+  registerInterval?: number;
+  /** Seconds between registration attempts after a failure. */
+  retryInterval?: number;
   /** Wait for calls. */
   listen: boolean;
   /** Local SIP address. */
   host: string;
   /** Local SIP port. */
   port: number;
+  /** Address advertised in Via, Contact and SDP. */
+  extIp?: string;
   /** Transport. */
   transport: "udp" | "tcp";
+  /** Status to answer incoming calls with (200 accepts). */
+  autoRespond: number;
+  /** Seconds to ring before answering. */
+  autoRespondAfter: number;
+  /** User-Agent header. */
+  userAgent: string;
+  /** Subject of the INVITE. */
+  subject?: string;
+  /** Codecs in preference order (lowercase). */
+  codecs: string[];
   /** Tone frequency in Hz. */
   tone?: number;
   /** WAV file to play. */
   file?: string;
+  /** Send back what is received. */
+  loopback: boolean;
   /** WAV file to record to. */
   record?: string;
   /** DTMF digits to send. */
@@ -120,6 +231,19 @@ export interface CallerOptions {
   /** Whom to call or message. */
   target?: string;
 }
+
+/** The formats `--codecs` names, with telephone-event added for DTMF. */
+const CODECS: Record<string, RtpMap> = {
+  pcmu: { payloadType: 0, encoding: "PCMU", clockRate: 8000 },
+  pcma: { payloadType: 8, encoding: "PCMA", clockRate: 8000 },
+  l16: { payloadType: 96, encoding: "L16", clockRate: 8000 },
+};
+const TELEPHONE_EVENT: RtpMap = {
+  payloadType: 101,
+  encoding: "telephone-event",
+  clockRate: 8000,
+  parameters: "0-16",
+};
 
 function toUri(hostOrUri: string): string {
   return /^sips?:/.test(hostOrUri) ? hostOrUri : `sip:${hostOrUri}`;
@@ -169,17 +293,43 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
   const duration = num("duration", o.duration, "a number of seconds");
   const count = num("count", o.count, "a number of calls");
   const timeout = num("timeout", o.timeout, "a number of seconds");
-  for (const x of [tone, duration, count, timeout]) if (typeof x === "string") return x;
-  if (o.tone !== undefined && o.file !== undefined) return "--tone and --file exclude each other";
+  const interval = num("register-interval", o["register-interval"], "a number of seconds");
+  const retry = num("retry-interval", o["retry-interval"], "a number of seconds");
+  const after = num("auto-respond-after", o["auto-respond-after"], "a number of seconds");
+  for (const x of [tone, duration, count, timeout, interval, retry, after]) {
+    if (typeof x === "string") return x;
+  }
+  if (
+    [o.tone, o.file, o["audio-loopback"] || undefined].filter((x) => x !== undefined).length > 1
+  ) {
+    return "--tone, --file and --audio-loopback exclude each other";
+  }
   if (o.dtmf !== undefined && !/^[0-9*#A-Da-d]+$/.test(o.dtmf)) {
     return `--dtmf takes keys 0-9 * # A-D, got ${o.dtmf}`;
   }
+  let autoRespond = 200;
+  if (o["auto-respond"] !== undefined) {
+    autoRespond = Number(o["auto-respond"]);
+    if (!/^\d{3}$/.test(o["auto-respond"]) || !(autoRespond === 200 || autoRespond >= 300)) {
+      return `--auto-respond takes 200 or a status 300-699, got ${o["auto-respond"]}`;
+    }
+  }
+  const transport = o.transport ?? (o.tcp ? "tcp" : "udp");
+  if (transport !== "udp" && transport !== "tcp") {
+    return `--transport takes udp or tcp, got ${transport}`;
+  }
+  const codecs = (o.codecs ?? "pcmu,pcma").toLowerCase().split(",").map((c) => c.trim());
+  const unknown = codecs.find((c) => !(c in CODECS));
+  if (unknown !== undefined) return `--codecs takes pcmu, pcma, l16, got ${unknown}`;
   const listen = o.listen ?? false;
-  const target = v.operands[0];
-  if (v.operands.length > 1) return `Unexpected argument ${v.operands[1]}`;
+  const named = o.to ?? o.uri;
+  if (v.operands.length > (named === undefined ? 1 : 0)) {
+    return `Unexpected argument ${v.operands[named === undefined ? 1 : 0]}`;
+  }
+  const target = named ?? v.operands[0];
   if (!listen && target === undefined) return "Missing the target to call (or --listen)";
-  if (o.message !== undefined && target === undefined) return "--message needs a target";
-  let host = "127.0.0.1";
+  if (o.send !== undefined && target === undefined) return "--send needs a target";
+  let host = o["int-ip"] ?? "127.0.0.1";
   let port = listen ? 5060 : 0;
   if (o.local !== undefined) {
     const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(o.local);
@@ -187,22 +337,34 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
     host = m[1] ?? m[2]!;
     if (m[3] !== undefined) port = Number(m[3]);
   }
-  const user = o.user ?? `sip:${listen ? "listener" : "caller"}@${host}`;
+  const shown = o["ext-ip"] ?? host;
+  const user = o.user ?? `sip:${listen ? "listener" : "caller"}@${shown}`;
   if (!/^sips?:/.test(user)) return `--user takes a sip: URI, got ${user}`;
   return {
     user,
     ...(o.password !== undefined ? { password: o.password } : {}),
+    register: o.register || o.registrar !== undefined,
     ...(o.registrar !== undefined ? { registrar: toUri(o.registrar) } : {}),
+    ...(o.proxy !== undefined ? { proxy: toUri(o.proxy) } : {}),
+    ...(typeof interval === "number" ? { registerInterval: interval } : {}),
+    ...(typeof retry === "number" ? { retryInterval: retry } : {}),
     listen,
     host,
     port,
-    transport: o.tcp ? "tcp" : "udp",
+    ...(o["ext-ip"] !== undefined ? { extIp: o["ext-ip"] } : {}),
+    transport,
+    autoRespond,
+    autoRespondAfter: typeof after === "number" ? after : 0,
+    userAgent: o["user-agent"] ?? "rtclite-sip-caller",
+    ...(o.subject !== undefined ? { subject: o.subject } : {}),
+    codecs,
     ...(typeof tone === "number" ? { tone } : {}),
     ...(o.file !== undefined ? { file: o.file } : {}),
+    loopback: o["audio-loopback"],
     ...(o.record !== undefined ? { record: o.record } : {}),
     ...(o.dtmf !== undefined ? { dtmf: o.dtmf } : {}),
     ...(typeof duration === "number" ? { duration } : {}),
-    ...(o.message !== undefined ? { message: o.message } : {}),
+    ...(o.send !== undefined ? { message: o.send } : {}),
     count: typeof count === "number" ? count : 1,
     timeout: typeof timeout === "number" ? timeout : 30,
     ...(target !== undefined ? { target: toUri(target) } : {}),
@@ -231,14 +393,22 @@ export async function runCaller(
   print: (line: string) => void = (l) => console.log(l),
   signal?: AbortSignal,
 ): Promise<number> {
+  const proxy = o.proxy ?? o.registrar;
+  const acks = new AckWatch();
   const options: SipClientOptions = {
+    trace: (direction, text) => {
+      if (direction === "received" && text.startsWith("ACK ")) acks.seen(text);
+    },
     aor: o.user,
     host: o.host,
     port: o.port,
     transport: o.transport,
-    userAgent: "rtclite-sip-caller",
+    userAgent: o.userAgent,
+    ...(o.extIp !== undefined ? { advertisedHost: o.extIp } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
-    ...(o.registrar !== undefined ? { registrar: o.registrar, outboundProxy: o.registrar } : {}),
+    ...(o.registrar !== undefined ? { registrar: o.registrar } : {}),
+    ...(proxy !== undefined ? { outboundProxy: proxy } : {}),
+    ...(o.registerInterval !== undefined ? { expires: o.registerInterval } : {}),
   };
   let client: SipClient;
   try {
@@ -250,16 +420,15 @@ export async function runCaller(
   try {
     client.on("message", (m) => print(`message from ${m.from}: ${m.text}`));
     client.on("registration-failed", (e) => print(`registration refresh failed: ${e.message}`));
-    if (o.registrar) {
-      const r = await client.register();
-      print(`registered ${o.user} at ${o.registrar} for ${r.expires} s`);
-    }
+    if (o.register && !await register(client, o, print, signal)) return 1;
     if (o.message !== undefined) {
       const status = await client.message(o.target!, o.message);
       print(`message delivered (${status})`);
       return 0;
     }
-    return o.listen ? await listen(client, o, print, signal) : await dial(client, o, print, signal);
+    return o.listen
+      ? await listen(client, o, print, acks, signal)
+      : await dial(client, o, print, signal);
   } catch (e) {
     print(`failed: ${e instanceof Error ? e.message : e}`);
     return 1;
@@ -268,10 +437,98 @@ export async function runCaller(
   }
 }
 
-async function source(o: CallerOptions): Promise<AudioSource | undefined> {
-  if (o.tone !== undefined) return new ToneSource(o.tone);
-  if (o.file !== undefined) return await WavSource.open(o.file);
-  return undefined;
+/** Resolves waits for the ACK of a call, seen in the SIP trace. */
+class AckWatch {
+  #waiting = new Map<string, () => void>();
+  seen(text: string): void {
+    const id = /\r\n(?:Call-ID|i)[ \t]*:[ \t]*(\S+)/i.exec(text)?.[1];
+    if (id !== undefined) this.#waiting.get(id)?.();
+  }
+  /** Resolves when the ACK of `callId` arrives, or after `ms`. */
+  wait(callId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const waiting = this.#waiting;
+      function done() {
+        clearTimeout(timer);
+        waiting.delete(callId);
+        resolve();
+      }
+      waiting.set(callId, done);
+    });
+  }
+}
+
+/** Registers; after a failure tries again every `--retry-interval` seconds, if given. */
+async function register(
+  client: SipClient,
+  o: CallerOptions,
+  print: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const at = o.registrar ?? o.proxy ?? `the domain of ${o.user}`;
+  for (;;) {
+    try {
+      const r = await client.register();
+      print(`registered ${o.user} at ${at} for ${r.expires} s`);
+      return true;
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      if (o.retryInterval === undefined || signal?.aborted) {
+        print(`failed: ${why}`);
+        return false;
+      }
+      print(`registration failed (${why}); trying again in ${o.retryInterval} s`);
+      await sleep(o.retryInterval * 1000, signal);
+    }
+  }
+}
+
+/** Received audio queued to be sent back (`--audio-loopback`): a source and a sink. */
+class Loopback implements AudioSource, AudioSink {
+  #frames: Int16Array[] = [];
+  write(samples: Int16Array): void {
+    this.#frames.push(samples.slice());
+    if (this.#frames.length > 50) this.#frames.shift();
+  }
+  read(n: number): Int16Array {
+    const out = new Int16Array(n);
+    const f = this.#frames.shift();
+    if (f) out.set(f.subarray(0, n));
+    return out;
+  }
+}
+
+/** Sends received audio to several sinks. */
+function tee(sinks: AudioSink[]): AudioSink | undefined {
+  if (sinks.length < 2) return sinks[0];
+  return {
+    write: (samples) => sinks.forEach((s) => s.write(samples)),
+    close: async () => {
+      for (const s of sinks) await s.close?.();
+    },
+  };
+}
+
+/** The media options of one call: source, sink, formats. */
+async function media(o: CallerOptions): Promise<CallMediaOptions> {
+  let source: AudioSource | undefined;
+  const sinks: AudioSink[] = [];
+  if (o.tone !== undefined) source = new ToneSource(o.tone);
+  if (o.file !== undefined) source = await WavSource.open(o.file);
+  if (o.loopback) {
+    const loop = new Loopback();
+    source = loop;
+    sinks.push(loop);
+  }
+  if (o.record !== undefined) sinks.push(new WavSink(o.record));
+  const sink = tee(sinks);
+  return {
+    ...(source ? { source } : {}),
+    ...(sink ? { sink } : {}),
+    formats: [...o.codecs.map((c) => CODECS[c]!), TELEPHONE_EVENT],
+    ...(o.subject !== undefined ? { headers: [["Subject", o.subject]] } : {}),
+  };
 }
 
 async function fileSeconds(path: string): Promise<number> {
@@ -324,13 +581,8 @@ async function dial(
   print: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<number> {
-  const src = await source(o);
-  const sink = o.record !== undefined ? new WavSink(o.record) : undefined;
   print(`calling ${o.target}`);
-  const call = await client.call(o.target!, {
-    ...(src ? { source: src } : {}),
-    ...(sink ? { sink } : {}),
-  });
+  const call = await client.call(o.target!, await media(o));
   follow(call, print);
   const abort = () => call.hangup();
   signal?.addEventListener("abort", abort, { once: true });
@@ -353,6 +605,7 @@ async function listen(
   client: SipClient,
   o: CallerOptions,
   print: (line: string) => void,
+  acks: AckWatch,
   signal?: AbortSignal,
 ): Promise<number> {
   print(`listening on ${client.contact}`);
@@ -371,10 +624,21 @@ async function listen(
     busy = true;
     follow(call, print);
     try {
-      const src = await source(o);
-      const sink = o.record !== undefined ? new WavSink(o.record) : undefined;
-      await call.accept({ ...(src ? { source: src } : {}), ...(sink ? { sink } : {}) });
-      await converse(call, o, print, undefined, signal);
+      if (o.autoRespondAfter > 0) await sleep(o.autoRespondAfter * 1000, signal);
+      if (call.state !== "ringing") {
+        print(`ended: ${await call.ended}`);
+      } else if (o.autoRespond !== 200) {
+        // The ACK ends the INVITE transaction (RFC 3261 §17.2.1): wait for it (or Timer H's
+        // share of our patience) before exiting, so the response is not lost in a closing socket.
+        const acked = acks.wait(call.callId, 4000);
+        call.reject(o.autoRespond);
+        print(`rejected: ${o.autoRespond}`);
+        await Promise.all([call.ended, acked]);
+      } else {
+        const { headers: _, ...options } = await media(o);
+        await call.accept(options);
+        await converse(call, o, print, undefined, signal);
+      }
     } catch (e) {
       print(`failed: ${e instanceof Error ? e.message : e}`);
       status = 1;

@@ -1,13 +1,15 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
-import { type CallerOptions, parseCallerArgs, runCaller } from "./main.ts";
+import { type CallerOptions, parseCallerArgs, runCaller, USAGE } from "./main.ts";
 import { SipServer } from "@rtclite/app/sip/server";
 import { SipClient } from "@rtclite/app/sip/client";
+import { ToneSource } from "@rtclite/app/net/media";
 import { readWav, writeWav } from "@rtclite/std/ietf/rfc3551";
 import { run, startPeer, withTimeout } from "@rtclite/testing";
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import fc from "fast-check";
 
-// Ports of this file: 15130-15139.
+// Ports of this file: 15130-15139, 15150-15169.
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
 function goertzel(samples: Int16Array, hz: number, rate = 8000): number {
@@ -48,11 +50,17 @@ Deno.test("parseCallerArgs() reads the caller's and the listener's options", asy
     deepEqual(o, {
       user: "sip:alice@example.com",
       password: "pw",
+      register: true,
       registrar: "sip:127.0.0.1:5080",
       listen: false,
       host: "127.0.0.1",
       port: 0,
       transport: "udp",
+      autoRespond: 200,
+      autoRespondAfter: 0,
+      userAgent: "rtclite-sip-caller",
+      codecs: ["pcmu", "pcma"],
+      loopback: false,
       file: "a.wav",
       record: "b.wav",
       duration: 2.5,
@@ -74,8 +82,22 @@ Deno.test("parseCallerArgs() reads the caller's and the listener's options", asy
     equal(parseCallerArgs([]), "Missing the target to call (or --listen)");
     equal(
       parseCallerArgs(["--tone", "1", "--file", "f", "sip:x"]),
-      "--tone and --file exclude each other",
+      "--tone, --file and --audio-loopback exclude each other",
     );
+    equal(
+      parseCallerArgs(["--transport", "sctp", "sip:x"]),
+      "--transport takes udp or tcp, got sctp",
+    );
+    equal(
+      parseCallerArgs(["--codecs", "pcmu,opus", "sip:x"]),
+      "--codecs takes pcmu, pcma, l16, got opus",
+    );
+    equal(
+      parseCallerArgs(["-l", "--auto-respond", "180"]),
+      "--auto-respond takes 200 or a status 300-699, got 180",
+    );
+    equal(parseCallerArgs(["--to", "sip:a", "sip:b"]), "Unexpected argument sip:b");
+    equal(parseCallerArgs(["--send", "hi"]), "Missing the target to call (or --listen)");
     equal(parseCallerArgs(["--dtmf", "12x", "sip:x"]), "--dtmf takes keys 0-9 * # A-D, got 12x");
     equal(
       parseCallerArgs(["--duration", "soon", "sip:x"]),
@@ -88,10 +110,61 @@ Deno.test("parseCallerArgs() reads the caller's and the listener's options", asy
   });
 });
 
+Deno.test("parseCallerArgs() reads the network, SIP and media options; --help lists them in groups", () => {
+  const o = parsed([
+    "--to",
+    "bob@example.com",
+    "--transport",
+    "tcp",
+    "--int-ip",
+    "0.0.0.0",
+    "--ext-ip",
+    "192.0.2.1",
+    "--proxy",
+    "127.0.0.1:5080",
+    "--register",
+    "--register-interval",
+    "120",
+    "--retry-interval",
+    "5",
+    "--user-agent",
+    "Phone/1",
+    "--subject",
+    "Lunch",
+    "--codecs",
+    "PCMA,l16",
+    "--audio-loopback",
+  ]);
+  equal(o.target, "sip:bob@example.com");
+  equal(o.transport, "tcp");
+  equal(o.host, "0.0.0.0");
+  equal(o.extIp, "192.0.2.1");
+  equal(o.user, "sip:caller@192.0.2.1");
+  equal(o.proxy, "sip:127.0.0.1:5080");
+  equal(o.register, true);
+  equal(o.registrar, undefined);
+  equal(o.registerInterval, 120);
+  equal(o.retryInterval, 5);
+  equal(o.userAgent, "Phone/1");
+  equal(o.subject, "Lunch");
+  deepEqual(o.codecs, ["pcma", "l16"]);
+  equal(o.loopback, true);
+  equal(parsed(["--uri", "sip:x@y"]).target, "sip:x@y");
+  const l = parsed(["-l", "--auto-respond", "486", "--auto-respond-after", "1.5"]);
+  equal(l.autoRespond, 486);
+  equal(l.autoRespondAfter, 1.5);
+  equal(parsed(["-m", "hi", "sip:x@y"]).message, "hi");
+  const groups = [...USAGE.matchAll(/^(\w+ )?[Oo]ptions:$/gm)].map((m) => m[0]);
+  deepEqual(groups, ["Options:", "Network options:", "SIP options:", "Media options:"]);
+  match(USAGE, /Network options:\n(?: +-.*\n)*? +--transport udp\|tcp /);
+  match(USAGE, /Media options:\n(?: +-.*\n)*? +--codecs LIST /);
+});
+
 Deno.test("parseCallerArgs() returns options or a message for any arguments, never throws", () => {
   const word = fc.oneof(
     fc.constantFrom("-u", "-p", "-r", "-l", "--local", "--tone", "--file", "--dtmf", "--duration"),
     fc.constantFrom("--count", "--timeout", "-m", "--tcp", "-h", "--", "-x", "--record"),
+    fc.constantFrom("--to", "--codecs", "--auto-respond", "--transport", "--ext-ip", "--register"),
     fc.string({ maxLength: 12 }),
   );
   fc.assert(
@@ -262,5 +335,201 @@ Deno.test("runCaller() plays a WAV file for its length; the listener records it"
     ok(p600 > 20 * goertzel(samples, 440) && p600 > 20 * goertzel(samples, 1000), "no 600 Hz");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Runs a listener in process; resolves `listening` when it listens. */
+function listener(args: string[]) {
+  const lines: string[] = [];
+  const listening = Promise.withResolvers<void>();
+  const stop = new AbortController();
+  const done = runCaller(parsed(["-l", ...args]), (l) => {
+    lines.push(l);
+    if (l.startsWith("listening")) listening.resolve();
+  }, stop.signal);
+  return { lines, listening: withTimeout(listening.promise, 5000, "listener"), done, stop };
+}
+
+/** Runs a caller in process to its end; returns its exit status and lines. */
+async function caller(args: string[]): Promise<{ code: number; lines: string[]; text: string }> {
+  const lines: string[] = [];
+  const code = await runCaller(parsed(args), (l) => lines.push(l));
+  return { code, lines, text: lines.join("\n") };
+}
+
+Deno.test("--auto-respond rejects with the code; --auto-respond-after rings first", async () => {
+  const busy = listener(["--local", "127.0.0.1:15150", "--auto-respond", "486"]);
+  await busy.listening;
+  const rejected = await caller(["--local", "127.0.0.1:15151", "sip:b@127.0.0.1:15150"]);
+  equal(rejected.code, 1);
+  equal(rejected.lines.at(-1), "failed: Cannot call sip:b@127.0.0.1:15150: 486 Busy Here");
+  equal(await withTimeout(busy.done, 5000, "listener exit"), 0);
+  ok(busy.lines.includes("rejected: 486"), busy.lines.join("\n"));
+
+  const slow = listener(["--local", "127.0.0.1:15150", "--auto-respond-after", "0.8"]);
+  await slow.listening;
+  const lines: string[] = [];
+  let rangAt = 0;
+  let answeredAt = 0;
+  const code = await runCaller(
+    parsed(["--local", "127.0.0.1:15151", "--duration", "0.2", "sip:b@127.0.0.1:15150"]),
+    (l) => {
+      lines.push(l);
+      if (l === "ringing") rangAt = performance.now();
+      if (l.startsWith("answered")) answeredAt = performance.now();
+    },
+  );
+  equal(code, 0, lines.join("\n"));
+  ok(rangAt > 0 && answeredAt - rangAt >= 700, `answered ${answeredAt - rangAt} ms after ringing`);
+  equal(await withTimeout(slow.done, 5000, "listener exit"), 0);
+});
+
+Deno.test("--codecs sets the offer's order: the first codec both have is used", async (t) => {
+  const cases = [["pcma,pcmu", "PCMA"], ["l16,pcmu", "L16"], ["pcmu", "PCMU"]] as const;
+  for (const [codecs, want] of cases) {
+    await t.step(codecs, async () => {
+      const l = listener(["--local", "127.0.0.1:15152", "--codecs", "pcmu,pcma,l16"]);
+      await l.listening;
+      const c = await caller([
+        "--local",
+        "127.0.0.1:15153",
+        "--codecs",
+        codecs,
+        "--duration",
+        "0.2",
+        "sip:b@127.0.0.1:15152",
+      ]);
+      equal(c.code, 0, c.text);
+      match(c.text, new RegExp(`\nanswered: ${want} with `));
+      ok(l.lines.some((x) => x.startsWith(`answered: ${want} `)), l.lines.join("\n"));
+      equal(await withTimeout(l.done, 5000, "listener exit"), 0);
+    });
+  }
+});
+
+Deno.test("--audio-loopback sends back what it hears: the caller records its own tone", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const l = listener(["--local", "127.0.0.1:15154", "--audio-loopback"]);
+    await l.listening;
+    const c = await caller([
+      "--local",
+      "127.0.0.1:15155",
+      "--tone",
+      "700",
+      "--record",
+      `${dir}/back.wav`,
+      "--duration",
+      "1.2",
+      "sip:b@127.0.0.1:15154",
+    ]);
+    equal(c.code, 0, c.text);
+    equal(await withTimeout(l.done, 5000, "listener exit"), 0);
+    const { samples } = readWav(await Deno.readFile(`${dir}/back.wav`));
+    const tail = samples.subarray(samples.length - 3200);
+    const p700 = goertzel(tail, 700);
+    ok(p700 > 50 * goertzel(tail, 440) && p700 > 50 * goertzel(tail, 1000), "no 700 Hz echo");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--user-agent, --subject, --int-ip and --ext-ip show in the INVITE; media reaches the advertised address", async () => {
+  const invites: string[] = [];
+  await using bob = await SipClient.start({
+    aor: "sip:bob@127.0.0.1",
+    port: 15156,
+    trace: (dir, text) => {
+      if (dir === "received" && text.startsWith("INVITE ")) invites.push(text);
+    },
+  });
+  bob.on("incoming", (call) => call.accept({ source: new ToneSource(500) }));
+  const c = await caller([
+    "--int-ip",
+    "0.0.0.0",
+    "--ext-ip",
+    "127.0.0.2",
+    "--local",
+    "0.0.0.0:15157",
+    "--user-agent",
+    "TestPhone/2.0",
+    "--subject",
+    "Lunch at noon",
+    "--duration",
+    "0.6",
+    "sip:bob@127.0.0.1:15156",
+  ]);
+  equal(c.code, 0, c.text);
+  equal(invites.length, 1);
+  const invite = invites[0]!;
+  match(invite, /\r\nUser-Agent: TestPhone\/2\.0\r\n/);
+  match(invite, /\r\nSubject: Lunch at noon\r\n/);
+  match(invite, /\r\nContact: <sip:caller@127\.0\.0\.2:15157>/);
+  match(invite, /\r\nVia: SIP\/2\.0\/UDP 127\.0\.0\.2:15157;/);
+  match(invite, /\r\nc=IN IP4 127\.0\.0\.2\r\n/);
+  // bob's audio went to 127.0.0.2 and arrived on the caller's 0.0.0.0 socket.
+  const received = Number(/, (\d+) received\)$/.exec(c.lines.at(-1)!)?.[1]);
+  ok(received > 10, c.lines.at(-1));
+});
+
+Deno.test("--register with --retry-interval over TCP, --register-interval, --proxy: a call by address of record", async () => {
+  const bob = listener([
+    "-u",
+    "sip:bob@example.com",
+    "-p",
+    "b",
+    "--transport",
+    "tcp",
+    "--local",
+    "127.0.0.1:15158",
+    "-r",
+    "127.0.0.1:15159",
+    "--register-interval",
+    "120",
+    "--retry-interval",
+    "0.3",
+  ]);
+  // The registrar is not there yet: the TCP connection is refused, and bob tries again.
+  await withTimeout(
+    (async () => {
+      while (!bob.lines.some((l) => l.startsWith("registration failed"))) await sleep(50);
+    })(),
+    10_000,
+    "a failed registration",
+  );
+  const server = await SipServer.start({
+    listen: [{ transport: "tcp", host: "127.0.0.1", port: 15159 }],
+    domains: ["example.com"],
+    auth: { bob: "b", alice: "a" },
+  });
+  try {
+    await bob.listening;
+    ok(
+      bob.lines.includes("registered sip:bob@example.com at sip:127.0.0.1:15159 for 120 s"),
+      bob.lines.join("\n"),
+    );
+    // alice does not register: she only sends through the proxy.
+    const alice = await caller([
+      "-u",
+      "sip:alice@example.com",
+      "-p",
+      "a",
+      "--transport",
+      "tcp",
+      "--proxy",
+      "127.0.0.1:15159",
+      "--local",
+      "127.0.0.1:15160",
+      "--duration",
+      "0.3",
+      "sip:bob@example.com",
+    ]);
+    equal(alice.code, 0, alice.text);
+    ok(!alice.text.includes("registered"), alice.text);
+    match(alice.text, /\nanswered: PCMU with /);
+    equal(await withTimeout(bob.done, 5000, "bob exit"), 0);
+  } finally {
+    bob.stop.abort();
+    await server.close();
   }
 });
