@@ -69,7 +69,7 @@ import { formatSdp, getDirection, parseSdp } from "@rtclite/std/ietf/rfc4566";
 import { type AudioSink, type AudioSource, MediaSession, type RtpMap } from "../net/media.ts";
 import { getLogger } from "@rtclite/std/log";
 
-export type { AudioSink, AudioSource };
+export type { AudioSink, AudioSource, RtpMap };
 
 const log = getLogger("sip", "client");
 const encoder = new TextEncoder();
