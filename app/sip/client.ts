@@ -219,6 +219,11 @@ export interface CallMediaOptions {
    * telephone-event); the first one the peer also has is sent.
    */
   formats?: readonly RtpMap[];
+  /**
+   * Sample rate of the source and sink (default 8000); `formats` must then have codecs at
+   * this rate, e.g. L16/16000 and telephone-event/16000.
+   */
+  sampleRate?: number;
   /** Extra headers of an outgoing INVITE, e.g. `[["Subject", "Lunch"]]`. */
   headers?: readonly [string, string][];
 }
@@ -671,6 +676,7 @@ export class Call {
     return await MediaSession.open({
       host: this.#client._mediaBindHost,
       ...(options.formats !== undefined ? { formats: options.formats } : {}),
+      ...(options.sampleRate !== undefined ? { sampleRate: options.sampleRate } : {}),
       ...(options.rtpPort !== undefined ? { port: options.rtpPort } : {}),
       ...(options.source ? { source: options.source } : {}),
       ...(options.sink ? { sink: options.sink } : {}),

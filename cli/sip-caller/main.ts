@@ -163,6 +163,11 @@ export const command = {
       help: "audio codecs in order of preference, from pcmu, pcma, l16 (default pcmu,pcma)",
       group: MEDIA,
     },
+    samplerate: {
+      value: "8000|16000",
+      help: "audio sample rate; 16000 sends L16/16000 (wideband) (default 8000)",
+      group: MEDIA,
+    },
     tone: { value: "HZ", help: "play a tone (default silence)", group: MEDIA },
     file: { value: "F", help: "play a WAV file", group: MEDIA },
     "audio-loopback": { help: "send back the audio received", group: MEDIA },
@@ -210,6 +215,8 @@ export interface CallerOptions {
   subject?: string;
   /** Codecs in preference order (lowercase). */
   codecs: string[];
+  /** Audio sample rate. */
+  sampleRate: 8000 | 16000;
   /** Tone frequency in Hz. */
   tone?: number;
   /** WAV file to play. */
@@ -232,18 +239,19 @@ export interface CallerOptions {
   target?: string;
 }
 
-/** The formats `--codecs` names, with telephone-event added for DTMF. */
-const CODECS: Record<string, RtpMap> = {
-  pcmu: { payloadType: 0, encoding: "PCMU", clockRate: 8000 },
-  pcma: { payloadType: 8, encoding: "PCMA", clockRate: 8000 },
-  l16: { payloadType: 96, encoding: "L16", clockRate: 8000 },
-};
-const TELEPHONE_EVENT: RtpMap = {
-  payloadType: 101,
-  encoding: "telephone-event",
-  clockRate: 8000,
-  parameters: "0-16",
-};
+/** The formats `--codecs` names at a sample rate (G.711 exists at 8000 Hz only). */
+function codecFormat(name: string, rate: number): RtpMap | undefined {
+  if (name === "l16") return { payloadType: 96, encoding: "L16", clockRate: rate };
+  if (rate !== 8000) return undefined;
+  if (name === "pcmu") return { payloadType: 0, encoding: "PCMU", clockRate: 8000 };
+  if (name === "pcma") return { payloadType: 8, encoding: "PCMA", clockRate: 8000 };
+  return undefined;
+}
+
+/** telephone-event (RFC 4733 §7.1.1) at the audio's clock rate. */
+function telephoneEvent(rate: number): RtpMap {
+  return { payloadType: 101, encoding: "telephone-event", clockRate: rate, parameters: "0-16" };
+}
 
 function toUri(hostOrUri: string): string {
   return /^sips?:/.test(hostOrUri) ? hostOrUri : `sip:${hostOrUri}`;
@@ -318,9 +326,16 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
   if (transport !== "udp" && transport !== "tcp") {
     return `--transport takes udp or tcp, got ${transport}`;
   }
-  const codecs = (o.codecs ?? "pcmu,pcma").toLowerCase().split(",").map((c) => c.trim());
-  const unknown = codecs.find((c) => !(c in CODECS));
+  const sampleRate = Number(o.samplerate ?? 8000);
+  if (sampleRate !== 8000 && sampleRate !== 16000) {
+    return `--samplerate takes 8000 or 16000, got ${o.samplerate}`;
+  }
+  const codecs = (o.codecs ?? (sampleRate === 8000 ? "pcmu,pcma" : "l16")).toLowerCase()
+    .split(",").map((c) => c.trim());
+  const unknown = codecs.find((c) => !["pcmu", "pcma", "l16"].includes(c));
   if (unknown !== undefined) return `--codecs takes pcmu, pcma, l16, got ${unknown}`;
+  const narrow = codecs.find((c) => !codecFormat(c, sampleRate));
+  if (narrow !== undefined) return `--codecs ${narrow} is 8000 Hz only: use l16 at ${sampleRate}`;
   const listen = o.listen ?? false;
   const named = o.to ?? o.uri;
   if (v.operands.length > (named === undefined ? 1 : 0)) {
@@ -358,6 +373,7 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
     userAgent: o["user-agent"] ?? "rtclite-sip-caller",
     ...(o.subject !== undefined ? { subject: o.subject } : {}),
     codecs,
+    sampleRate,
     ...(typeof tone === "number" ? { tone } : {}),
     ...(o.file !== undefined ? { file: o.file } : {}),
     loopback: o["audio-loopback"],
@@ -514,19 +530,21 @@ function tee(sinks: AudioSink[]): AudioSink | undefined {
 async function media(o: CallerOptions): Promise<CallMediaOptions> {
   let source: AudioSource | undefined;
   const sinks: AudioSink[] = [];
-  if (o.tone !== undefined) source = new ToneSource(o.tone);
-  if (o.file !== undefined) source = await WavSource.open(o.file);
+  const sampleRate = o.sampleRate;
+  if (o.tone !== undefined) source = new ToneSource(o.tone, { sampleRate });
+  if (o.file !== undefined) source = await WavSource.open(o.file, { sampleRate });
   if (o.loopback) {
     const loop = new Loopback();
     source = loop;
     sinks.push(loop);
   }
-  if (o.record !== undefined) sinks.push(new WavSink(o.record));
+  if (o.record !== undefined) sinks.push(new WavSink(o.record, sampleRate));
   const sink = tee(sinks);
   return {
     ...(source ? { source } : {}),
     ...(sink ? { sink } : {}),
-    formats: [...o.codecs.map((c) => CODECS[c]!), TELEPHONE_EVENT],
+    sampleRate,
+    formats: [...o.codecs.map((c) => codecFormat(c, sampleRate)!), telephoneEvent(sampleRate)],
     ...(o.subject !== undefined ? { headers: [["Subject", o.subject]] } : {}),
   };
 }

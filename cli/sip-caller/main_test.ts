@@ -60,6 +60,7 @@ Deno.test("parseCallerArgs() reads the caller's and the listener's options", asy
       autoRespondAfter: 0,
       userAgent: "rtclite-sip-caller",
       codecs: ["pcmu", "pcma"],
+      sampleRate: 8000,
       loopback: false,
       file: "a.wav",
       record: "b.wav",
@@ -97,6 +98,14 @@ Deno.test("parseCallerArgs() reads the caller's and the listener's options", asy
       "--auto-respond takes 200 or a status 300-699, got 180",
     );
     equal(parseCallerArgs(["--to", "sip:a", "sip:b"]), "Unexpected argument sip:b");
+    equal(
+      parseCallerArgs(["--samplerate", "44100", "sip:x"]),
+      "--samplerate takes 8000 or 16000, got 44100",
+    );
+    equal(
+      parseCallerArgs(["--samplerate", "16000", "--codecs", "l16,pcmu", "sip:x"]),
+      "--codecs pcmu is 8000 Hz only: use l16 at 16000",
+    );
     equal(parseCallerArgs(["--send", "hi"]), "Missing the target to call (or --listen)");
     equal(parseCallerArgs(["--dtmf", "12x", "sip:x"]), "--dtmf takes keys 0-9 * # A-D, got 12x");
     equal(
@@ -150,6 +159,9 @@ Deno.test("parseCallerArgs() reads the network, SIP and media options; --help li
   deepEqual(o.codecs, ["pcma", "l16"]);
   equal(o.loopback, true);
   equal(parsed(["--uri", "sip:x@y"]).target, "sip:x@y");
+  const wide = parsed(["--samplerate", "16000", "sip:x@y"]);
+  equal(wide.sampleRate, 16000);
+  deepEqual(wide.codecs, ["l16"]);
   const l = parsed(["-l", "--auto-respond", "486", "--auto-respond-after", "1.5"]);
   equal(l.autoRespond, 486);
   equal(l.autoRespondAfter, 1.5);
@@ -531,5 +543,50 @@ Deno.test("--register with --retry-interval over TCP, --register-interval, --pro
   } finally {
     bob.stop.abort();
     await server.close();
+  }
+});
+
+Deno.test("--samplerate 16000: L16/16000 carries a 5 kHz tone (beyond narrowband) and DTMF at 16 kHz", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const l = listener([
+      "--local",
+      "127.0.0.1:15161",
+      "--samplerate",
+      "16000",
+      "--record",
+      `${dir}/wide.wav`,
+    ]);
+    await l.listening;
+    const c = await caller([
+      "--local",
+      "127.0.0.1:15162",
+      "--samplerate",
+      "16000",
+      "--tone",
+      "5000",
+      "--dtmf",
+      "47",
+      "--duration",
+      "1.5",
+      "sip:b@127.0.0.1:15161",
+    ]);
+    equal(c.code, 0, c.text);
+    match(c.text, /\nanswered: L16 with /);
+    equal(await withTimeout(l.done, 5000, "listener exit"), 0);
+    ok(
+      l.lines.includes("received DTMF 4") && l.lines.includes("received DTMF 7"),
+      l.lines.join("\n"),
+    );
+    const wav = readWav(await Deno.readFile(`${dir}/wide.wav`));
+    equal(wav.sampleRate, 16000);
+    const tail = wav.samples.subarray(wav.samples.length - 6400);
+    const p5k = goertzel(tail, 5000, 16000);
+    ok(
+      p5k > 50 * goertzel(tail, 3000, 16000) && p5k > 50 * goertzel(tail, 1000, 16000),
+      "no 5 kHz",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
