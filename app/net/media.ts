@@ -215,7 +215,7 @@ export class SilenceSource implements AudioSource {
 }
 
 /**
- * Audio from a WAV file, mixed down to mono and resampled (linearly) to the session rate.
+ * Audio from a WAV file, mixed down to mono and resampled (band-limited) to the session rate.
  *
  * @example
  * ```ts
@@ -290,14 +290,32 @@ function mixDown(s: Int16Array, channels: number): Int16Array {
   return out;
 }
 
+/**
+ * Band-limited resampling: each output sample is the input under a Hann-windowed sinc whose
+ * cutoff is the lower of the two Nyquist frequencies (8 zero crossings a side), normalized so
+ * that a constant stays constant. Linear interpolation would fold what lies above the new
+ * Nyquist frequency back into the band (espeak-ng's 22050 Hz speech into 8 or 16 kHz).
+ */
 function resample(s: Int16Array, from: number, to: number): Int16Array {
   if (from === to) return s;
-  const out = new Int16Array(Math.floor((s.length * to) / from));
+  const ratio = to / from;
+  const fc = Math.min(1, ratio);
+  const half = Math.ceil(8 / fc);
+  const out = new Int16Array(Math.floor(s.length * ratio));
   for (let i = 0; i < out.length; i++) {
-    const x = (i * from) / to;
-    const j = Math.floor(x);
-    const f = x - j;
-    out[i] = Math.round((s[j] ?? 0) * (1 - f) + (s[j + 1] ?? s[j] ?? 0) * f);
+    const x = i / ratio;
+    const j0 = Math.floor(x);
+    let acc = 0;
+    let sum = 0;
+    for (let j = Math.max(0, j0 - half + 1); j <= Math.min(s.length - 1, j0 + half); j++) {
+      const t = x - j;
+      const arg = Math.PI * fc * t;
+      const w = (arg === 0 ? 1 : Math.sin(arg) / arg) *
+        (0.5 + 0.5 * Math.cos((Math.PI * t) / half));
+      acc += s[j]! * w;
+      sum += w;
+    }
+    out[i] = Math.max(-32768, Math.min(32767, Math.round(sum ? acc / sum : 0)));
   }
   return out;
 }

@@ -45,6 +45,7 @@ import {
   WavSource,
 } from "@rtclite/app/net/media";
 import { readWav } from "@rtclite/std/ietf/rfc3551";
+import { Recognizer, textToSpeech } from "./speech.ts";
 import {
   formatHelp,
   parseCommand,
@@ -171,6 +172,20 @@ export const command = {
     tone: { value: "HZ", help: "play a tone (default silence)", group: MEDIA },
     file: { value: "F", help: "play a WAV file", group: MEDIA },
     "audio-loopback": { help: "send back the audio received", group: MEDIA },
+    textspeech: {
+      value: "TEXT",
+      help: "say TEXT (espeak-ng), resampled to the call's rate",
+      group: MEDIA,
+    },
+    recognize: {
+      help: "print what the far end says, as recognized (PocketSphinx)",
+      group: MEDIA,
+    },
+    grammar: {
+      value: "FILE",
+      help: "with --recognize: a JSGF grammar of what can be said (default: English)",
+      group: MEDIA,
+    },
     record: { value: "F", help: "write received audio to a WAV file", group: MEDIA },
     dtmf: { value: "DIGITS", help: "send DTMF digits after the call is answered", group: MEDIA },
   },
@@ -223,6 +238,12 @@ export interface CallerOptions {
   file?: string;
   /** Send back what is received. */
   loopback: boolean;
+  /** Text to say. */
+  textspeech?: string;
+  /** Recognize received speech. */
+  recognize: boolean;
+  /** JSGF grammar for recognition. */
+  grammar?: string;
   /** WAV file to record to. */
   record?: string;
   /** DTMF digits to send. */
@@ -307,11 +328,11 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
   for (const x of [tone, duration, count, timeout, interval, retry, after]) {
     if (typeof x === "string") return x;
   }
-  if (
-    [o.tone, o.file, o["audio-loopback"] || undefined].filter((x) => x !== undefined).length > 1
-  ) {
-    return "--tone, --file and --audio-loopback exclude each other";
+  const sources = [o.tone, o.file, o["audio-loopback"] || undefined, o.textspeech];
+  if (sources.filter((x) => x !== undefined).length > 1) {
+    return "--tone, --file, --audio-loopback and --textspeech exclude each other";
   }
+  if (o.grammar !== undefined && !o.recognize) return "--grammar needs --recognize";
   if (o.dtmf !== undefined && !/^[0-9*#A-Da-d]+$/.test(o.dtmf)) {
     return `--dtmf takes keys 0-9 * # A-D, got ${o.dtmf}`;
   }
@@ -377,6 +398,9 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
     ...(typeof tone === "number" ? { tone } : {}),
     ...(o.file !== undefined ? { file: o.file } : {}),
     loopback: o["audio-loopback"],
+    ...(o.textspeech !== undefined ? { textspeech: o.textspeech } : {}),
+    recognize: o.recognize,
+    ...(o.grammar !== undefined ? { grammar: o.grammar } : {}),
     ...(o.record !== undefined ? { record: o.record } : {}),
     ...(o.dtmf !== undefined ? { dtmf: o.dtmf } : {}),
     ...(typeof duration === "number" ? { duration } : {}),
@@ -526,13 +550,37 @@ function tee(sinks: AudioSink[]): AudioSink | undefined {
   };
 }
 
-/** The media options of one call: source, sink, formats. */
-async function media(o: CallerOptions): Promise<CallMediaOptions> {
+/**
+ * The media options of one call (source, sink, formats) and how long its source plays,
+ * in seconds, when it has an end.
+ */
+async function media(
+  o: CallerOptions,
+  print: (line: string) => void,
+): Promise<{ options: CallMediaOptions; seconds?: number }> {
   let source: AudioSource | undefined;
+  let seconds: number | undefined;
   const sinks: AudioSink[] = [];
   const sampleRate = o.sampleRate;
   if (o.tone !== undefined) source = new ToneSource(o.tone, { sampleRate });
-  if (o.file !== undefined) source = await WavSource.open(o.file, { sampleRate });
+  if (o.file !== undefined) {
+    const wav = readWav(await Deno.readFile(o.file));
+    source = new WavSource(wav, { sampleRate });
+    seconds = wav.samples.length / wav.channels / wav.sampleRate;
+  }
+  if (o.textspeech !== undefined) {
+    const speech = await textToSpeech(o.textspeech);
+    source = new WavSource(speech, { sampleRate });
+    // The far end's jitter buffer and recognizer get a moment after the last word.
+    seconds = speech.samples.length / speech.sampleRate + 1;
+  }
+  if (o.recognize) {
+    sinks.push(Recognizer.start({
+      sampleRate,
+      ...(o.grammar !== undefined ? { grammar: o.grammar } : {}),
+      onText: (text) => print(`recognized: ${text}`),
+    }));
+  }
   if (o.loopback) {
     const loop = new Loopback();
     source = loop;
@@ -540,18 +588,14 @@ async function media(o: CallerOptions): Promise<CallMediaOptions> {
   }
   if (o.record !== undefined) sinks.push(new WavSink(o.record, sampleRate));
   const sink = tee(sinks);
-  return {
+  const options: CallMediaOptions = {
     ...(source ? { source } : {}),
     ...(sink ? { sink } : {}),
     sampleRate,
     formats: [...o.codecs.map((c) => codecFormat(c, sampleRate)!), telephoneEvent(sampleRate)],
     ...(o.subject !== undefined ? { headers: [["Subject", o.subject]] } : {}),
   };
-}
-
-async function fileSeconds(path: string): Promise<number> {
-  const wav = readWav(await Deno.readFile(path));
-  return wav.samples.length / wav.channels / wav.sampleRate;
+  return { options, ...(seconds !== undefined ? { seconds } : {}) };
 }
 
 function follow(call: Call, print: (line: string) => void): void {
@@ -600,7 +644,8 @@ async function dial(
   signal?: AbortSignal,
 ): Promise<number> {
   print(`calling ${o.target}`);
-  const call = await client.call(o.target!, await media(o));
+  const { options, seconds } = await media(o, print);
+  const call = await client.call(o.target!, options);
   follow(call, print);
   const abort = () => call.hangup();
   signal?.addEventListener("abort", abort, { once: true });
@@ -613,8 +658,7 @@ async function dial(
   } finally {
     clearTimeout(timer);
   }
-  const seconds = o.file !== undefined ? await fileSeconds(o.file) : 5;
-  await converse(call, o, print, seconds, signal);
+  await converse(call, o, print, seconds ?? 5, signal);
   signal?.removeEventListener("abort", abort);
   return 0;
 }
@@ -653,7 +697,7 @@ async function listen(
         print(`rejected: ${o.autoRespond}`);
         await Promise.all([call.ended, acked]);
       } else {
-        const { headers: _, ...options } = await media(o);
+        const { headers: _, ...options } = (await media(o, print)).options;
         await call.accept(options);
         await converse(call, o, print, undefined, signal);
       }
