@@ -62,7 +62,7 @@ import {
   type SipTransport,
   UserAgent,
 } from "@rtclite/std/ietf/rfc3261";
-import { TcpTransport, UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
+import { TcpTransport, TlsTransport, UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
 import { parseUri } from "@rtclite/std/ietf/rfc2396";
 import { type LocalStream, type NegotiatedStream, OfferAnswer } from "@rtclite/std/ietf/rfc3264";
 import { formatSdp, getDirection, parseSdp } from "@rtclite/std/ietf/rfc4566";
@@ -748,8 +748,13 @@ export interface SipClientOptions {
   username?: string;
   /** Digest password, for registration and calls (RFC 3261 §22.2). */
   password?: string;
-  /** Transport, `udp` (default) or `tcp`. */
-  transport?: "udp" | "tcp";
+  /** Transport, `udp` (default), `tcp` or `tls` (RFC 3261 §26.2; needs `tls`). */
+  transport?: "udp" | "tcp" | "tls";
+  /**
+   * For `transport: "tls"`: this client's certificate chain and key (PEM), which it also
+   * listens with, and extra CA certificates to trust when connecting out.
+   */
+  tls?: { cert: string; key: string; caCerts?: string[] };
   /** Local address to bind SIP and RTP to (default `127.0.0.1`). */
   host?: string;
   /** Local SIP port (default 5060; 0 picks a free one). */
@@ -872,7 +877,12 @@ export class SipClient implements AsyncDisposable {
       throw new TypeError(`Cannot start the SIP client: ${options.aor} is not a SIP URI`);
     }
     const t = { host: options.host ?? "127.0.0.1", port: options.port ?? 5060 };
-    const transport: SipTransport = options.transport === "tcp"
+    if (options.transport === "tls" && !options.tls) {
+      throw new TypeError("Cannot start the SIP client: TLS needs a certificate and key (tls)");
+    }
+    const transport: SipTransport = options.transport === "tls"
+      ? await TlsTransport.listen({ ...t, ...options.tls! })
+      : options.transport === "tcp"
       ? await TcpTransport.listen(t)
       : await UdpTransport.listen(t);
     const advertised = options.advertisedHost ??

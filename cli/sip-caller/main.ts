@@ -70,7 +70,19 @@ export const command = {
       help: "local SIP address (default 127.0.0.1:5060 with --listen, else a free port)",
       group: NETWORK,
     },
-    transport: { value: "udp|tcp", help: "SIP transport (default udp)", group: NETWORK },
+    transport: { value: "udp|tcp|tls", help: "SIP transport (default udp)", group: NETWORK },
+    cert: {
+      value: "PEM",
+      help: "with --transport tls: certificate chain file (also listened with)",
+      group: NETWORK,
+    },
+    key: { value: "PEM", help: "with --transport tls: private key file", group: NETWORK },
+    ca: {
+      value: "PEM",
+      help: "with --transport tls: a CA certificate file to trust",
+      multiple: true,
+      group: NETWORK,
+    },
     tcp: { help: "same as --transport tcp", group: NETWORK },
     "int-ip": {
       value: "IP",
@@ -219,7 +231,9 @@ export interface CallerOptions {
   /** Address advertised in Via, Contact and SDP. */
   extIp?: string;
   /** Transport. */
-  transport: "udp" | "tcp";
+  transport: "udp" | "tcp" | "tls";
+  /** TLS certificate chain, key and CA files. */
+  tls?: { cert: string; key: string; ca: string[] };
   /** Status to answer incoming calls with (200 accepts). */
   autoRespond: number;
   /** Seconds to ring before answering. */
@@ -344,8 +358,11 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
     }
   }
   const transport = o.transport ?? (o.tcp ? "tcp" : "udp");
-  if (transport !== "udp" && transport !== "tcp") {
-    return `--transport takes udp or tcp, got ${transport}`;
+  if (transport !== "udp" && transport !== "tcp" && transport !== "tls") {
+    return `--transport takes udp, tcp or tls, got ${transport}`;
+  }
+  if (transport === "tls" && (o.cert === undefined || o.key === undefined)) {
+    return "--transport tls needs --cert and --key";
   }
   const sampleRate = Number(o.samplerate ?? 8000);
   if (sampleRate !== 8000 && sampleRate !== 16000) {
@@ -389,6 +406,7 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
     port,
     ...(o["ext-ip"] !== undefined ? { extIp: o["ext-ip"] } : {}),
     transport,
+    ...(transport === "tls" ? { tls: { cert: o.cert!, key: o.key!, ca: o.ca } } : {}),
     autoRespond,
     autoRespondAfter: typeof after === "number" ? after : 0,
     userAgent: o["user-agent"] ?? "rtclite-sip-caller",
@@ -443,6 +461,15 @@ export async function runCaller(
     host: o.host,
     port: o.port,
     transport: o.transport,
+    ...(o.tls
+      ? {
+        tls: {
+          cert: await Deno.readTextFile(o.tls.cert),
+          key: await Deno.readTextFile(o.tls.key),
+          caCerts: await Promise.all(o.tls.ca.map((f) => Deno.readTextFile(f))),
+        },
+      }
+      : {}),
     userAgent: o.userAgent,
     ...(o.extIp !== undefined ? { advertisedHost: o.extIp } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),

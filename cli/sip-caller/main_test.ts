@@ -4,7 +4,7 @@ import { SipServer } from "@rtclite/app/sip/server";
 import { SipClient } from "@rtclite/app/sip/client";
 import { ToneSource } from "@rtclite/app/net/media";
 import { readWav, writeWav } from "@rtclite/std/ietf/rfc3551";
-import { interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
+import { interopTest, run, selfSignedCert, startPeer, withTimeout } from "@rtclite/testing";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import fc from "fast-check";
 
@@ -88,7 +88,7 @@ Deno.test("parseCallerArgs() reads the caller's and the listener's options", asy
     );
     equal(
       parseCallerArgs(["--transport", "sctp", "sip:x"]),
-      "--transport takes udp or tcp, got sctp",
+      "--transport takes udp, tcp or tls, got sctp",
     );
     equal(
       parseCallerArgs(["--codecs", "pcmu,opus", "sip:x"]),
@@ -169,7 +169,7 @@ Deno.test("parseCallerArgs() reads the network, SIP and media options; --help li
   equal(parsed(["-m", "hi", "sip:x@y"]).message, "hi");
   const groups = [...USAGE.matchAll(/^(\w+ )?[Oo]ptions:$/gm)].map((m) => m[0]);
   deepEqual(groups, ["Options:", "Network options:", "SIP options:", "Media options:"]);
-  match(USAGE, /Network options:\n(?: +-.*\n)*? +--transport udp\|tcp /);
+  match(USAGE, /Network options:\n(?: +-.*\n)*? +--transport udp\|tcp\|tls /);
   match(USAGE, /Media options:\n(?: +-.*\n)*? +--codecs LIST /);
 });
 
@@ -648,6 +648,55 @@ interopTest(
       // Measured on this machine: all four with an "oh" inserted at the end, and under load
       // three of four ("oh two three four oh").
       ok(correct >= 3, `recognized only ${correct} of 4: ${heard.join(" ")}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  { timeout: 60_000 },
+);
+
+interopTest(
+  "--transport tls: a call over TLS between two callers (RFC 3261 §26.2), the certificate checked",
+  [{ bin: "openssl", apt: "openssl" }],
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await selfSignedCert(dir);
+      const tls = ["--transport", "tls", "--cert", `${dir}/cert.pem`, "--key", `${dir}/key.pem`];
+      const l = listener([...tls, "--local", "127.0.0.1:15165"]);
+      await l.listening;
+      ok(l.lines[0]!.endsWith(";transport=tls"), l.lines[0]);
+      const target = "sip:b@127.0.0.1:15165;transport=tls";
+      const c = await caller([
+        ...tls,
+        "--ca",
+        `${dir}/cert.pem`,
+        "--local",
+        "127.0.0.1:15166",
+        "--duration",
+        "0.3",
+        target,
+      ]);
+      equal(c.code, 0, c.text);
+      match(c.text, /\nanswered: PCMU with /);
+      equal(await withTimeout(l.done, 5000, "listener exit"), 0);
+      // Without the CA, the listener's self-signed certificate is refused.
+      const l2 = listener([...tls, "--local", "127.0.0.1:15165"]);
+      await l2.listening;
+      const untrusted = await caller([
+        ...tls,
+        "--local",
+        "127.0.0.1:15167",
+        "--timeout",
+        "5",
+        target,
+      ]);
+      equal(untrusted.code, 1, untrusted.text);
+      // The handshake failed: the transport error is a 503 (RFC 3261 §8.1.3.1), no INVITE came.
+      match(untrusted.text, /failed: Cannot call .*: 503 Service Unavailable/);
+      ok(!l2.lines.some((x) => x.startsWith("incoming")), l2.lines.join("\n"));
+      l2.stop.abort();
+      await withTimeout(l2.done, 5000, "listener exit");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
