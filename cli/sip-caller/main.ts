@@ -444,13 +444,17 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * @param o Parsed options.
  * @param print Receives each progress line (default `console.log`).
  * @param signal Stops the run (hang up, unregister, close) when aborted.
+ * @param input Typed lines (standard input) during a call: keys `0-9*#A-D` alone are sent as
+ * DTMF, other lines as instant messages in the call.
  * @returns The exit status: 0 when every call completed, 1 when one failed.
  */
 export async function runCaller(
   o: CallerOptions,
   print: (line: string) => void = (l) => console.log(l),
   signal?: AbortSignal,
+  input?: ReadableStream<Uint8Array>,
 ): Promise<number> {
+  const typed = new Typed(input);
   const proxy = o.proxy ?? o.registrar;
   const acks = new AckWatch();
   const options: SipClientOptions = {
@@ -494,13 +498,45 @@ export async function runCaller(
       return 0;
     }
     return o.listen
-      ? await listen(client, o, print, acks, signal)
-      : await dial(client, o, print, signal);
+      ? await listen(client, o, print, acks, typed, signal)
+      : await dial(client, o, print, typed, signal);
   } catch (e) {
     print(`failed: ${e instanceof Error ? e.message : e}`);
     return 1;
   } finally {
+    typed.close();
     await client.close();
+  }
+}
+
+/** Lines typed on standard input, handed one at a time to the call in progress. */
+class Typed {
+  #handler: ((line: string) => Promise<void>) | undefined;
+  #reader: ReadableStreamDefaultReader<string> | undefined;
+  constructor(input?: ReadableStream<Uint8Array>) {
+    if (!input) return;
+    this.#reader = input.pipeThrough(new TextDecoderStream()).getReader();
+    (async () => {
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await this.#reader!.read();
+        if (done) return;
+        buffer += value;
+        let nl;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          if (line) await this.#handler?.(line);
+        }
+      }
+    })().catch(() => {});
+  }
+  /** Sends the next lines to `handler` (none: they are dropped). */
+  to(handler: ((line: string) => Promise<void>) | undefined): void {
+    this.#handler = handler;
+  }
+  close(): void {
+    this.#reader?.cancel().catch(() => {});
   }
 }
 
@@ -639,10 +675,24 @@ async function converse(
   call: Call,
   o: CallerOptions,
   print: (line: string) => void,
+  typed: Typed,
   defaultSeconds: number | undefined,
   signal?: AbortSignal,
 ): Promise<void> {
   const start = Date.now();
+  typed.to(async (line) => {
+    try {
+      if (/^[0-9*#A-Da-d]+$/.test(line)) {
+        await call.sendDtmf(line);
+        print(`sent DTMF ${line}`);
+      } else {
+        print(`message sent (${await call.message(line)})`);
+      }
+    } catch (e) {
+      print(`cannot send ${line}: ${e instanceof Error ? e.message : e}`);
+    }
+  });
+  call.ended.finally(() => typed.to(undefined));
   if (o.dtmf) {
     await call.sendDtmf(o.dtmf);
     print(`sent DTMF ${o.dtmf}`);
@@ -668,6 +718,7 @@ async function dial(
   client: SipClient,
   o: CallerOptions,
   print: (line: string) => void,
+  typed: Typed,
   signal?: AbortSignal,
 ): Promise<number> {
   print(`calling ${o.target}`);
@@ -685,7 +736,7 @@ async function dial(
   } finally {
     clearTimeout(timer);
   }
-  await converse(call, o, print, seconds ?? 5, signal);
+  await converse(call, o, print, typed, seconds ?? 5, signal);
   signal?.removeEventListener("abort", abort);
   return 0;
 }
@@ -695,6 +746,7 @@ async function listen(
   o: CallerOptions,
   print: (line: string) => void,
   acks: AckWatch,
+  typed: Typed,
   signal?: AbortSignal,
 ): Promise<number> {
   print(`listening on ${client.contact}`);
@@ -726,7 +778,7 @@ async function listen(
       } else {
         const { headers: _, ...options } = (await media(o, print)).options;
         await call.accept(options);
-        await converse(call, o, print, undefined, signal);
+        await converse(call, o, print, typed, undefined, signal);
       }
     } catch (e) {
       print(`failed: ${e instanceof Error ? e.message : e}`);
@@ -751,7 +803,7 @@ if (import.meta.main) {
       const onSignal = () => stop.abort();
       Deno.addSignalListener("SIGINT", onSignal);
       Deno.addSignalListener("SIGTERM", onSignal);
-      return await runCaller(o, undefined, stop.signal);
+      return await runCaller(o, undefined, stop.signal, Deno.stdin.readable);
     }, "warning"),
   );
 }

@@ -703,3 +703,30 @@ interopTest(
   },
   { timeout: 60_000 },
 );
+
+Deno.test("typed lines in a call: digits go as DTMF, other lines as messages in the call", async () => {
+  const l = listener(["--local", "127.0.0.1:15168"]);
+  await l.listening;
+  await using c = startPeer(Deno.execPath(), [
+    "run",
+    "-A",
+    MAIN,
+    "--local",
+    "127.0.0.1:15169",
+    "--duration",
+    "4",
+    "sip:b@127.0.0.1:15168",
+  ], { stdin: "piped" });
+  await c.waitFor("answered: ", 20_000);
+  const stdin = c.child.stdin.getWriter();
+  await stdin.write(new TextEncoder().encode("39\nsee you at noon\n"));
+  await c.waitFor("message sent (200)", 10_000);
+  await stdin.close();
+  const status = await withTimeout(c.child.status, 15_000, "caller exit");
+  equal(status.code, 0, c.output());
+  match(c.output(), /\nsent DTMF 39\n/);
+  equal(await withTimeout(l.done, 5000, "listener exit"), 0);
+  const heard = l.lines.join("\n");
+  match(heard, /received DTMF 3\nreceived DTMF 9/);
+  match(heard, /message from sip:caller@127\.0\.0\.1: see you at noon/);
+});
