@@ -63,6 +63,7 @@ import {
   UserAgent,
 } from "@rtclite/std/ietf/rfc3261";
 import { TcpTransport, TlsTransport, UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
+import { WsTransport } from "@rtclite/std/ietf/rfc3261/ws_transport";
 import { parseUri } from "@rtclite/std/ietf/rfc2396";
 import { type LocalStream, type NegotiatedStream, OfferAnswer } from "@rtclite/std/ietf/rfc3264";
 import { formatSdp, getDirection, parseSdp } from "@rtclite/std/ietf/rfc4566";
@@ -748,10 +749,13 @@ export interface SipClientOptions {
   username?: string;
   /** Digest password, for registration and calls (RFC 3261 §22.2). */
   password?: string;
-  /** Transport, `udp` (default), `tcp` or `tls` (RFC 3261 §26.2; needs `tls`). */
-  transport?: "udp" | "tcp" | "tls";
   /**
-   * For `transport: "tls"`: this client's certificate chain and key (PEM), which it also
+   * Transport: `udp` (default), `tcp`, `tls` (RFC 3261 §26.2; needs `tls`), or WebSocket
+   * (RFC 7118) `ws` or `wss` (needs `tls`).
+   */
+  transport?: "udp" | "tcp" | "tls" | "ws" | "wss";
+  /**
+   * For `tls` and `wss`: this client's certificate chain and key (PEM), which it also
    * listens with, and extra CA certificates to trust when connecting out.
    */
   tls?: { cert: string; key: string; caCerts?: string[] };
@@ -877,11 +881,18 @@ export class SipClient implements AsyncDisposable {
       throw new TypeError(`Cannot start the SIP client: ${options.aor} is not a SIP URI`);
     }
     const t = { host: options.host ?? "127.0.0.1", port: options.port ?? 5060 };
-    if (options.transport === "tls" && !options.tls) {
-      throw new TypeError("Cannot start the SIP client: TLS needs a certificate and key (tls)");
+    const secure = options.transport === "tls" || options.transport === "wss";
+    if (secure && !options.tls) {
+      throw new TypeError(
+        `Cannot start the SIP client: ${options.transport} needs a certificate and key (tls)`,
+      );
     }
     const transport: SipTransport = options.transport === "tls"
       ? await TlsTransport.listen({ ...t, ...options.tls! })
+      : options.transport === "wss"
+      ? await WsTransport.listen({ ...t, ...options.tls! })
+      : options.transport === "ws"
+      ? await WsTransport.listen(t)
       : options.transport === "tcp"
       ? await TcpTransport.listen(t)
       : await UdpTransport.listen(t);

@@ -70,16 +70,20 @@ export const command = {
       help: "local SIP address (default 127.0.0.1:5060 with --listen, else a free port)",
       group: NETWORK,
     },
-    transport: { value: "udp|tcp|tls", help: "SIP transport (default udp)", group: NETWORK },
-    cert: {
-      value: "PEM",
-      help: "with --transport tls: certificate chain file (also listened with)",
+    transport: {
+      value: "udp|tcp|tls|ws|wss",
+      help: "SIP transport (default udp); ws and wss are SIP over WebSocket (RFC 7118)",
       group: NETWORK,
     },
-    key: { value: "PEM", help: "with --transport tls: private key file", group: NETWORK },
+    cert: {
+      value: "PEM",
+      help: "with --transport tls or wss: certificate chain file (also listened with)",
+      group: NETWORK,
+    },
+    key: { value: "PEM", help: "with --transport tls or wss: private key file", group: NETWORK },
     ca: {
       value: "PEM",
-      help: "with --transport tls: a CA certificate file to trust",
+      help: "with --transport tls or wss: a CA certificate file to trust",
       multiple: true,
       group: NETWORK,
     },
@@ -231,7 +235,7 @@ export interface CallerOptions {
   /** Address advertised in Via, Contact and SDP. */
   extIp?: string;
   /** Transport. */
-  transport: "udp" | "tcp" | "tls";
+  transport: "udp" | "tcp" | "tls" | "ws" | "wss";
   /** TLS certificate chain, key and CA files. */
   tls?: { cert: string; key: string; ca: string[] };
   /** Status to answer incoming calls with (200 accepts). */
@@ -358,11 +362,12 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
     }
   }
   const transport = o.transport ?? (o.tcp ? "tcp" : "udp");
-  if (transport !== "udp" && transport !== "tcp" && transport !== "tls") {
-    return `--transport takes udp, tcp or tls, got ${transport}`;
+  if (!["udp", "tcp", "tls", "ws", "wss"].includes(transport)) {
+    return `--transport takes udp, tcp, tls, ws or wss, got ${transport}`;
   }
-  if (transport === "tls" && (o.cert === undefined || o.key === undefined)) {
-    return "--transport tls needs --cert and --key";
+  const secure = transport === "tls" || transport === "wss";
+  if (secure && (o.cert === undefined || o.key === undefined)) {
+    return `--transport ${transport} needs --cert and --key`;
   }
   const sampleRate = Number(o.samplerate ?? 8000);
   if (sampleRate !== 8000 && sampleRate !== 16000) {
@@ -405,8 +410,8 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
     host,
     port,
     ...(o["ext-ip"] !== undefined ? { extIp: o["ext-ip"] } : {}),
-    transport,
-    ...(transport === "tls" ? { tls: { cert: o.cert!, key: o.key!, ca: o.ca } } : {}),
+    transport: transport as CallerOptions["transport"],
+    ...(secure ? { tls: { cert: o.cert!, key: o.key!, ca: o.ca } } : {}),
     autoRespond,
     autoRespondAfter: typeof after === "number" ? after : 0,
     userAgent: o["user-agent"] ?? "rtclite-sip-caller",

@@ -88,7 +88,7 @@ Deno.test("parseCallerArgs() reads the caller's and the listener's options", asy
     );
     equal(
       parseCallerArgs(["--transport", "sctp", "sip:x"]),
-      "--transport takes udp, tcp or tls, got sctp",
+      "--transport takes udp, tcp, tls, ws or wss, got sctp",
     );
     equal(
       parseCallerArgs(["--codecs", "pcmu,opus", "sip:x"]),
@@ -169,7 +169,7 @@ Deno.test("parseCallerArgs() reads the network, SIP and media options; --help li
   equal(parsed(["-m", "hi", "sip:x@y"]).message, "hi");
   const groups = [...USAGE.matchAll(/^(\w+ )?[Oo]ptions:$/gm)].map((m) => m[0]);
   deepEqual(groups, ["Options:", "Network options:", "SIP options:", "Media options:"]);
-  match(USAGE, /Network options:\n(?: +-.*\n)*? +--transport udp\|tcp\|tls /);
+  match(USAGE, /Network options:\n(?: +-.*\n)*? +--transport udp\|tcp\|tls\|ws\|wss /);
   match(USAGE, /Media options:\n(?: +-.*\n)*? +--codecs LIST /);
 });
 
@@ -730,3 +730,42 @@ Deno.test("typed lines in a call: digits go as DTMF, other lines as messages in 
   match(heard, /received DTMF 3\nreceived DTMF 9/);
   match(heard, /message from sip:caller@127\.0\.0\.1: see you at noon/);
 });
+
+interopTest(
+  "--transport ws and wss: calls over SIP over WebSocket (RFC 7118) between two callers",
+  [{ bin: "openssl", apt: "openssl" }],
+  async (t) => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await selfSignedCert(dir);
+      const pem = ["--cert", `${dir}/cert.pem`, "--key", `${dir}/key.pem`];
+      for (const [transport, extra] of [["ws", []], ["wss", pem]] as const) {
+        await t.step(transport, async () => {
+          const l = listener(["--transport", transport, ...extra, "--local", "127.0.0.1:15165"]);
+          await l.listening;
+          ok(l.lines[0]!.endsWith(`;transport=${transport}`), l.lines[0]);
+          const c = await caller([
+            "--transport",
+            transport,
+            ...extra,
+            ...(transport === "wss" ? ["--ca", `${dir}/cert.pem`] : []),
+            "--local",
+            "127.0.0.1:15166",
+            "--dtmf",
+            "5",
+            "--duration",
+            "0.5",
+            `sip:b@127.0.0.1:15165;transport=${transport}`,
+          ]);
+          equal(c.code, 0, c.text);
+          match(c.text, /\nanswered: PCMU with /);
+          equal(await withTimeout(l.done, 5000, "listener exit"), 0);
+          ok(l.lines.includes("received DTMF 5"), l.lines.join("\n"));
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  { timeout: 60_000 },
+);
