@@ -46,6 +46,7 @@ import {
 } from "@rtclite/app/net/media";
 import { readWav } from "@rtclite/std/ietf/rfc3551";
 import { Recognizer, textToSpeech } from "./speech.ts";
+import { Microphone, Speaker } from "./sound.ts";
 import {
   formatHelp,
   parseCommand,
@@ -187,6 +188,16 @@ export const command = {
     },
     tone: { value: "HZ", help: "play a tone (default silence)", group: MEDIA },
     file: { value: "F", help: "play a WAV file", group: MEDIA },
+    mic: {
+      value: "DEVICE",
+      help: "send the sound card's input: an ALSA capture device (default, plughw:1) via arecord",
+      group: MEDIA,
+    },
+    speaker: {
+      value: "DEVICE",
+      help: "play what is received on an ALSA playback device (default, ...) via aplay",
+      group: MEDIA,
+    },
     "audio-loopback": { help: "send back the audio received", group: MEDIA },
     textspeech: {
       value: "TEXT",
@@ -256,6 +267,10 @@ export interface CallerOptions {
   file?: string;
   /** Send back what is received. */
   loopback: boolean;
+  /** ALSA capture device. */
+  mic?: string;
+  /** ALSA playback device. */
+  speaker?: string;
   /** Text to say. */
   textspeech?: string;
   /** Recognize received speech. */
@@ -346,9 +361,9 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
   for (const x of [tone, duration, count, timeout, interval, retry, after]) {
     if (typeof x === "string") return x;
   }
-  const sources = [o.tone, o.file, o["audio-loopback"] || undefined, o.textspeech];
+  const sources = [o.tone, o.file, o["audio-loopback"] || undefined, o.textspeech, o.mic];
   if (sources.filter((x) => x !== undefined).length > 1) {
-    return "--tone, --file, --audio-loopback and --textspeech exclude each other";
+    return "--tone, --file, --audio-loopback, --textspeech and --mic exclude each other";
   }
   if (o.grammar !== undefined && !o.recognize) return "--grammar needs --recognize";
   if (o.dtmf !== undefined && !/^[0-9*#A-Da-d]+$/.test(o.dtmf)) {
@@ -421,6 +436,8 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
     ...(typeof tone === "number" ? { tone } : {}),
     ...(o.file !== undefined ? { file: o.file } : {}),
     loopback: o["audio-loopback"],
+    ...(o.mic !== undefined ? { mic: o.mic } : {}),
+    ...(o.speaker !== undefined ? { speaker: o.speaker } : {}),
     ...(o.textspeech !== undefined ? { textspeech: o.textspeech } : {}),
     recognize: o.recognize,
     ...(o.grammar !== undefined ? { grammar: o.grammar } : {}),
@@ -649,6 +666,13 @@ async function media(
       onText: (text) => print(`recognized: ${text}`),
     }));
   }
+  if (o.mic !== undefined) {
+    const mic = new Microphone(o.mic, sampleRate);
+    source = mic;
+    // Capture stops with the call's media, which closes its sinks.
+    sinks.push({ write() {}, close: () => mic.close() });
+  }
+  if (o.speaker !== undefined) sinks.push(new Speaker(o.speaker, sampleRate));
   if (o.loopback) {
     const loop = new Loopback();
     source = loop;

@@ -84,7 +84,7 @@ Deno.test("parseCallerArgs() reads the caller's and the listener's options", asy
     equal(parseCallerArgs([]), "Missing the target to call (or --listen)");
     equal(
       parseCallerArgs(["--tone", "1", "--file", "f", "sip:x"]),
-      "--tone, --file, --audio-loopback and --textspeech exclude each other",
+      "--tone, --file, --audio-loopback, --textspeech and --mic exclude each other",
     );
     equal(
       parseCallerArgs(["--transport", "sctp", "sip:x"]),
@@ -763,6 +763,63 @@ interopTest(
           ok(l.lines.includes("received DTMF 5"), l.lines.join("\n"));
         });
       }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  { timeout: 60_000 },
+);
+
+interopTest(
+  "--mic and --speaker: one caller's ALSA capture reaches the other's ALSA playback (file devices)",
+  [{ bin: "arecord", apt: "alsa-utils" }, { bin: "aplay", apt: "alsa-utils" }],
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // 2 s of 600 Hz as the microphone's input; the speaker writes what it plays to a file.
+      const tone = new Int16Array(16000);
+      for (let i = 0; i < tone.length; i++) {
+        tone[i] = Math.round(8000 * Math.sin((2 * Math.PI * 600 * i) / 8000));
+      }
+      await Deno.writeFile(`${dir}/in.raw`, new Uint8Array(tone.buffer));
+      await Deno.writeTextFile(
+        `${dir}/.asoundrc`,
+        `pcm.testmic { type file slave.pcm "null" file "/dev/null" infile "${dir}/in.raw" format "raw" }\n` +
+          `pcm.testspeaker { type file slave.pcm "null" file "${dir}/out.raw" format "raw" }\n`,
+      );
+      const env = { HOME: dir }; // ALSA reads ~/.asoundrc
+      await using l = startPeer(Deno.execPath(), [
+        "run",
+        "-A",
+        MAIN,
+        "-l",
+        "--local",
+        "127.0.0.1:15163",
+        "--speaker",
+        "testspeaker",
+      ], { env });
+      await l.waitFor("listening on", 20_000);
+      const c = await run(Deno.execPath(), [
+        "run",
+        "-A",
+        MAIN,
+        "--local",
+        "127.0.0.1:15164",
+        "--mic",
+        "testmic",
+        "--duration",
+        "1.5",
+        "sip:b@127.0.0.1:15163",
+      ], { env, timeout: 30_000 });
+      equal(c.code, 0, c.stdout + c.stderr);
+      const status = await withTimeout(l.child.status, 10_000, "listener exit");
+      equal(status.code, 0, l.output());
+      const bytes = await Deno.readFile(`${dir}/out.raw`);
+      const played = new Int16Array(bytes.buffer, 0, bytes.length >> 1);
+      ok(played.length > 8000, `${played.length} samples played`);
+      const tail = played.subarray(played.length - 4000);
+      const p600 = goertzel(tail, 600);
+      ok(p600 > 50 * goertzel(tail, 440) && p600 > 50 * goertzel(tail, 1000), "no 600 Hz played");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
