@@ -787,7 +787,11 @@ interopTest(
         `pcm.testmic { type file slave.pcm "null" file "/dev/null" infile "${dir}/in.raw" format "raw" }\n` +
           `pcm.testspeaker { type file slave.pcm "null" file "${dir}/out.raw" format "raw" }\n`,
       );
-      const env = { HOME: dir }; // ALSA reads ~/.asoundrc
+      // ALSA reads ~/.asoundrc; Deno keeps its cache where it was (it follows HOME otherwise).
+      const denoDir = JSON.parse(
+        (await run(Deno.execPath(), ["info", "--json"], { stdout: "piped" })).stdout,
+      ).denoDir as string;
+      const env = { HOME: dir, DENO_DIR: denoDir };
       await using l = startPeer(Deno.execPath(), [
         "run",
         "-A",
