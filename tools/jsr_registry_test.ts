@@ -134,7 +134,11 @@ Deno.test("readWorkspace() lays out every member as deno publish would upload it
     }
   }
   const caller = packages.at(-1)!;
-  deepEqual([...caller.files.keys()].filter((f) => f.endsWith(".ts")), ["/main.ts", "/speech.ts"]);
+  deepEqual([...caller.files.keys()].filter((f) => f.endsWith(".ts")), [
+    "/main.ts",
+    "/sound.ts",
+    "/speech.ts",
+  ]);
   match(
     dec.decode(caller.files.get("/main.ts")),
     /from "jsr:@rtclite\/app@\^0\.1\.0\/sip\/client"/,

@@ -2,15 +2,26 @@
 /**
  * Command-line SIP caller and call listener (`deno run -A jsr:@rtclite/sip-caller`).
  *
- * It places one call (or waits for calls with `--listen`), plays a tone or a
- * WAV file, records what it hears, sends DTMF digits, and prints one line
- * per step of the call. Built on `@rtclite/app/sip/client`.
+ * It places one call (or waits for calls with `--listen`, answering or
+ * rejecting them with `--auto-respond`), registers first when asked, sends an
+ * instant message with `--send`, and prints one line per step of the call.
+ * Audio: a tone, a WAV file, speech from text (`--textspeech`, espeak-ng),
+ * the sound card (`--mic`, `--speaker`, ALSA), or the received audio sent back
+ * (`--audio-loopback`); it records what it hears (`--record`) and prints what
+ * the far end says (`--recognize`, PocketSphinx). G.711 or L16 at 8 kHz, or
+ * wideband L16 at 16 kHz (`--samplerate 16000`); SIP over UDP, TCP, TLS, WS or
+ * WSS. Lines typed during a call are sent: keys as DTMF, other text as
+ * messages. Built on `@rtclite/app/sip/client`; `--help` lists the options by
+ * group (network, SIP, media).
  *
  * ```sh
  * # terminal 1: answer one call on 127.0.0.1:5062 and record it
  * deno run -A jsr:@rtclite/sip-caller -l --local 127.0.0.1:5062 --record heard.wav
  * # terminal 2: call it with a 440 Hz tone for 3 seconds and press 1 2 3
  * deno run -A jsr:@rtclite/sip-caller --tone 440 --dtmf 123 --duration 3 sip:bob@127.0.0.1:5062
+ * # speech both ways, wideband: one side speaks, the other prints what it recognizes
+ * deno run -A jsr:@rtclite/sip-caller -l --local 127.0.0.1:5062 --samplerate 16000 --recognize
+ * deno run -A jsr:@rtclite/sip-caller --samplerate 16000 --textspeech "one two three four" sip:bob@127.0.0.1:5062
  * ```
  *
  * Exit status: 0 when a call was completed (answered, then ended), 1 when a
