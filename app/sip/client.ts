@@ -785,6 +785,11 @@ export interface SipClientOptions {
   messageTypes?: string[];
   /** Largest MESSAGE body accepted, in bytes (default 65536; larger ones get 413). */
   maxMessageSize?: number;
+  /**
+   * End the start line and header lines with a bare LF instead of CRLF, for peers that need
+   * it (RFC 3261 §7 asks for CRLF; §7.5 asks receivers to be lenient). The body is unchanged.
+   */
+  useLf?: boolean;
   /** Receives every SIP message sent or received, as text (for tracing). */
   trace?: (direction: "sent" | "received", text: string, host: string, port: number) => void;
 }
@@ -902,6 +907,7 @@ export class SipClient implements AsyncDisposable {
       transports: [transport],
       ...(advertised !== undefined ? { advertisedHost: advertised } : {}),
     });
+    if (options.useLf) useLf(transport);
     if (options.trace) traceTransport(transport, options.trace);
     const inFlight = trackSends(transport);
     const ua = new UserAgent({
@@ -1269,6 +1275,26 @@ function checkTarget(target: string, what: string): void {
     ok = u.scheme === "sip" || u.scheme === "sips";
   } catch { /* not a URI */ }
   if (!ok) throw new TypeError(`Cannot ${what} ${target}: not a sip: or sips: URI`);
+}
+
+/** Rewrites the CRLFs of each outgoing message's start line and headers as LF. */
+function useLf(t: SipTransport): void {
+  const send = t.send.bind(t);
+  t.send = (bytes, host, port, connection) => {
+    let end = -1;
+    for (let i = 0; i + 3 < bytes.length; i++) {
+      if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
+        end = i + 4;
+        break;
+      }
+    }
+    if (end < 0) return send(bytes, host, port, connection);
+    const head = bytes.subarray(0, end).filter((b) => b !== 13);
+    const out = new Uint8Array(head.length + bytes.length - end);
+    out.set(head);
+    out.set(bytes.subarray(end), head.length);
+    return send(out, host, port, connection);
+  };
 }
 
 /** Keeps the sends of `t` that have not completed, so that closing can wait for them. */

@@ -177,6 +177,7 @@ export const command = {
       group: SIP,
     },
     subject: { value: "TEXT", help: "Subject header of the INVITE", group: SIP },
+    "use-lf": { help: "end SIP header lines with LF instead of CRLF", group: SIP },
     timeout: {
       value: "SECONDS",
       help: "give up when not answered in time (default 30)",
@@ -268,6 +269,8 @@ export interface CallerOptions {
   userAgent: string;
   /** Subject of the INVITE. */
   subject?: string;
+  /** LF line ends in SIP headers. */
+  useLf: boolean;
   /** Codecs in preference order (lowercase). */
   codecs: string[];
   /** Audio sample rate. */
@@ -442,6 +445,7 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
     autoRespondAfter: typeof after === "number" ? after : 0,
     userAgent: o["user-agent"] ?? "rtclite-sip-caller",
     ...(o.subject !== undefined ? { subject: o.subject } : {}),
+    useLf: o["use-lf"],
     codecs,
     sampleRate,
     ...(typeof tone === "number" ? { tone } : {}),
@@ -508,6 +512,7 @@ export async function runCaller(
       }
       : {}),
     userAgent: o.userAgent,
+    ...(o.useLf ? { useLf: true } : {}),
     ...(o.extIp !== undefined ? { advertisedHost: o.extIp } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
     ...(o.registrar !== undefined ? { registrar: o.registrar } : {}),

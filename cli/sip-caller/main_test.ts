@@ -7,6 +7,7 @@ import { readWav, writeWav } from "@rtclite/std/ietf/rfc3551";
 import { interopTest, run, selfSignedCert, startPeer, withTimeout } from "@rtclite/testing";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import fc from "fast-check";
+import dgram from "node:dgram";
 
 // Ports of this file: 15130-15139, 15150-15169.
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,6 +62,7 @@ Deno.test("parseCallerArgs() reads the caller's and the listener's options", asy
       userAgent: "rtclite-sip-caller",
       codecs: ["pcmu", "pcma"],
       sampleRate: 8000,
+      useLf: false,
       loopback: false,
       recognize: false,
       file: "a.wav",
@@ -830,3 +832,39 @@ interopTest(
   },
   { timeout: 60_000 },
 );
+
+Deno.test("--use-lf: header lines end with LF on the wire, the body is unchanged; a listener still answers", async () => {
+  const sock = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => sock.bind(15163, "127.0.0.1", resolve));
+  const got = new Promise<string>((resolve) =>
+    sock.once("message", (m: Uint8Array) => resolve(new TextDecoder().decode(m)))
+  );
+  const failing = caller([
+    "--use-lf",
+    "--local",
+    "127.0.0.1:15164",
+    "--timeout",
+    "1",
+    "sip:b@127.0.0.1:15163",
+  ]);
+  const invite = await withTimeout(got, 5000, "the INVITE");
+  sock.close();
+  equal((await failing).code, 1);
+  const [head, body] = invite.split("\n\n");
+  ok(head!.startsWith("INVITE sip:b@127.0.0.1:15163 SIP/2.0\nVia: "), head);
+  ok(!head!.includes("\r"), head);
+  match(body!, /^v=0\r\n/);
+  equal(Number(/\nContent-Length: (\d+)/.exec(head!)?.[1]), new TextEncoder().encode(body).length);
+  const l = listener(["--local", "127.0.0.1:15163"]);
+  await l.listening;
+  const c = await caller([
+    "--use-lf",
+    "--local",
+    "127.0.0.1:15164",
+    "--duration",
+    "0.3",
+    "sip:b@127.0.0.1:15163",
+  ]);
+  equal(c.code, 0, c.text);
+  equal(await withTimeout(l.done, 5000, "listener exit"), 0);
+});
