@@ -225,6 +225,11 @@ export interface CallMediaOptions {
    * this rate, e.g. L16/16000 and telephone-event/16000.
    */
   sampleRate?: number;
+  /**
+   * Direction of the audio stream offered or answered (default `sendrecv`); `inactive` sets
+   * up the call without audio flowing either way (RFC 3264 §5.1).
+   */
+  direction?: "sendrecv" | "sendonly" | "recvonly" | "inactive";
   /** Extra headers of an outgoing INVITE, e.g. `[["Subject", "Lunch"]]`. */
   headers?: readonly [string, string][];
 }
@@ -274,6 +279,7 @@ export class Call {
   #remoteHeld = false;
   #held = false;
   #stream: NegotiatedStream | undefined;
+  #direction: NonNullable<CallMediaOptions["direction"]> = "sendrecv";
 
   /** @internal */
   constructor(
@@ -367,7 +373,7 @@ export class Call {
   async _dial(target: string, options: CallMediaOptions, ua: UserAgent): Promise<void> {
     this.#media = await this.#openMedia(options);
     // @implements RFC3264 §5
-    const offer = formatSdp(this.#oa.createOffer([this.#media.localStream]));
+    const offer = formatSdp(this.#oa.createOffer(this.#localStreams()));
     ua.invite(target, offer, (core) => {
       // The INVITE is not sent yet: the extra headers go in before it is.
       for (const [name, value] of options.headers ?? []) core.invite.add(name, value);
@@ -625,7 +631,10 @@ export class Call {
   /** The streams to offer or answer with: sendonly while this side holds. */
   #localStreams(hold = this.#held): LocalStream[] {
     const s = this.#media!.localStream;
-    return [hold ? { ...s, direction: "sendonly" } : s];
+    const base = this.#direction;
+    // @implements RFC3264 §8.4 ¶2
+    const held = base === "sendrecv" ? "sendonly" : base === "recvonly" ? "inactive" : base;
+    return [{ ...s, direction: hold ? held : base }];
   }
 
   /**
@@ -674,6 +683,7 @@ export class Call {
   // --- plumbing ---
 
   async #openMedia(options: CallMediaOptions): Promise<MediaSession> {
+    this.#direction = options.direction ?? "sendrecv";
     return await MediaSession.open({
       host: this.#client._mediaBindHost,
       ...(options.formats !== undefined ? { formats: options.formats } : {}),

@@ -210,6 +210,10 @@ export const command = {
       help: "play what is received on an ALSA playback device (default, ...) via aplay",
       group: MEDIA,
     },
+    "no-audio": {
+      help: "set the call up with its audio stream inactive: no RTP either way",
+      group: MEDIA,
+    },
     "audio-loopback": { help: "send back the audio received", group: MEDIA },
     textspeech: {
       value: "TEXT",
@@ -281,6 +285,8 @@ export interface CallerOptions {
   file?: string;
   /** Send back what is received. */
   loopback: boolean;
+  /** Audio stream inactive. */
+  noAudio: boolean;
   /** ALSA capture device. */
   mic?: string;
   /** ALSA playback device. */
@@ -451,6 +457,7 @@ function callerOptions(v: ParsedCommand<typeof command.options>): CallerOptions 
     ...(typeof tone === "number" ? { tone } : {}),
     ...(o.file !== undefined ? { file: o.file } : {}),
     loopback: o["audio-loopback"],
+    noAudio: o["no-audio"],
     ...(o.mic !== undefined ? { mic: o.mic } : {}),
     ...(o.speaker !== undefined ? { speaker: o.speaker } : {}),
     ...(o.textspeech !== undefined ? { textspeech: o.textspeech } : {}),
@@ -700,6 +707,7 @@ async function media(
     ...(source ? { source } : {}),
     ...(sink ? { sink } : {}),
     sampleRate,
+    ...(o.noAudio ? { direction: "inactive" as const } : {}),
     formats: [...o.codecs.map((c) => codecFormat(c, sampleRate)!), telephoneEvent(sampleRate)],
     ...(o.subject !== undefined ? { headers: [["Subject", o.subject]] } : {}),
   };
@@ -710,7 +718,11 @@ function follow(call: Call, print: (line: string) => void): void {
   call.on("ringing", () => print("ringing"));
   call.on(
     "answered",
-    (m) => print(`answered: ${m.encoding} with ${m.remoteAddress}:${m.remotePort}`),
+    (m) =>
+      print(
+        `answered: ${m.encoding} with ${m.remoteAddress}:${m.remotePort}` +
+          (m.direction === "sendrecv" ? "" : ` (${m.direction})`),
+      ),
   );
   call.on("dtmf", (d) => print(`received DTMF ${d}`));
   call.on("hold", (held) => print(held ? "put on hold" : "resumed"));

@@ -64,6 +64,7 @@ Deno.test("parseCallerArgs() reads the caller's and the listener's options", asy
       sampleRate: 8000,
       useLf: false,
       loopback: false,
+      noAudio: false,
       recognize: false,
       file: "a.wav",
       record: "b.wav",
@@ -867,4 +868,25 @@ Deno.test("--use-lf: header lines end with LF on the wire, the body is unchanged
   ]);
   equal(c.code, 0, c.text);
   equal(await withTimeout(l.done, 5000, "listener exit"), 0);
+});
+
+Deno.test("--no-audio: the call is set up with its audio inactive, and no RTP flows", async () => {
+  const l = listener(["--local", "127.0.0.1:15163", "--tone", "440"]);
+  await l.listening;
+  const c = await caller([
+    "--no-audio",
+    "--tone",
+    "440",
+    "--local",
+    "127.0.0.1:15164",
+    "--duration",
+    "0.5",
+    "sip:b@127.0.0.1:15163",
+  ]);
+  equal(c.code, 0, c.text);
+  match(c.text, /\nanswered: PCMU with 127\.0\.0\.1:\d+ \(inactive\)\n/);
+  match(c.lines.at(-1)!, /\(0 packets sent, 0 received\)$/);
+  equal(await withTimeout(l.done, 5000, "listener exit"), 0);
+  ok(l.lines.some((x) => /^answered: PCMU .* \(inactive\)$/.test(x)), l.lines.join("\n"));
+  ok(l.lines.some((x) => /\(0 packets sent, 0 received\)$/.test(x)), l.lines.join("\n"));
 });
