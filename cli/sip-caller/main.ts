@@ -557,16 +557,17 @@ export async function runCaller(
 /** Lines typed on standard input, handed one at a time to the call in progress. */
 class Typed {
   #handler: ((line: string) => Promise<void>) | undefined;
-  #reader: ReadableStreamDefaultReader<string> | undefined;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   constructor(input?: ReadableStream<Uint8Array>) {
     if (!input) return;
-    this.#reader = input.pipeThrough(new TextDecoderStream()).getReader();
+    const reader = this.#reader = input.getReader();
+    const decoder = new TextDecoder();
     (async () => {
       let buffer = "";
       for (;;) {
-        const { value, done } = await this.#reader!.read();
+        const { value, done } = await reader.read();
         if (done) return;
-        buffer += value;
+        buffer += decoder.decode(value, { stream: true });
         let nl;
         while ((nl = buffer.indexOf("\n")) >= 0) {
           const line = buffer.slice(0, nl).trim();
