@@ -185,12 +185,13 @@ export const command = {
     },
     duration: {
       value: "SECONDS",
-      help: "hang up this long after the answer (caller default 5, or the length of --file)",
+      help:
+        "hang up this long after the answer (default 5, or the length of --file or --textspeech)",
       group: SIP,
     },
     codecs: {
       value: "LIST",
-      help: "audio codecs in order of preference, from pcmu, pcma, l16 (default pcmu,pcma)",
+      help: "audio codecs by preference: pcmu, pcma, l16 (default pcmu,pcma; l16 at 16000 Hz)",
       group: MEDIA,
     },
     samplerate: {
