@@ -56,6 +56,8 @@ export interface OptionSpec {
   readonly multiple?: boolean;
   /** One line for the help. */
   readonly help: string;
+  /** Heading the option is listed under in the help (`Network`); options without one come first. */
+  readonly group?: string;
 }
 
 /** What a tool accepts: its name, usage lines and options. */
@@ -200,25 +202,41 @@ export function parseCommand<const O extends Readonly<Record<string, OptionSpec>
  * } });
  * match(help, /^Usage: t \[options\] FILE/);
  * match(help, /-p, --port PORT +port to listen on/);
+ *
+ * // Options with a group are listed under its heading, after the others.
+ * const grouped = formatHelp({ name: "t", usage: "", options: {
+ *   tone: { value: "HZ", help: "play a tone", group: "Media" },
+ * } });
+ * match(grouped, /-h, --help +this help\n\nMedia options:\n +--tone HZ +play a tone$/);
  * ```
  */
 export function formatHelp(command: Command): string {
-  const rows: [string, string][] = Object.entries(command.options).map(([name, spec]) => [
-    `${spec.short ? `-${spec.short}, ` : "    "}--${name}${spec.value ? ` ${spec.value}` : ""}`,
-    spec.help + (spec.multiple ? " (repeatable)" : ""),
-  ]);
-  rows.push(["-v, --verbose", "debug logging"], ["-q, --quiet", "errors only"]);
-  rows.push(["-h, --help", "this help"]);
+  // Rows by group, groups in order of first appearance; a heading row has no help text.
+  const groups = new Map<string, [string, string][]>([["", []]]);
+  for (const [name, spec] of Object.entries(command.options)) {
+    const group = spec.group ?? "";
+    if (!groups.has(group)) groups.set(group, []);
+    groups.get(group)!.push([
+      `${spec.short ? `-${spec.short}, ` : "    "}--${name}${spec.value ? ` ${spec.value}` : ""}`,
+      spec.help + (spec.multiple ? " (repeatable)" : ""),
+    ]);
+  }
+  groups.get("")!.push(["-v, --verbose", "debug logging"], ["-q, --quiet", "errors only"]);
+  groups.get("")!.push(["-h, --help", "this help"]);
+  const rows = [...groups.values()].flat();
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
   const usage = command.usage.split("\n").map((line, i) =>
     `${i ? "       " : "Usage: "}${command.name} ${line}`
   );
+  const sections = [...groups].map(([group, rows]) => [
+    "",
+    group ? `${group} options:` : "Options:",
+    ...rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`),
+  ]);
   return [
     ...usage,
     ...(command.description ? ["", command.description] : []),
-    "",
-    "Options:",
-    ...rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`),
+    ...sections.flat(),
   ].join("\n");
 }
 

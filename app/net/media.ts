@@ -215,7 +215,7 @@ export class SilenceSource implements AudioSource {
 }
 
 /**
- * Audio from a WAV file, mixed down to mono and resampled (linearly) to the session rate.
+ * Audio from a WAV file, mixed down to mono and resampled (band-limited) to the session rate.
  *
  * @example
  * ```ts
@@ -290,14 +290,32 @@ function mixDown(s: Int16Array, channels: number): Int16Array {
   return out;
 }
 
+/**
+ * Band-limited resampling: each output sample is the input under a Hann-windowed sinc whose
+ * cutoff is the lower of the two Nyquist frequencies (8 zero crossings a side), normalized so
+ * that a constant stays constant. Linear interpolation would fold what lies above the new
+ * Nyquist frequency back into the band (espeak-ng's 22050 Hz speech into 8 or 16 kHz).
+ */
 function resample(s: Int16Array, from: number, to: number): Int16Array {
   if (from === to) return s;
-  const out = new Int16Array(Math.floor((s.length * to) / from));
+  const ratio = to / from;
+  const fc = Math.min(1, ratio);
+  const half = Math.ceil(8 / fc);
+  const out = new Int16Array(Math.floor(s.length * ratio));
   for (let i = 0; i < out.length; i++) {
-    const x = (i * from) / to;
-    const j = Math.floor(x);
-    const f = x - j;
-    out[i] = Math.round((s[j] ?? 0) * (1 - f) + (s[j + 1] ?? s[j] ?? 0) * f);
+    const x = i / ratio;
+    const j0 = Math.floor(x);
+    let acc = 0;
+    let sum = 0;
+    for (let j = Math.max(0, j0 - half + 1); j <= Math.min(s.length - 1, j0 + half); j++) {
+      const t = x - j;
+      const arg = Math.PI * fc * t;
+      const w = (arg === 0 ? 1 : Math.sin(arg) / arg) *
+        (0.5 + 0.5 * Math.cos((Math.PI * t) / half));
+      acc += s[j]! * w;
+      sum += w;
+    }
+    out[i] = Math.max(-32768, Math.min(32767, Math.round(sum ? acc / sum : 0)));
   }
   return out;
 }
@@ -611,6 +629,11 @@ export interface MediaSessionOptions {
   sink?: AudioSink;
   /** Frame length in ms (default 20). */
   ptime?: number;
+  /**
+   * Sample rate of the source and the sink (default 8000): the clock rate of the codecs sent
+   * and of telephone-event, e.g. 16000 for L16/16000.
+   */
+  sampleRate?: number;
   /** Jitter buffer delay in ms (default 60). */
   jitterDelay?: number;
   /** Formats to offer/accept (default {@linkcode DEFAULT_FORMATS}). */
@@ -678,12 +701,14 @@ export class MediaSession implements AsyncDisposable {
   #sourceEnded = false;
   #dtmfQueue: { packets: PlannedEventPacket[]; start: number; done: () => void }[] = [];
   #frameSamples = 160;
+  #rate = 8000;
 
   private constructor(options: MediaSessionOptions) {
     this.#options = options;
     this.#formats = options.formats ?? DEFAULT_FORMATS;
     this.#ptime = options.ptime ?? 20;
-    this.#frameSamples = (8000 * this.#ptime) / 1000;
+    this.#rate = options.sampleRate ?? 8000;
+    this.#frameSamples = (this.#rate * this.#ptime) / 1000;
     this.#jitter = new JitterBuffer({
       frameSamples: this.#frameSamples,
       delayFrames: Math.max(1, Math.round((options.jitterDelay ?? 60) / this.#ptime)),
@@ -736,7 +761,7 @@ export class MediaSession implements AsyncDisposable {
     this.#sendCodec = undefined;
     for (const f of stream.sendFormats) {
       const c = audioCodec(f.encoding, f.clockRate);
-      if (c && f.clockRate === 8000) {
+      if (c && f.clockRate === this.#rate) {
         this.#sendCodec = c;
         this.#sendPt = f.payloadType;
         break;
@@ -744,7 +769,8 @@ export class MediaSession implements AsyncDisposable {
     }
     if (this.#canSend && !this.#sendCodec) {
       throw new MediaError(
-        "Cannot start media: no supported codec (PCMU, PCMA, L16/8000) was negotiated",
+        `Cannot start media: no supported codec at ${this.#rate} Hz ` +
+          `(PCMU, PCMA, L16/${this.#rate}) was negotiated`,
       );
     }
     this.#sendDtmfPt = stream.telephoneEvent?.payloadType;
@@ -753,7 +779,7 @@ export class MediaSession implements AsyncDisposable {
     for (const f of stream.receiveFormats) {
       if (f.encoding.toLowerCase() === "telephone-event") this.#dtmfPt = f.payloadType;
       const c = audioCodec(f.encoding, f.clockRate);
-      if (c) this.#receive.set(f.payloadType, c);
+      if (c && c.clockRate === this.#rate) this.#receive.set(f.payloadType, c);
     }
     this.#clock ??= new FrameClock(this.#ptime, () => this.#tick());
   }
@@ -815,7 +841,7 @@ export class MediaSession implements AsyncDisposable {
   #digit(digit: string, duration: number): void {
     this.#digits += digit;
     try {
-      this.#options.onDtmf?.(digit, (duration * 1000) / 8000);
+      this.#options.onDtmf?.(digit, (duration * 1000) / this.#rate);
     } catch (e) {
       log.error("onDtmf failed: {e}", { e: String(e) });
     }
@@ -853,7 +879,7 @@ export class MediaSession implements AsyncDisposable {
     const dtmf = this.#dtmfQueue[0];
     if (dtmf && this.#sendDtmfPt !== undefined) {
       if (dtmf.start < 0) dtmf.start = ts;
-      const elapsedMs = (((ts - dtmf.start) >>> 0) * 1000) / 8000;
+      const elapsedMs = (((ts - dtmf.start) >>> 0) * 1000) / this.#rate;
       while (dtmf.packets.length && dtmf.packets[0]!.offsetMs <= elapsedMs) {
         const p = dtmf.packets.shift()!;
         this.#socket.send(this.#sendDtmfPt, p.payload, {
@@ -902,7 +928,11 @@ export class MediaSession implements AsyncDisposable {
     }
     for (const d of digits) {
       // timestamps in the plan are relative to the press; the tick adds the start time
-      const packets = dtmfPackets(d, { timestamp: 0, durationMs: options.durationMs ?? 100 });
+      const packets = dtmfPackets(d, {
+        timestamp: 0,
+        durationMs: options.durationMs ?? 100,
+        clockRate: this.#rate,
+      });
       await new Promise<void>((done) => this.#dtmfQueue.push({ packets, start: -1, done }));
       await new Promise((r) => setTimeout(r, options.gapMs ?? 60));
     }

@@ -62,14 +62,15 @@ import {
   type SipTransport,
   UserAgent,
 } from "@rtclite/std/ietf/rfc3261";
-import { TcpTransport, UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
+import { TcpTransport, TlsTransport, UdpTransport } from "@rtclite/std/ietf/rfc3261/transport";
+import { WsTransport } from "@rtclite/std/ietf/rfc3261/ws_transport";
 import { parseUri } from "@rtclite/std/ietf/rfc2396";
 import { type LocalStream, type NegotiatedStream, OfferAnswer } from "@rtclite/std/ietf/rfc3264";
 import { formatSdp, getDirection, parseSdp } from "@rtclite/std/ietf/rfc4566";
-import { type AudioSink, type AudioSource, MediaSession } from "../net/media.ts";
+import { type AudioSink, type AudioSource, MediaSession, type RtpMap } from "../net/media.ts";
 import { getLogger } from "@rtclite/std/log";
 
-export type { AudioSink, AudioSource };
+export type { AudioSink, AudioSource, RtpMap };
 
 const log = getLogger("sip", "client");
 const encoder = new TextEncoder();
@@ -214,6 +215,23 @@ export interface CallMediaOptions {
   rtpPort?: number;
   /** Frame length in ms (default 20). */
   ptime?: number;
+  /**
+   * Audio formats to offer or accept, in order of preference (default PCMU, PCMA and
+   * telephone-event); the first one the peer also has is sent.
+   */
+  formats?: readonly RtpMap[];
+  /**
+   * Sample rate of the source and sink (default 8000); `formats` must then have codecs at
+   * this rate, e.g. L16/16000 and telephone-event/16000.
+   */
+  sampleRate?: number;
+  /**
+   * Direction of the audio stream offered or answered (default `sendrecv`); `inactive` sets
+   * up the call without audio flowing either way (RFC 3264 §5.1).
+   */
+  direction?: "sendrecv" | "sendonly" | "recvonly" | "inactive";
+  /** Extra headers of an outgoing INVITE, e.g. `[["Subject", "Lunch"]]`. */
+  headers?: readonly [string, string][];
 }
 
 /** State of a {@linkcode Call}. */
@@ -261,6 +279,7 @@ export class Call {
   #remoteHeld = false;
   #held = false;
   #stream: NegotiatedStream | undefined;
+  #direction: NonNullable<CallMediaOptions["direction"]> = "sendrecv";
 
   /** @internal */
   constructor(
@@ -354,8 +373,12 @@ export class Call {
   async _dial(target: string, options: CallMediaOptions, ua: UserAgent): Promise<void> {
     this.#media = await this.#openMedia(options);
     // @implements RFC3264 §5
-    const offer = formatSdp(this.#oa.createOffer([this.#media.localStream]));
-    ua.invite(target, offer, (core) => this.#attach(core))
+    const offer = formatSdp(this.#oa.createOffer(this.#localStreams()));
+    ua.invite(target, offer, (core) => {
+      // The INVITE is not sent yet: the extra headers go in before it is.
+      for (const [name, value] of options.headers ?? []) core.invite.add(name, value);
+      this.#attach(core);
+    })
       .then((core) => this.#onFinal(core))
       .catch((e) => this._end(`INVITE failed: ${e instanceof Error ? e.message : e}`));
   }
@@ -608,7 +631,10 @@ export class Call {
   /** The streams to offer or answer with: sendonly while this side holds. */
   #localStreams(hold = this.#held): LocalStream[] {
     const s = this.#media!.localStream;
-    return [hold ? { ...s, direction: "sendonly" } : s];
+    const base = this.#direction;
+    // @implements RFC3264 §8.4 ¶2
+    const held = base === "sendrecv" ? "sendonly" : base === "recvonly" ? "inactive" : base;
+    return [{ ...s, direction: hold ? held : base }];
   }
 
   /**
@@ -657,8 +683,11 @@ export class Call {
   // --- plumbing ---
 
   async #openMedia(options: CallMediaOptions): Promise<MediaSession> {
+    this.#direction = options.direction ?? "sendrecv";
     return await MediaSession.open({
-      host: this.#client.mediaHost,
+      host: this.#client._mediaBindHost,
+      ...(options.formats !== undefined ? { formats: options.formats } : {}),
+      ...(options.sampleRate !== undefined ? { sampleRate: options.sampleRate } : {}),
       ...(options.rtpPort !== undefined ? { port: options.rtpPort } : {}),
       ...(options.source ? { source: options.source } : {}),
       ...(options.sink ? { sink: options.sink } : {}),
@@ -730,8 +759,16 @@ export interface SipClientOptions {
   username?: string;
   /** Digest password, for registration and calls (RFC 3261 §22.2). */
   password?: string;
-  /** Transport, `udp` (default) or `tcp`. */
-  transport?: "udp" | "tcp";
+  /**
+   * Transport: `udp` (default), `tcp`, `tls` (RFC 3261 §26.2; needs `tls`), or WebSocket
+   * (RFC 7118) `ws` or `wss` (needs `tls`).
+   */
+  transport?: "udp" | "tcp" | "tls" | "ws" | "wss";
+  /**
+   * For `tls` and `wss`: this client's certificate chain and key (PEM), which it also
+   * listens with, and extra CA certificates to trust when connecting out.
+   */
+  tls?: { cert: string; key: string; caCerts?: string[] };
   /** Local address to bind SIP and RTP to (default `127.0.0.1`). */
   host?: string;
   /** Local SIP port (default 5060; 0 picks a free one). */
@@ -742,14 +779,27 @@ export interface SipClientOptions {
   registrar?: string;
   /** Requested registration lifetime in seconds (default 3600). */
   expires?: number;
-  /** Address to put in SDP for media (default: `host`, or 127.0.0.1 for a wildcard host). */
+  /**
+   * Address to put in SDP for media (default: `advertisedHost`, else `host`, or 127.0.0.1 for
+   * a wildcard host).
+   */
   mediaHost?: string;
+  /**
+   * Address to put in Via and Contact instead of the bound one, e.g. a NAT's public address
+   * (default: the bound address; `mediaHost` or 127.0.0.1 for a wildcard host).
+   */
+  advertisedHost?: string;
   /** User-Agent header value (default `rtclite`). */
   userAgent?: string;
   /** Content types accepted in MESSAGE (default `text/plain`, `text/*`, `message/cpim`). */
   messageTypes?: string[];
   /** Largest MESSAGE body accepted, in bytes (default 65536; larger ones get 413). */
   maxMessageSize?: number;
+  /**
+   * End the start line and header lines with a bare LF instead of CRLF, for peers that need
+   * it (RFC 3261 §7 asks for CRLF; §7.5 asks receivers to be lenient). The body is unchanged.
+   */
+  useLf?: boolean;
   /** Receives every SIP message sent or received, as text (for tracing). */
   trace?: (direction: "sent" | "received", text: string, host: string, port: number) => void;
 }
@@ -801,12 +851,15 @@ export class SipClient implements AsyncDisposable {
   readonly aor: string;
   /** Address used in SDP for media. */
   readonly mediaHost: string;
+  /** @internal Address the RTP sockets bind to. */
+  readonly _mediaBindHost: string;
   #o: SipClientOptions;
   #events = new Listeners<SipClientEvents>();
   #calls = new Set<Call>();
   #refresh: ReturnType<typeof setTimeout> | undefined;
   #registered = false;
   #closed = false;
+  #inFlight = new Set<Promise<void>>();
   #coreOnRequest: (inc: IncomingRequest) => void;
 
   private constructor(ua: UserAgent, options: SipClientOptions) {
@@ -814,8 +867,10 @@ export class SipClient implements AsyncDisposable {
     this.aor = options.aor;
     this.#o = options;
     const host = options.host ?? "127.0.0.1";
-    this.mediaHost = options.mediaHost ??
+    this.mediaHost = options.mediaHost ?? options.advertisedHost ??
       (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host);
+    // Media binds where SIP does when an address is advertised instead (a NAT's outside).
+    this._mediaBindHost = options.advertisedHost !== undefined ? host : this.mediaHost;
     ua.onInvite = (core) => this.#onInvite(core);
     this.#coreOnRequest = ua.endpoint.onRequest;
     ua.endpoint.onRequest = (inc) => this.#onRequest(inc);
@@ -841,14 +896,30 @@ export class SipClient implements AsyncDisposable {
       throw new TypeError(`Cannot start the SIP client: ${options.aor} is not a SIP URI`);
     }
     const t = { host: options.host ?? "127.0.0.1", port: options.port ?? 5060 };
-    const transport: SipTransport = options.transport === "tcp"
+    const secure = options.transport === "tls" || options.transport === "wss";
+    if (secure && !options.tls) {
+      throw new TypeError(
+        `Cannot start the SIP client: ${options.transport} needs a certificate and key (tls)`,
+      );
+    }
+    const transport: SipTransport = options.transport === "tls"
+      ? await TlsTransport.listen({ ...t, ...options.tls! })
+      : options.transport === "wss"
+      ? await WsTransport.listen({ ...t, ...options.tls! })
+      : options.transport === "ws"
+      ? await WsTransport.listen(t)
+      : options.transport === "tcp"
       ? await TcpTransport.listen(t)
       : await UdpTransport.listen(t);
+    const advertised = options.advertisedHost ??
+      (t.host === "0.0.0.0" ? options.mediaHost ?? "127.0.0.1" : undefined);
     const endpoint = new SipEndpoint({
       transports: [transport],
-      ...(t.host === "0.0.0.0" ? { advertisedHost: options.mediaHost ?? "127.0.0.1" } : {}),
+      ...(advertised !== undefined ? { advertisedHost: advertised } : {}),
     });
+    if (options.useLf) useLf(transport);
     if (options.trace) traceTransport(transport, options.trace);
+    const inFlight = trackSends(transport);
     const ua = new UserAgent({
       endpoint,
       aor: options.aor,
@@ -858,7 +929,9 @@ export class SipClient implements AsyncDisposable {
       ...(options.password !== undefined ? { password: options.password } : {}),
       ...(options.outboundProxy !== undefined ? { outboundProxy: options.outboundProxy } : {}),
     });
-    return new SipClient(ua, options);
+    const client = new SipClient(ua, options);
+    client.#inFlight = inFlight;
+    return client;
   }
 
   /** The local SIP port. */
@@ -1194,6 +1267,8 @@ export class SipClient implements AsyncDisposable {
     if (this.#registered) {
       await this._bounded(this.unregister().then(() => {}, () => {}), 3000, undefined);
     }
+    // A datagram handed to the socket (the ACK of a failed call, say) leaves before it closes.
+    await this._bounded(Promise.allSettled([...this.#inFlight]), 1000, []);
     await this.#ua.close();
   }
 
@@ -1210,6 +1285,40 @@ function checkTarget(target: string, what: string): void {
     ok = u.scheme === "sip" || u.scheme === "sips";
   } catch { /* not a URI */ }
   if (!ok) throw new TypeError(`Cannot ${what} ${target}: not a sip: or sips: URI`);
+}
+
+/** Rewrites the CRLFs of each outgoing message's start line and headers as LF. */
+function useLf(t: SipTransport): void {
+  const send = t.send.bind(t);
+  t.send = (bytes, host, port, connection) => {
+    let end = -1;
+    for (let i = 0; i + 3 < bytes.length; i++) {
+      if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
+        end = i + 4;
+        break;
+      }
+    }
+    if (end < 0) return send(bytes, host, port, connection);
+    const head = bytes.subarray(0, end).filter((b) => b !== 13);
+    const out = new Uint8Array(head.length + bytes.length - end);
+    out.set(head);
+    out.set(bytes.subarray(end), head.length);
+    return send(out, host, port, connection);
+  };
+}
+
+/** Keeps the sends of `t` that have not completed, so that closing can wait for them. */
+function trackSends(t: SipTransport): Set<Promise<void>> {
+  const pending = new Set<Promise<void>>();
+  const send = t.send.bind(t);
+  t.send = (bytes, host, port, connection) => {
+    const p = send(bytes, host, port, connection);
+    const tracked = Promise.resolve(p).then(() => {}, () => {});
+    pending.add(tracked);
+    tracked.finally(() => pending.delete(tracked));
+    return p;
+  };
+  return pending;
 }
 
 function traceTransport(

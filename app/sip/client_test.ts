@@ -456,3 +456,20 @@ interopTest(
   },
   { timeout: 30_000 },
 );
+
+Deno.test("SipClient.close() right after a rejected call still sends the ACK (RFC 3261 §17.1.1.3)", async () => {
+  const acked = Promise.withResolvers<void>();
+  await using bob = await SipClient.start({
+    aor: "sip:bob@127.0.0.1",
+    port: 0,
+    trace: (direction, text) => {
+      if (direction === "received" && text.startsWith("ACK ")) acked.resolve();
+    },
+  });
+  bob.on("incoming", (call) => call.reject(486));
+  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 0 });
+  const call = await alice.call(`sip:bob@127.0.0.1:${bob.port}`);
+  await rejects(call.answered, /486 Busy Here/);
+  await alice.close(); // at once: the ACK was handed to the socket just before
+  await withTimeout(acked.promise, 2000, "the ACK of the 486");
+});
