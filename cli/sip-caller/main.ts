@@ -55,7 +55,7 @@ import {
   WavSink,
   WavSource,
 } from "@rtclite/app/net/media";
-import { readWav } from "@rtclite/std/ietf/rfc3551";
+import { decodeWav } from "@rtclite/std/ietf/rfc3551";
 import { Recognizer, textToSpeech } from "./speech.ts";
 import { Microphone, Speaker } from "./sound.ts";
 import {
@@ -674,7 +674,7 @@ async function media(
   const sampleRate = o.sampleRate;
   if (o.tone !== undefined) source = new ToneSource(o.tone, { sampleRate });
   if (o.file !== undefined) {
-    const wav = readWav(await Deno.readFile(o.file));
+    const wav = decodeWav(await Deno.readFile(o.file));
     source = new WavSource(wav, { sampleRate });
     seconds = wav.samples.length / wav.channels / wav.sampleRate;
   }

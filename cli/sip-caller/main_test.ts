@@ -3,7 +3,7 @@ import { type CallerOptions, parseCallerArgs, runCaller, USAGE } from "./main.ts
 import { SipServer } from "@rtclite/app/sip/server";
 import { SipClient } from "@rtclite/app/sip/client";
 import { ToneSource } from "@rtclite/app/net/media";
-import { readWav, writeWav } from "@rtclite/std/ietf/rfc3551";
+import { decodeWav, encodeWav } from "@rtclite/std/ietf/rfc3551";
 import { interopTest, run, selfSignedCert, startPeer, withTimeout } from "@rtclite/testing";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import fc from "fast-check";
@@ -233,7 +233,7 @@ Deno.test("sip-caller calls a sip-caller listener: tone recorded, DTMF received,
     ok(out.includes("incoming call from sip:caller@127.0.0.1"), out);
     ok(out.includes("received DTMF 1\nreceived DTMF 2"), out);
     ok(/ended: BYE received/.test(out), out);
-    const { samples } = readWav(await Deno.readFile(wav));
+    const { samples } = decodeWav(await Deno.readFile(wav));
     ok(samples.length > 4000, `${samples.length} samples`);
     const tail = samples.subarray(samples.length - 2400);
     const p440 = goertzel(tail, 440);
@@ -325,7 +325,7 @@ Deno.test("runCaller() plays a WAV file for its length; the listener records it"
     }
     await Deno.writeFile(
       `${dir}/play.wav`,
-      writeWav({ sampleRate: 8000, channels: 1, samples: tone }),
+      encodeWav({ sampleRate: 8000, channels: 1, samples: tone }),
     );
     const listening = Promise.withResolvers<void>();
     const heard: string[] = [];
@@ -346,7 +346,7 @@ Deno.test("runCaller() plays a WAV file for its length; the listener records it"
     const seconds = Number(/after ([\d.]+) s/.exec(lines.at(-1)!)?.[1]);
     ok(seconds >= 0.5 && seconds < 1.5, lines.at(-1));
     equal(await withTimeout(listener, 5000, "listener exit"), 0);
-    const { samples } = readWav(await Deno.readFile(`${dir}/rec.wav`));
+    const { samples } = decodeWav(await Deno.readFile(`${dir}/rec.wav`));
     const p600 = goertzel(samples, 600);
     ok(p600 > 20 * goertzel(samples, 440) && p600 > 20 * goertzel(samples, 1000), "no 600 Hz");
   } finally {
@@ -441,7 +441,7 @@ Deno.test("--audio-loopback sends back what it hears: the caller records its own
     ]);
     equal(c.code, 0, c.text);
     equal(await withTimeout(l.done, 5000, "listener exit"), 0);
-    const { samples } = readWav(await Deno.readFile(`${dir}/back.wav`));
+    const { samples } = decodeWav(await Deno.readFile(`${dir}/back.wav`));
     const tail = samples.subarray(samples.length - 3200);
     const p700 = goertzel(tail, 700);
     ok(p700 > 50 * goertzel(tail, 440) && p700 > 50 * goertzel(tail, 1000), "no 700 Hz echo");
@@ -582,7 +582,7 @@ Deno.test("--samplerate 16000: L16/16000 carries a 5 kHz tone (beyond narrowband
       l.lines.includes("received DTMF 4") && l.lines.includes("received DTMF 7"),
       l.lines.join("\n"),
     );
-    const wav = readWav(await Deno.readFile(`${dir}/wide.wav`));
+    const wav = decodeWav(await Deno.readFile(`${dir}/wide.wav`));
     equal(wav.sampleRate, 16000);
     const tail = wav.samples.subarray(wav.samples.length - 6400);
     const p5k = goertzel(tail, 5000, 16000);

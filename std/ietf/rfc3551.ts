@@ -513,17 +513,3 @@ export function encodeWav(audio: WavAudio): Uint8Array {
   for (let i = 0; i < audio.samples.length; i++) dv.setInt16(44 + 2 * i, audio.samples[i]!, true);
   return out;
 }
-
-/**
- * The former name of {@linkcode decodeWav}.
- *
- * @deprecated Use {@linkcode decodeWav}; this alias goes once its last callers are renamed.
- */
-export const readWav: (bytes: Uint8Array) => WavAudio = decodeWav;
-
-/**
- * The former name of {@linkcode encodeWav}.
- *
- * @deprecated Use {@linkcode encodeWav}; this alias goes once its last callers are renamed.
- */
-export const writeWav: (audio: WavAudio) => Uint8Array = encodeWav;
