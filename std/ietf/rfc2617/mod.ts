@@ -304,12 +304,6 @@ export function formatChallenge(value: AuthChallenge, quoted: readonly string[] 
 
 // === Basic (RFC 2617 §2) ===
 
-function base64(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
-
 /**
  * Builds `Basic` credentials from a user-ID and password (UTF-8, as RFC 7617 recommends).
  * SIP must not use Basic (RFC 3261 §22.4).
@@ -332,7 +326,7 @@ export function basicCredentials(username: string, password: string): string {
   if (username.includes(":")) {
     throw new TypeError("Cannot build Basic credentials: colon in user-ID");
   }
-  return `Basic ${base64(encoder.encode(`${username}:${password}`))}`;
+  return `Basic ${encoder.encode(`${username}:${password}`).toBase64()}`;
 }
 
 /**
