@@ -1,6 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { freePort, interopTest, run, startPeer } from "@rtclite/testing";
+import { freePort, freePortPair, freeSipPort, interopTest, run, startPeer } from "@rtclite/testing";
 import {
   FrameClock,
   JitterBuffer,
@@ -206,7 +206,7 @@ interopTest(
     const wavPath = await Deno.makeTempFile({ suffix: ".wav" });
     const sink = new WavSink(wavPath);
     await using m = await MediaSession.open({ sink });
-    const ffPort = 16010;
+    const ffPort = await freePortPair(); // ffmpeg's RTP port; RTCP is the next one
     const r = run("ffmpeg", [
       ...FF,
       "-re",
@@ -255,7 +255,7 @@ interopTest(
 interopTest("MediaSession sends PCMA to ffmpeg reading our SDP", FFMPEG, async () => {
   const dir = await Deno.makeTempDir({ prefix: "rtclite-media-" });
   try {
-    const ffPort = 16020;
+    const ffPort = await freePortPair(); // ffmpeg's RTP port; RTCP is the next one
     await using m = await MediaSession.open({ source: new ToneSource(440) });
     const oa = new OfferAnswer({ address: "127.0.0.1", sessionName: "rtclite tone" });
     const offer = oa.createOffer([{
@@ -367,12 +367,15 @@ function miniUas(
   return { close: () => sock.close(), invited };
 }
 
-/** Writes a baresip configuration: UDP SIP on `sipPort`, G.711, a WAV source, ctrl_tcp. */
+/**
+ * Writes a baresip configuration: SIP on `sipPort` (UDP and TCP), G.711, a WAV source, ctrl_tcp,
+ * RTP on the even port `rtpPort` and RTCP on the next one.
+ */
 async function writeBaresipConfig(
   dir: string,
   sipPort: number,
   ctrlPort: number,
-  rtpPorts: string,
+  rtpPort: number,
 ) {
   await Deno.writeTextFile(
     `${dir}/config`,
@@ -384,7 +387,7 @@ async function writeBaresipConfig(
       "audio_player aubridge,nil",
       "audio_alert aubridge,nil",
       "audio_source aufile,/usr/share/baresip/callwaiting.wav",
-      `rtp_ports ${rtpPorts}`,
+      `rtp_ports ${rtpPort}-${rtpPort + 1}`,
       "module_path /usr/lib/baresip/modules",
       "module g711.so",
       "module aufile.so",
@@ -414,7 +417,7 @@ interopTest("baresip and MediaSession exchange DTMF (RFC 4733) both ways", [{
   apt: "baresip-core",
 }], async () => {
   const dir = await Deno.makeTempDir({ prefix: "rtclite-baresip-" });
-  const sipPort = 16050, bPort = 16055, ctrlPort = 16070;
+  const [sipPort, bPort, ctrlPort] = [await freePort("udp"), await freeSipPort(), await freePort()];
   const digits: string[] = [];
   await using media = await MediaSession.open({
     source: new SilenceSource(),
@@ -428,7 +431,7 @@ interopTest("baresip and MediaSession exchange DTMF (RFC 4733) both ways", [{
     return answer;
   });
   try {
-    await writeBaresipConfig(dir, bPort, ctrlPort, "16060-16069");
+    await writeBaresipConfig(dir, bPort, ctrlPort, await freePortPair());
     await using bs = startPeer("baresip", [
       "-f",
       dir,
@@ -470,7 +473,11 @@ interopTest(
   [{ bin: "baresip", apt: "baresip-core" }],
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "rtclite-baresip-" });
-    const sipPort = freePort(), bPort = freePort(), ctrlPort = freePort();
+    const [sipPort, bPort, ctrlPort] = [
+      await freePort("udp"),
+      await freeSipPort(),
+      await freePort(),
+    ];
     let hungUp = 0;
     const { promise: bye, resolve: onBye } = Promise.withResolvers<string | undefined>();
     await using media = await MediaSession.open({ source: new SilenceSource(), onBye });
@@ -482,7 +489,7 @@ interopTest(
       return answer;
     });
     try {
-      await writeBaresipConfig(dir, bPort, ctrlPort, "16160-16169");
+      await writeBaresipConfig(dir, bPort, ctrlPort, await freePortPair());
       await using bs = startPeer("baresip", [
         "-f",
         dir,
