@@ -248,7 +248,7 @@ export async function freePortPair(): Promise<number> {
 /**
  * Returns a port that was free a moment ago on 127.0.0.1 for both UDP and
  * TCP, as a SIP peer listening on both transports at one port needs
- * (RFC 3261 §18).
+ * (RFC 3261 §18), or a DNS server (dnsmasq).
  */
 export async function freeSipPort(): Promise<number> {
   for (let i = 0; i < 100; i++) {
