@@ -120,6 +120,19 @@ interopTest(
         "3478,3479",
       ]);
       await _server.waitFor("classic STUN server on", 20_000);
+      // Ready means answering, not only logging: on a loaded machine the first answers of a
+      // freshly started server can come later than the short timers of the steps below allow,
+      // which read as "udp-blocked". Wait for one answer with RFC 3489's default timers first.
+      const ready = await exec(
+        NS.nat,
+        Deno.execPath(),
+        "run",
+        "-A",
+        script,
+        "--discover",
+        "stun:10.84.0.1:3478",
+      );
+      if (ready.startsWith("udp-blocked")) throw new Error(`the STUN server does not answer`);
       const discover = async (ns: string, port?: number) => {
         const args = ["--discover", "stun:10.84.0.1:3478", "--rto", "50", "--rc", "3"];
         if (port) args.push("--port", String(port));
