@@ -1,6 +1,15 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { freePort, freePortPair, freeSipPort, interopTest, run, startPeer } from "@rtclite/testing";
+import {
+  freePort,
+  freePortPair,
+  freeSipPort,
+  interopTest,
+  type PeerProcess,
+  run,
+  startPeer,
+  withTimeout,
+} from "@rtclite/testing";
 import {
   FrameClock,
   JitterBuffer,
@@ -403,6 +412,15 @@ async function writeBaresipConfig(
   await Deno.writeTextFile(`${dir}/contacts`, "");
 }
 
+/** Waits for baresip's INVITE at `uas`; fails with baresip's output when none comes. */
+async function invitedBy(uas: { invited: Promise<void> }, bs: PeerProcess): Promise<void> {
+  try {
+    await withTimeout(uas.invited, 10_000, "INVITE from baresip");
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; baresip output:\n${bs.output()}`, { cause: e });
+  }
+}
+
 /** Sends a command to baresip's ctrl_tcp module (a netstring of JSON). */
 async function baresipCommand(ctrlPort: number, command: string, params = ""): Promise<void> {
   const json = JSON.stringify({ command, params, token: "1" });
@@ -438,7 +456,7 @@ interopTest("baresip and MediaSession exchange DTMF (RFC 4733) both ways", [{
       "-e",
       `/dial sip:rtclite@127.0.0.1:${sipPort}`,
     ]);
-    await uas.invited;
+    await invitedBy(uas, bs);
     await bs.waitFor("Call established", 10_000);
     const send = (command: string, params: string) => baresipCommand(ctrlPort, command, params);
     await sleep(500);
@@ -496,7 +514,7 @@ interopTest(
         "-e",
         `/dial sip:rtclite@127.0.0.1:${sipPort}`,
       ]);
-      await uas.invited;
+      await invitedBy(uas, bs);
       await bs.waitFor("Call established", 10_000);
       await sleep(1500); // audio flows; the source is validated
       assert(media.stats().rtp.sources[0]!.received > 20, "audio from baresip");
