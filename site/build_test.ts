@@ -493,5 +493,7 @@ interopTest(
       await Deno.remove(out, { recursive: true }).catch(() => {});
     }
   },
-  { timeout: 180_000 },
+  // A hang guard, not a wait: the build and the crawl are CPU-bound (about 1.5 min alone here),
+  // and twice that with a second copy of the suite on the same cores.
+  { timeout: 360_000 },
 );
