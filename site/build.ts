@@ -567,13 +567,16 @@ export interface BuildResult {
   warnings: string[];
 }
 
-/** Builds the whole site into {@linkcode OUT}. */
-export async function buildSite(): Promise<BuildResult> {
+/**
+ * Builds the whole site into `out` (default {@linkcode OUT}). Tests build into a directory of
+ * their own, so that two copies of the suite at once don't wipe each other's site.
+ */
+export async function buildSite(out: string = OUT): Promise<BuildResult> {
   const strict = Deno.env.get("RTCLITE_REQUIRE_PEERS") === "1" || Deno.env.get("CI") === "true";
   // Keep the executed notebooks (written by `deno task notebooks`); rebuild the rest.
-  await Deno.mkdir(OUT, { recursive: true });
-  for await (const e of Deno.readDir(OUT)) {
-    if (e.name !== "notebooks") await Deno.remove(`${OUT}/${e.name}`, { recursive: true });
+  await Deno.mkdir(out, { recursive: true });
+  for await (const e of Deno.readDir(out)) {
+    if (e.name !== "notebooks") await Deno.remove(`${out}/${e.name}`, { recursive: true });
   }
   const modules = (await sourceModules()).filter((m) => /^(std|app|vnd)\//.test(m.path));
   const files = modules.flatMap((m) => m.files);
@@ -581,7 +584,7 @@ export async function buildSite(): Promise<BuildResult> {
 
   // API reference: one `deno doc --html` run over every exported module.
   const doc = await new Deno.Command(Deno.execPath(), {
-    args: ["doc", "--html", "--name=rtclite", `--output=${OUT}/api`, ...exported],
+    args: ["doc", "--html", "--name=rtclite", `--output=${out}/api`, ...exported],
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -595,7 +598,7 @@ export async function buildSite(): Promise<BuildResult> {
     for (let k = 0; k < parts.length; k++) {
       const p = `api/${parts.slice(k).join("/")}/index.html`;
       try {
-        Deno.statSync(`${OUT}/${p}`);
+        Deno.statSync(`${out}/${p}`);
         return p;
       } catch { /* try a shorter prefix */ }
     }
@@ -636,8 +639,8 @@ export async function buildSite(): Promise<BuildResult> {
       built = await folderPage(m.path, sources, links);
     } else built = await modulePage(m.entry, sources[0]!.source, links);
     const { html, report } = built;
-    await Deno.mkdir(`${OUT}/${m.path.replace(/\/[^/]+$/, "")}`, { recursive: true });
-    await Deno.writeTextFile(`${OUT}/${report.page}`, html);
+    await Deno.mkdir(`${out}/${m.path.replace(/\/[^/]+$/, "")}`, { recursive: true });
+    await Deno.writeTextFile(`${out}/${report.page}`, html);
     result.pages.push(report);
     reports.set(m.entry, report);
     for (const u of report.unresolved) result.warnings.push(`${m.path}: ${u}`);
@@ -655,15 +658,15 @@ export async function buildSite(): Promise<BuildResult> {
   for (const f of files) if (!shown.has(f)) result.problems.push(`${f}: no page`);
   const pages = new Set(result.pages.map((p) => p.page));
 
-  await Deno.mkdir(`${OUT}/notebooks`, { recursive: true });
+  await Deno.mkdir(`${out}/notebooks`, { recursive: true });
   const wanted = new Set(notebooks.map((n) => n.name));
-  for await (const e of Deno.readDir(`${OUT}/notebooks`)) {
+  for await (const e of Deno.readDir(`${out}/notebooks`)) {
     const name = e.name.replace(/\.(html|ipynb)$/, "");
-    if (!wanted.has(name)) await Deno.remove(`${OUT}/notebooks/${e.name}`);
+    if (!wanted.has(name)) await Deno.remove(`${out}/notebooks/${e.name}`);
   }
   for (const n of notebooks) {
-    await Deno.copyFile(n.path, `${OUT}/notebooks/${n.name}.ipynb`);
-    const html = `${OUT}/notebooks/${n.name}.html`;
+    await Deno.copyFile(n.path, `${out}/notebooks/${n.name}.ipynb`);
+    const html = `${out}/notebooks/${n.name}.html`;
     try {
       await Deno.stat(html);
     } catch {
@@ -671,9 +674,9 @@ export async function buildSite(): Promise<BuildResult> {
       result.warnings.push(`${n.path}: not executed yet (deno task notebooks); stand-in page`);
     }
   }
-  await Deno.writeTextFile(`${OUT}/index.html`, await homePage(pages, notebooks));
-  await Deno.copyFile(`${SITE}style.css`, `${OUT}/style.css`);
-  await Deno.writeFile(`${OUT}/favicon.ico`, favicon());
+  await Deno.writeTextFile(`${out}/index.html`, await homePage(pages, notebooks));
+  await Deno.copyFile(`${SITE}style.css`, `${out}/style.css`);
+  await Deno.writeFile(`${out}/favicon.ico`, favicon());
   return result;
 }
 

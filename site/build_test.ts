@@ -271,9 +271,20 @@ interopTest(
   "site: module pages show excerpt beside code, no broken links or console errors (Chromium)",
   [{ bin: "chromium", apt: "chromium" }],
   async (t) => {
-    const built = await buildSite();
+    // A site of its own: two copies of the suite at once would wipe each other's site/_site.
+    // The executed notebooks of site/_site (deno task notebooks) are kept, as buildSite() does.
+    const out = await Deno.makeTempDir({ prefix: "rtclite-site-" });
+    await Deno.mkdir(`${out}/notebooks`);
+    try {
+      for await (const e of Deno.readDir(`${OUT}/notebooks`)) {
+        await Deno.copyFile(`${OUT}/notebooks/${e.name}`, `${out}/notebooks/${e.name}`);
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    const built = await buildSite(out);
     deepEqual(built.problems, []);
-    const { server, missing, origin } = serveStatic(OUT);
+    const { server, missing, origin } = serveStatic(out);
     const profile = await Deno.makeTempDir({ prefix: "rtclite-chromium-" });
     try {
       await using chromium = startPeer("chromium", [
@@ -402,6 +413,7 @@ interopTest(
               }).closest("section").scrollIntoView()`,
             );
             const shot = await s("Page.captureScreenshot", { format: "png" }) as { data: string };
+            await Deno.mkdir(OUT, { recursive: true });
             const png = `${OUT}/screenshot.png`;
             await Deno.writeFile(png, Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)));
             console.log(`screenshot of ${module.page}#${boxes.id}: ${png}`);
@@ -478,7 +490,10 @@ interopTest(
     } finally {
       await server.shutdown();
       await Deno.remove(profile, { recursive: true }).catch(() => {});
+      await Deno.remove(out, { recursive: true }).catch(() => {});
     }
   },
-  { timeout: 180_000 },
+  // A hang guard, not a wait: the build and the crawl are CPU-bound (about 1.5 min alone here),
+  // and twice that with a second copy of the suite on the same cores.
+  { timeout: 360_000 },
 );

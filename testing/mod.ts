@@ -10,6 +10,8 @@
  * @module
  */
 
+import dgram from "node:dgram";
+
 /** A program an interop test needs, and the Debian package that has it. */
 export interface Peer {
   /** Executable name looked up on `PATH`, or an absolute path. */
@@ -203,12 +205,115 @@ export async function run(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-/** Returns a TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
+/**
+ * Returns a port that was free a moment ago on 127.0.0.1 for `transport`
+ * (default TCP): binds port 0, reads the port the kernel chose, closes. Use it
+ * for a peer that must be told its port in advance (a config file, a command
+ * line); when our own server can bind port 0 and report its port, prefer that.
+ * Two copies of the suite at once get different ports, where fixed ports
+ * collide with EADDRINUSE.
+ */
+export async function freePort(transport: "udp" | "tcp" = "tcp"): Promise<number> {
+  if (transport === "tcp") {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = l.addr as Deno.NetAddr;
+    l.close();
+    return port;
+  }
+  const s = await bindUdp(0);
+  const { port } = s.address();
+  await closeUdp(s);
   return port;
+}
+
+/**
+ * Returns an even UDP port `p` such that `p` and `p + 1` were both free a
+ * moment ago on 127.0.0.1: an RTP port and its RTCP port (RFC 3550 §11).
+ */
+export async function freePortPair(): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const p = await freePort("udp");
+    const even = p % 2 === 0 ? p : p - 1;
+    if (even < 1024) continue;
+    const held = [
+      await bindUdp(even).catch(() => undefined),
+      await bindUdp(even + 1).catch(() => undefined),
+    ];
+    await Promise.all(held.map((s) => s && closeUdp(s)));
+    if (held.every((s) => s)) return even;
+  }
+  throw new Error("no free even/odd UDP port pair on 127.0.0.1");
+}
+
+/**
+ * Returns a port that was free a moment ago on 127.0.0.1 for both UDP and
+ * TCP, as a SIP peer listening on both transports at one port needs
+ * (RFC 3261 §18), or a DNS server (dnsmasq).
+ */
+export async function freeSipPort(): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const udp = await bindUdp(0);
+    const { port } = udp.address();
+    let ok = false;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      ok = true;
+    } catch { /* taken on TCP: try another */ }
+    await closeUdp(udp);
+    if (ok) return port;
+  }
+  throw new Error("no port free on both UDP and TCP on 127.0.0.1");
+}
+
+function bindUdp(port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket("udp4");
+    s.once("error", (e) => {
+      s.close();
+      reject(e);
+    });
+    s.bind(port, "127.0.0.1", () => resolve(s));
+  });
+}
+
+function closeUdp(s: dgram.Socket): Promise<void> {
+  return new Promise((resolve) => s.close(() => resolve()));
+}
+
+let nameCounter = 0;
+
+/**
+ * Returns a name unique to this process and call, for a resource other
+ * processes can see (a network namespace, an interface, a temp file): `prefix`,
+ * then this process's PID in five base-36 digits, then a base-36 counter. Two
+ * copies of the suite at once never share a name, so neither deletes the
+ * other's namespaces. Throws a RangeError past 15 characters, the limit of a
+ * Linux interface name (IFNAMSIZ - 1), which keeps prefixes short.
+ */
+export function uniqueName(prefix: string): string {
+  const name = prefix + Deno.pid.toString(36).padStart(5, "0") + (nameCounter++).toString(36);
+  if (name.length > 15) {
+    throw new RangeError(`uniqueName("${prefix}") is over 15 characters: ${name}`);
+  }
+  return name;
+}
+
+/**
+ * Whether `name` was made by {@linkcode uniqueName} with `prefix` in a
+ * process that is no longer running: a leftover of a killed run, safe to
+ * delete. Names of running processes (another copy of the suite) are not
+ * stale.
+ */
+export function isStaleName(prefix: string, name: string): boolean {
+  if (!name.startsWith(prefix) || name.length < prefix.length + 6) return false;
+  const pid = parseInt(name.slice(prefix.length, prefix.length + 5), 36);
+  if (!Number.isFinite(pid) || pid === Deno.pid) return false;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
+import { freePort, interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
 import { type ChatMessage, openChat, receiveMessages, sendMessage } from "./chat.ts";
 
 const HEAD =
@@ -158,15 +158,17 @@ Deno.test("sendMessage() rejects bad addresses before connecting", async () => {
 
 // === Interop with Prosody ===
 
-const PORT = 17022;
-
 async function must(bin: string, args: string[]): Promise<void> {
   const r = await run(bin, args, { timeout: 20_000 });
   if (r.code !== 0) throw new Error(`${bin} ${args.join(" ")} failed: ${r.stderr}${r.stdout}`);
 }
 
-/** Prosody on 127.0.0.1 without TLS, users alice and bob, offline storage on. */
-async function startProsody(): Promise<AsyncDisposable> {
+/**
+ * Prosody on 127.0.0.1 without TLS, users alice and bob, offline storage on; c2s on `port`,
+ * free when it started, so two copies of the suite at once don't collide.
+ */
+async function startProsody(): Promise<AsyncDisposable & { port: number }> {
+  const port = await freePort();
   const dir = await Deno.makeTempDir({ prefix: "rtclite-chat-prosody-" });
   const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
   try {
@@ -179,7 +181,7 @@ async function startProsody(): Promise<AsyncDisposable> {
 data_path = "${dir}/data"
 interfaces = { "127.0.0.1" }
 local_interfaces = { "127.0.0.1" }
-c2s_ports = { ${PORT} }
+c2s_ports = { ${port} }
 c2s_direct_tls_ports = { }
 http_ports = { }
 https_ports = { }
@@ -206,12 +208,13 @@ VirtualHost "localhost"
       "-F",
     ]);
     try {
-      await peer.waitFor(new RegExp(`c2s.*${PORT}`), 15_000);
+      await peer.waitFor(new RegExp(`c2s.*${port}`), 15_000);
     } catch (e) {
       await peer.stop();
       throw new Error(`Prosody did not start: ${peer.output().slice(-2000)}`, { cause: e });
     }
     return {
+      port,
       async [Symbol.asyncDispose]() {
         await peer.stop(2000);
         await cleanup();
@@ -227,11 +230,11 @@ interopTest(
   "sendMessage()/receiveMessages() deliver through Prosody (offline storage, then live)",
   [{ bin: "prosody", apt: "prosody" }, { bin: "setpriv", apt: "util-linux" }],
   async () => {
-    await using _server = await startProsody();
+    await using server = await startProsody();
     const user = (name: string) => ({
       jid: `${name}@localhost`,
       password: "secret",
-      server: `127.0.0.1:${PORT}`,
+      server: `127.0.0.1:${server.port}`,
       tls: "disabled" as const,
       allowPlain: true,
       timeout: 10_000,

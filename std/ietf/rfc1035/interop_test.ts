@@ -3,13 +3,11 @@ import { decodeMessage, DnsZone, encodeMessage, formatRecord } from "./mod.ts";
 import { DnsResolver } from "./resolver.ts";
 import { serveDns } from "./server.ts";
 import { BIG_TXT, QUERIES, startDnsmasq, ZONE_RECORDS } from "../testdata/dns_zone.ts";
-import { interopTest, run } from "@rtclite/testing";
+import { freeSipPort, interopTest, run } from "@rtclite/testing";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import dgram from "node:dgram";
 
 // === Interop: dnsmasq and dig ===
-
-const DNSMASQ_PORT = 15301;
 
 function digLines(out: string): string[] {
   return out.split("\n").filter((l) => l && !l.startsWith(";")).map((l) => l.split(/\s+/).join(" "))
@@ -21,9 +19,10 @@ interopTest(
   [{ bin: "dnsmasq", apt: "dnsmasq-base" }, { bin: "dig", apt: "bind9-dnsutils" }],
   async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "rtclite-dnsmasq-" });
+    const dnsmasqPort = await freeSipPort(); // dnsmasq serves UDP and TCP on one port
     try {
-      await using _peer = await startDnsmasq(DNSMASQ_PORT, dir);
-      const server = { address: "127.0.0.1", port: DNSMASQ_PORT };
+      await using _peer = await startDnsmasq(dnsmasqPort, dir);
+      const server = { address: "127.0.0.1", port: dnsmasqPort };
       const udp = new DnsResolver({ servers: [server], cache: false, timeout: 2000 });
       const tcp = new DnsResolver({ servers: [server], cache: false, timeout: 2000, tcp: true });
       for (const [name, type] of QUERIES) {
@@ -31,7 +30,7 @@ interopTest(
           const dig = await run("dig", [
             "@127.0.0.1",
             "-p",
-            String(DNSMASQ_PORT),
+            String(dnsmasqPort),
             "+noall",
             "+answer",
             "+tries=1",
@@ -60,7 +59,7 @@ interopTest(
           sock.on("message", (m: Uint8Array) => resolve(new Uint8Array(m)));
           sock.send(
             encodeMessage({ id: 77, rd: true, questions: [{ name: "big.sip.test", type: "TXT" }] }),
-            DNSMASQ_PORT,
+            dnsmasqPort,
             "127.0.0.1",
           );
         }).finally(() => sock.close());
@@ -77,7 +76,7 @@ interopTest(
           new URL("./main.ts", import.meta.url).pathname,
           "@127.0.0.1",
           "-p",
-          String(DNSMASQ_PORT),
+          String(dnsmasqPort),
           "sip.test",
           "NAPTR",
         ], { timeout: 30_000, stdout: "piped", stderr: "piped" });
@@ -86,7 +85,7 @@ interopTest(
         const dig = await run("dig", [
           "@127.0.0.1",
           "-p",
-          String(DNSMASQ_PORT),
+          String(dnsmasqPort),
           "+noall",
           "+answer",
           "sip.test",

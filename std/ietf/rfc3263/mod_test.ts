@@ -11,7 +11,7 @@ import { DnsResolver } from "../rfc1035/resolver.ts";
 import { serveDns } from "../rfc1035/server.ts";
 import { parseUri } from "../rfc2396/mod.ts";
 import { startDnsmasq } from "../testdata/dns_zone.ts";
-import { interopTest, run } from "@rtclite/testing";
+import { freeSipPort, interopTest, run } from "@rtclite/testing";
 import { deepStrictEqual as assertEquals, equal, rejects } from "node:assert/strict";
 
 /** A resolver answering from a table; records every lookup. */
@@ -244,16 +244,15 @@ Deno.test("resolveSipTargets() works end to end with DnsResolver and our DNS ser
 
 // === Interop: the dnsmasq zone of testdata/dns_zone.ts ===
 
-const DNSMASQ_PORT = 15302;
-
 interopTest(
   "resolveSipTargets() resolves the dnsmasq zone's SIP URIs as RFC 3263 prescribes",
   [{ bin: "dnsmasq", apt: "dnsmasq-base" }],
   async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "rtclite-dnsmasq-" });
+    const dnsmasqPort = await freeSipPort(); // dnsmasq serves UDP and TCP on one port
     try {
-      await using _peer = await startDnsmasq(DNSMASQ_PORT, dir);
-      const resolver = new DnsResolver({ servers: [{ address: "127.0.0.1", port: DNSMASQ_PORT }] });
+      await using _peer = await startDnsmasq(dnsmasqPort, dir);
+      const resolver = new DnsResolver({ servers: [{ address: "127.0.0.1", port: dnsmasqPort }] });
       const cases: [string, SipTarget[]][] = [
         ["sip:alice@sip.test", [
           tgt("udp", "pbx.sip.test", 5060, "127.0.0.1"),
@@ -287,7 +286,7 @@ interopTest(
           new URL("./main.ts", import.meta.url).pathname,
           "@127.0.0.1",
           "-p",
-          String(DNSMASQ_PORT),
+          String(dnsmasqPort),
           "sips:bob@sip.test",
         ], { timeout: 30_000, stdout: "piped", stderr: "piped" });
         equal(cli.code, 0, cli.stderr);

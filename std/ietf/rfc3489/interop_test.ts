@@ -1,10 +1,18 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { equal } from "node:assert/strict";
-import { interopTest, run, startPeer } from "@rtclite/testing";
+import { interopTest, isStaleName, run, startPeer, uniqueName } from "@rtclite/testing";
 
 // --- NAT discovery through real Linux NATs in network namespaces ---
 
-const NS = { server: "rtc8srv", nat: "rtc8nat", client: "rtc8cli" };
+// Names unique to this process: two copies of the suite at once build their own namespaces and
+// never delete each other's. The veth interfaces are created inside them, so their names are
+// private to each copy.
+const PREFIX = "rtc8";
+const NS = {
+  server: uniqueName(`${PREFIX}s`),
+  nat: uniqueName(`${PREFIX}n`),
+  client: uniqueName(`${PREFIX}c`),
+};
 
 async function sh(...cmd: string[]): Promise<string> {
   const out = await run(cmd[0]!, cmd.slice(1), {
@@ -24,11 +32,21 @@ async function teardown(): Promise<void> {
   }
 }
 
+/** Deletes the namespaces a killed run left behind (its process is gone), not a running copy's. */
+async function removeStale(): Promise<void> {
+  const { stdout } = await run("ip", ["netns", "list"], { stdout: "piped" });
+  for (const name of stdout.split("\n").map((l) => l.split(" ")[0]!)) {
+    if (["s", "n", "c"].some((k) => isStaleName(`${PREFIX}${k}`, name))) {
+      await run("ip", ["netns", "del", name]);
+    }
+  }
+}
+
 interopTest(
   "discoverNat() classifies Linux NATs and firewalls built with nftables in network namespaces (all seven outcomes)",
   [{ bin: "ip", apt: "iproute2" }, { bin: "nft", apt: "nftables" }],
   async (t) => {
-    await teardown();
+    await removeStale();
     try {
       await sh("ip", "netns", "add", NS.server);
     } catch (e) {
@@ -102,6 +120,19 @@ interopTest(
         "3478,3479",
       ]);
       await _server.waitFor("classic STUN server on", 20_000);
+      // Ready means answering, not only logging: on a loaded machine the first answers of a
+      // freshly started server can come later than the short timers of the steps below allow,
+      // which read as "udp-blocked". Wait for one answer with RFC 3489's default timers first.
+      const ready = await exec(
+        NS.nat,
+        Deno.execPath(),
+        "run",
+        "-A",
+        script,
+        "--discover",
+        "stun:10.84.0.1:3478",
+      );
+      if (ready.startsWith("udp-blocked")) throw new Error(`the STUN server does not answer`);
       const discover = async (ns: string, port?: number) => {
         const args = ["--discover", "stun:10.84.0.1:3478", "--rto", "50", "--rc", "3"];
         if (port) args.push("--port", String(port));
@@ -184,7 +215,8 @@ interopTest(
     } finally {
       await teardown();
       equal(
-        (await sh("ip", "netns", "list")).split("\n").filter((l) => l.startsWith("rtc8")).length,
+        (await sh("ip", "netns", "list")).split("\n")
+          .filter((l) => Object.values(NS).includes(l.split(" ")[0]!)).length,
         0,
       );
     }

@@ -1,14 +1,14 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
+import { freePort, interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
 import { ImClient, type Message, type Presence, type RosterItem } from "./deno.ts";
 
 // === Interop with Prosody ===
 
-const PORT = 15222;
-
 interface Prosody extends AsyncDisposable {
   ca: string;
+  /** The c2s port, free when Prosody started: two copies of the suite at once don't collide. */
+  port: number;
 }
 
 async function must(bin: string, args: string[]): Promise<void> {
@@ -27,6 +27,7 @@ async function startProsody(): Promise<Prosody> {
 }
 
 async function setUpProsody(dir: string): Promise<Prosody> {
+  const port = await freePort();
   await Deno.chmod(dir, 0o755); // Prosody reads its config as user prosody
   await Deno.mkdir(`${dir}/data`);
   await Deno.mkdir(`${dir}/certs`);
@@ -92,7 +93,7 @@ data_path = "${dir}/data"
 certificates = "${dir}/certs"
 interfaces = { "127.0.0.1" }
 local_interfaces = { "127.0.0.1" }
-c2s_ports = { ${PORT} }
+c2s_ports = { ${port} }
 c2s_direct_tls_ports = { }
 http_ports = { }
 https_ports = { }
@@ -120,7 +121,7 @@ VirtualHost "localhost"
     "-F",
   ]);
   try {
-    await peer.waitFor(/Activated service 'c2s' on \[127\.0\.0\.1\]:15222|c2s.*15222/, 15_000);
+    await peer.waitFor(new RegExp(`c2s.*${port}`), 15_000);
   } catch (e) {
     await peer.stop();
     throw new Error(`Prosody did not start: ${peer.output().slice(-2000)}`, { cause: e });
@@ -128,6 +129,7 @@ VirtualHost "localhost"
   const ca = await Deno.readTextFile(`${dir}/ca.crt`);
   return {
     ca,
+    port,
     async [Symbol.asyncDispose]() {
       await peer.stop(2000);
       await Deno.remove(dir, { recursive: true });
@@ -143,7 +145,7 @@ interopTest(
   }],
   async (t) => {
     await using server = await startProsody();
-    const base = { hostname: "127.0.0.1", port: PORT, timeout: 10_000 };
+    const base = { hostname: "127.0.0.1", port: server.port, timeout: 10_000 };
 
     await t.step("PLAIN without TLS", async () => {
       await using a = await ImClient.connect({
@@ -258,7 +260,7 @@ interopTest(
         "--password",
         "secret",
         "--server",
-        `127.0.0.1:${PORT}`,
+        `127.0.0.1:${server.port}`,
         "--no-tls",
         "--insecure-plain",
       ];

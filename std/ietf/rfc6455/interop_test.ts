@@ -75,7 +75,7 @@ interopTest(
     ok(await hasWebsockets(), "python3-websockets is installed");
     for (const compression of ["deflate", "none"]) {
       await t.step(`compression ${compression}`, async () => {
-        const port = freePort();
+        const port = await freePort();
         await using peer = startPeer(PY, [PEER, "server", String(port), compression]);
         await peer.waitFor("listening", 10_000);
         const ws = new WebSocket(`ws://127.0.0.1:${port}/`, ["sip"], {
@@ -120,7 +120,7 @@ interopTest(
       await t.step(
         `compression ${compression}: fragmented messages and a server-initiated close`,
         async () => {
-          const port = freePort();
+          const port = await freePort();
           await using peer = startPeer(PY, [PEER, "server", String(port), compression]);
           await peer.waitFor("listening", 10_000);
           const ws = new WebSocket(`ws://127.0.0.1:${port}/`, [], {

@@ -4,7 +4,7 @@ import { freePort } from "@rtclite/testing";
 import { assert, assertEquals, dec, enc } from "./_test_util.ts";
 
 Deno.test("command line: serve --echo and connect echo stdin lines (websocat style)", async () => {
-  const port = freePort();
+  const port = await freePort();
   const module = new URL("./main.ts", import.meta.url).pathname;
   const server = new Deno.Command(Deno.execPath(), {
     args: [

@@ -131,19 +131,22 @@ Deno.test("The serve command shuts down cleanly on SIGTERM", async () => {
       "--host",
       "127.0.0.1",
       "--port",
-      "19353",
+      "0",
     ],
     stdout: "null",
     stderr: "piped",
   }).spawn();
   const reader = child.stderr.getReader();
   let text = "";
-  while (!text.includes("listening")) {
+  // The server binds a free port and logs it: listening on "127.0.0.1":PORT
+  const listening = /listening on \S*:(\d+)/;
+  while (!listening.test(text)) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) throw new Error(`serve exited before listening: ${text}`);
     text += new TextDecoder().decode(value);
   }
-  const c = await RtmpClient.connect("rtmp://127.0.0.1:19353/live");
+  const port = listening.exec(text)![1];
+  const c = await RtmpClient.connect(`rtmp://127.0.0.1:${port}/live`);
   child.kill("SIGTERM");
   const status = await child.status;
   reader.releaseLock();

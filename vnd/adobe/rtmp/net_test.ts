@@ -1,6 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
-import { interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
+import { freePort, interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
 import { type AmfValue, EcmaArray } from "../amf.ts";
 import {
   decodeAudioTagHeader,
@@ -680,7 +680,7 @@ Deno.test("serveRtmp() asks the application: connect, publish and play refused w
   assertEquals(closed, ["sip", "sip"]);
 });
 
-// === Interoperability with ffmpeg and rtmpdump (ports 19350-19399) ===
+// === Interoperability with ffmpeg and rtmpdump (our servers on port 0, peers on free ports) ===
 
 const FFMPEG = { bin: "ffmpeg", apt: "ffmpeg" };
 const FFPROBE = { bin: "ffprobe", apt: "ffmpeg" };
@@ -723,8 +723,8 @@ interopTest("ffmpeg publishes to serveRtmp(); ffmpeg and rtmpdump play it", [
 ], async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await using server = serveRtmp({ hostname: "127.0.0.1", port: 19350, record: dir });
-    const url = "rtmp://127.0.0.1:19350/live/test";
+    await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, record: dir });
+    const url = `rtmp://127.0.0.1:${server.addr.port}/live/test`;
     await using ffplay = startPeer("ffmpeg", [
       "-hide_banner",
       "-nostdin",
@@ -793,6 +793,7 @@ interopTest(
   [FFMPEG, FFPROBE],
   async () => {
     const dir = await Deno.makeTempDir();
+    const [outPort, inPort] = [await freePort(), await freePort()];
     try {
       // ffmpeg serves a stream (Sorenson H.263 and Nellymoser); our client plays it.
       await using srv = startPeer("ffmpeg", [
@@ -807,11 +808,13 @@ interopTest(
         "flv",
         "-listen",
         "1",
-        "rtmp://127.0.0.1:19351/live/out",
+        `rtmp://127.0.0.1:${outPort}/live/out`,
       ]);
       let client: RtmpClient | undefined;
       for (let i = 0; i < 50 && !client; i++) {
-        client = await RtmpClient.connect("rtmp://127.0.0.1:19351/live").catch(() => undefined);
+        client = await RtmpClient.connect(`rtmp://127.0.0.1:${outPort}/live`).catch(() =>
+          undefined
+        );
         if (!client) await new Promise((r) => setTimeout(r, 100));
       }
       assert(client, "ffmpeg -listen did not accept");
@@ -844,7 +847,7 @@ interopTest(
         "-listen",
         "1",
         "-i",
-        "rtmp://127.0.0.1:19352/live/in",
+        `rtmp://127.0.0.1:${inPort}/live/in`,
         "-c",
         "copy",
         "-y",
@@ -852,7 +855,7 @@ interopTest(
       ]);
       let pub: RtmpClient | undefined;
       for (let i = 0; i < 50 && !pub; i++) {
-        pub = await RtmpClient.connect("rtmp://127.0.0.1:19352/live").catch(() => undefined);
+        pub = await RtmpClient.connect(`rtmp://127.0.0.1:${inPort}/live`).catch(() => undefined);
         if (!pub) await new Promise((r) => setTimeout(r, 100));
       }
       const id = await pub!.publish("in");
@@ -877,7 +880,7 @@ interopTest(
   { timeout: 30_000 },
 );
 
-// === Interoperability: recordings, application hook, copy to nginx-rtmp (ports 19354-19360) ===
+// === Interoperability: recordings, application hook, copy to nginx-rtmp ===
 
 const NGINX = { bin: "nginx", apt: "nginx libnginx-mod-rtmp" };
 const NGINX_RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
@@ -923,8 +926,8 @@ interopTest(
   async () => {
     const dir = await Deno.makeTempDir();
     try {
-      await using server = serveRtmp({ hostname: "127.0.0.1", port: 19354, record: dir });
-      const url = "rtmp://127.0.0.1:19354/vod/tone";
+      await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, record: dir });
+      const url = `rtmp://127.0.0.1:${server.addr.port}/vod/tone`;
       const pub = await run("ffmpeg", [...SOURCE, ...ENCODE, url], { timeout: 20_000 });
       assertEquals(pub.code, 0, pub.stderr);
       await waitFor("unpublished", () => server.streams.length === 0);
@@ -973,8 +976,12 @@ interopTest(
   async () => {
     const dir = await Deno.makeTempDir();
     try {
-      await using server = serveRtmp({ hostname: "127.0.0.1", port: 19355, record: dir });
-      const pub = await run("ffmpeg", [...SOURCE, ...ENCODE, "rtmp://127.0.0.1:19355/vod/clip"], {
+      await using server = serveRtmp({ hostname: "127.0.0.1", port: 0, record: dir });
+      const pub = await run("ffmpeg", [
+        ...SOURCE,
+        ...ENCODE,
+        `rtmp://127.0.0.1:${server.addr.port}/vod/clip`,
+      ], {
         timeout: 20_000,
       });
       assertEquals(pub.code, 0, pub.stderr);
@@ -982,7 +989,7 @@ interopTest(
       await new Promise((r) => setTimeout(r, 200));
       const file = decodeFlv(await Deno.readFile(`${dir}/${streamFileName("vod", "clip")}`));
       const frames = file.tags.filter((t) => t.type === 9).map((t) => t.timestamp);
-      const client = await RtmpClient.connect("rtmp://127.0.0.1:19355/vod");
+      const client = await RtmpClient.connect(`rtmp://127.0.0.1:${server.addr.port}/vod`);
       const id = await client.play("clip", 0);
       const got: number[] = [];
       let pausedFor = 0;
@@ -1011,9 +1018,9 @@ interopTest(
   "The application hook refuses ffmpeg (connect, publish, play): ffmpeg exits non-zero with the reason",
   [FFMPEG],
   async () => {
-    await using _server = serveRtmp({
+    await using server = serveRtmp({
       hostname: "127.0.0.1",
-      port: 19356,
+      port: 0,
       application: {
         onConnect: (s) => s.app === "closed" ? { reject: "Application closed today" } : undefined,
         onPublish: (_s, name) =>
@@ -1025,8 +1032,8 @@ interopTest(
       run("ffmpeg", [...SOURCE.slice(0, -2), "-t", "0.5", ...ENCODE, url], { timeout: 20_000 });
     for (
       const [url, says] of [
-        ["rtmp://127.0.0.1:19356/closed/x", "Application closed today"],
-        ["rtmp://127.0.0.1:19356/live/taken", "Name reserved for alice"],
+        [`rtmp://127.0.0.1:${server.addr.port}/closed/x`, "Application closed today"],
+        [`rtmp://127.0.0.1:${server.addr.port}/live/taken`, "Name reserved for alice"],
       ]
     ) {
       const r = await publish(url!);
@@ -1037,7 +1044,7 @@ interopTest(
       "-hide_banner",
       "-nostdin",
       "-i",
-      "rtmp://127.0.0.1:19356/live/any",
+      `rtmp://127.0.0.1:${server.addr.port}/live/any`,
       "-f",
       "null",
       "-",
@@ -1045,7 +1052,7 @@ interopTest(
     assert(play.code !== 0, "ffmpeg play exited 0");
     assert(play.stderr.includes("Nobody may watch"), play.stderr);
     // A name the application accepts still works.
-    const ok = await publish("rtmp://127.0.0.1:19356/live/free");
+    const ok = await publish(`rtmp://127.0.0.1:${server.addr.port}/live/free`);
     assertEquals(ok.code, 0, ok.stderr);
   },
   { timeout: 60_000 },
@@ -1056,6 +1063,7 @@ interopTest(
   [FFMPEG, FFPROBE, RTMPDUMP, NGINX],
   async () => {
     const dir = await Deno.makeTempDir();
+    const nginxPort = await freePort();
     try {
       await Deno.writeTextFile(
         `${dir}/nginx.conf`,
@@ -1065,7 +1073,7 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log info;
 load_module ${NGINX_RTMP_MODULE};
 events { worker_connections 64; }
-rtmp { server { listen 127.0.0.1:19360; chunk_size 4096;
+rtmp { server { listen 127.0.0.1:${nginxPort}; chunk_size 4096;
   application live { live on; record off; allow publish 127.0.0.1; deny publish all; allow play all; } } }
 `,
       );
@@ -1077,9 +1085,11 @@ rtmp { server { listen 127.0.0.1:19360; chunk_size 4096;
         "-e",
         `${dir}/nginx-error.log`,
       ]);
-      await using server = serveRtmp({ hostname: "127.0.0.1", port: 19357 });
+      await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
       for (let i = 0; i < 50; i++) {
-        const c = await Deno.connect({ hostname: "127.0.0.1", port: 19360 }).catch(() => undefined);
+        const c = await Deno.connect({ hostname: "127.0.0.1", port: nginxPort }).catch(() =>
+          undefined
+        );
         if (c) {
           c.close();
           break;
@@ -1091,8 +1101,8 @@ rtmp { server { listen 127.0.0.1:19360; chunk_size 4096;
         "-A",
         new URL("./main.ts", import.meta.url).pathname,
         "copy",
-        "rtmp://127.0.0.1:19357/live/src",
-        "rtmp://127.0.0.1:19360/live/copy",
+        `rtmp://127.0.0.1:${server.addr.port}/live/src`,
+        `rtmp://127.0.0.1:${nginxPort}/live/copy`,
       ]);
       await waitFor("the copy playing", () => server.connections === 1, 15_000);
       await new Promise((r) => setTimeout(r, 300));
@@ -1102,13 +1112,17 @@ rtmp { server { listen 127.0.0.1:19360; chunk_size 4096;
         "-q",
         "--live",
         "-r",
-        "rtmp://127.0.0.1:19360/live/copy",
+        `rtmp://127.0.0.1:${nginxPort}/live/copy`,
         "-o",
         `${dir}/dump.flv`,
       ]);
       await new Promise((r) => setTimeout(r, 300));
       const longer = [...SOURCE.slice(0, -2), "-t", "4"];
-      const pub = await run("ffmpeg", [...longer, ...ENCODE, "rtmp://127.0.0.1:19357/live/src"], {
+      const pub = await run("ffmpeg", [
+        ...longer,
+        ...ENCODE,
+        `rtmp://127.0.0.1:${server.addr.port}/live/src`,
+      ], {
         timeout: 20_000,
       });
       assertEquals(pub.code, 0, pub.stderr);

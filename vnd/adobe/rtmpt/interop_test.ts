@@ -12,13 +12,13 @@ interopTest(
   "ffmpeg publishes over RTMPT, an RTMP client plays from the shared server, ffprobe finds audio and video",
   [{ bin: "ffmpeg", apt: "ffmpeg" }, { bin: "ffprobe", apt: "ffmpeg" }],
   async () => {
-    await using server = serveRtmp({ hostname: "127.0.0.1", port: 19401 });
+    await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
     await using rtmpt = new RtmptHandler({ backend: server });
-    await using _http = Deno.serve(
-      { hostname: "127.0.0.1", port: 19400, onListen() {} },
+    await using http = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
       rtmpt.fetch,
     );
-    const player = await RtmpClient.connect("rtmp://127.0.0.1:19401/live");
+    const player = await RtmpClient.connect(`rtmp://127.0.0.1:${server.addr.port}/live`);
     await player.play("test");
     const dir = await Deno.makeTempDir();
     try {
@@ -43,7 +43,7 @@ interopTest(
         "aac",
         "-f",
         "flv",
-        "rtmpt://127.0.0.1:19400/live/test",
+        `rtmpt://127.0.0.1:${http.addr.port}/live/test`,
       ]);
       const tags: Uint8Array[] = [encodeFlvHeader({ version: 1, audio: true, video: true })];
       let audio = 0;
@@ -107,11 +107,11 @@ interopTest(
     apt: "rtmpdump",
   }],
   async () => {
-    await using server = serveRtmp({ hostname: "127.0.0.1", port: 19404 });
+    await using server = serveRtmp({ hostname: "127.0.0.1", port: 0 });
     await using rtmpt = new RtmptHandler({ backend: server });
-    await using _raw = serveRtmpt({ handler: rtmpt, hostname: "127.0.0.1", port: 19402 });
-    await using _http = Deno.serve(
-      { hostname: "127.0.0.1", port: 19403, onListen() {} },
+    await using raw = serveRtmpt({ handler: rtmpt, hostname: "127.0.0.1", port: 0 });
+    await using http = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
       rtmpt.fetch,
     );
     const dir = await Deno.makeTempDir();
@@ -139,7 +139,7 @@ interopTest(
         "aac",
         "-f",
         "flv",
-        "rtmp://127.0.0.1:19404/live/shared",
+        `rtmp://127.0.0.1:${server.addr.port}/live/shared`,
       ]);
       for (let i = 0; i < 50 && !server.streams.includes("live/shared"); i++) {
         await new Promise((r) => setTimeout(r, 50));
@@ -153,7 +153,7 @@ interopTest(
           "--stop",
           "2",
           "-r",
-          "rtmpt://127.0.0.1:19402/live/shared",
+          `rtmpt://127.0.0.1:${raw.addr.port}/live/shared`,
           "-o",
           `${dir}/dump.flv`,
         ], { stdout: "piped", stderr: "piped", timeout: 10_000 }),
@@ -162,7 +162,7 @@ interopTest(
           "-loglevel",
           "error",
           "-i",
-          "rtmpt://127.0.0.1:19403/live/shared",
+          `rtmpt://127.0.0.1:${http.addr.port}/live/shared`,
           "-t",
           "2",
           "-c",

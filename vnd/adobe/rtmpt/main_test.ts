@@ -26,7 +26,7 @@ Deno.test("rtmpt command line: --help exits 0, usage errors exit 2 before any I/
 });
 
 Deno.test("rtmpt command line serves RTMPT until SIGTERM", async () => {
-  const [httpPort, rtmpPort] = [freePort(), freePort()];
+  const [httpPort, rtmpPort] = [await freePort(), await freePort()];
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
