@@ -160,7 +160,7 @@ interopTest(
         `127.0.0.1:${agent.transports[0]!.port}`,
         ...L,
         "-p",
-        String(freePort()),
+        String(await freePort("udp")),
         "-m",
         "100",
         "-r",
@@ -270,7 +270,7 @@ interopTest("SIPp UAC -> API proxy -> SIPp UAS: 50 calls, zero failures", SIPP, 
   await using agent = await Agent.listen({ listen: LOCAL });
   registrarAndProxy(agent, bindings, events);
   const port = agent.transports[0]!.port;
-  const uasPort = freePort();
+  const uasPort = await freePort("udp");
   try {
     await using uas = startPeer("sipp", ["-sn", "uas", ...L, "-p", String(uasPort)], { cwd: dir });
     // A third-party registration puts the SIPp UAS in the location service.
@@ -290,7 +290,7 @@ interopTest("SIPp UAC -> API proxy -> SIPp UAS: 50 calls, zero failures", SIPP, 
       `127.0.0.1:${port}`,
       ...L,
       "-p",
-      String(freePort()),
+      String(await freePort("udp")),
       "-m",
       "50",
       "-r",
@@ -525,7 +525,7 @@ interopTest("Agent OPTIONS to SIPp: outgoing and response events", SIPP, async (
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/options.xml`, OPTIONS_UAS_XML);
-    const sippPort = freePort();
+    const sippPort = await freePort("udp");
     await using sipp = startPeer("sipp", [
       "-sf",
       `${dir}/options.xml`,
