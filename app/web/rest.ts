@@ -1852,7 +1852,9 @@ async function serveConnection(
     } catch (e) {
       clearTimeout(timer);
       if (timedOut || !(e instanceof HttpParseError)) return; // idle, closed or timed out
-      await conn.write(formatResponse({ status: e.status, body: e.message + "\n" })).catch(() => {});
+      await conn.write(formatResponse({ status: e.status, body: e.message + "\n" })).catch(
+        () => {},
+      );
       return;
     } finally {
       clearTimeout(timer);
