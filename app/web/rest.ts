@@ -1770,8 +1770,6 @@ export function serveHttp(
   };
 }
 
-class HttpTimeout extends Error {}
-
 /** Reads exactly `n` bytes after `leftover`. */
 async function readExactly(conn: Deno.Conn, leftover: Uint8Array, n: number) {
   const out = new Uint8Array(n);

@@ -141,6 +141,8 @@ export interface WebSocketInit extends WebSocketOptions, HandshakeResult {
   preamble?: Uint8Array;
   /** Compression threshold and level. */
   deflateOptions?: Pick<DeflateOptions, "threshold" | "level">;
+  /** The peer's address, when the transport has one. */
+  remoteAddr?: Deno.Addr;
 }
 
 /** What `binaryType` selects for binary messages in `message` events. */
@@ -241,6 +243,7 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
   #request: HttpRequestHead | undefined;
   #role: WebSocketRole = "client";
   #options: WebSocketOptions;
+  #remoteAddr: Deno.Addr | undefined;
   #writeQueue: Uint8Array[] = [];
   #queued = 0;
   #writing = false;
@@ -330,6 +333,10 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
   get extensions(): string {
     return this.#extensions;
   }
+  /** The peer's address (server sockets), else `undefined`. */
+  get remoteAddr(): Deno.Addr | undefined {
+    return this.#remoteAddr;
+  }
   /** Bytes queued by `send` and not yet written to the transport. */
   get bufferedAmount(): number {
     return this.#queued + (this.#proto?.bufferedAmount ?? 0);
@@ -397,6 +404,7 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
     this.#conn = conn;
     this.#role = init.role;
     this.#request = init.request;
+    this.#remoteAddr = init.remoteAddr;
     this.#protocol = init.protocol;
     this.#extensions = init.extensions;
     try {
@@ -947,7 +955,9 @@ export function upgradeWebSocket(
     }
     throw e;
   }
-  return WebSocket.fromTransport(conn, socketInit(request, result, options, options.leftover));
+  const init = socketInit(request, result, options, options.leftover);
+  if ("remoteAddr" in conn) init.remoteAddr = (conn as Deno.Conn).remoteAddr;
+  return WebSocket.fromTransport(conn, init);
 }
 
 /**
