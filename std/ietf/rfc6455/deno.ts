@@ -101,9 +101,10 @@ export interface WebSocketOptions {
    */
   maxBufferedAmount?: number;
   /**
-   * Most bytes a connection may inflate (permessage-deflate) per second (default 16 MiB);
-   * reading pauses beyond it, and compressed input is inflated in slices that yield to other
-   * connections, so deflate bombs cannot starve them.
+   * Most bytes a connection may inflate (permessage-deflate) per second (default 8 MiB);
+   * reading pauses beyond it. Compressed input is inflated in slices that yield to other
+   * connections, and all the sockets of the process together inflate for at most a quarter of
+   * the time, so deflate bombs cannot starve other clients.
    */
   maxInflateRate?: number;
   /**
@@ -152,9 +153,19 @@ export type BinaryType = "blob" | "arraybuffer";
 type ReadyState = 0 | 1 | 2 | 3;
 
 /** Compressed bytes given to the protocol at a time (each inflates to at most ~1032 times more). */
-const INFLATE_SLICE = 4096;
+const INFLATE_SLICE = 512;
 /** Inflated bytes after which a connection yields to the event loop. */
 const INFLATE_YIELD = 256 * 1024;
+/**
+ * Milliseconds per one-second window that all the WebSockets of the process together may spend
+ * inflating: beyond, compressed input waits for the next window, so that any number of deflate
+ * bombs leaves three quarters of the time to everything else.
+ */
+const INFLATE_WINDOW_MS = 250;
+const INFLATE_WINDOW = 1000;
+const inflateTime = { start: 0, spent: 0, window: 0 };
+/** Inflate milliseconds per window a connection may spend even when the shared budget is spent. */
+const INFLATE_FREE_MS = 10;
 
 async function writeAll(conn: Transport, data: Uint8Array): Promise<void> {
   let o = 0;
@@ -436,7 +447,7 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
   #lastReceived = Date.now();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
-  // @implements RFC6455 §5.5.2 ¶5
+  // @implements RFC6455 §5.5.2 ¶5-6
   #armIdleTimer(): void {
     const idle = this.#options.idleTimeout;
     if (!idle || this.#finished) return;
@@ -459,28 +470,54 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
 
   #inflateWindow = 0;
   #inflateStart = 0;
+  #inflateTimeWindow = 0;
+  #inflateSpent = 0;
 
-  /** Feeds received bytes to the protocol; compressed input in slices, within the budget. */
+  /**
+   * Feeds received bytes to the protocol; compressed input in slices, within the connection's
+   * budget (bytes per second) and the process-wide one (inflate time per second).
+   */
   async #feed(data: Uint8Array): Promise<void> {
     const proto = this.#proto!;
     if (!this.#deflate) return this.#process(data);
-    const rate = this.#options.maxInflateRate ?? 16 * 1024 * 1024;
-    for (let o = 0; o < data.length && !this.#finished; o += INFLATE_SLICE) {
-      const now = Date.now();
+    const rate = this.#options.maxInflateRate ?? 8 * 1024 * 1024;
+    for (let o = 0; o < data.length && !this.#finished;) {
+      const now = performance.now();
       if (now - this.#inflateStart >= 1000) {
         this.#inflateStart = now;
         this.#inflateWindow = proto.inflatedBytes;
-      } else if (proto.inflatedBytes - this.#inflateWindow >= rate) {
+      }
+      if (now - inflateTime.start >= INFLATE_WINDOW) {
+        inflateTime.start = now;
+        inflateTime.spent = 0;
+        inflateTime.window++;
+      }
+      if (this.#inflateTimeWindow !== inflateTime.window) {
+        this.#inflateTimeWindow = inflateTime.window;
+        this.#inflateSpent = 0;
+      }
+      // Connections that inflate little (a few ms a second) are never held by the shared budget.
+      const wait = proto.inflatedBytes - this.#inflateWindow >= rate
+        ? 1000 - (now - this.#inflateStart)
+        : inflateTime.spent >= INFLATE_WINDOW_MS && this.#inflateSpent >= INFLATE_FREE_MS
+        ? INFLATE_WINDOW - (now - inflateTime.start)
+        : 0;
+      if (wait > 0) {
         // Over budget: stop reading from this peer until the next window.
-        await new Promise((r) => setTimeout(r, 1000 - (now - this.#inflateStart)));
-        o -= INFLATE_SLICE;
+        await new Promise((r) => setTimeout(r, Math.ceil(wait)));
         continue;
       }
       const before = proto.inflatedBytes;
       this.#process(data.subarray(o, o + INFLATE_SLICE));
-      // Let other connections run after each slice that inflated much.
-      if (proto.inflatedBytes - before >= INFLATE_YIELD) {
-        await new Promise((r) => setTimeout(r, 0));
+      o += INFLATE_SLICE;
+      if (proto.inflatedBytes !== before) {
+        const took = performance.now() - now;
+        inflateTime.spent += took;
+        this.#inflateSpent += took;
+        // Let other connections run after each slice that inflated much.
+        if (proto.inflatedBytes - before >= INFLATE_YIELD || took >= 2) {
+          await new Promise((r) => setTimeout(r, 0));
+        }
       }
     }
   }
