@@ -447,7 +447,7 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
   #lastReceived = Date.now();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
-  // @implements RFC6455 §5.5.2 ¶5-6
+  // @implements RFC6455 §5.5.2 ¶4-5
   #armIdleTimer(): void {
     const idle = this.#options.idleTimeout;
     if (!idle || this.#finished) return;
