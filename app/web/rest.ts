@@ -4,7 +4,9 @@
  * templates, content negotiation (JSON and XML), structured data and directories exposed as
  * resources, HTTP Basic and Digest authentication, body size limits and typed errors.
  *
- * Everything works with `Deno.serve` (pass {@linkcode Router.fetch}). A {@linkcode Router} maps
+ * Everything works with `Deno.serve` (pass {@linkcode Router.fetch}) or with
+ * {@linkcode serveHttp}, an HTTP/1.1 server on the shared accept loop that keeps accepting when
+ * the process runs out of file descriptors and bounds connections and request time. A {@linkcode Router} maps
  * `/users/{id}` templates to handlers, answers 404 for unknown paths, 405 with `Allow` for
  * unsupported methods, `HEAD` from `GET` and `OPTIONS` with `Allow`. A handler returns a
  * `Response` or throws an {@linkcode HttpError}, which becomes a status code and a negotiated
@@ -14,9 +16,11 @@
  * guard routes with {@link https://www.rfc-editor.org/rfc/rfc2617 | RFC 2617} authentication.
  *
  * Command line: `deno run -A app/web/rest.ts --port 8080 --data file.json --files DIR`
- * serves the JSON document under `/data/` (changes are written back to the file) and the
- * directory under `/files/`; `--user name:password` (repeatable) with `--auth digest|basic`
- * protects both.
+ * serves the JSON document under `/data/` (changes are written back to the file atomically,
+ * see {@linkcode JsonDocumentFile}) and the directory under `/files/`; `--user name:password`
+ * (repeatable) with `--auth digest|basic` protects both. Without `--user` the document is
+ * read-only unless `--anonymous-writes` is given; bodies are limited by `--max-body` (1 MiB)
+ * and `--max-depth` (64 levels), connections by `--max-connections` (1024, 256 per address).
  *
  * @see {@link https://www.rfc-editor.org/rfc/rfc9110 | RFC 9110 (HTTP semantics)}
  *
