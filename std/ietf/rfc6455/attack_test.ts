@@ -103,6 +103,7 @@ Deno.test({
     assertEquals(await closed, 1009);
     await writing;
     const grown = (Deno.memoryUsage().rss - rss0) / MiB;
+    console.log(`continuation flood: closed with 1009, RSS +${grown.toFixed(1)} MiB`);
     assert(grown < 64, `RSS grew by ${grown.toFixed(1)} MiB`);
   },
 });
