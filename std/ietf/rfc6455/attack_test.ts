@@ -292,3 +292,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "WebSocket server drops a client whose send queue passes maxBufferedAmount (issue 18.10)",
+  async fn() {
+    const closed = Promise.withResolvers<CloseEvent>();
+    let queued = 0;
+    await using server = serveWebSocket(
+      { hostname: "127.0.0.1", port: 0, maxBufferedAmount: 4 * MiB },
+      (ws) => {
+        ws.onclose = (e) => closed.resolve(e);
+        // A producer that ignores bufferedAmount, towards a client that never reads.
+        const chunk = new Uint8Array(MiB);
+        const timer = setInterval(() => {
+          if (ws.readyState !== WebSocket.OPEN) return clearInterval(timer);
+          ws.send(chunk);
+          queued = Math.max(queued, ws.bufferedAmount);
+        }, 1);
+      },
+    );
+    const conn = await rawClient(server.addr.port);
+    const ev = await closed.promise;
+    conn.close();
+    assertEquals(ev.code, 1008);
+    assert(queued <= 4 * MiB, `${queued} bytes queued`);
+  },
+});
