@@ -4,7 +4,9 @@
  * templates, content negotiation (JSON and XML), structured data and directories exposed as
  * resources, HTTP Basic and Digest authentication, body size limits and typed errors.
  *
- * Everything works with `Deno.serve` (pass {@linkcode Router.fetch}). A {@linkcode Router} maps
+ * Everything works with `Deno.serve` (pass {@linkcode Router.fetch}) or with
+ * {@linkcode serveHttp}, an HTTP/1.1 server on the shared accept loop that keeps accepting when
+ * the process runs out of file descriptors and bounds connections and request time. A {@linkcode Router} maps
  * `/users/{id}` templates to handlers, answers 404 for unknown paths, 405 with `Allow` for
  * unsupported methods, `HEAD` from `GET` and `OPTIONS` with `Allow`. A handler returns a
  * `Response` or throws an {@linkcode HttpError}, which becomes a status code and a negotiated
@@ -14,9 +16,11 @@
  * guard routes with {@link https://www.rfc-editor.org/rfc/rfc2617 | RFC 2617} authentication.
  *
  * Command line: `deno run -A app/web/rest.ts --port 8080 --data file.json --files DIR`
- * serves the JSON document under `/data/` (changes are written back to the file) and the
- * directory under `/files/`; `--user name:password` (repeatable) with `--auth digest|basic`
- * protects both.
+ * serves the JSON document under `/data/` (changes are written back to the file atomically,
+ * see {@linkcode JsonDocumentFile}) and the directory under `/files/`; `--user name:password`
+ * (repeatable) with `--auth digest|basic` protects both. Without `--user` the document is
+ * read-only unless `--anonymous-writes` is given; bodies are limited by `--max-body` (1 MiB)
+ * and `--max-depth` (64 levels), connections by `--max-connections` (1024, 256 per address).
  *
  * @see {@link https://www.rfc-editor.org/rfc/rfc9110 | RFC 9110 (HTTP semantics)}
  *
@@ -45,6 +49,16 @@
 import { DigestServer, parseBasicCredentials } from "@rtclite/std/ietf/rfc2617";
 import { type ParsedCommand, runCommand, UsageError } from "@rtclite/std/cli";
 import { getLogger } from "@rtclite/std/log";
+import { acceptLoop } from "@rtclite/std/net";
+import {
+  findHeadEnd,
+  formatResponse,
+  formatResponseHead,
+  HttpParseError,
+  type HttpRequestHead,
+  parseRequestHead,
+  readHead,
+} from "@rtclite/std/http1";
 import { parseXml, serialize, XmlElement, type XmlNode } from "@rtclite/std/w3c/simplexml";
 
 export type { XmlElement, XmlNode };
@@ -906,9 +920,10 @@ export async function readBody(req: Request, maxSize: number): Promise<Uint8Arra
  *
  * @param req The request.
  * @param maxSize Limit in bytes.
+ * @param maxDepth Deepest nesting of arrays and objects (default {@linkcode DEFAULT_MAX_DEPTH}).
  * @returns The value.
  * @throws {UnsupportedMediaTypeError} For another media type.
- * @throws {BadRequestError} When the body does not parse.
+ * @throws {BadRequestError} When the body does not parse or is nested deeper than `maxDepth`.
  * @throws {PayloadTooLargeError} When the body is larger than `maxSize`.
  *
  * @example
@@ -926,7 +941,11 @@ export async function readBody(req: Request, maxSize: number): Promise<Uint8Arra
  * await rejects(readData(bad, 1000), { status: 400 });
  * ```
  */
-export async function readData(req: Request, maxSize: number): Promise<unknown> {
+export async function readData(
+  req: Request,
+  maxSize: number,
+  maxDepth: number = DEFAULT_MAX_DEPTH,
+): Promise<unknown> {
   const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   const json = type === "application/json" || type.endsWith("+json");
   const xml = type === "application/xml" || type === "text/xml" || type.endsWith("+xml");
@@ -938,8 +957,17 @@ export async function readData(req: Request, maxSize: number): Promise<unknown> 
   } catch (cause) {
     throw new BadRequestError("Cannot read body: invalid UTF-8", { cause });
   }
+  // Nesting is bounded before parsing: a 100,000-deep body would parse, but could no longer be
+  // serialised (nor saved) afterwards.
+  if (json && jsonDepth(text) > maxDepth) {
+    throw new BadRequestError(`Cannot accept JSON body: nested deeper than ${maxDepth} levels`);
+  }
   try {
-    return json ? JSON.parse(text) : fromXml(parseXml(text, { restricted: true }));
+    const value = json ? JSON.parse(text) : fromXml(parseXml(text, { restricted: true }));
+    if (!json && valueDepth(value, maxDepth) > maxDepth) {
+      throw new BadRequestError(`Cannot accept XML body: nested deeper than ${maxDepth} levels`);
+    }
+    return value;
   } catch (cause) {
     if (cause instanceof HttpError) throw cause;
     throw new BadRequestError(
@@ -947,6 +975,39 @@ export async function readData(req: Request, maxSize: number): Promise<unknown> 
       { cause },
     );
   }
+}
+
+/** Default limit on the nesting of a JSON or XML body and of the data document: 64 levels. */
+export const DEFAULT_MAX_DEPTH = 64;
+
+/** The deepest nesting of arrays and objects in JSON text (strings skipped), in one pass. */
+function jsonDepth(text: string): number {
+  let depth = 0, max = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+/** The nesting depth of a value (0 for a scalar), counted without recursion up to `limit + 1`. */
+function valueDepth(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > limit) return max;
+    const children = v instanceof Map ? [...v.values()] : Object.values(v);
+    for (const c of children) stack.push([c, d + 1]);
+  }
+  return max;
 }
 
 // === Structured data as resources ===
@@ -957,6 +1018,11 @@ export interface DataResourceOptions {
   readonly?: boolean;
   /** Called after every change (e.g. to save the data). */
   onChange?: (root: DataStore) => void | Promise<void>;
+  /**
+   * Deepest nesting of the document after a change (path plus body), default
+   * {@linkcode DEFAULT_MAX_DEPTH}; deeper changes get 400.
+   */
+  maxDepth?: number;
 }
 
 /** What {@linkcode DataResource} exposes: a nested plain object or a `Map` of values. */
@@ -1057,11 +1123,13 @@ export class DataResource {
     let status: number;
     let headers: HeadersInit | undefined;
     let created = keys;
+    const maxDepth = this.#options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    const depthLeft = Math.max(0, maxDepth - keys.length - (method === "POST" ? 1 : 0));
     if (method === "PUT") {
-      const value = await readData(req, ctx.maxBodySize);
+      const value = await readData(req, ctx.maxBodySize, depthLeft);
       status = this.#put(keys, value) ? 201 : 204;
     } else if (method === "POST") {
-      const value = await readData(req, ctx.maxBodySize);
+      const value = await readData(req, ctx.maxBodySize, depthLeft);
       const key = this.#post(keys, value);
       created = [...keys, key];
       status = 201;
@@ -1507,6 +1575,363 @@ function withHeader(res: Response, name: string, value: string): Response {
   }
 }
 
+// === The document on disk ===
+
+/** The JSON document file cannot be read at start: it is not JSON, or not an object. */
+export class DamagedDocumentError extends Error {
+  /** The file. */
+  readonly path: string;
+  /**
+   * Creates the error.
+   *
+   * @param path The file.
+   * @param detail What is wrong.
+   * @param options The cause.
+   */
+  constructor(path: string, detail: string, options?: ErrorOptions) {
+    super(`Cannot load ${path}: ${detail}`, options);
+    this.name = "DamagedDocumentError";
+    this.path = path;
+  }
+}
+
+/**
+ * Keeps a JSON document in a file: {@linkcode JsonDocumentFile.load | load()} reads it (a damaged
+ * file is a {@linkcode DamagedDocumentError}, not a crash), and
+ * {@linkcode JsonDocumentFile.save | save()} writes it atomically: one write at a time, each to
+ * a temporary file of its own, flushed to the disk (fsync) and renamed over the document, so
+ * that readers and a restart see either the old or the new document, never a torn one. Saves
+ * that arrive while a write runs are merged into the next write.
+ *
+ * @example
+ * ```ts
+ * import { JsonDocumentFile } from "@rtclite/app/web/rest";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".json" });
+ * const file = new JsonDocumentFile(path);
+ * await Promise.all([file.save({ n: 1 }), file.save({ n: 2 })]);
+ * deepEqual(await file.load(), { n: 2 });
+ * await Deno.remove(path);
+ * ```
+ */
+export class JsonDocumentFile {
+  readonly #path: string;
+  #running: Promise<void> = Promise.resolve();
+  #next: Promise<void> | undefined;
+  #data: unknown;
+
+  /**
+   * Creates the store of one file.
+   *
+   * @param path The JSON file.
+   */
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /**
+   * Reads the document.
+   *
+   * @returns The root object.
+   * @throws {DamagedDocumentError} When the file is not a JSON object.
+   * @throws {Deno.errors.NotFound} When there is no such file.
+   */
+  async load(): Promise<Record<string, unknown>> {
+    const text = await Deno.readTextFile(this.#path);
+    let root: unknown;
+    try {
+      root = JSON.parse(text);
+    } catch (cause) {
+      throw new DamagedDocumentError(
+        this.#path,
+        `not valid JSON (${(cause as Error).message}); restore it from a backup or fix it`,
+        { cause },
+      );
+    }
+    if (!isContainer(root) || Array.isArray(root) || root instanceof Map) {
+      throw new DamagedDocumentError(this.#path, "the document must be a JSON object");
+    }
+    return root as Record<string, unknown>;
+  }
+
+  /**
+   * Saves `data` (serialised when its write starts, so the latest state is written).
+   *
+   * @param data The document.
+   * @returns A promise that settles when a write that includes this state has finished.
+   */
+  save(data: unknown): Promise<void> {
+    this.#data = data;
+    if (!this.#next) {
+      const next = this.#running.then(() => {
+        this.#next = undefined;
+        return this.#write(JSON.stringify(this.#data, null, 2) + "\n");
+      });
+      this.#next = next;
+      this.#running = next.catch(() => {});
+    }
+    return this.#next;
+  }
+
+  async #write(text: string): Promise<void> {
+    const tmp = `${this.#path}.${crypto.randomUUID()}.tmp`;
+    try {
+      const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+      try {
+        const bytes = new TextEncoder().encode(text);
+        let o = 0;
+        while (o < bytes.length) o += await file.write(bytes.subarray(o));
+        await file.syncData();
+      } finally {
+        file.close();
+      }
+      await Deno.rename(tmp, this.#path);
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
+  }
+}
+
+// === HTTP/1.1 server on the shared accept loop ===
+
+/** Options of {@linkcode serveHttp}. */
+export interface ServeHttpOptions {
+  /** Address to listen on (default `127.0.0.1`). */
+  hostname?: string;
+  /** Port (default 8080; 0 picks a free one). */
+  port?: number;
+  /** Most open connections (default 1024); further ones are closed at once. */
+  maxConnections?: number;
+  /** Most open connections from one IP address (default 256). */
+  maxPerAddress?: number;
+  /** Milliseconds a request head and body may take to arrive (default 10000). */
+  requestTimeout?: number;
+  /** Milliseconds an idle keep-alive connection is kept (default 5000). */
+  idleTimeout?: number;
+  /** Largest request head (default 16 KiB); larger get 431. */
+  maxHeadSize?: number;
+  /** Largest request body read for the handler (default 1 MiB); larger get 413. */
+  maxBodySize?: number;
+  /** Called once listening. */
+  onListen?: (addr: Deno.NetAddr) => void;
+}
+
+/** A running {@linkcode serveHttp} server. */
+export interface HttpServer extends AsyncDisposable {
+  /** The address listened on. */
+  readonly addr: Deno.NetAddr;
+  /** Open connections. */
+  readonly connections: number;
+  /** Stops listening and closes every connection. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Serves HTTP/1.1 with `handler` on the shared accept loop (`@rtclite/std/net`), which keeps
+ * accepting after the process runs out of file descriptors (`Deno.serve` ends the process then)
+ * and caps connections in total and per address. Each request must arrive within
+ * `requestTimeout`, idle keep-alive connections are closed after `idleTimeout`, and bodies are
+ * read up to `maxBodySize` with `Content-Length` (chunked request bodies get 411).
+ *
+ * @param options Address and limits.
+ * @param handler Answers a request.
+ * @returns The running server.
+ *
+ * @example
+ * ```ts
+ * import { serveHttp } from "@rtclite/app/web/rest";
+ * import { equal } from "node:assert/strict";
+ *
+ * await using server = serveHttp({ port: 0 }, (req) => new Response(`hi ${new URL(req.url).pathname}`));
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/x`);
+ * equal(await res.text(), "hi /x");
+ * ```
+ */
+export function serveHttp(
+  options: ServeHttpOptions,
+  handler: (req: Request) => Response | Promise<Response>,
+): HttpServer {
+  const listener = Deno.listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 8080,
+  });
+  const addr = listener.addr as Deno.NetAddr;
+  const loop = acceptLoop(listener, (conn) => serveConnection(conn, addr, options, handler), {
+    name: "HTTP",
+    maxConnections: options.maxConnections ?? 1024,
+    maxPerAddress: options.maxPerAddress ?? 256,
+  });
+  options.onListen?.(addr);
+  return {
+    addr,
+    get connections() {
+      return loop.connections.size;
+    },
+    shutdown: () => loop.close(),
+    [Symbol.asyncDispose]: () => loop.close(),
+  };
+}
+
+/** Reads exactly `n` bytes after `leftover`. */
+async function readExactly(conn: Deno.Conn, leftover: Uint8Array, n: number) {
+  const out = new Uint8Array(n);
+  let got = Math.min(n, leftover.length);
+  out.set(leftover.subarray(0, got));
+  const rest = leftover.subarray(got);
+  while (got < n) {
+    const k = await conn.read(out.subarray(got));
+    if (k === null) throw new HttpParseError("Cannot read HTTP body: connection closed", 400);
+    got += k;
+  }
+  return { body: out, rest };
+}
+
+async function serveConnection(
+  conn: Deno.Conn,
+  local: Deno.NetAddr,
+  options: ServeHttpOptions,
+  handler: (req: Request) => Response | Promise<Response>,
+): Promise<void> {
+  const remote = conn.remoteAddr as Deno.NetAddr;
+  const maxBody = options.maxBodySize ?? 1024 * 1024;
+  let leftover: Uint8Array = new Uint8Array(0);
+  let first = true;
+  for (;;) {
+    // One deadline per request (head and body), an idle one between requests.
+    const ms = first ? options.requestTimeout ?? 10_000 : options.idleTimeout ?? 5000;
+    let timedOut = false;
+    let timer = setTimeout(() => {
+      timedOut = true;
+      conn.close();
+    }, ms);
+    let head: HttpRequestHead;
+    let body: Uint8Array | undefined;
+    try {
+      let got: { head: Uint8Array; leftover: Uint8Array };
+      if (leftover.length && findHeadEnd(leftover, Infinity) >= 0) {
+        const end = findHeadEnd(leftover, Infinity);
+        got = { head: leftover.slice(0, end), leftover: leftover.slice(end) };
+      } else {
+        const pre = leftover;
+        got = await readHead({
+          read: async (p) => {
+            if (pre.length) {
+              const k = Math.min(pre.length, p.length);
+              p.set(pre.subarray(0, k));
+              leftover = pre.subarray(k);
+              return k;
+            }
+            return await conn.read(p);
+          },
+        }, options.maxHeadSize);
+      }
+      if (!first) {
+        // The request has started: it gets the full request deadline.
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          timedOut = true;
+          conn.close();
+        }, options.requestTimeout ?? 10_000);
+      }
+      head = parseRequestHead(got.head);
+      leftover = got.leftover;
+      if (head.headers.has("transfer-encoding")) {
+        throw new HttpParseError("Cannot read HTTP body: chunked bodies are not accepted", 411);
+      }
+      const length = head.headers.get("content-length");
+      if (length !== null) {
+        if (!/^\d{1,15}$/.test(length)) {
+          throw new HttpParseError("Cannot read HTTP body: bad Content-Length", 400);
+        }
+        const n = Number(length);
+        if (n > maxBody) throw new HttpParseError("Request body is too large", 413);
+        const r = await readExactly(conn, leftover, n);
+        body = r.body;
+        leftover = r.rest;
+      }
+    } catch (e) {
+      clearTimeout(timer);
+      if (timedOut || !(e instanceof HttpParseError)) return; // idle, closed or timed out
+      await conn.write(formatResponse({ status: e.status, body: e.message + "\n" })).catch(
+        () => {},
+      );
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    first = false;
+    const url = `http://${head.headers.get("host") ?? `${local.hostname}:${local.port}`}${
+      head.target.startsWith("/") ? head.target : "/"
+    }`;
+    let res: Response;
+    const keepAlive = head.version === "1.1" &&
+      !/\bclose\b/i.test(head.headers.get("connection") ?? "");
+    try {
+      const req = new Request(url, {
+        method: head.method,
+        headers: head.headers,
+        ...(body && head.method !== "GET" && head.method !== "HEAD"
+          ? { body: body as Uint8Array<ArrayBuffer> }
+          : {}),
+      });
+      res = await handler(req);
+    } catch (e) {
+      log.error("HTTP handler failed for {addr}: {error}", {
+        addr: remote.hostname,
+        error: String(e),
+      });
+      res = new Response("Internal Server Error\n", { status: 500 });
+    }
+    if (!await writeResponse(conn, res, head.method === "HEAD", keepAlive)) return;
+    if (!keepAlive) return;
+  }
+}
+
+/** Writes a response (a streamed body is sent chunked); false when the connection failed. */
+async function writeResponse(
+  conn: Deno.Conn,
+  res: Response,
+  head: boolean,
+  keepAlive: boolean,
+): Promise<boolean> {
+  const headers = new Headers(res.headers);
+  headers.set("connection", keepAlive ? "keep-alive" : "close");
+  const noBody = head || res.status === 204 || res.status === 304 || res.body === null;
+  const known = headers.get("content-length");
+  let chunked = false;
+  if (res.body === null && !head) headers.set("content-length", "0");
+  else if (known === null && !noBody) {
+    headers.set("transfer-encoding", "chunked");
+    chunked = true;
+  }
+  const encoder = new TextEncoder();
+  try {
+    await writeAll(conn, formatResponseHead({ status: res.status, headers }));
+    if (noBody || !res.body) {
+      await res.body?.cancel();
+      return true;
+    }
+    for await (const chunk of res.body) {
+      if (!chunk.length) continue;
+      if (chunked) await writeAll(conn, encoder.encode(`${chunk.length.toString(16)}\r\n`));
+      await writeAll(conn, chunk);
+      if (chunked) await writeAll(conn, encoder.encode("\r\n"));
+    }
+    if (chunked) await writeAll(conn, encoder.encode("0\r\n\r\n"));
+    return true;
+  } catch {
+    await res.body?.cancel().catch(() => {});
+    return false;
+  }
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let o = 0;
+  while (o < data.length) o += await conn.write(data.subarray(o));
+}
+
 // === Command line ===
 
 const command = {
@@ -1520,11 +1945,16 @@ const command = {
     hostname: { value: "HOST", help: "address to listen on (default 127.0.0.1)" },
     data: { value: "FILE.json", help: "JSON document to serve under /data/" },
     readonly: { help: "refuse changes to the document" },
+    "anonymous-writes": {
+      help: "allow changes without --user (by default the document is read-only then)",
+    },
     files: { value: "DIR", help: "directory to serve under /files/" },
     user: { value: "NAME:PASSWORD", multiple: true, help: "a user who may sign in" },
     auth: { value: "digest|basic", help: "authentication scheme (default digest)" },
     realm: { value: "REALM", help: "authentication realm (default rtclite)" },
     "max-body": { value: "BYTES", help: "largest request body (default 1048576)" },
+    "max-depth": { value: "N", help: "deepest nesting of the document (default 64)" },
+    "max-connections": { value: "N", help: "most open connections (default 1024)" },
   },
 } as const;
 
@@ -1540,6 +1970,8 @@ async function main({ values }: ParsedCommand<typeof command.options>): Promise<
   }
   const port = numberOption("port", values.port, 8080);
   const maxBody = numberOption("max-body", values["max-body"], 1024 * 1024);
+  const maxDepth = numberOption("max-depth", values["max-depth"], DEFAULT_MAX_DEPTH);
+  const maxConnections = numberOption("max-connections", values["max-connections"], 1024);
   const router = new Router({ maxBodySize: maxBody });
   const users = new Map(values.user.map((u) => {
     const i = u.indexOf(":");
@@ -1559,18 +1991,24 @@ async function main({ values }: ParsedCommand<typeof command.options>): Promise<
   const mounted: Record<string, string> = {};
   const dataFile = values.data;
   if (dataFile) {
-    const root = JSON.parse(await Deno.readTextFile(dataFile));
-    if (!isContainer(root) || Array.isArray(root)) {
-      console.error(`Cannot serve ${dataFile}: the document must be a JSON object`);
+    const file = new JsonDocumentFile(dataFile);
+    let root: Record<string, unknown>;
+    try {
+      root = await file.load();
+    } catch (e) {
+      if (!(e instanceof DamagedDocumentError)) throw e;
+      console.error(e.message);
       return 1;
     }
-    new DataResource(root as Record<string, unknown>, {
-      readonly: values.readonly,
-      onChange: async (data) => {
-        const tmp = `${dataFile}.tmp`;
-        await Deno.writeTextFile(tmp, JSON.stringify(data, null, 2) + "\n");
-        await Deno.rename(tmp, dataFile);
-      },
+    // Without users, anyone could change the document: only with --anonymous-writes.
+    const readonly = values.readonly || (!users.size && !values["anonymous-writes"]);
+    if (readonly && !values.readonly) {
+      console.error("Serving /data/ read-only: give --user, or --anonymous-writes");
+    }
+    new DataResource(root, {
+      readonly,
+      maxDepth,
+      onChange: (data) => file.save(data),
     }).mount(router, "/data");
     mounted.data = "/data/";
   }
@@ -1580,13 +2018,17 @@ async function main({ values }: ParsedCommand<typeof command.options>): Promise<
     mounted.files = "/files/";
   }
   router.get("/", (req) => respond(req, mounted));
-  const server = Deno.serve({
+  // Not Deno.serve: it ends the process when accept() fails with EMFILE.
+  const server = serveHttp({
     hostname: values.hostname ?? "127.0.0.1",
     port,
+    maxConnections,
+    maxBodySize: maxBody,
     onListen: ({ hostname, port }) => console.error(`Listening on http://${hostname}:${port}/`),
   }, router.fetch);
-  Deno.addSignalListener("SIGINT", () => server.shutdown());
-  await server.finished;
+  const stopped = Promise.withResolvers<void>();
+  Deno.addSignalListener("SIGINT", () => server.shutdown().then(stopped.resolve));
+  await stopped.promise;
   return 0;
 }
 

@@ -67,6 +67,7 @@ export type SignalingErrorCode =
   | "id-taken"
   | "room-full"
   | "too-many-rooms"
+  | "address-limit"
   | "not-joined"
   | "unknown-peer";
 
@@ -95,6 +96,16 @@ export interface SignalingHubOptions {
   maxMessageRate?: number;
   /** Largest `bufferedAmount` before a slow peer is closed (default 4 MiB). */
   maxBufferedAmount?: number;
+  /**
+   * Most rooms that peers from one address may have created and that still exist (default 16);
+   * more get `too-many-rooms`, so one host cannot take every room name.
+   */
+  maxRoomsPerAddress?: number;
+  /**
+   * Most members of one room from one address (default 4); more get `address-limit`, so one host
+   * cannot fill a room or squat its ids.
+   */
+  maxMembersPerAddress?: number;
   /** Clock in milliseconds (default `Date.now`). */
   now?: () => number;
 }
@@ -108,6 +119,7 @@ export interface SignalingPeer {
 }
 
 interface PeerState extends SignalingPeer {
+  address: string | undefined;
   id: string | undefined;
   room: string | undefined;
   conn: SignalingConnection;
@@ -157,6 +169,9 @@ export class SignalingHub {
   readonly #o: Required<SignalingHubOptions>;
   readonly #rooms = new Map<string, Map<string, PeerState>>();
   readonly #peers = new Set<PeerState>();
+  /** The address that created each room, and how many live rooms each address created. */
+  readonly #creator = new Map<string, string>();
+  readonly #created = new Map<string, number>();
 
   /**
    * Creates a hub.
@@ -170,6 +185,8 @@ export class SignalingHub {
       maxRooms: options.maxRooms ?? 1000,
       maxMessageRate: options.maxMessageRate ?? 200,
       maxBufferedAmount: options.maxBufferedAmount ?? 4 * 1024 * 1024,
+      maxRoomsPerAddress: options.maxRoomsPerAddress ?? 16,
+      maxMembersPerAddress: options.maxMembersPerAddress ?? 4,
       now: options.now ?? Date.now,
     };
   }
@@ -197,12 +214,17 @@ export class SignalingHub {
    * 1008.
    *
    * @param conn The connection.
-   * @param join Room and optional id to join.
+   * @param join Room and optional id to join, and the peer's address (for the per-address
+   * limits; none applies without one).
    * @returns The peer handle for {@linkcode SignalingHub.receive} and
    * {@linkcode SignalingHub.disconnect}.
    */
-  connect(conn: SignalingConnection, join: { room?: string; id?: string } = {}): SignalingPeer {
+  connect(
+    conn: SignalingConnection,
+    join: { room?: string; id?: string; address?: string } = {},
+  ): SignalingPeer {
     const peer: PeerState = {
+      address: join.address,
       id: undefined,
       room: undefined,
       conn,
@@ -350,6 +372,30 @@ export class SignalingHub {
       this.#error(peer, "room-full", `Cannot join: room ${room} has ${members.size} members`);
       return false;
     }
+    const address = peer.address;
+    if (members && address !== undefined && peer.room !== room) {
+      let same = 0;
+      for (const m of members.values()) if (m.address === address) same++;
+      if (same >= this.#o.maxMembersPerAddress) {
+        this.#error(
+          peer,
+          "address-limit",
+          `Cannot join: room ${room} has ${same} members from your address`,
+        );
+        return false;
+      }
+    }
+    if (
+      !members && address !== undefined &&
+      (this.#created.get(address) ?? 0) >= this.#o.maxRoomsPerAddress
+    ) {
+      this.#error(
+        peer,
+        "too-many-rooms",
+        `Cannot join: your address created ${this.#o.maxRoomsPerAddress} rooms`,
+      );
+      return false;
+    }
     // Moving out of a room where the peer is alone frees that room.
     const freed = peer.room !== undefined && this.#rooms.get(peer.room)?.size === 1 ? 1 : 0;
     if (!members && this.#rooms.size - freed >= this.#o.maxRooms) {
@@ -358,7 +404,13 @@ export class SignalingHub {
     }
     if (peer.room !== undefined) this.#leave(peer);
     let room_ = this.#rooms.get(room);
-    if (!room_) this.#rooms.set(room, room_ = new Map());
+    if (!room_) {
+      this.#rooms.set(room, room_ = new Map());
+      if (address !== undefined) {
+        this.#creator.set(room, address);
+        this.#created.set(address, (this.#created.get(address) ?? 0) + 1);
+      }
+    }
     let newId = id;
     while (newId === undefined || room_.has(newId)) newId = randomId();
     peer.id = newId;
@@ -387,6 +439,12 @@ export class SignalingHub {
     log.debug("{id} left {room}", { id, room });
     if (members.size === 0) {
       this.#rooms.delete(room);
+      const creator = this.#creator.get(room);
+      if (creator !== undefined) {
+        this.#creator.delete(room);
+        const n = (this.#created.get(creator) ?? 1) - 1;
+        n ? this.#created.set(creator, n) : this.#created.delete(creator);
+      }
       return;
     }
     const note = JSON.stringify({ type: "left", id });
@@ -439,6 +497,12 @@ export interface NotifyServerOptions extends SignalingHubOptions {
   key?: string;
   /** Stops the server when aborted. */
   signal?: AbortSignal;
+  /** Most open connections (default 1024); further ones are closed at once. */
+  maxConnections?: number;
+  /** Most open connections from one IP address (default 32). */
+  maxPerAddress?: number;
+  /** Milliseconds without traffic before a connection is closed; pinged halfway (default 60000). */
+  idleTimeout?: number;
 }
 
 /** A running signaling server (see {@linkcode serveNotify}). */
@@ -480,6 +544,11 @@ export function serveNotify(options: NotifyServerOptions = {}): NotifyServer {
     port: options.port ?? 8081,
     // A frame far above the hub's limit is not worth reading; the hub answers smaller excess.
     maxMessageSize: Math.max(4 * hub.maxMessageSize, 16 * 1024),
+    maxConnections: options.maxConnections ?? 1024,
+    maxPerAddress: options.maxPerAddress ?? 32,
+    idleTimeout: options.idleTimeout ?? 60_000,
+    // The hub drops peers that lag; never queue more than a few messages' worth.
+    maxBufferedAmount: 8 * Math.max(4 * hub.maxMessageSize, 16 * 1024),
     ...(options.origins ? { origins: options.origins } : {}),
     ...(options.cert && options.key ? { cert: options.cert, key: options.key } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -503,6 +572,7 @@ export function serveNotify(options: NotifyServerOptions = {}): NotifyServer {
     ws.binaryType = "arraybuffer";
     const room = url.searchParams.get("room");
     const id = url.searchParams.get("id");
+    const address = (ws.remoteAddr as Deno.NetAddr | undefined)?.hostname;
     const peer = hub.connect({
       send: (text) => ws.send(text),
       close: (code, reason) => {
@@ -514,6 +584,7 @@ export function serveNotify(options: NotifyServerOptions = {}): NotifyServer {
     }, {
       ...(room !== null ? { room } : {}),
       ...(id !== null ? { id } : {}),
+      ...(address !== undefined ? { address } : {}),
     });
     ws.onmessage = (e) => hub.receive(peer, e.data as string | ArrayBuffer);
     ws.onclose = () => hub.disconnect(peer);
@@ -543,13 +614,33 @@ const command = {
     "max-room-size": { value: "N", help: "most peers in a room (default 16)" },
     "max-rooms": { value: "N", help: "most rooms (default 1000)" },
     "max-message-size": { value: "BYTES", help: "largest message (default 65536)" },
+    "max-connections": { value: "N", help: "most open connections (default 1024)" },
+    "max-per-address": { value: "N", help: "most connections from one address (default 32)" },
+    "max-rooms-per-address": {
+      value: "N",
+      help: "most rooms created from one address (default 16)",
+    },
+    "max-members-per-address": {
+      value: "N",
+      help: "most members of a room from one address (default 4)",
+    },
     cert: { value: "FILE", help: "PEM certificate chain (wss:, with --key)" },
     key: { value: "FILE", help: "PEM private key (wss:, with --cert)" },
   },
 } as const;
 
 async function main({ values }: ParsedCommand<typeof command.options>): Promise<number> {
-  const num = (k: "port" | "max-room-size" | "max-rooms" | "max-message-size") => {
+  const num = (
+    k:
+      | "port"
+      | "max-room-size"
+      | "max-rooms"
+      | "max-message-size"
+      | "max-connections"
+      | "max-per-address"
+      | "max-rooms-per-address"
+      | "max-members-per-address",
+  ) => {
     const text = values[k];
     if (text === undefined) return undefined;
     if (!/^\d{1,15}$/.test(text)) throw new UsageError(`Invalid --${k}: ${text}`);
@@ -560,9 +651,17 @@ async function main({ values }: ParsedCommand<typeof command.options>): Promise<
   if (num("max-room-size") !== undefined) limits.maxRoomSize = num("max-room-size")!;
   if (num("max-rooms") !== undefined) limits.maxRooms = num("max-rooms")!;
   if (num("max-message-size") !== undefined) limits.maxMessageSize = num("max-message-size")!;
+  const rpa = num("max-rooms-per-address");
+  if (rpa !== undefined) limits.maxRoomsPerAddress = rpa;
+  const mpa = num("max-members-per-address");
+  if (mpa !== undefined) limits.maxMembersPerAddress = mpa;
+  const maxConnections = num("max-connections");
+  const maxPerAddress = num("max-per-address");
   const port = num("port") ?? 8081;
   const server = serveNotify({
     ...limits,
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(maxPerAddress !== undefined ? { maxPerAddress } : {}),
     hostname: values.hostname ?? "0.0.0.0",
     port,
     ...(values.path ? { path: values.path } : {}),

@@ -441,3 +441,78 @@ Deno.test("notify.ts command line: --help exits 0, usage errors exit 2 before an
   equal((await run("--max-rooms", "many")).code, 2);
   equal((await run("--cert", "c.pem")).code, 2);
 });
+
+// === Squatting and exhaustion (issue 18.15) ===
+
+Deno.test("SignalingHub bounds the rooms and room members of one address (issue 18.15)", () => {
+  const hub = new SignalingHub({ maxRoomsPerAddress: 3, maxMembersPerAddress: 2 });
+  const conn = () => new FakeConn();
+  // Mallory creates 3 rooms; the 4th is refused, and a name is not squatted for others.
+  for (let i = 0; i < 3; i++) {
+    const c = conn();
+    hub.connect(c, { room: `r${i}`, address: "10.0.0.66" });
+    equal(c.got[0]!.type, "welcome");
+  }
+  const fourth = conn();
+  hub.connect(fourth, { room: "lobby", address: "10.0.0.66" });
+  equal(fourth.got[0]!.code, "too-many-rooms");
+  deepEqual(fourth.closed, [1008, "Cannot join the room"]);
+  const alice = conn();
+  const aliceP = hub.connect(alice, { room: "lobby", id: "alice", address: "10.0.0.1" });
+  equal(alice.got[0]!.type, "welcome");
+  // Two members of lobby from Mallory's address; the third is refused, so the room stays open.
+  for (let i = 0; i < 2; i++) {
+    const c = conn();
+    hub.connect(c, { room: "lobby", address: "10.0.0.66" });
+    equal(c.got[0]!.type, "welcome");
+  }
+  const third = conn();
+  hub.connect(third, { room: "lobby", id: "bob", address: "10.0.0.66" });
+  equal(third.got[0]!.code, "address-limit");
+  const bob = conn();
+  hub.connect(bob, { room: "lobby", id: "bob", address: "10.0.0.2" });
+  equal(bob.got[0]!.type, "welcome");
+  // A room Mallory created counts until it is empty: when it goes, she may create another.
+  hub.disconnect(aliceP);
+  equal(hub.rooms.get("lobby")!.size, 3);
+});
+
+Deno.test("serveNotify() caps connections per address and closes idle ones (issue 18.15)", async () => {
+  await using server = serveNotify({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxPerAddress: 6,
+    maxMembersPerAddress: 2,
+    maxRoomsPerAddress: 2,
+    idleTimeout: 600,
+  });
+  const url = `ws://127.0.0.1:${server.addr.port}/`;
+  // Members of one room from one address: the third is refused.
+  const a = new Client(`${url}?room=lobby&id=a`);
+  const b = new Client(`${url}?room=lobby&id=b`);
+  equal((await a.nth(1)).type, "welcome");
+  equal((await b.nth(1)).type, "welcome");
+  const c = new Client(`${url}?room=lobby&id=c`);
+  equal((await c.nth(1)).code, "address-limit");
+  equal((await c.closed).code, 1008);
+  // Rooms created from one address: the third is refused.
+  const d = new Client(`${url}?room=other`);
+  equal((await d.nth(1)).type, "welcome");
+  const e = new Client(`${url}?room=third`);
+  equal((await e.nth(1)).code, "too-many-rooms");
+  await e.closed;
+  // Connections from one address: 3 are open, so 3 more fit and the 7th is closed at once.
+  await new Promise((r) => setTimeout(r, 100));
+  const more = [new Client(url), new Client(url), new Client(url)];
+  await Promise.all(more.map((m) => m.opened));
+  const refused = new Client(url);
+  const ev = await withTimeout(refused.closed, 5000, "refused connection");
+  equal(ev.code, 1006);
+  equal(refused.got.length, 0);
+  // Past the idle timeout, clients that answer the pings stay.
+  await new Promise((r) => setTimeout(r, 900));
+  equal(a.ws.readyState, WebSocket.OPEN);
+  for (const x of [a, b, d, ...more]) x.ws.close();
+  await Promise.all([a, b, d, ...more].map((x) => x.closed));
+  equal(server.hub.size, 0);
+});

@@ -88,6 +88,31 @@ export interface WebSocketOptions {
   closeTimeout?: number;
   /** Messages buffered for a slow `for await` reader before reading pauses (default 16). */
   highWaterMark?: number;
+  /** Most frames in one message; more fails with 1009 (default 65,536). */
+  maxFragments?: number;
+  /**
+   * Bytes waiting to be written above which reading from the peer pauses (default 1 MiB): a
+   * peer that does not read what it is sent (an echo) cannot make the queue grow.
+   */
+  writeHighWaterMark?: number;
+  /**
+   * Most bytes waiting to be written (default 128 MiB); a `send()` beyond fails the connection
+   * with 1008, so a reader that never drains cannot hold unbounded memory.
+   */
+  maxBufferedAmount?: number;
+  /**
+   * Most bytes a connection may inflate (permessage-deflate) per second (default 8 MiB);
+   * reading pauses beyond it. Compressed input is inflated in slices that yield to other
+   * connections, and all the sockets of the process together inflate for at most a quarter of
+   * the time, so deflate bombs cannot starve other clients.
+   */
+  maxInflateRate?: number;
+  /**
+   * Milliseconds without anything received after which the connection is closed with 1001
+   * (default: none for clients, 120000 for the server functions); a ping is sent halfway, so a
+   * live peer answers with a pong in time.
+   */
+  idleTimeout?: number;
 }
 
 /** Options of the client {@linkcode WebSocket} constructor. */
@@ -117,6 +142,8 @@ export interface WebSocketInit extends WebSocketOptions, HandshakeResult {
   preamble?: Uint8Array;
   /** Compression threshold and level. */
   deflateOptions?: Pick<DeflateOptions, "threshold" | "level">;
+  /** The peer's address, when the transport has one. */
+  remoteAddr?: Deno.Addr;
 }
 
 /** What `binaryType` selects for binary messages in `message` events. */
@@ -124,6 +151,21 @@ export type BinaryType = "blob" | "arraybuffer";
 
 /** `readyState` values. */
 type ReadyState = 0 | 1 | 2 | 3;
+
+/** Compressed bytes given to the protocol at a time (each inflates to at most ~1032 times more). */
+const INFLATE_SLICE = 512;
+/** Inflated bytes after which a connection yields to the event loop. */
+const INFLATE_YIELD = 256 * 1024;
+/**
+ * Milliseconds per one-second window that all the WebSockets of the process together may spend
+ * inflating: beyond, compressed input waits for the next window, so that any number of deflate
+ * bombs leaves three quarters of the time to everything else.
+ */
+const INFLATE_WINDOW_MS = 250;
+const INFLATE_WINDOW = 1000;
+const inflateTime = { start: 0, spent: 0, window: 0 };
+/** Inflate milliseconds per window a connection may spend even when the shared budget is spent. */
+const INFLATE_FREE_MS = 10;
 
 async function writeAll(conn: Transport, data: Uint8Array): Promise<void> {
   let o = 0;
@@ -212,6 +254,7 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
   #request: HttpRequestHead | undefined;
   #role: WebSocketRole = "client";
   #options: WebSocketOptions;
+  #remoteAddr: Deno.Addr | undefined;
   #writeQueue: Uint8Array[] = [];
   #queued = 0;
   #writing = false;
@@ -301,6 +344,10 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
   get extensions(): string {
     return this.#extensions;
   }
+  /** The peer's address (server sockets), else `undefined`. */
+  get remoteAddr(): Deno.Addr | undefined {
+    return this.#remoteAddr;
+  }
   /** Bytes queued by `send` and not yet written to the transport. */
   get bufferedAmount(): number {
     return this.#queued + (this.#proto?.bufferedAmount ?? 0);
@@ -368,6 +415,7 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
     this.#conn = conn;
     this.#role = init.role;
     this.#request = init.request;
+    this.#remoteAddr = init.remoteAddr;
     this.#protocol = init.protocol;
     this.#extensions = init.extensions;
     try {
@@ -378,9 +426,11 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
       ...(init.maxMessageSize !== undefined ? { maxMessageSize: init.maxMessageSize } : {}),
       ...(init.maxFrameSize !== undefined ? { maxFrameSize: init.maxFrameSize } : {}),
       ...(init.fragmentSize !== undefined ? { fragmentSize: init.fragmentSize } : {}),
+      ...(init.maxFragments !== undefined ? { maxFragments: init.maxFragments } : {}),
       ...(init.deflateOptions !== undefined ? { deflateOptions: init.deflateOptions } : {}),
       deflate: init.deflate,
     });
+    this.#deflate = init.deflate !== undefined;
     this.#readyState = 1;
     if (init.preamble) this.#enqueue(init.preamble);
     const leftover = init.leftover;
@@ -389,9 +439,90 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
       if (this.#finished) return;
       this.#emit("open", new Event("open"));
       if (leftover?.length) this.#process(leftover);
+      this.#armIdleTimer();
       this.#readLoop();
     }, 0);
   }
+
+  #lastReceived = Date.now();
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  // @implements RFC6455 §5.5.2 ¶4-5
+  #armIdleTimer(): void {
+    const idle = this.#options.idleTimeout;
+    if (!idle || this.#finished) return;
+    this.#idleTimer = setTimeout(() => {
+      if (this.#finished) return;
+      const quiet = Date.now() - this.#lastReceived;
+      if (quiet >= idle) {
+        log.debug("WebSocket idle for {ms} ms: closing", { ms: quiet });
+        this.#proto!.close(CloseCode.GoingAway, "idle");
+        this.#flushProto();
+        this.#closeAfterWrite = true;
+        this.#readyState = 2;
+        this.#kickWriter();
+        return;
+      }
+      if (quiet >= idle / 2 && this.#readyState === 1) this.ping();
+      this.#armIdleTimer();
+    }, idle / 2);
+  }
+
+  #inflateWindow = 0;
+  #inflateStart = 0;
+  #inflateTimeWindow = 0;
+  #inflateSpent = 0;
+
+  /**
+   * Feeds received bytes to the protocol; compressed input in slices, within the connection's
+   * budget (bytes per second) and the process-wide one (inflate time per second).
+   */
+  async #feed(data: Uint8Array): Promise<void> {
+    const proto = this.#proto!;
+    if (!this.#deflate) return this.#process(data);
+    const rate = this.#options.maxInflateRate ?? 8 * 1024 * 1024;
+    for (let o = 0; o < data.length && !this.#finished;) {
+      const now = performance.now();
+      if (now - this.#inflateStart >= 1000) {
+        this.#inflateStart = now;
+        this.#inflateWindow = proto.inflatedBytes;
+      }
+      if (now - inflateTime.start >= INFLATE_WINDOW) {
+        inflateTime.start = now;
+        inflateTime.spent = 0;
+        inflateTime.window++;
+      }
+      if (this.#inflateTimeWindow !== inflateTime.window) {
+        this.#inflateTimeWindow = inflateTime.window;
+        this.#inflateSpent = 0;
+      }
+      // Connections that inflate little (a few ms a second) are never held by the shared budget.
+      const wait = proto.inflatedBytes - this.#inflateWindow >= rate
+        ? 1000 - (now - this.#inflateStart)
+        : inflateTime.spent >= INFLATE_WINDOW_MS && this.#inflateSpent >= INFLATE_FREE_MS
+        ? INFLATE_WINDOW - (now - inflateTime.start)
+        : 0;
+      if (wait > 0) {
+        // Over budget: stop reading from this peer until the next window.
+        await new Promise((r) => setTimeout(r, Math.ceil(wait)));
+        continue;
+      }
+      const before = proto.inflatedBytes;
+      this.#process(data.subarray(o, o + INFLATE_SLICE));
+      o += INFLATE_SLICE;
+      if (proto.inflatedBytes !== before) {
+        const took = performance.now() - now;
+        inflateTime.spent += took;
+        this.#inflateSpent += took;
+        // Let other connections run after each slice that inflated much.
+        if (proto.inflatedBytes - before >= INFLATE_YIELD || took >= 2) {
+          await new Promise((r) => setTimeout(r, 0));
+        }
+      }
+    }
+  }
+
+  #deflate = false;
 
   #emit(type: string, event: Event): void {
     const handler = type === "open"
@@ -417,6 +548,11 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
         await new Promise<void>((r) => this.#resume = r);
         continue;
       }
+      if (this.bufferedAmount > (this.#options.writeHighWaterMark ?? 1024 * 1024)) {
+        // Backpressure: the peer does not read what it is sent; stop reading from it.
+        await this.flush();
+        continue;
+      }
       let n: number | null;
       try {
         n = await conn.read(buf);
@@ -425,7 +561,8 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
         n = null;
       }
       if (n === null) break;
-      this.#process(buf.subarray(0, n));
+      this.#lastReceived = Date.now();
+      await this.#feed(buf.subarray(0, n));
     }
     // End of stream: a clean close if the closing handshake completed (RFC 6455 §7.1.4-§7.1.5).
     if (!this.#finished) {
@@ -529,6 +666,18 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
   }
 
   #enqueue(chunk: Uint8Array): void {
+    if (this.#queued + chunk.length > (this.#options.maxBufferedAmount ?? 128 * 1024 * 1024)) {
+      // The peer does not drain its input: drop it rather than hold unbounded memory.
+      if (this.#finished) return;
+      log.debug("WebSocket send queue over {max} bytes: closing", {
+        max: this.#options.maxBufferedAmount ?? 128 * 1024 * 1024,
+      });
+      this.#failed = true;
+      this.#writeQueue = [];
+      this.#queued = 0;
+      this.#finish(CloseCode.PolicyViolation, "send queue full", false);
+      return;
+    }
     this.#writeQueue.push(chunk);
     this.#queued += chunk.length;
     this.#kickWriter();
@@ -591,6 +740,7 @@ export class WebSocket extends EventTarget implements AsyncIterable<string | Uin
     this.#finished = true;
     this.#readyState = 3;
     clearTimeout(this.#closeTimer);
+    clearTimeout(this.#idleTimer);
     try {
       this.#conn?.close();
     } catch { /* already closed */ }
@@ -766,6 +916,9 @@ function isUpgrade(request: HttpRequestHead): boolean {
   return upgrade.split(",").some((t) => t.trim().toLowerCase() === "websocket");
 }
 
+/** Idle timeout of server sockets unless `idleTimeout` is given: two minutes. */
+const DEFAULT_SERVER_IDLE_TIMEOUT = 120_000;
+
 function socketInit(
   request: HttpRequestHead,
   result: ServerHandshake,
@@ -775,6 +928,7 @@ function socketInit(
   const host = request.headers.get("host") ?? "localhost";
   return {
     ...options,
+    idleTimeout: options.idleTimeout ?? DEFAULT_SERVER_IDLE_TIMEOUT,
     protocol: result.protocol,
     extensions: result.extensions,
     deflate: result.deflate,
@@ -838,7 +992,9 @@ export function upgradeWebSocket(
     }
     throw e;
   }
-  return WebSocket.fromTransport(conn, socketInit(request, result, options, options.leftover));
+  const init = socketInit(request, result, options, options.leftover);
+  if ("remoteAddr" in conn) init.remoteAddr = (conn as Deno.Conn).remoteAddr;
+  return WebSocket.fromTransport(conn, init);
 }
 
 /**

@@ -132,6 +132,12 @@ export const CloseCode = {
 
 /** Default limit on a message (after decompression), in bytes: 64 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+/**
+ * Default limit on the frames of one message: 65,536. A peer that opens a message with FIN=0
+ * and then sends endless (even empty) continuation frames fails with 1009 instead of growing
+ * the list of fragments.
+ */
+export const DEFAULT_MAX_FRAGMENTS = 65_536;
 // Output slabs start at FIRST_SLAB_SIZE (cut from the shared pool below) and double up to
 // SLAB_SIZE, so that a connection that sends a few small frames does not allocate 64 KiB.
 const FIRST_SLAB_SIZE = 1024;
@@ -951,6 +957,8 @@ export interface WebSocketProtocolOptions {
   maxMessageSize?: number;
   /** Largest frame payload accepted; larger fails with 1009 (default: `maxMessageSize`). */
   maxFrameSize?: number;
+  /** Most frames in one message; more fails with 1009 (default {@linkcode DEFAULT_MAX_FRAGMENTS}). */
+  maxFragments?: number;
   /** Negotiated permessage-deflate parameters; absent when not negotiated. */
   deflate?: DeflateParams | undefined;
   /** Compression threshold and level for permessage-deflate. */
@@ -1012,6 +1020,9 @@ export class WebSocketProtocol {
   readonly #client: boolean;
   readonly #maxMessage: number;
   readonly #maxFrame: number;
+  readonly #maxFragments: number;
+  #fragments = 0;
+  #inflated = 0;
   readonly #fragmentSize: number;
   readonly #compressor: Compressor | undefined;
   readonly #decompressor: Decompressor | undefined;
@@ -1053,6 +1064,7 @@ export class WebSocketProtocol {
     this.#client = options.role === "client";
     this.#maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#maxFrame = options.maxFrameSize ?? this.#maxMessage;
+    this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.#fragmentSize = options.fragmentSize ?? Infinity;
     this.#threshold = options.deflateOptions?.threshold ?? 32;
     const d = options.deflate;
@@ -1089,6 +1101,15 @@ export class WebSocketProtocol {
    */
   get canSend(): boolean {
     return !this.#closeSent && (this.#state !== "closed" || this.#closeEcho !== undefined);
+  }
+
+  /**
+   * Bytes produced by inflating received permessage-deflate messages so far; an adapter may
+   * budget the decompression work of a connection with it. Compressed payloads are inflated as
+   * they arrive, so the work done by one `receive()` is bounded by the bytes it is given.
+   */
+  get inflatedBytes(): number {
+    return this.#inflated;
   }
 
   /** Bytes queued by `send`, `ping`, `close` and automatic replies, not yet taken. */
@@ -1239,9 +1260,17 @@ export class WebSocketProtocol {
       this.#msgOpcode = opcode;
       this.#msgCompressed = (h.first & 0x40) !== 0;
       this.#msgSize = 0;
+      this.#fragments = 0;
       if (this.#msgCompressed) this.#decompressor!.resetSize();
       this.#textDecoder = undefined;
       this.#text = "";
+    }
+    // @implements RFC6455 §10.4
+    if (++this.#fragments > this.#maxFragments) {
+      throw this.#error(
+        `Cannot accept message: more than ${this.#maxFragments} frames`,
+        CloseCode.MessageTooBig,
+      );
     }
     if (h.length > this.#maxFrame) {
       throw this.#error(
@@ -1267,7 +1296,13 @@ export class WebSocketProtocol {
   /** Validates text as it arrives, so invalid UTF-8 fails before the rest of the frame. */
   // @implements RFC6455 §8.1
   #partial(h: Header, part: Uint8Array): void {
-    if (this.#msgOpcode !== Opcode.Text || this.#msgCompressed || (h.first & 0x0f) >= 8) return;
+    if ((h.first & 0x0f) >= 8) return;
+    if (this.#msgCompressed) {
+      // Inflate as the payload arrives: the work per receive() follows the bytes received.
+      if (part.length) this.#takeInflated(this.#decompressor!.push(part, false, this.#maxMessage));
+      return;
+    }
+    if (this.#msgOpcode !== Opcode.Text) return;
     if (part.length === h.length && (h.first & 0x80) && !this.#textDecoder) {
       return; // A whole single-frame text message: decoded at once in #onFrame.
     }
@@ -1299,22 +1334,9 @@ export class WebSocketProtocol {
     // @implements RFC6455 §6.2
     const text = this.#msgOpcode === Opcode.Text;
     if (this.#msgCompressed) {
-      const parts = this.#decompressor!.push(payload, fin, this.#maxMessage);
-      if (text) {
-        const dec = this.#textDecoder ??= new TextDecoder("utf-8", {
-          fatal: true,
-          ignoreBOM: true,
-        });
-        try {
-          for (const p of parts) this.#text += dec.decode(p, { stream: true });
-        } catch {
-          throw this.#error("Cannot accept text: invalid UTF-8", CloseCode.InvalidPayload);
-        }
-      } else {
-        for (const p of parts) this.#msgParts.push(p);
-      }
+      if (fin) this.#takeInflated(this.#decompressor!.push(NO_BYTES, true, this.#maxMessage));
     } else if (!text) {
-      this.#msgParts.push(payload);
+      if (payload.length) this.#msgParts.push(payload);
     } else if (!this.#textDecoder) {
       // Single-frame text message.
       try {
@@ -1347,6 +1369,20 @@ export class WebSocketProtocol {
     this.#msgOpcode = 0;
     this.#textDecoder = undefined;
     this.#events.push({ type: "message", data });
+  }
+
+  #takeInflated(parts: Uint8Array[]): void {
+    for (const p of parts) this.#inflated += p.length;
+    if (this.#msgOpcode === Opcode.Text) {
+      const dec = this.#textDecoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+      try {
+        for (const p of parts) this.#text += dec.decode(p, { stream: true });
+      } catch {
+        throw this.#error("Cannot accept text: invalid UTF-8", CloseCode.InvalidPayload);
+      }
+    } else {
+      for (const p of parts) this.#msgParts.push(p);
+    }
   }
 
   // @implements RFC6455 §5.5.1, §7.1.2, §7.1.3

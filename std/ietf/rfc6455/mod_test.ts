@@ -1120,3 +1120,21 @@ Deno.test("WebSocketProtocol lets the application answer messages that precede a
   assert(!p.canSend);
   assertThrows(() => p.send("late"), DOMException);
 });
+
+Deno.test("WebSocketProtocol fails a message of too many frames with 1009 (RFC 6455 §10.4)", () => {
+  const p = new WebSocketProtocol({ role: "server", maxFragments: 3 });
+  const ok = p.receive(concatBytes(
+    peerBytes({ op: 2, data: new Uint8Array([1]), fin: false }, "server"),
+    peerBytes({ op: 0, data: new Uint8Array(0), fin: false }, "server"),
+    peerBytes({ op: 0, data: new Uint8Array([2]), fin: true }, "server"),
+  ));
+  assertEquals(simplify(ok), [["message", new Uint8Array([1, 2])]]);
+  const events = p.receive(concatBytes(
+    peerBytes({ op: 2, data: new Uint8Array([1]), fin: false }, "server"),
+    ...Array.from({ length: 5 }, () => peerBytes({ op: 0, fin: false }, "server")),
+  ));
+  const error = events.find((e) => e.type === "error");
+  assert(error?.type === "error");
+  assertEquals(error.error.closeCode, 1009);
+  assertEquals(p.state, "closed");
+});
