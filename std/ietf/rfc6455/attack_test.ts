@@ -230,7 +230,7 @@ Deno.test({
 Deno.test({
   name: "WebSocket server keeps accepting after running out of descriptors (issue 18.11)",
   async fn() {
-    const port = freePort();
+    const port = await freePort();
     const server = new Deno.Command("prlimit", {
       args: [
         "--nofile=100",
