@@ -42,6 +42,7 @@
  * @module
  */
 import { getLogger } from "../../log.ts";
+import { acceptLoop } from "../../net.ts";
 import {
   listenStream,
   netAddress,
@@ -65,8 +66,12 @@ const log = getLogger("turn");
 /** The socket behind each peer connection this module made. */
 const sockets = new WeakMap<PeerConnection, Deno.Conn>();
 
+/** Resolves when each peer connection this module made is closed. */
+const ended = new WeakMap<PeerConnection, Promise<void>>();
+
 function peerConnection(conn: Deno.Conn): PeerConnection {
   let closed = false;
+  let end!: () => void;
   const p: PeerConnection = {
     peer: netAddress(conn.remoteAddr),
     get closed() {
@@ -75,12 +80,14 @@ function peerConnection(conn: Deno.Conn): PeerConnection {
     close() {
       if (closed) return;
       closed = true;
+      end();
       try {
         conn.close();
       } catch { /* already closed */ }
     },
   };
   sockets.set(p, conn);
+  ended.set(p, new Promise<void>((resolve) => end = resolve));
   return p;
 }
 
@@ -149,20 +156,15 @@ export function tcpRelays(
       return undefined;
     }
     const open = new Set<PeerConnection>();
-    (async () => {
-      for (;;) {
-        let conn: Deno.Conn;
-        try {
-          conn = await listener.accept();
-        } catch {
-          return; // closed
-        }
-        for (const q of open) if (q.closed) open.delete(q);
-        const p = peerConnection(conn);
-        open.add(p);
-        onPeer(p);
-      }
-    })();
+    // Each peer connection lives until it is closed (by its pipe, its ConnectionBind timeout or
+    // the relay); closing the listener ends the loop without touching bound connections.
+    acceptLoop(listener, async (conn) => {
+      for (const q of open) if (q.closed) open.delete(q);
+      const p = peerConnection(conn);
+      open.add(p);
+      onPeer(p);
+      await ended.get(p);
+    }, { name: "TURN TCP relay" });
     return {
       address: netAddress(listener.addr),
       connect: async (peer) => {
