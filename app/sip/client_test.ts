@@ -2,10 +2,17 @@
 import { type Call, SipClient, SipClientError } from "./client.ts";
 import { SipServer } from "./server.ts";
 import { ToneSource, WavSink } from "../net/media.ts";
-import { interopTest, startPeer, withTimeout } from "@rtclite/testing";
+import { freeSipPort, interopTest, startPeer, withTimeout } from "@rtclite/testing";
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 
-// Ports of this file: 15100-15129 (the CLI test uses 15130-15139).
+// Ports of this file: P(0) to P(29), each free on UDP and TCP, chosen per
+// run so that two copies of the suite do not collide.
+const ports: number[] = [];
+while (ports.length < 30) {
+  const port = await freeSipPort();
+  if (!ports.includes(port)) ports.push(port);
+}
+const P = (i: number): number => ports[i]!;
 const HOST = "127.0.0.1";
 
 /** Goertzel power of one frequency in a block of samples. */
@@ -37,19 +44,19 @@ async function startServer(port: number, auth?: Record<string, string>, minExpir
 }
 
 Deno.test("SipClient registers with digest, calls through the proxy with tone, DTMF, MESSAGE and hang-up (RFC 3261 §10, §13, RFC 3428, RFC 4733)", async () => {
-  const server = await startServer(15100, { alice: "a-secret", bob: "b-secret" });
-  const proxy = `sip:${HOST}:15100`;
+  const server = await startServer(P(0), { alice: "a-secret", bob: "b-secret" });
+  const proxy = `sip:${HOST}:${P(0)}`;
   const alice = await SipClient.start({
     aor: "sip:alice@example.com",
     displayName: "Alice",
     password: "a-secret",
-    port: 15101,
+    port: P(1),
     outboundProxy: proxy,
   });
   const bob = await SipClient.start({
     aor: "sip:bob@example.com",
     password: "b-secret",
-    port: 15102,
+    port: P(2),
     outboundProxy: proxy,
   });
   try {
@@ -129,12 +136,12 @@ Deno.test("SipClient registers with digest, calls through the proxy with tone, D
 });
 
 Deno.test("SipClient.register() fails with SipClientError on a wrong password (RFC 3261 §22.2)", async () => {
-  const server = await startServer(15103, { alice: "right" });
+  const server = await startServer(P(3), { alice: "right" });
   const alice = await SipClient.start({
     aor: "sip:alice@example.com",
     password: "wrong",
-    port: 15104,
-    outboundProxy: `sip:${HOST}:15103`,
+    port: P(4),
+    outboundProxy: `sip:${HOST}:${P(3)}`,
   });
   try {
     const err = await alice.register().catch((x: unknown) => x);
@@ -148,11 +155,11 @@ Deno.test("SipClient.register() fails with SipClientError on a wrong password (R
 });
 
 Deno.test("SipClient raises a short interval to Min-Expires and refreshes the binding (RFC 3261 §10.2.8, §10.2.4)", async () => {
-  const server = await startServer(15105, undefined, 2);
+  const server = await startServer(P(5), undefined, 2);
   const alice = await SipClient.start({
     aor: "sip:alice@example.com",
-    port: 15106,
-    outboundProxy: `sip:${HOST}:15105`,
+    port: P(6),
+    outboundProxy: `sip:${HOST}:${P(5)}`,
     expires: 1,
   });
   try {
@@ -170,19 +177,19 @@ Deno.test("SipClient raises a short interval to Min-Expires and refreshes the bi
 });
 
 Deno.test("SipClient emits registration-failed when a refresh is refused (RFC 3261 §10.2.4)", async () => {
-  let server = await startServer(15123, { alice: "old" }, 2);
+  let server = await startServer(P(23), { alice: "old" }, 2);
   const alice = await SipClient.start({
     aor: "sip:alice@example.com",
     password: "old",
-    port: 15125,
-    outboundProxy: `sip:${HOST}:15123`,
+    port: P(25),
+    outboundProxy: `sip:${HOST}:${P(23)}`,
     expires: 2,
   });
   try {
     equal((await alice.register()).expires, 2);
     // The server restarts with another password: the refresh in 1 s fails.
     await server.close();
-    server = await startServer(15123, { alice: "new" }, 2);
+    server = await startServer(P(23), { alice: "new" }, 2);
     const failed = once<SipClientError>((fn) => alice.on("registration-failed", fn));
     const e = await withTimeout(failed, 3000, "registration-failed");
     ok(e.status === 401 || e.status === 403, `status ${e.status}`);
@@ -194,11 +201,11 @@ Deno.test("SipClient emits registration-failed when a refresh is refused (RFC 32
 });
 
 Deno.test("Call: reject, no listener, and cancel before the answer (RFC 3261 §13.3.1.3, §9.1)", async () => {
-  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15107 });
-  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15108 });
+  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: P(7) });
+  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: P(8) });
   try {
     // No incoming listener: 480 Temporarily Unavailable.
-    const c0 = await alice.call(`sip:bob@${HOST}:15107`);
+    const c0 = await alice.call(`sip:bob@${HOST}:${P(7)}`);
     const e0 = await c0.answered.catch((x: unknown) => x);
     ok(e0 instanceof SipClientError);
     equal(e0.status, 480);
@@ -207,14 +214,14 @@ Deno.test("Call: reject, no listener, and cancel before the answer (RFC 3261 §1
     // Rejected: 486 Busy Here.
     const reject = (call: Call) => call.reject(486);
     bob.on("incoming", reject);
-    const c1 = await alice.call(`sip:bob@${HOST}:15107`);
+    const c1 = await alice.call(`sip:bob@${HOST}:${P(7)}`);
     equal(await c1.ended, "486 Busy Here");
     equal(c1.state, "ended");
     bob.off("incoming", reject);
 
     // Cancelled while ringing: both sides end.
     const incoming = once<Call>((fn) => bob.on("incoming", fn));
-    const c2 = await alice.call(`sip:bob@${HOST}:15107`);
+    const c2 = await alice.call(`sip:bob@${HOST}:${P(7)}`);
     const ringing = once<number>((fn) => c2.on("ringing", fn));
     const b2 = await withTimeout(incoming, 3000, "incoming");
     equal(await withTimeout(ringing, 3000, "ringing"), 180);
@@ -230,8 +237,8 @@ Deno.test("Call: reject, no listener, and cancel before the answer (RFC 3261 §1
 });
 
 Deno.test("Call.hold() and resume() re-INVITE with sendonly and sendrecv (RFC 3261 §14, RFC 3264 §8.4)", async () => {
-  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15109 });
-  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15110 });
+  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: P(9) });
+  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: P(10) });
   try {
     const holds: boolean[] = [];
     const accepted = Promise.withResolvers<Call>();
@@ -240,7 +247,7 @@ Deno.test("Call.hold() and resume() re-INVITE with sendonly and sendrecv (RFC 32
       await call.accept();
       accepted.resolve(call);
     });
-    const call = await alice.call(`sip:bob@${HOST}:15109`, { source: new ToneSource(300) });
+    const call = await alice.call(`sip:bob@${HOST}:${P(9)}`, { source: new ToneSource(300) });
     await withTimeout(call.answered, 3000, "answer");
     const b = await accepted.promise;
     const holding = call.hold();
@@ -267,11 +274,11 @@ Deno.test("Call.hold() and resume() re-INVITE with sendonly and sendrecv (RFC 32
 });
 
 Deno.test("SipClient MESSAGE: 415 for an unknown type, 1300-byte limit over UDP (RFC 3428 §7, §8)", async () => {
-  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15111 });
-  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15112 });
+  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: P(11) });
+  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: P(12) });
   try {
     bob.on("message", () => {});
-    const target = `sip:bob@${HOST}:15111`;
+    const target = `sip:bob@${HOST}:${P(11)}`;
     const err = await alice.message(target, new Uint8Array([1, 2]), "application/x-unknown")
       .catch((x: unknown) => x);
     ok(err instanceof SipClientError);
@@ -287,21 +294,21 @@ Deno.test("SipClient MESSAGE: 415 for an unknown type, 1300-byte limit over UDP 
 });
 
 Deno.test("SipClient.close() hangs up its calls; the peer sees BYE (RFC 3261 §15.1)", async () => {
-  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15113 });
-  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15114 });
+  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: P(13) });
+  const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: P(14) });
   try {
     const accepted = Promise.withResolvers<Call>();
     bob.on("incoming", async (call) => {
       await call.accept();
       accepted.resolve(call);
     });
-    const call = await alice.call(`sip:bob@${HOST}:15113`);
+    const call = await alice.call(`sip:bob@${HOST}:${P(13)}`);
     await withTimeout(call.answered, 3000, "answer");
     const b = await accepted.promise;
     await alice.close();
     equal(call.state, "ended");
     equal(await withTimeout(b.ended, 3000, "BYE"), "BYE received");
-    await rejects(alice.call(`sip:bob@${HOST}:15113`), /closed/);
+    await rejects(alice.call(`sip:bob@${HOST}:${P(13)}`), /closed/);
   } finally {
     await alice.close();
     await bob.close();
@@ -309,19 +316,19 @@ Deno.test("SipClient.close() hangs up its calls; the peer sees BYE (RFC 3261 §1
 });
 
 Deno.test("SipClient over TCP: a call and a message (RFC 3261 §18)", async () => {
-  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15117, transport: "tcp" });
+  const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: P(17), transport: "tcp" });
   const wire: string[] = [];
   const alice = await SipClient.start({
     aor: "sip:alice@127.0.0.1",
-    port: 15118,
+    port: P(18),
     transport: "tcp",
     trace: (dir, text, _host, port) => wire.push(`${dir} ${port} ${text.split("\r\n")[0]}`),
   });
   try {
-    equal(bob.contact, "sip:bob@127.0.0.1:15117;transport=tcp");
+    equal(bob.contact, `sip:bob@127.0.0.1:${P(17)};transport=tcp`);
     const text = once<string>((fn) => bob.on("message", (m) => fn(m.text)));
     bob.on("incoming", (call) => call.accept());
-    const target = `sip:bob@${HOST}:15117;transport=tcp`;
+    const target = `sip:bob@${HOST}:${P(17)};transport=tcp`;
     const call = await alice.call(target);
     await withTimeout(call.answered, 3000, "answer over TCP");
     equal(await alice.message(target, "over tcp"), 200);
@@ -336,7 +343,7 @@ Deno.test("SipClient over TCP: a call and a message (RFC 3261 §18)", async () =
       "BYE",
     ]);
     equal(wire.filter((l) => l.startsWith("received") && l.includes(" 200 OK")).length, 3);
-    ok(wire.every((l) => l.split(" ")[1] === "15117"), wire.join("\n"));
+    ok(wire.every((l) => l.split(" ")[1] === `${P(17)}`), wire.join("\n"));
   } finally {
     await alice.close();
     await bob.close();
@@ -355,15 +362,17 @@ interopTest(
       "-mi",
       HOST,
       "-p",
-      "15115",
+      `${P(15)}`,
       "-m",
       "1",
       "-nostdin",
     ]);
     await sleep(500);
-    const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15116 });
+    const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: P(16) });
     try {
-      const call = await alice.call(`sip:service@${HOST}:15115`, { source: new ToneSource(440) });
+      const call = await alice.call(`sip:service@${HOST}:${P(15)}`, {
+        source: new ToneSource(440),
+      });
       await withTimeout(call.answered, 5000, "SIPp answer");
       equal(call.state, "answered");
       equal(call.media?.encoding, "PCMU");
@@ -383,20 +392,20 @@ interopTest(
   "A SIPp UAC (sipp -sn uac) calls SipClient, which answers and takes the BYE",
   [{ bin: "sipp", apt: "sip-tester" }],
   async () => {
-    const bob = await SipClient.start({ aor: "sip:service@127.0.0.1", port: 15119 });
+    const bob = await SipClient.start({ aor: "sip:service@127.0.0.1", port: P(19) });
     try {
       const incoming = once<Call>((fn) => bob.on("incoming", fn));
       bob.on("incoming", (call) => call.accept());
       await using sipp = startPeer("sipp", [
         "-sn",
         "uac",
-        `${HOST}:15119`,
+        `${HOST}:${P(19)}`,
         "-i",
         HOST,
         "-mi",
         HOST,
         "-p",
-        "15120",
+        `${P(20)}`,
         "-m",
         "1",
         "-timeout",
@@ -419,7 +428,7 @@ interopTest(
   "A SIPp UAC sends an offerless INVITE: SipClient offers in the 200 OK, takes the answer from the ACK (RFC 3264 §4)",
   [{ bin: "sipp", apt: "sip-tester" }],
   async () => {
-    const bob = await SipClient.start({ aor: "sip:service@127.0.0.1", port: 15121 });
+    const bob = await SipClient.start({ aor: "sip:service@127.0.0.1", port: P(21) });
     try {
       const answered = Promise.withResolvers<Call>();
       bob.on("incoming", async (call) => {
@@ -429,15 +438,15 @@ interopTest(
       await using sipp = startPeer("sipp", [
         "-sf",
         new URL("./testdata/sipp_uac_offerless.xml", import.meta.url).pathname,
-        `${HOST}:15121`,
+        `${HOST}:${P(21)}`,
         "-i",
         HOST,
         "-mi",
         HOST,
         "-mp",
-        "15126",
+        `${P(26)}`,
         "-p",
-        "15122",
+        `${P(22)}`,
         "-m",
         "1",
         "-timeout",
@@ -446,7 +455,7 @@ interopTest(
       ]);
       const call = await withTimeout(answered.promise, 10_000, "ACK with the answer");
       equal(call.media?.encoding, "PCMU");
-      equal(call.media?.remotePort, 15126);
+      equal(call.media?.remotePort, P(26));
       equal(await withTimeout(call.ended, 10_000, "BYE from SIPp"), "BYE received");
       const status = await withTimeout(sipp.child.status, 10_000, "SIPp exit");
       equal(status.code, 0, sipp.output().slice(-2000));

@@ -1,6 +1,13 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { interopTest, run, selfSignedCert, startPeer } from "@rtclite/testing";
+import {
+  freePort,
+  freeSipPort,
+  interopTest,
+  run,
+  selfSignedCert,
+  startPeer,
+} from "@rtclite/testing";
 import {
   createResponse,
   parseMessage,
@@ -535,7 +542,7 @@ Deno.test("server survives mutated RFC 4475 messages, garbage and bad TCP client
   }
 });
 
-// === Interop with real peers (127.0.0.1, ports 15060-15099 and 25060-25099) ===
+// === Interop with real peers (127.0.0.1, on ports chosen free per run) ===
 
 const SIPP = [{ bin: "sipp", apt: "sip-tester" }];
 const L = ["-i", "127.0.0.1", "-mi", "127.0.0.1", "-nostdin"];
@@ -655,6 +662,27 @@ async function freeUdpPort(): Promise<number> {
   const s = await UdpTransport.listen({ host: "127.0.0.1", port: 0 });
   await s.close();
   return s.port;
+}
+
+/** The first of `n` consecutive ports that were free a moment ago on UDP and TCP. */
+async function freeRun(n: number): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const base = await freeSipPort();
+    if (base + n > 65536) continue;
+    const held: { close(): unknown }[] = [];
+    try {
+      for (let p = base; p < base + n; p++) {
+        held.push(Deno.listen({ hostname: "127.0.0.1", port: p }));
+        held.push(await UdpTransport.listen({ host: "127.0.0.1", port: p }));
+      }
+      return base;
+    } catch {
+      // taken: try another base
+    } finally {
+      for (const h of held) await h.close();
+    }
+  }
+  throw new Error(`no ${n} consecutive free ports on 127.0.0.1`);
 }
 
 /**
@@ -792,19 +820,20 @@ for (const auth of [false, true]) {
     async () => {
       const dir = await Deno.makeTempDir();
       const server = await SipServer.start({
-        listen: [{ transport: "udp", host: "127.0.0.1", port: 15061 }],
+        listen: [{ transport: "udp", host: "127.0.0.1", port: 0 }],
         ...(auth ? { auth: { erin: "secret" } } : {}),
         maxBindings: 500,
       });
+      const port = server.endpoint.transports[0]!.port, sippPort = await freeUdpPort();
       try {
         await Deno.writeTextFile(`${dir}/reg.xml`, REG_XML(auth));
         const res = await run("sipp", [
           "-sf",
           `${dir}/reg.xml`,
-          "127.0.0.1:15061",
+          `127.0.0.1:${port}`,
           ...L,
           "-p",
-          "25073",
+          String(sippPort),
           "-m",
           "500",
           "-r",
@@ -833,15 +862,16 @@ for (const auth of [false, true]) {
 
 interopTest("sipsak OPTIONS to our server", [{ bin: "sipsak", apt: "sipsak" }], async () => {
   const server = await SipServer.start({
-    listen: [{ transport: "udp", host: "127.0.0.1", port: 15062 }],
+    listen: [{ transport: "udp", host: "127.0.0.1", port: 0 }],
   });
+  const port = server.endpoint.transports[0]!.port;
   try {
     const res = await run("sipsak", [
       "-vv",
       "-H",
       "127.0.0.1",
       "-r",
-      "15062",
+      String(port),
       "-s",
       "sip:127.0.0.1",
     ], {
@@ -861,12 +891,18 @@ interopTest("baresip UAs register with our server and call through it", [{
   const dir = await Deno.makeTempDir();
   const seen: string[] = [];
   const server = await SipServer.start({
-    listen: [{ transport: "udp", host: "127.0.0.1", port: 15063 }],
+    listen: [{ transport: "udp", host: "127.0.0.1", port: 0 }],
     onTrace: (e) => {
       const m = e.message;
       seen.push(`${e.direction} ${m.isRequest ? m.method : m.status} ${e.port}`);
     },
   });
+  const port = server.endpoint.transports[0]!.port;
+  // Each UA's SIP port and the next (baresip also takes SIP port + 1 for TLS),
+  // its control port and four RTP ports.
+  const [aliceSip, bobSip] = [await freeRun(2), await freeRun(2)];
+  const [aliceCtrl, bobCtrl] = [await freePort("tcp"), await freePort("tcp")];
+  const [aliceRtp, bobRtp] = [await freeRun(4), await freeRun(4)];
   const mkcfg = async (name: string, sip: number, ctrl: number, rtp: number, answer: string) => {
     await Deno.mkdir(`${dir}/${name}`);
     await Deno.writeTextFile(
@@ -893,13 +929,13 @@ interopTest("baresip UAs register with our server and call through it", [{
     );
     await Deno.writeTextFile(
       `${dir}/${name}/accounts`,
-      `<sip:${name}@127.0.0.1:15063>;regint=600;answermode=${answer}\n`,
+      `<sip:${name}@127.0.0.1:${port}>;regint=600;answermode=${answer}\n`,
     );
     await Deno.writeTextFile(`${dir}/${name}/contacts`, "");
   };
   try {
-    await mkcfg("alice", 25080, 25082, 25088, "auto"); // baresip also takes SIP port + 1 for TLS
-    await mkcfg("bob", 25085, 25083, 25092, "manual");
+    await mkcfg("alice", aliceSip, aliceCtrl, aliceRtp, "auto");
+    await mkcfg("bob", bobSip, bobCtrl, bobRtp, "manual");
     await using alice = startPeer("baresip", ["-f", `${dir}/alice`], { cwd: dir });
     await alice.waitFor(/200 OK/, 10_000);
     equal((await server.location.lookup("sip:alice@127.0.0.1")).length, 1);
@@ -907,7 +943,7 @@ interopTest("baresip UAs register with our server and call through it", [{
       "-f",
       `${dir}/bob`,
       "-e",
-      "/dial sip:alice@127.0.0.1:15063",
+      `/dial sip:alice@127.0.0.1:${port}`,
     ], {
       cwd: dir,
     });
@@ -916,16 +952,17 @@ interopTest("baresip UAs register with our server and call through it", [{
     await new Promise((r) => setTimeout(r, 1500));
     // Hang up through ctrl_tcp (netstring-framed JSON).
     const j = '{"command":"hangup","params":"","token":"1"}';
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: 25083 });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: bobCtrl });
     await conn.write(enc.encode(`${j.length}:${j},`));
     conn.close();
-    for (let i = 0; i < 50 && seen.filter((x) => x === "out 200 25085").length < 3; i++) {
+    for (let i = 0; i < 50 && seen.filter((x) => x === `out 200 ${bobSip}`).length < 3; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
     // The INVITE and the BYE went through our proxy, each answered 200.
-    ok(seen.includes("in INVITE 25085") && seen.includes("out INVITE 25080"), seen.join("\n"));
-    ok(seen.includes("in BYE 25085") && seen.includes("out BYE 25080"), seen.join("\n"));
-    ok(seen.includes("in 200 25080") && seen.includes("out 200 25085"), seen.join("\n"));
+    const has = (a: string, b: string) => seen.includes(a) && seen.includes(b);
+    ok(has(`in INVITE ${bobSip}`, `out INVITE ${aliceSip}`), seen.join("\n"));
+    ok(has(`in BYE ${bobSip}`, `out BYE ${aliceSip}`), seen.join("\n"));
+    ok(has(`in 200 ${aliceSip}`, `out 200 ${bobSip}`), seen.join("\n"));
     await bob.stop(3000);
     await alice.stop(3000);
   } finally {
@@ -935,6 +972,7 @@ interopTest("baresip UAs register with our server and call through it", [{
 }, { timeout: 45_000 });
 
 Deno.test("server command line starts, answers OPTIONS and exits cleanly on SIGTERM", async () => {
+  const port = await freePort("udp");
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -944,7 +982,7 @@ Deno.test("server command line starts, answers OPTIONS and exits cleanly on SIGT
       "-t",
       "udp",
       "-l",
-      "127.0.0.1:15065",
+      `127.0.0.1:${port}`,
     ],
     stdout: "piped",
     stderr: "null",
@@ -954,7 +992,7 @@ Deno.test("server command line starts, answers OPTIONS and exits cleanly on SIGT
     const { value } = await reader.read();
     ok(new TextDecoder().decode(value).includes("SIP server ready"));
     reader.releaseLock();
-    equal((await exchange(15065, options(15065)))?.status, 200);
+    equal((await exchange(port, options(port)))?.status, 200);
   } finally {
     child.kill("SIGTERM");
   }

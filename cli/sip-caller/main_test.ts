@@ -4,12 +4,26 @@ import { SipServer } from "@rtclite/app/sip/server";
 import { SipClient } from "@rtclite/app/sip/client";
 import { ToneSource } from "@rtclite/app/net/media";
 import { decodeWav, encodeWav } from "@rtclite/std/ietf/rfc3551";
-import { interopTest, run, selfSignedCert, startPeer, withTimeout } from "@rtclite/testing";
+import {
+  freeSipPort,
+  interopTest,
+  run,
+  selfSignedCert,
+  startPeer,
+  withTimeout,
+} from "@rtclite/testing";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import fc from "fast-check";
 import dgram from "node:dgram";
 
-// Ports of this file: 15130-15139, 15150-15169.
+// Ports of this file: P(0) to P(39), each free on UDP and TCP, chosen per
+// run so that two copies of the suite do not collide.
+const ports: number[] = [];
+while (ports.length < 40) {
+  const port = await freeSipPort();
+  if (!ports.includes(port)) ports.push(port);
+}
+const P = (i: number): number => ports[i]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -203,7 +217,7 @@ Deno.test("sip-caller calls a sip-caller listener: tone recorded, DTMF received,
       MAIN,
       "-l",
       "--local",
-      "127.0.0.1:15130",
+      `127.0.0.1:${P(0)}`,
       "--record",
       wav,
     ]);
@@ -218,11 +232,11 @@ Deno.test("sip-caller calls a sip-caller listener: tone recorded, DTMF received,
       "12",
       "--duration",
       "1.5",
-      "sip:bob@127.0.0.1:15130",
+      `sip:bob@127.0.0.1:${P(0)}`,
     ], { timeout: 30_000 });
     equal(caller.code, 0, caller.stdout + caller.stderr);
     const lines = caller.stdout.trim().split("\n");
-    equal(lines[0], "calling sip:bob@127.0.0.1:15130");
+    equal(lines[0], `calling sip:bob@127.0.0.1:${P(0)}`);
     ok(lines.includes("ringing"), caller.stdout);
     ok(lines.some((l) => l.startsWith("answered: PCMU")), caller.stdout);
     ok(lines.includes("sent DTMF 12"), caller.stdout);
@@ -245,7 +259,7 @@ Deno.test("sip-caller calls a sip-caller listener: tone recorded, DTMF received,
 
 Deno.test("runCaller() registers both sides with a registrar, calls by address of record, sends a message", async () => {
   const server = await SipServer.start({
-    listen: [{ transport: "udp", host: "127.0.0.1", port: 15131 }],
+    listen: [{ transport: "udp", host: "127.0.0.1", port: P(1) }],
     domains: ["example.com"],
     auth: { bob: "b", alice: "a" },
   });
@@ -261,9 +275,9 @@ Deno.test("runCaller() registers both sides with a registrar, calls by address o
         "-p",
         "b",
         "-r",
-        "127.0.0.1:15131",
+        `127.0.0.1:${P(1)}`,
         "--local",
-        "127.0.0.1:15132",
+        `127.0.0.1:${P(2)}`,
         "--count",
         "0",
       ]),
@@ -275,16 +289,23 @@ Deno.test("runCaller() registers both sides with a registrar, calls by address o
     );
     await withTimeout(listening.promise, 5000, "listener");
     const aliceLines: string[] = [];
-    const common = ["-u", "sip:alice@example.com", "-p", "a", "-r", "127.0.0.1:15131"];
+    const common = ["-u", "sip:alice@example.com", "-p", "a", "-r", `127.0.0.1:${P(1)}`];
     const code = await runCaller(
-      parsed([...common, "--local", "127.0.0.1:15133", "--duration", "0.3", "sip:bob@example.com"]),
+      parsed([
+        ...common,
+        "--local",
+        `127.0.0.1:${P(3)}`,
+        "--duration",
+        "0.3",
+        "sip:bob@example.com",
+      ]),
       (l) => aliceLines.push(l),
     );
     equal(code, 0, aliceLines.join("\n"));
-    equal(aliceLines[0], "registered sip:alice@example.com at sip:127.0.0.1:15131 for 3600 s");
+    equal(aliceLines[0], `registered sip:alice@example.com at sip:127.0.0.1:${P(1)} for 3600 s`);
     ok(aliceLines.some((l) => l.startsWith("answered: ")), aliceLines.join("\n"));
     const sent = await runCaller(
-      parsed([...common, "--local", "127.0.0.1:15133", "-m", "hi bob", "sip:bob@example.com"]),
+      parsed([...common, "--local", `127.0.0.1:${P(3)}`, "-m", "hi bob", "sip:bob@example.com"]),
       (l) => aliceLines.push(l),
     );
     equal(sent, 0);
@@ -303,16 +324,16 @@ Deno.test("runCaller() registers both sides with a registrar, calls by address o
 
 Deno.test("runCaller() returns 1 when the call fails", async () => {
   // A client without an incoming-call listener answers 480.
-  await using nobody = await SipClient.start({ aor: "sip:nobody@127.0.0.1", port: 15135 });
+  await using nobody = await SipClient.start({ aor: "sip:nobody@127.0.0.1", port: P(5) });
   const lines: string[] = [];
   const code = await runCaller(
-    parsed(["--local", "127.0.0.1:15134", `sip:nobody@127.0.0.1:${nobody.port}`]),
+    parsed(["--local", `127.0.0.1:${P(4)}`, `sip:nobody@127.0.0.1:${nobody.port}`]),
     (l) => lines.push(l),
   );
   equal(code, 1);
   equal(
     lines.at(-1),
-    "failed: Cannot call sip:nobody@127.0.0.1:15135: 480 Temporarily Unavailable",
+    `failed: Cannot call sip:nobody@127.0.0.1:${P(5)}: 480 Temporarily Unavailable`,
   );
 });
 
@@ -330,7 +351,7 @@ Deno.test("runCaller() plays a WAV file for its length; the listener records it"
     const listening = Promise.withResolvers<void>();
     const heard: string[] = [];
     const listener = runCaller(
-      parsed(["-l", "--local", "127.0.0.1:15136", "--record", `${dir}/rec.wav`]),
+      parsed(["-l", "--local", `127.0.0.1:${P(6)}`, "--record", `${dir}/rec.wav`]),
       (l) => {
         heard.push(l);
         if (l.startsWith("listening")) listening.resolve();
@@ -339,7 +360,13 @@ Deno.test("runCaller() plays a WAV file for its length; the listener records it"
     await withTimeout(listening.promise, 5000, "listener");
     const lines: string[] = [];
     const code = await runCaller(
-      parsed(["--local", "127.0.0.1:15137", "--file", `${dir}/play.wav`, "sip:b@127.0.0.1:15136"]),
+      parsed([
+        "--local",
+        `127.0.0.1:${P(7)}`,
+        "--file",
+        `${dir}/play.wav`,
+        `sip:b@127.0.0.1:${P(6)}`,
+      ]),
       (l) => lines.push(l),
     );
     equal(code, 0, lines.join("\n"));
@@ -374,21 +401,21 @@ async function caller(args: string[]): Promise<{ code: number; lines: string[]; 
 }
 
 Deno.test("--auto-respond rejects with the code; --auto-respond-after rings first", async () => {
-  const busy = listener(["--local", "127.0.0.1:15150", "--auto-respond", "486"]);
+  const busy = listener(["--local", `127.0.0.1:${P(20)}`, "--auto-respond", "486"]);
   await busy.listening;
-  const rejected = await caller(["--local", "127.0.0.1:15151", "sip:b@127.0.0.1:15150"]);
+  const rejected = await caller(["--local", `127.0.0.1:${P(21)}`, `sip:b@127.0.0.1:${P(20)}`]);
   equal(rejected.code, 1);
-  equal(rejected.lines.at(-1), "failed: Cannot call sip:b@127.0.0.1:15150: 486 Busy Here");
+  equal(rejected.lines.at(-1), `failed: Cannot call sip:b@127.0.0.1:${P(20)}: 486 Busy Here`);
   equal(await withTimeout(busy.done, 5000, "listener exit"), 0);
   ok(busy.lines.includes("rejected: 486"), busy.lines.join("\n"));
 
-  const slow = listener(["--local", "127.0.0.1:15150", "--auto-respond-after", "0.8"]);
+  const slow = listener(["--local", `127.0.0.1:${P(20)}`, "--auto-respond-after", "0.8"]);
   await slow.listening;
   const lines: string[] = [];
   let rangAt = 0;
   let answeredAt = 0;
   const code = await runCaller(
-    parsed(["--local", "127.0.0.1:15151", "--duration", "0.2", "sip:b@127.0.0.1:15150"]),
+    parsed(["--local", `127.0.0.1:${P(21)}`, "--duration", "0.2", `sip:b@127.0.0.1:${P(20)}`]),
     (l) => {
       lines.push(l);
       if (l === "ringing") rangAt = performance.now();
@@ -404,16 +431,16 @@ Deno.test("--codecs sets the offer's order: the first codec both have is used", 
   const cases = [["pcma,pcmu", "PCMA"], ["l16,pcmu", "L16"], ["pcmu", "PCMU"]] as const;
   for (const [codecs, want] of cases) {
     await t.step(codecs, async () => {
-      const l = listener(["--local", "127.0.0.1:15152", "--codecs", "pcmu,pcma,l16"]);
+      const l = listener(["--local", `127.0.0.1:${P(22)}`, "--codecs", "pcmu,pcma,l16"]);
       await l.listening;
       const c = await caller([
         "--local",
-        "127.0.0.1:15153",
+        `127.0.0.1:${P(23)}`,
         "--codecs",
         codecs,
         "--duration",
         "0.2",
-        "sip:b@127.0.0.1:15152",
+        `sip:b@127.0.0.1:${P(22)}`,
       ]);
       equal(c.code, 0, c.text);
       match(c.text, new RegExp(`\nanswered: ${want} with `));
@@ -426,18 +453,18 @@ Deno.test("--codecs sets the offer's order: the first codec both have is used", 
 Deno.test("--audio-loopback sends back what it hears: the caller records its own tone", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const l = listener(["--local", "127.0.0.1:15154", "--audio-loopback"]);
+    const l = listener(["--local", `127.0.0.1:${P(24)}`, "--audio-loopback"]);
     await l.listening;
     const c = await caller([
       "--local",
-      "127.0.0.1:15155",
+      `127.0.0.1:${P(25)}`,
       "--tone",
       "700",
       "--record",
       `${dir}/back.wav`,
       "--duration",
       "1.2",
-      "sip:b@127.0.0.1:15154",
+      `sip:b@127.0.0.1:${P(24)}`,
     ]);
     equal(c.code, 0, c.text);
     equal(await withTimeout(l.done, 5000, "listener exit"), 0);
@@ -454,7 +481,7 @@ Deno.test("--user-agent, --subject, --int-ip and --ext-ip show in the INVITE; me
   const invites: string[] = [];
   await using bob = await SipClient.start({
     aor: "sip:bob@127.0.0.1",
-    port: 15156,
+    port: P(26),
     trace: (dir, text) => {
       if (dir === "received" && text.startsWith("INVITE ")) invites.push(text);
     },
@@ -466,22 +493,22 @@ Deno.test("--user-agent, --subject, --int-ip and --ext-ip show in the INVITE; me
     "--ext-ip",
     "127.0.0.2",
     "--local",
-    "0.0.0.0:15157",
+    `0.0.0.0:${P(27)}`,
     "--user-agent",
     "TestPhone/2.0",
     "--subject",
     "Lunch at noon",
     "--duration",
     "0.6",
-    "sip:bob@127.0.0.1:15156",
+    `sip:bob@127.0.0.1:${P(26)}`,
   ]);
   equal(c.code, 0, c.text);
   equal(invites.length, 1);
   const invite = invites[0]!;
   match(invite, /\r\nUser-Agent: TestPhone\/2\.0\r\n/);
   match(invite, /\r\nSubject: Lunch at noon\r\n/);
-  match(invite, /\r\nContact: <sip:caller@127\.0\.0\.2:15157>/);
-  match(invite, /\r\nVia: SIP\/2\.0\/UDP 127\.0\.0\.2:15157;/);
+  match(invite, new RegExp(`\r\nContact: <sip:caller@127\\.0\\.0\\.2:${P(27)}>`));
+  match(invite, new RegExp(`\r\nVia: SIP/2\\.0/UDP 127\\.0\\.0\\.2:${P(27)};`));
   match(invite, /\r\nc=IN IP4 127\.0\.0\.2\r\n/);
   // bob's audio went to 127.0.0.2 and arrived on the caller's 0.0.0.0 socket.
   const received = Number(/, (\d+) received\)$/.exec(c.lines.at(-1)!)?.[1]);
@@ -497,9 +524,9 @@ Deno.test("--register with --retry-interval over TCP, --register-interval, --pro
     "--transport",
     "tcp",
     "--local",
-    "127.0.0.1:15158",
+    `127.0.0.1:${P(28)}`,
     "-r",
-    "127.0.0.1:15159",
+    `127.0.0.1:${P(29)}`,
     "--register-interval",
     "120",
     "--retry-interval",
@@ -514,14 +541,14 @@ Deno.test("--register with --retry-interval over TCP, --register-interval, --pro
     "a failed registration",
   );
   const server = await SipServer.start({
-    listen: [{ transport: "tcp", host: "127.0.0.1", port: 15159 }],
+    listen: [{ transport: "tcp", host: "127.0.0.1", port: P(29) }],
     domains: ["example.com"],
     auth: { bob: "b", alice: "a" },
   });
   try {
     await bob.listening;
     ok(
-      bob.lines.includes("registered sip:bob@example.com at sip:127.0.0.1:15159 for 120 s"),
+      bob.lines.includes(`registered sip:bob@example.com at sip:127.0.0.1:${P(29)} for 120 s`),
       bob.lines.join("\n"),
     );
     // alice does not register: she only sends through the proxy.
@@ -533,9 +560,9 @@ Deno.test("--register with --retry-interval over TCP, --register-interval, --pro
       "--transport",
       "tcp",
       "--proxy",
-      "127.0.0.1:15159",
+      `127.0.0.1:${P(29)}`,
       "--local",
-      "127.0.0.1:15160",
+      `127.0.0.1:${P(30)}`,
       "--duration",
       "0.3",
       "sip:bob@example.com",
@@ -555,7 +582,7 @@ Deno.test("--samplerate 16000: L16/16000 carries a 5 kHz tone (beyond narrowband
   try {
     const l = listener([
       "--local",
-      "127.0.0.1:15161",
+      `127.0.0.1:${P(31)}`,
       "--samplerate",
       "16000",
       "--record",
@@ -564,7 +591,7 @@ Deno.test("--samplerate 16000: L16/16000 carries a 5 kHz tone (beyond narrowband
     await l.listening;
     const c = await caller([
       "--local",
-      "127.0.0.1:15162",
+      `127.0.0.1:${P(32)}`,
       "--samplerate",
       "16000",
       "--tone",
@@ -573,7 +600,7 @@ Deno.test("--samplerate 16000: L16/16000 carries a 5 kHz tone (beyond narrowband
       "47",
       "--duration",
       "1.5",
-      "sip:b@127.0.0.1:15161",
+      `sip:b@127.0.0.1:${P(31)}`,
     ]);
     equal(c.code, 0, c.text);
     match(c.text, /\nanswered: L16 with /);
@@ -612,7 +639,7 @@ interopTest(
       );
       const l = listener([
         "--local",
-        "127.0.0.1:15163",
+        `127.0.0.1:${P(33)}`,
         "--samplerate",
         "16000",
         "--recognize",
@@ -622,12 +649,12 @@ interopTest(
       await l.listening;
       const c = await caller([
         "--local",
-        "127.0.0.1:15164",
+        `127.0.0.1:${P(34)}`,
         "--samplerate",
         "16000",
         "--textspeech",
         "one two three four",
-        "sip:b@127.0.0.1:15163",
+        `sip:b@127.0.0.1:${P(33)}`,
       ]);
       equal(c.code, 0, c.text);
       equal(await withTimeout(l.done, 20_000, "listener exit"), 0);
@@ -666,16 +693,16 @@ interopTest(
     try {
       await selfSignedCert(dir);
       const tls = ["--transport", "tls", "--cert", `${dir}/cert.pem`, "--key", `${dir}/key.pem`];
-      const l = listener([...tls, "--local", "127.0.0.1:15165"]);
+      const l = listener([...tls, "--local", `127.0.0.1:${P(35)}`]);
       await l.listening;
       ok(l.lines[0]!.endsWith(";transport=tls"), l.lines[0]);
-      const target = "sip:b@127.0.0.1:15165;transport=tls";
+      const target = `sip:b@127.0.0.1:${P(35)};transport=tls`;
       const c = await caller([
         ...tls,
         "--ca",
         `${dir}/cert.pem`,
         "--local",
-        "127.0.0.1:15166",
+        `127.0.0.1:${P(36)}`,
         "--duration",
         "0.3",
         target,
@@ -684,12 +711,12 @@ interopTest(
       match(c.text, /\nanswered: PCMU with /);
       equal(await withTimeout(l.done, 5000, "listener exit"), 0);
       // Without the CA, the listener's self-signed certificate is refused.
-      const l2 = listener([...tls, "--local", "127.0.0.1:15165"]);
+      const l2 = listener([...tls, "--local", `127.0.0.1:${P(35)}`]);
       await l2.listening;
       const untrusted = await caller([
         ...tls,
         "--local",
-        "127.0.0.1:15167",
+        `127.0.0.1:${P(37)}`,
         "--timeout",
         "5",
         target,
@@ -708,17 +735,17 @@ interopTest(
 );
 
 Deno.test("typed lines in a call: digits go as DTMF, other lines as messages in the call", async () => {
-  const l = listener(["--local", "127.0.0.1:15168"]);
+  const l = listener(["--local", `127.0.0.1:${P(38)}`]);
   await l.listening;
   await using c = startPeer(Deno.execPath(), [
     "run",
     "-A",
     MAIN,
     "--local",
-    "127.0.0.1:15169",
+    `127.0.0.1:${P(39)}`,
     "--duration",
     "4",
-    "sip:b@127.0.0.1:15168",
+    `sip:b@127.0.0.1:${P(38)}`,
   ], { stdin: "piped" });
   await c.waitFor("answered: ", 20_000);
   const stdin = c.child.stdin.getWriter();
@@ -744,7 +771,7 @@ interopTest(
       const pem = ["--cert", `${dir}/cert.pem`, "--key", `${dir}/key.pem`];
       for (const [transport, extra] of [["ws", []], ["wss", pem]] as const) {
         await t.step(transport, async () => {
-          const l = listener(["--transport", transport, ...extra, "--local", "127.0.0.1:15165"]);
+          const l = listener(["--transport", transport, ...extra, "--local", `127.0.0.1:${P(35)}`]);
           await l.listening;
           ok(l.lines[0]!.endsWith(`;transport=${transport}`), l.lines[0]);
           const c = await caller([
@@ -753,12 +780,12 @@ interopTest(
             ...extra,
             ...(transport === "wss" ? ["--ca", `${dir}/cert.pem`] : []),
             "--local",
-            "127.0.0.1:15166",
+            `127.0.0.1:${P(36)}`,
             "--dtmf",
             "5",
             "--duration",
             "0.5",
-            `sip:b@127.0.0.1:15165;transport=${transport}`,
+            `sip:b@127.0.0.1:${P(35)};transport=${transport}`,
           ]);
           equal(c.code, 0, c.text);
           match(c.text, /\nanswered: PCMU with /);
@@ -801,7 +828,7 @@ interopTest(
         MAIN,
         "-l",
         "--local",
-        "127.0.0.1:15163",
+        `127.0.0.1:${P(33)}`,
         "--speaker",
         "testspeaker",
       ], { env });
@@ -811,12 +838,12 @@ interopTest(
         "-A",
         MAIN,
         "--local",
-        "127.0.0.1:15164",
+        `127.0.0.1:${P(34)}`,
         "--mic",
         "testmic",
         "--duration",
         "1.5",
-        "sip:b@127.0.0.1:15163",
+        `sip:b@127.0.0.1:${P(33)}`,
       ], { env, timeout: 30_000 });
       equal(c.code, 0, c.stdout + c.stderr);
       const status = await withTimeout(l.child.status, 10_000, "listener exit");
@@ -836,52 +863,52 @@ interopTest(
 
 Deno.test("--use-lf: header lines end with LF on the wire, the body is unchanged; a listener still answers", async () => {
   const sock = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => sock.bind(15163, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => sock.bind(P(33), "127.0.0.1", resolve));
   const got = new Promise<string>((resolve) =>
     sock.once("message", (m: Uint8Array) => resolve(new TextDecoder().decode(m)))
   );
   const failing = caller([
     "--use-lf",
     "--local",
-    "127.0.0.1:15164",
+    `127.0.0.1:${P(34)}`,
     "--timeout",
     "1",
-    "sip:b@127.0.0.1:15163",
+    `sip:b@127.0.0.1:${P(33)}`,
   ]);
   const invite = await withTimeout(got, 5000, "the INVITE");
   sock.close();
   equal((await failing).code, 1);
   const [head, body] = invite.split("\n\n");
-  ok(head!.startsWith("INVITE sip:b@127.0.0.1:15163 SIP/2.0\nVia: "), head);
+  ok(head!.startsWith(`INVITE sip:b@127.0.0.1:${P(33)} SIP/2.0\nVia: `), head);
   ok(!head!.includes("\r"), head);
   match(body!, /^v=0\r\n/);
   equal(Number(/\nContent-Length: (\d+)/.exec(head!)?.[1]), new TextEncoder().encode(body).length);
-  const l = listener(["--local", "127.0.0.1:15163"]);
+  const l = listener(["--local", `127.0.0.1:${P(33)}`]);
   await l.listening;
   const c = await caller([
     "--use-lf",
     "--local",
-    "127.0.0.1:15164",
+    `127.0.0.1:${P(34)}`,
     "--duration",
     "0.3",
-    "sip:b@127.0.0.1:15163",
+    `sip:b@127.0.0.1:${P(33)}`,
   ]);
   equal(c.code, 0, c.text);
   equal(await withTimeout(l.done, 5000, "listener exit"), 0);
 });
 
 Deno.test("--no-audio: the call is set up with its audio inactive, and no RTP flows", async () => {
-  const l = listener(["--local", "127.0.0.1:15163", "--tone", "440"]);
+  const l = listener(["--local", `127.0.0.1:${P(33)}`, "--tone", "440"]);
   await l.listening;
   const c = await caller([
     "--no-audio",
     "--tone",
     "440",
     "--local",
-    "127.0.0.1:15164",
+    `127.0.0.1:${P(34)}`,
     "--duration",
     "0.5",
-    "sip:b@127.0.0.1:15163",
+    `sip:b@127.0.0.1:${P(33)}`,
   ]);
   equal(c.code, 0, c.text);
   match(c.text, /\nanswered: PCMU with 127\.0\.0\.1:\d+ \(inactive\)\n/);

@@ -3,7 +3,7 @@ import { deepEqual, equal, notEqual, ok, rejects, throws } from "node:assert/str
 import { createSocket } from "node:dgram";
 import fc from "fast-check";
 import { equals } from "@rtclite/std/bytes";
-import { run, startPeer } from "@rtclite/testing";
+import { freePort, run, startPeer } from "@rtclite/testing";
 import {
   type Address,
   bucketIndex,
@@ -1083,11 +1083,12 @@ Deno.test("UdpDht.close() rejects pending operations with DhtError", async () =>
 });
 
 Deno.test({
-  name: "command line: serve, put, get, remove (ports 17040-17042)",
+  name: "command line: serve, put, get, remove",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     const cli = new URL("./dht.ts", import.meta.url).pathname;
+    const [p0, p1, p2] = [await freePort("udp"), await freePort("udp"), await freePort("udp")];
     const dht = (port: number, ...args: string[]) =>
       run(
         Deno.execPath(),
@@ -1101,27 +1102,27 @@ Deno.test({
       "-A",
       cli,
       "--port",
-      "17040",
+      String(p0),
       "--timeout",
       "200",
       "serve",
     ]);
-    await server.waitFor("on 127.0.0.1:17040", 20_000);
-    const boot = ["--bootstrap", "127.0.0.1:17040"];
-    const put = await dht(17041, ...boot, "--secret", "pw", "put", "greeting", "hello");
+    await server.waitFor(`on 127.0.0.1:${p0}`, 20_000);
+    const boot = ["--bootstrap", `127.0.0.1:${p0}`];
+    const put = await dht(p1, ...boot, "--secret", "pw", "put", "greeting", "hello");
     equal(put.code, 0, put.stderr);
     equal(put.stdout.trim(), "stored on 2 nodes");
-    const get = await dht(17042, ...boot, "get", "greeting");
+    const get = await dht(p2, ...boot, "get", "greeting");
     equal(get.stdout, "hello\n");
-    const wrong = await dht(17042, ...boot, "--secret", "no", "remove", "greeting", "hello");
+    const wrong = await dht(p2, ...boot, "--secret", "no", "remove", "greeting", "hello");
     equal(wrong.code, 1);
-    const right = await dht(17042, ...boot, "--secret", "pw", "remove", "greeting", "hello");
+    const right = await dht(p2, ...boot, "--secret", "pw", "remove", "greeting", "hello");
     equal(right.code, 0, right.stderr);
-    equal((await dht(17042, ...boot, "get", "greeting")).stdout, "");
-    equal((await dht(17042, "bogus")).code, 2);
-    equal((await dht(17042, "--nope", "get", "greeting")).code, 2);
-    equal((await dht(17042, "--bootstrap", "nowhere", "get", "greeting")).code, 2);
-    equal((await dht(17042, "remove", "greeting", "hello")).code, 2, "remove needs --secret");
+    equal((await dht(p2, ...boot, "get", "greeting")).stdout, "");
+    equal((await dht(p2, "bogus")).code, 2);
+    equal((await dht(p2, "--nope", "get", "greeting")).code, 2);
+    equal((await dht(p2, "--bootstrap", "nowhere", "get", "greeting")).code, 2);
+    equal((await dht(p2, "remove", "greeting", "hello")).code, 2, "remove needs --secret");
     // Signed: only the owner's key file removes the value.
     const dir = await Deno.makeTempDir({ prefix: "rtclite-dht-cli-" });
     try {
@@ -1131,26 +1132,26 @@ Deno.test({
         return `${dir}/${name}`;
       };
       const alice = await keyFile("alice.pem"), eve = await keyFile("eve.pem");
-      const signedPut = await dht(17041, ...boot, "--owner", alice, "put", "room", "alice@1");
+      const signedPut = await dht(p1, ...boot, "--owner", alice, "put", "room", "alice@1");
       equal(signedPut.stdout.trim(), "stored on 2 nodes", signedPut.stderr);
-      await dht(17041, ...boot, "--owner", eve, "put", "room", "eve@6");
-      equal((await dht(17042, ...boot, "--owner", alice, "get", "room")).stdout, "alice@1\n");
-      equal((await dht(17042, ...boot, "get", "room")).stdout, "alice@1\neve@6\n");
-      equal((await dht(17042, ...boot, "--owner", eve, "remove", "room", "alice@1")).code, 1);
-      equal((await dht(17042, ...boot, "--owner", alice, "remove", "room", "alice@1")).code, 0);
-      equal((await dht(17042, ...boot, "get", "room")).stdout, "eve@6\n");
-      equal((await dht(17042, "--owner", alice, "--secret", "x", "get", "room")).code, 2);
-      const missing = await dht(17042, "--owner", `${dir}/none.pem`, "get", "room");
+      await dht(p1, ...boot, "--owner", eve, "put", "room", "eve@6");
+      equal((await dht(p2, ...boot, "--owner", alice, "get", "room")).stdout, "alice@1\n");
+      equal((await dht(p2, ...boot, "get", "room")).stdout, "alice@1\neve@6\n");
+      equal((await dht(p2, ...boot, "--owner", eve, "remove", "room", "alice@1")).code, 1);
+      equal((await dht(p2, ...boot, "--owner", alice, "remove", "room", "alice@1")).code, 0);
+      equal((await dht(p2, ...boot, "get", "room")).stdout, "eve@6\n");
+      equal((await dht(p2, "--owner", alice, "--secret", "x", "get", "room")).code, 2);
+      const missing = await dht(p2, "--owner", `${dir}/none.pem`, "get", "room");
       equal(missing.code, 1);
       ok(missing.stderr.includes("Cannot read --owner"), missing.stderr);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
-    const help = await dht(17042, "--help");
+    const help = await dht(p2, "--help");
     equal(help.code, 0);
     ok(help.stdout.includes("put KEY VALUE"), help.stdout);
-    const busy = await dht(17040, "get", "greeting"); // the server holds the port
+    const busy = await dht(p0, "get", "greeting"); // the server holds the port
     equal(busy.code, 1);
-    ok(busy.stderr.includes("Cannot bind 127.0.0.1:17040"), busy.stderr);
+    ok(busy.stderr.includes(`Cannot bind 127.0.0.1:${p0}`), busy.stderr);
   },
 });

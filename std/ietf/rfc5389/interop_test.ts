@@ -1,6 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { interopTest, run, startPeer } from "@rtclite/testing";
+import { freeSipPort, interopTest, run, startPeer } from "@rtclite/testing";
+import { createSocket } from "node:dgram";
 import {
   createMessage,
   getErrorCode,
@@ -13,11 +14,37 @@ import {
 } from "./mod.ts";
 import { serveStunUdp, StunClient } from "./udp.ts";
 
-// --- interop with coturn (turnserver 4.6, ports 13400-13499) ---
+// --- interop with coturn (turnserver 4.6, on ports chosen free per run) ---
 
 const COTURN = [{ bin: "turnserver", apt: "coturn" }];
 
-function coturnArgs(port: number, extra: string[] = []): string[] {
+/**
+ * The first of `n` consecutive UDP ports, from a random aligned base in
+ * 20000-32767 (below the kernel's ephemeral range), that were free a moment
+ * ago: a relay range for coturn that another run of these tests does not share.
+ */
+async function freeRelayRange(n: number): Promise<number> {
+  const bind = (port: number) =>
+    new Promise<ReturnType<typeof createSocket> | undefined>((resolve) => {
+      const s = createSocket("udp4");
+      s.once("error", () => {
+        s.close();
+        resolve(undefined);
+      });
+      s.bind(port, "127.0.0.1", () => resolve(s));
+    });
+  for (let i = 0; i < 100; i++) {
+    const base = 20000 + n * Math.floor(Math.random() * Math.floor(12768 / n - 1));
+    const held = [];
+    for (let p = base; p < base + n; p++) held.push(await bind(p));
+    for (const h of held) h?.close();
+    if (held.every((h) => h)) return base;
+  }
+  throw new Error(`no ${n} consecutive free UDP ports on 127.0.0.1`);
+}
+
+async function coturnArgs(port: number, extra: string[] = []): Promise<string[]> {
+  const relay = await freeRelayRange(30);
   const dir = Deno.makeTempDirSync({ prefix: "rtclite-coturn-" });
   return [
     "-n",
@@ -27,8 +54,8 @@ function coturnArgs(port: number, extra: string[] = []): string[] {
     "--listening-ip=127.0.0.1",
     "--relay-ip=127.0.0.1",
     `--listening-port=${port}`,
-    "--min-port=13440",
-    "--max-port=13469",
+    `--min-port=${relay}`,
+    `--max-port=${relay + 29}`,
     "--lt-cred-mech",
     "--user=test:secret",
     "--realm=test.local",
@@ -54,9 +81,10 @@ interopTest(
   "coturn answers our Binding requests with long-term SHA-1 integrity",
   COTURN,
   async () => {
-    await using _coturn = startPeer("turnserver", coturnArgs(13478, ["--secure-stun"]));
-    await waitForUdp(13478);
-    const server: TransportAddress = { family: 4, address: "127.0.0.1", port: 13478 };
+    const port = await freeSipPort();
+    await using _coturn = startPeer("turnserver", await coturnArgs(port, ["--secure-stun"]));
+    await waitForUdp(port);
+    const server: TransportAddress = { family: 4, address: "127.0.0.1", port };
     {
       await using anon = await StunClient.open({ hostname: "127.0.0.1" });
       const e = await rejects(anon.binding(server), StunTransactionError) as unknown;
@@ -100,9 +128,9 @@ interopTest("turnutils_stunclient gets a mapped address from our STUN server", [
 }], async () => {
   await using srv = await serveStunUdp(new StunServer({ software: "rtclite" }), {
     hostname: "127.0.0.1",
-    port: 13479,
+    port: 0,
   });
-  const out = await run("turnutils_stunclient", ["-p", "13479", "127.0.0.1"], {
+  const out = await run("turnutils_stunclient", ["-p", String(srv.address.port), "127.0.0.1"], {
     timeout: 10_000,
     stdout: "piped",
     stderr: "piped",

@@ -1,9 +1,9 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { equal, match } from "node:assert/strict";
-import { run, selfSignedCert, startPeer } from "@rtclite/testing";
+import { freePort, freeSipPort, run, selfSignedCert, startPeer } from "@rtclite/testing";
 
 Deno.test("command line: --serve answers, a stun: URI prints the mapped address", async () => {
-  const port = 13590;
+  const port = await freePort("udp");
   await using server = startPeer(Deno.execPath(), [
     "run",
     "-A",
@@ -41,6 +41,7 @@ Deno.test("command line: --tcp and --tls serve and ask over TCP and TLS", async 
   const main = new URL("./main.ts", import.meta.url).pathname;
   const dir = await Deno.makeTempDir();
   await selfSignedCert(dir);
+  const port = await freeSipPort(), tlsPort = await freePort("tcp");
   await using server = startPeer(Deno.execPath(), [
     "run",
     "-A",
@@ -52,15 +53,15 @@ Deno.test("command line: --tcp and --tls serve and ask over TCP and TLS", async 
     "--key",
     `${dir}/key.pem`,
     "--tls-port",
-    "13592",
+    String(tlsPort),
     "--serve",
-    "127.0.0.1:13591",
+    `127.0.0.1:${port}`,
   ]);
-  await server.waitFor("STUN server on 127.0.0.1:13592 (TLS)", 20_000);
+  await server.waitFor(`STUN server on 127.0.0.1:${tlsPort} (TLS)`, 20_000);
   for (
     const args of [
-      ["--tcp", "stun:127.0.0.1:13591"],
-      ["--ca", `${dir}/cert.pem`, "stuns:127.0.0.1:13592"],
+      ["--tcp", `stun:127.0.0.1:${port}`],
+      ["--ca", `${dir}/cert.pem`, `stuns:127.0.0.1:${tlsPort}`],
     ]
   ) {
     const out = await run(Deno.execPath(), ["run", "-A", main, ...args], { timeout: 20_000 });

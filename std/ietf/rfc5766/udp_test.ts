@@ -1,6 +1,7 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { interopTest, run, startPeer } from "@rtclite/testing";
+import { freePort, freeSipPort, interopTest, run, startPeer } from "@rtclite/testing";
+import { createSocket } from "node:dgram";
 import { getErrorCode, type TransportAddress } from "../rfc5389/mod.ts";
 import { TurnError } from "./mod.ts";
 import { serveTurnUdp, TurnClient } from "./udp.ts";
@@ -64,7 +65,32 @@ async function exchange(a: TurnClient, b: TurnClient): Promise<void> {
   deepEqual(ga[1], ["channel back", `channel ${rb.port}`]);
 }
 
-// --- interop with coturn (ports 13480-13499, relays of our server 13400-13439) ---
+// --- interop with coturn (on ports and relay ranges chosen free per run) ---
+
+/**
+ * The first of `n` consecutive UDP ports, from a random aligned base in
+ * 20000-32767 (below the kernel's ephemeral range), that were free a moment
+ * ago: a relay range that another run of these tests does not share.
+ */
+async function freeRelayRange(n: number): Promise<number> {
+  const bind = (port: number) =>
+    new Promise<ReturnType<typeof createSocket> | undefined>((resolve) => {
+      const s = createSocket("udp4");
+      s.once("error", () => {
+        s.close();
+        resolve(undefined);
+      });
+      s.bind(port, "127.0.0.1", () => resolve(s));
+    });
+  for (let i = 0; i < 100; i++) {
+    const base = 20000 + n * Math.floor(Math.random() * Math.floor(12768 / n - 1));
+    const held = [];
+    for (let p = base; p < base + n; p++) held.push(await bind(p));
+    for (const h of held) h?.close();
+    if (held.every((h) => h)) return base;
+  }
+  throw new Error(`no ${n} consecutive free UDP ports on 127.0.0.1`);
+}
 
 async function waitForUdp(port: number): Promise<void> {
   for (let i = 0; i < 50; i++) {
@@ -80,6 +106,7 @@ interopTest("our TURN clients relay through coturn with Send/Data and ChannelDat
   apt: "coturn",
 }], async () => {
   const dir = await Deno.makeTempDir({ prefix: "rtclite-coturn-" });
+  const port = await freeSipPort(), relay = await freeRelayRange(8);
   await using _coturn = startPeer("turnserver", [
     "-n",
     "--no-cli",
@@ -87,9 +114,9 @@ interopTest("our TURN clients relay through coturn with Send/Data and ChannelDat
     "--no-dtls",
     "--listening-ip=127.0.0.1",
     "--relay-ip=127.0.0.1",
-    "--listening-port=13480",
-    "--min-port=13482",
-    "--max-port=13489",
+    `--listening-port=${port}`,
+    `--min-port=${relay}`,
+    `--max-port=${relay + 7}`,
     "--lt-cred-mech",
     "--user=test:secret",
     "--realm=test.local",
@@ -99,12 +126,12 @@ interopTest("our TURN clients relay through coturn with Send/Data and ChannelDat
     "--log-file=stdout",
     "--simple-log",
   ]);
-  await waitForUdp(13480);
-  const server: TransportAddress = { family: 4, address: "127.0.0.1", port: 13480 };
+  await waitForUdp(port);
+  const server: TransportAddress = { family: 4, address: "127.0.0.1", port };
   await using a = await TurnClient.open({ server, username: "test", password: "secret" });
   await using b = await TurnClient.open({ server, username: "test", password: "secret" });
   await exchange(a, b);
-  ok(a.allocation!.relayed.port >= 13482 && a.allocation!.relayed.port <= 13489);
+  ok(a.allocation!.relayed.port >= relay && a.allocation!.relayed.port <= relay + 7);
   await using bad = await TurnClient.open({ server, username: "test", password: "wrong" });
   await rejects(
     bad.allocate(),
@@ -117,16 +144,18 @@ interopTest(
   "turnutils_uclient relays through our TURN server with channels and with Send indications",
   [{ bin: "turnutils_uclient", apt: "coturn" }, { bin: "turnutils_peer", apt: "coturn" }],
   async () => {
+    const relay = await freeRelayRange(40);
     await using turn = await serveTurnUdp({
       hostname: "127.0.0.1",
-      port: 13490,
+      port: 0,
       realm: "test.local",
-      relayPorts: [13400, 13439],
+      relayPorts: [relay, relay + 39],
       allowLoopbackPeers: true,
       password: (u) => (u === "test" ? "secret" : undefined),
     });
-    await using _peer = startPeer("turnutils_peer", ["-L", "127.0.0.1", "-p", "13491"]);
-    await waitForUdp(13491);
+    const peerPort = await freePort("udp");
+    await using _peer = startPeer("turnutils_peer", ["-L", "127.0.0.1", "-p", String(peerPort)]);
+    await waitForUdp(peerPort);
     for (const mode of [[], ["-s"]]) {
       const out = await run("turnutils_uclient", [
         "-c",
@@ -138,7 +167,7 @@ interopTest(
         "-e",
         "127.0.0.1",
         "-r",
-        "13491",
+        String(peerPort),
         "-n",
         "20",
         "-m",
@@ -146,7 +175,7 @@ interopTest(
         "-l",
         "170",
         "-p",
-        "13490",
+        String(turn.address.port),
         "127.0.0.1",
       ], { timeout: 30_000, stdout: "piped", stderr: "piped" });
       const text = out.stdout + out.stderr;
