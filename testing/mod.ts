@@ -283,6 +283,34 @@ function closeUdp(s: dgram.Socket): Promise<void> {
 let nameCounter = 0;
 
 /**
+ * The first of `n` consecutive UDP ports, from a random aligned base in
+ * 20000-32767 (below the kernel's ephemeral range), that were free a moment
+ * ago: a relay range that another run of these tests does not share.
+ *
+ * @param n How many ports.
+ * @returns The first port.
+ */
+export async function freeRelayRange(n: number): Promise<number> {
+  const bind = (port: number) =>
+    new Promise<ReturnType<typeof dgram.createSocket> | undefined>((resolve) => {
+      const s = dgram.createSocket("udp4");
+      s.once("error", () => {
+        s.close();
+        resolve(undefined);
+      });
+      s.bind(port, "127.0.0.1", () => resolve(s));
+    });
+  for (let i = 0; i < 100; i++) {
+    const base = 20000 + n * Math.floor(Math.random() * Math.floor(12768 / n - 1));
+    const held = [];
+    for (let p = base; p < base + n; p++) held.push(await bind(p));
+    for (const h of held) h?.close();
+    if (held.every((h) => h)) return base;
+  }
+  throw new Error(`no ${n} consecutive free UDP ports on 127.0.0.1`);
+}
+
+/**
  * Returns a name unique to this process and call, for a resource other
  * processes can see (a network namespace, an interface, a temp file): `prefix`,
  * then this process's PID in five base-36 digits, then a base-36 counter. Two

@@ -1,7 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { freeSipPort, interopTest, run, startPeer } from "@rtclite/testing";
-import { createSocket } from "node:dgram";
+import { freeRelayRange, freeSipPort, interopTest, run, startPeer } from "@rtclite/testing";
 import {
   createMessage,
   getErrorCode,
@@ -17,31 +16,6 @@ import { serveStunUdp, StunClient } from "./udp.ts";
 // --- interop with coturn (turnserver 4.6, on ports chosen free per run) ---
 
 const COTURN = [{ bin: "turnserver", apt: "coturn" }];
-
-/**
- * The first of `n` consecutive UDP ports, from a random aligned base in
- * 20000-32767 (below the kernel's ephemeral range), that were free a moment
- * ago: a relay range for coturn that another run of these tests does not share.
- */
-async function freeRelayRange(n: number): Promise<number> {
-  const bind = (port: number) =>
-    new Promise<ReturnType<typeof createSocket> | undefined>((resolve) => {
-      const s = createSocket("udp4");
-      s.once("error", () => {
-        s.close();
-        resolve(undefined);
-      });
-      s.bind(port, "127.0.0.1", () => resolve(s));
-    });
-  for (let i = 0; i < 100; i++) {
-    const base = 20000 + n * Math.floor(Math.random() * Math.floor(12768 / n - 1));
-    const held = [];
-    for (let p = base; p < base + n; p++) held.push(await bind(p));
-    for (const h of held) h?.close();
-    if (held.every((h) => h)) return base;
-  }
-  throw new Error(`no ${n} consecutive free UDP ports on 127.0.0.1`);
-}
 
 async function coturnArgs(port: number, extra: string[] = []): Promise<string[]> {
   const relay = await freeRelayRange(30);

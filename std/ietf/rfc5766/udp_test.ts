@@ -1,7 +1,13 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { freePort, freeSipPort, interopTest, run, startPeer } from "@rtclite/testing";
-import { createSocket } from "node:dgram";
+import {
+  freePort,
+  freeRelayRange,
+  freeSipPort,
+  interopTest,
+  run,
+  startPeer,
+} from "@rtclite/testing";
 import { getErrorCode, type TransportAddress } from "../rfc5389/mod.ts";
 import { TurnError } from "./mod.ts";
 import { serveTurnUdp, TurnClient } from "./udp.ts";
@@ -66,31 +72,6 @@ async function exchange(a: TurnClient, b: TurnClient): Promise<void> {
 }
 
 // --- interop with coturn (on ports and relay ranges chosen free per run) ---
-
-/**
- * The first of `n` consecutive UDP ports, from a random aligned base in
- * 20000-32767 (below the kernel's ephemeral range), that were free a moment
- * ago: a relay range that another run of these tests does not share.
- */
-async function freeRelayRange(n: number): Promise<number> {
-  const bind = (port: number) =>
-    new Promise<ReturnType<typeof createSocket> | undefined>((resolve) => {
-      const s = createSocket("udp4");
-      s.once("error", () => {
-        s.close();
-        resolve(undefined);
-      });
-      s.bind(port, "127.0.0.1", () => resolve(s));
-    });
-  for (let i = 0; i < 100; i++) {
-    const base = 20000 + n * Math.floor(Math.random() * Math.floor(12768 / n - 1));
-    const held = [];
-    for (let p = base; p < base + n; p++) held.push(await bind(p));
-    for (const h of held) h?.close();
-    if (held.every((h) => h)) return base;
-  }
-  throw new Error(`no ${n} consecutive free UDP ports on 127.0.0.1`);
-}
 
 async function waitForUdp(port: number): Promise<void> {
   for (let i = 0; i < 50; i++) {
