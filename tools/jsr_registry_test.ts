@@ -10,10 +10,16 @@ import {
   versionMeta,
 } from "./jsr_registry.ts";
 import { importSpecifiers } from "./layout.ts";
-import { interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
+import { freeSipPort, interopTest, run, startPeer, withTimeout } from "@rtclite/testing";
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 
-// Ports of this file: 15140-15149.
+// Ports are picked free per run, so that two runs at once do not collide.
+const [UAS, LOCAL, BOB, ALICE] = [
+  await freeSipPort(),
+  await freeSipPort(),
+  await freeSipPort(),
+  await freeSipPort(),
+];
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const resolve = publishResolver(
   { "@rtclite/std": "0.1.0", "@rtclite/app": "0.2.0" },
@@ -245,7 +251,7 @@ interopTest(
           "-mi",
           "127.0.0.1",
           "-p",
-          "15140",
+          String(UAS),
           "-m",
           "1",
           "-nostdin",
@@ -255,15 +261,15 @@ interopTest(
           "-A",
           "jsr:@rtclite/sip-caller",
           "--local",
-          "127.0.0.1:15141",
+          `127.0.0.1:${LOCAL}`,
           "--tone",
           "440",
           "--duration",
           "0.5",
-          "sip:service@127.0.0.1:15140",
+          `sip:service@127.0.0.1:${UAS}`,
         ]);
         equal(call.code, 0, call.stdout + call.stderr);
-        match(call.stdout, /^calling sip:service@127\.0\.0\.1:15140\n/);
+        match(call.stdout, new RegExp(`^calling sip:service@127\\.0\\.0\\.1:${UAS}\n`));
         match(call.stdout, /\nanswered: PCMU with 127\.0\.0\.1:\d+\n/);
         match(call.stdout, /\nended: BYE sent after /);
         const status = await withTimeout(sipp.child.status, 15_000, "SIPp exit");
@@ -277,10 +283,10 @@ interopTest(
           `import { createResponse, parseMessage } from "jsr:@rtclite/std/ietf/rfc3261";
 import { SipClient } from "jsr:@rtclite/app/sip/client";
 
-const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: 15142 });
+const bob = await SipClient.start({ aor: "sip:bob@127.0.0.1", port: ${BOB} });
 const heard = new Promise<string>((resolve) => bob.on("message", (m) => resolve(m.text)));
-const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: 15143 });
-const status = await alice.message("sip:bob@127.0.0.1:15142", "hello from jsr");
+const alice = await SipClient.start({ aor: "sip:alice@127.0.0.1", port: ${ALICE} });
+const status = await alice.message("sip:bob@127.0.0.1:${BOB}", "hello from jsr");
 const options = parseMessage(
   "OPTIONS sip:bob@127.0.0.1 SIP/2.0\\r\\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\\r\\n" +
     "To: <sip:bob@127.0.0.1>\\r\\nFrom: <sip:alice@127.0.0.1>;tag=1\\r\\nCall-ID: c1\\r\\n" +

@@ -1,6 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { equal, match } from "node:assert/strict";
-import { run, selfSignedCert, startPeer } from "@rtclite/testing";
+import { freePort, freeSipPort, run, selfSignedCert, startPeer } from "@rtclite/testing";
 
 Deno.test("command line: --help exits 0 and an unknown option exits 2, without network permission", async () => {
   const main = new URL("./main.ts", import.meta.url).pathname;
@@ -21,6 +21,7 @@ Deno.test("command line: a server on UDP, TCP and TLS; clients over TCP and TLS,
   const main = new URL("./main.ts", import.meta.url).pathname;
   const dir = await Deno.makeTempDir();
   await selfSignedCert(dir);
+  const port = await freeSipPort(), tlsPort = await freePort("tcp");
   const creds = ["-u", "test", "-p", "secret"];
   await using server = startPeer(Deno.execPath(), [
     "run",
@@ -34,19 +35,19 @@ Deno.test("command line: a server on UDP, TCP and TLS; clients over TCP and TLS,
     "--key",
     `${dir}/key.pem`,
     "--tls-port",
-    "13594",
+    String(tlsPort),
     "--quota",
     "5",
     "--serve",
-    "127.0.0.1:13593",
+    `127.0.0.1:${port}`,
   ]);
-  await server.waitFor("TURN server on 127.0.0.1:13594 (TLS)", 20_000);
+  await server.waitFor(`TURN server on 127.0.0.1:${tlsPort} (TLS)`, 20_000);
   for (
     const args of [
-      ["turn:127.0.0.1:13593"],
-      ["turn:127.0.0.1:13593?transport=tcp"],
-      ["--tcp", "--tcp-relay", "turn:127.0.0.1:13593"],
-      ["--ca", `${dir}/cert.pem`, "turns:127.0.0.1:13594"],
+      [`turn:127.0.0.1:${port}`],
+      [`turn:127.0.0.1:${port}?transport=tcp`],
+      ["--tcp", "--tcp-relay", `turn:127.0.0.1:${port}`],
+      ["--ca", `${dir}/cert.pem`, `turns:127.0.0.1:${tlsPort}`],
     ]
   ) {
     const out = await run(Deno.execPath(), ["run", "-A", main, ...creds, ...args], {

@@ -1,8 +1,16 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 // TURN over TCP and TLS, and TCP allocations (RFC 6062), against coturn in both directions
-// (ports 13500-13599).
+// (free ports picked per run, so that two runs at once do not collide).
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { interopTest, run, selfSignedCert, startPeer } from "@rtclite/testing";
+import {
+  freePort,
+  freeRelayRange,
+  freeSipPort,
+  interopTest,
+  run,
+  selfSignedCert,
+  startPeer,
+} from "@rtclite/testing";
 import type { TransportAddress } from "../rfc5389/mod.ts";
 import { connectStun } from "../rfc5389/tcp.ts";
 import { serveTurnTcp, tcpRelays } from "./tcp.ts";
@@ -34,25 +42,27 @@ interopTest(
     apt: "openssl",
   }],
   async (t) => {
+    const P = await freeSipPort(), T = await freePort("tcp"), PEER = await freePort("udp");
+    const RELAY = await freeRelayRange(40);
     const dir = await Deno.makeTempDir({ prefix: "rtclite-turn-tls-" });
     const { cert, key } = await selfSignedCert(dir);
     await using udp = await serveTurnUdp({
       hostname: "127.0.0.1",
-      port: 13500,
+      port: P,
       realm: "test.local",
-      relayPorts: [13510, 13549],
+      relayPorts: [RELAY, RELAY + 39],
       allowLoopbackPeers: true,
       password: (u) => (u === "test" ? "secret" : undefined),
       openTcpRelay: tcpRelays("127.0.0.1"),
     });
-    await using _tcp = await serveTurnTcp(udp.server, { hostname: "127.0.0.1", port: 13500 });
+    await using _tcp = await serveTurnTcp(udp.server, { hostname: "127.0.0.1", port: P });
     await using _tls = await serveTurnTcp(udp.server, {
       hostname: "127.0.0.1",
-      port: 13501,
+      port: T,
       tls: { cert, key },
     });
-    await using _peer = startPeer("turnutils_peer", ["-L", "127.0.0.1", "-p", "13502"]);
-    await waitFor("u", 13502);
+    await using _peer = startPeer("turnutils_peer", ["-L", "127.0.0.1", "-p", String(PEER)]);
+    await waitFor("u", PEER);
     const uclient = async (flags: string[], port: number, expect: string) => {
       const out = await run("turnutils_uclient", [
         ...flags,
@@ -74,17 +84,17 @@ interopTest(
       equal(out.code, 0, text);
       ok(text.includes(expect), text);
     };
-    const toPeer = ["-e", "127.0.0.1", "-r", "13502", "-c"];
+    const toPeer = ["-e", "127.0.0.1", "-r", String(PEER), "-c"];
     for (
       const [name, flags, port, ...rest] of [
-        ["TCP, channels", ["-t", ...toPeer], 13500],
-        ["TCP, Send indications", ["-t", "-s", ...toPeer], 13500],
-        ["TLS, channels", ["-t", "-S", ...toPeer], 13501],
-        ["TLS, Send indications", ["-t", "-S", "-s", ...toPeer], 13501],
-        ["RFC 6062 TCP allocations, client to client over TCP", ["-T"], 13500],
-        ["RFC 6062 TCP allocations, client to client over TLS", ["-T", "-S"], 13501],
+        ["TCP, channels", ["-t", ...toPeer], P],
+        ["TCP, Send indications", ["-t", "-s", ...toPeer], P],
+        ["TLS, channels", ["-t", "-S", ...toPeer], T],
+        ["TLS, Send indications", ["-t", "-S", "-s", ...toPeer], T],
+        ["RFC 6062 TCP allocations, client to client over TCP", ["-T"], P],
+        ["RFC 6062 TCP allocations, client to client over TLS", ["-T", "-S"], T],
         // -P: the peers connect in (ConnectionAttempt); coturn's own server gives 40/20 here too.
-        ["RFC 6062 passive TCP (peers connect in)", ["-P"], 13500, "tot_recv_msgs=20"],
+        ["RFC 6062 passive TCP (peers connect in)", ["-P"], P, "tot_recv_msgs=20"],
       ] as const
     ) {
       const expect = `tot_send_msgs=40, ${rest[0] ?? "tot_recv_msgs=40"}`;
@@ -101,6 +111,8 @@ interopTest(
   "our TURN client relays through coturn over TCP and TLS, and opens RFC 6062 TCP connections through it",
   [{ bin: "turnserver", apt: "coturn" }, { bin: "openssl", apt: "openssl" }],
   async (t) => {
+    const C = await freeSipPort(), CT = await freePort("tcp"), ECHO = await freePort("tcp");
+    const R = await freeRelayRange(18);
     const dir = await Deno.makeTempDir({ prefix: "rtclite-coturn-tls-" });
     const { cert, key } = await selfSignedCert(dir);
     await Deno.writeTextFile(`${dir}/cert.pem`, cert);
@@ -111,12 +123,12 @@ interopTest(
       "--no-dtls",
       "--listening-ip=127.0.0.1",
       "--relay-ip=127.0.0.1",
-      "--listening-port=13560",
-      "--tls-listening-port=13561",
+      `--listening-port=${C}`,
+      `--tls-listening-port=${CT}`,
       `--cert=${dir}/cert.pem`,
       `--pkey=${dir}/key.pem`,
-      "--min-port=13562",
-      "--max-port=13579",
+      `--min-port=${R}`,
+      `--max-port=${R + 17}`,
       "--lt-cred-mech",
       "--user=test:secret",
       "--realm=test.local",
@@ -126,10 +138,10 @@ interopTest(
       "--log-file=stdout",
       "--simple-log",
     ]);
-    await waitFor("t", 13560);
-    await waitFor("t", 13561);
-    const udpServer: TransportAddress = { family: 4, address: "127.0.0.1", port: 13560 };
-    for (const [transport, port] of [["tcp", 13560], ["tls", 13561]] as const) {
+    await waitFor("t", C);
+    await waitFor("t", CT);
+    const udpServer: TransportAddress = { family: 4, address: "127.0.0.1", port: C };
+    for (const [transport, port] of [["tcp", C], ["tls", CT]] as const) {
       await t.step(
         `${transport}: our STUN client gets its mapped address from coturn`,
         async () => {
@@ -139,7 +151,7 @@ interopTest(
         },
       );
     }
-    for (const [transport, port] of [["tcp", 13560], ["tls", 13561]] as const) {
+    for (const [transport, port] of [["tcp", C], ["tls", CT]] as const) {
       await t.step(`${transport}: Send/Data and ChannelData with a UDP client`, async () => {
         await using a = await TurnClient.open({
           server: { family: 4, address: "127.0.0.1", port },
@@ -155,7 +167,7 @@ interopTest(
         });
         const ra = (await a.allocate()).relayed;
         const rb = (await b.allocate()).relayed;
-        ok(ra.port >= 13562 && ra.port <= 13579);
+        ok(ra.port >= R && ra.port <= R + 17);
         await a.createPermission(rb);
         await b.createPermission(ra);
         const ga: string[] = [], gb: string[] = [];
@@ -176,7 +188,7 @@ interopTest(
     await t.step(
       "tcp: a TCP allocation (RFC 6062) connects to an echo server and takes a peer's connection",
       async () => {
-        const echo = Deno.listen({ hostname: "127.0.0.1", port: 13580 });
+        const echo = Deno.listen({ hostname: "127.0.0.1", port: ECHO });
         const served = (async () => {
           const c = await echo.accept();
           const buf = new Uint8Array(1024);
@@ -193,7 +205,7 @@ interopTest(
             password: "secret",
           });
           await a.allocate(undefined, { transport: "tcp" });
-          const peer: TransportAddress = { family: 4, address: "127.0.0.1", port: 13580 };
+          const peer: TransportAddress = { family: 4, address: "127.0.0.1", port: ECHO };
           await a.createPermission(peer);
           const data = await a.connect(peer);
           await data.write(enc.encode("through coturn"));

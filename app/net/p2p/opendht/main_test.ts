@@ -1,6 +1,6 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { equal, ok } from "node:assert/strict";
-import { run, startPeer } from "@rtclite/testing";
+import { freePort, run, startPeer } from "@rtclite/testing";
 
 const cli = new URL("./main.ts", import.meta.url).pathname;
 const opendht = (...args: string[]) =>
@@ -26,22 +26,23 @@ Deno.test("command line: --help and bad arguments exit before any network I/O", 
 });
 
 Deno.test({
-  name: "command line: serve, then put, get, rm through the gateway (ports 17050, 17051)",
+  name: "command line: serve, then put, get, rm through the gateway",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
+    const port = await freePort("tcp"), dhtPort = await freePort("udp");
     await using server = startPeer(Deno.execPath(), [
       "run",
       "-A",
       cli,
       "--port",
-      "17050",
+      String(port),
       "--dht-port",
-      "17051",
+      String(dhtPort),
       "serve",
     ]);
-    await server.waitFor("OpenDHT gateway on http://127.0.0.1:17050/", 20_000);
-    const gw = ["-g", "http://127.0.0.1:17050/"];
+    await server.waitFor(`OpenDHT gateway on http://127.0.0.1:${port}/`, 20_000);
+    const gw = ["-g", `http://127.0.0.1:${port}/`];
     const put = await opendht(...gw, "--secret", "donttell", "put", "colors", "blue");
     equal(put.code, 0, put.stderr);
     equal(put.stdout, "Success\n");
