@@ -15,12 +15,12 @@
  * @module
  */
 import { XmppClient, type XmppClientOptions } from "../rfc3920/deno.ts";
-import { ImClient as SessionImClient } from "./mod.ts";
+import { ImClient as PureImClient } from "./mod.ts";
 
 export * from "./mod.ts";
 export * from "../rfc3920/deno.ts";
 /** The I/O-free `ImClient` of `@rtclite/std/ietf/rfc3921`, which this module's extends. */
-export { SessionImClient };
+export const SessionImClient: typeof PureImClient = PureImClient;
 
 /**
  * The IM client of `@rtclite/std/ietf/rfc3921` with a way to connect: an
