@@ -376,3 +376,60 @@ export async function selfSignedCert(dir: string): Promise<{ cert: string; key: 
     key: await Deno.readTextFile(`${dir}/key.pem`),
   };
 }
+
+/**
+ * Waits until something listens on `port` (checked with `ss`), at most 5 s.
+ *
+ * @param port The port.
+ * @param transport UDP or TCP.
+ */
+export async function waitForListener(
+  port: number,
+  transport: "udp" | "tcp" = "udp",
+): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const flags = transport === "udp" ? "-Hlnu" : "-Hlnt";
+    const { stdout } = await run("ss", [flags, `sport = :${port}`], { stdout: "piped" });
+    if (stdout.trim()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Nothing listens on ${transport.toUpperCase()} ${port}`);
+}
+
+/**
+ * Arguments for coturn's `turnserver` on 127.0.0.1 without TLS or DTLS: long-term credentials
+ * `test:secret` in realm `test.local`, relay ports `first` to `last`, loopback peers allowed.
+ *
+ * @param port The listening port (UDP and TCP).
+ * @param relay The first and last relay port (e.g. from {@linkcode freeRelayRange}).
+ * @param dir A directory for its database and pid file.
+ * @param extra More arguments.
+ * @returns The arguments.
+ */
+export function coturnArgs(
+  port: number,
+  [first, last]: readonly [number, number],
+  dir: string,
+  extra: string[] = [],
+): string[] {
+  return [
+    "-n",
+    "--no-cli",
+    "--no-tls",
+    "--no-dtls",
+    "--listening-ip=127.0.0.1",
+    "--relay-ip=127.0.0.1",
+    `--listening-port=${port}`,
+    `--min-port=${first}`,
+    `--max-port=${last}`,
+    "--lt-cred-mech",
+    "--user=test:secret",
+    "--realm=test.local",
+    "--allow-loopback-peers",
+    `--db=${dir}/turndb`,
+    `--pidfile=${dir}/turnserver.pid`,
+    "--log-file=stdout",
+    "--simple-log",
+    ...extra,
+  ];
+}

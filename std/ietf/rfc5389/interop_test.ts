@@ -1,6 +1,14 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { freeRelayRange, freeSipPort, interopTest, run, startPeer } from "@rtclite/testing";
+import {
+  coturnArgs,
+  freeRelayRange,
+  freeSipPort,
+  interopTest,
+  run,
+  startPeer,
+  waitForListener,
+} from "@rtclite/testing";
 import {
   createMessage,
   getErrorCode,
@@ -17,38 +25,11 @@ import { serveStunUdp, StunClient } from "./udp.ts";
 
 const COTURN = [{ bin: "turnserver", apt: "coturn" }];
 
-async function coturnArgs(port: number, extra: string[] = []): Promise<string[]> {
+/** coturn's arguments with a free 30-port relay range and a scratch directory. */
+async function coturn(port: number, extra: string[] = []): Promise<string[]> {
   const relay = await freeRelayRange(30);
-  const dir = Deno.makeTempDirSync({ prefix: "rtclite-coturn-" });
-  return [
-    "-n",
-    "--no-cli",
-    "--no-tls",
-    "--no-dtls",
-    "--listening-ip=127.0.0.1",
-    "--relay-ip=127.0.0.1",
-    `--listening-port=${port}`,
-    `--min-port=${relay}`,
-    `--max-port=${relay + 29}`,
-    "--lt-cred-mech",
-    "--user=test:secret",
-    "--realm=test.local",
-    "--allow-loopback-peers",
-    `--db=${dir}/turndb`,
-    `--pidfile=${dir}/turnserver.pid`,
-    "--log-file=stdout",
-    "--simple-log",
-    ...extra,
-  ];
-}
-
-async function waitForUdp(port: number): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    const { stdout } = await run("ss", ["-Hlnu", `sport = :${port}`], { stdout: "piped" });
-    if (stdout.trim()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`Nothing listens on UDP ${port}`);
+  const dir = await Deno.makeTempDir({ prefix: "rtclite-coturn-" });
+  return coturnArgs(port, [relay, relay + 29], dir, extra);
 }
 
 interopTest(
@@ -56,8 +37,8 @@ interopTest(
   COTURN,
   async () => {
     const port = await freeSipPort();
-    await using _coturn = startPeer("turnserver", await coturnArgs(port, ["--secure-stun"]));
-    await waitForUdp(port);
+    await using _coturn = startPeer("turnserver", await coturn(port, ["--secure-stun"]));
+    await waitForListener(port);
     const server: TransportAddress = { family: 4, address: "127.0.0.1", port };
     {
       await using anon = await StunClient.open({ hostname: "127.0.0.1" });

@@ -10,6 +10,7 @@ import {
   run,
   selfSignedCert,
   startPeer,
+  waitForListener,
 } from "@rtclite/testing";
 import type { TransportAddress } from "../rfc5389/mod.ts";
 import { connectStun } from "../rfc5389/tcp.ts";
@@ -23,15 +24,6 @@ const until = async (cond: () => boolean, ms = 3000) => {
   for (let t = 0; t < ms && !cond(); t += 10) await sleep(10);
   ok(cond());
 };
-
-async function waitFor(proto: "t" | "u", port: number): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    const { stdout } = await run("ss", [`-Hln${proto}`, `sport = :${port}`], { stdout: "piped" });
-    if (stdout.trim()) return;
-    await sleep(100);
-  }
-  throw new Error(`Nothing listens on ${proto === "t" ? "TCP" : "UDP"} ${port}`);
-}
 
 // --- turnutils_uclient against our server ---
 
@@ -62,7 +54,7 @@ interopTest(
       tls: { cert, key },
     });
     await using _peer = startPeer("turnutils_peer", ["-L", "127.0.0.1", "-p", String(PEER)]);
-    await waitFor("u", PEER);
+    await waitForListener(PEER);
     const uclient = async (flags: string[], port: number, expect: string) => {
       const out = await run("turnutils_uclient", [
         ...flags,
@@ -138,8 +130,8 @@ interopTest(
       "--log-file=stdout",
       "--simple-log",
     ]);
-    await waitFor("t", C);
-    await waitFor("t", CT);
+    await waitForListener(C, "tcp");
+    await waitForListener(CT, "tcp");
     const udpServer: TransportAddress = { family: 4, address: "127.0.0.1", port: C };
     for (const [transport, port] of [["tcp", C], ["tls", CT]] as const) {
       await t.step(

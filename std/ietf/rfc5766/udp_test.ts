@@ -1,12 +1,14 @@
 // Copyright 2026 the rtclite authors. LGPL-3.0-or-later.
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import {
+  coturnArgs,
   freePort,
   freeRelayRange,
   freeSipPort,
   interopTest,
   run,
   startPeer,
+  waitForListener,
 } from "@rtclite/testing";
 import { getErrorCode, type TransportAddress } from "../rfc5389/mod.ts";
 import { TurnError } from "./mod.ts";
@@ -73,41 +75,14 @@ async function exchange(a: TurnClient, b: TurnClient): Promise<void> {
 
 // --- interop with coturn (on ports and relay ranges chosen free per run) ---
 
-async function waitForUdp(port: number): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    const { stdout } = await run("ss", ["-Hlnu", `sport = :${port}`], { stdout: "piped" });
-    if (stdout.trim()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`Nothing listens on UDP ${port}`);
-}
-
 interopTest("our TURN clients relay through coturn with Send/Data and ChannelData", [{
   bin: "turnserver",
   apt: "coturn",
 }], async () => {
   const dir = await Deno.makeTempDir({ prefix: "rtclite-coturn-" });
   const port = await freeSipPort(), relay = await freeRelayRange(8);
-  await using _coturn = startPeer("turnserver", [
-    "-n",
-    "--no-cli",
-    "--no-tls",
-    "--no-dtls",
-    "--listening-ip=127.0.0.1",
-    "--relay-ip=127.0.0.1",
-    `--listening-port=${port}`,
-    `--min-port=${relay}`,
-    `--max-port=${relay + 7}`,
-    "--lt-cred-mech",
-    "--user=test:secret",
-    "--realm=test.local",
-    "--allow-loopback-peers",
-    `--db=${dir}/turndb`,
-    `--pidfile=${dir}/turnserver.pid`,
-    "--log-file=stdout",
-    "--simple-log",
-  ]);
-  await waitForUdp(port);
+  await using _coturn = startPeer("turnserver", coturnArgs(port, [relay, relay + 7], dir));
+  await waitForListener(port);
   const server: TransportAddress = { family: 4, address: "127.0.0.1", port };
   await using a = await TurnClient.open({ server, username: "test", password: "secret" });
   await using b = await TurnClient.open({ server, username: "test", password: "secret" });
@@ -136,7 +111,7 @@ interopTest(
     });
     const peerPort = await freePort("udp");
     await using _peer = startPeer("turnutils_peer", ["-L", "127.0.0.1", "-p", String(peerPort)]);
-    await waitForUdp(peerPort);
+    await waitForListener(peerPort);
     for (const mode of [[], ["-s"]]) {
       const out = await run("turnutils_uclient", [
         "-c",
